@@ -1,0 +1,422 @@
+//! [`FileCache`]: a token cache kept in a plain file.
+//!
+//! The file holds MSAL's unified token cache JSON document, the same format MSAL Python and
+//! MSAL.NET write, so a cache file can be shared with them. It is a whole-document store: the
+//! [`Partition`] hint is ignored and the one file holds every account and app token.
+//!
+//! # Writing
+//!
+//! [`modify`](CacheStore::modify) never edits the file in place. It writes the new document to a
+//! temporary file in the same folder (`.{file name}.{pid}.{random}.tmp`), flushes it to disk,
+//! renames it over the cache file and flushes the folder. Readers therefore see either the old
+//! or the new document, never a mix, and a crash leaves one of the two on disk. Missing parent
+//! folders are created (mode `0700` on Unix).
+//!
+//! # Permissions
+//!
+//! On Unix the cache file is always mode `0600` (readable and writable by its owner only): the
+//! temporary file is created with that mode and becomes the cache file by renaming, so the
+//! tokens are never visible with wider permissions, not even briefly. An existing file with
+//! wider permissions is replaced by a `0600` one at the next write. On other platforms the file
+//! gets the folder's default access rights.
+//!
+//! # Symbolic links
+//!
+//! If the cache path itself is a symbolic link, both [`load`](CacheStore::load) and
+//! [`modify`](CacheStore::modify) fail with [`CacheError::SymlinkRefused`] and nothing is read
+//! or written: msal-rs never follows a link planted where its token file should be. (Links in
+//! the parent folders are followed as usual.)
+//!
+//! # Unreadable files are never overwritten
+//!
+//! The store does not parse the bytes. The msal-rs facade does, inside the update function it
+//! passes to `modify`; when the existing file does not parse, that function returns
+//! [`CacheError::Corrupt`], which aborts the write, so a file msal-rs cannot read (a newer
+//! format, a damaged file, something that is not a cache) is left exactly as it was.
+//!
+//! # Versions
+//!
+//! A version is a hash of the file's metadata (length, modification and change times, inode and
+//! device on Unix), so checking whether the file changed costs one `stat`. A rewrite in place
+//! that keeps the same length within the file system's timestamp granularity can go unnoticed;
+//! msal-rs's own writes always replace the file (new inode), so they are always noticed.
+//!
+//! # Blocking
+//!
+//! The file work is ordinary synchronous `std::fs` I/O done inside the async methods: a cache
+//! file is small, and keeping the crate free of any async runtime lets it be used anywhere.
+//!
+//! # Concurrency
+//!
+//! Writes through one `FileCache` and all its clones are serialized in-process: each `modify`
+//! holds a lock shared by the clones for the whole read-modify-write, so threads and tasks of one
+//! program never lose each other's updates. Use clones of one `FileCache` rather than several
+//! `FileCache::new` for the same path, which do not share that lock.
+//!
+//! Cross-process locking: see issue "Persistent token caches". Not done yet: there is no lock
+//! across processes, so two processes (two msal-rs programs, or msal-rs and MSAL Python/.NET)
+//! that `modify` the same file at the same moment can still lose one of the two writes (each
+//! replace is atomic, so the file is never torn, but the later rename wins).
+
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::{self, File, Metadata, OpenOptions};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::{CacheError, CacheStore, Loaded, Partition, StoreVersion, UpdateFn};
+
+/// How many times [`FileCache::load`] re-reads a file that keeps changing while it is read.
+const READ_ATTEMPTS: usize = 4;
+/// How many temporary file names [`FileCache::modify`] tries before giving up.
+const TEMP_ATTEMPTS: usize = 8;
+
+/// A whole-document [`CacheStore`] backed by one file. See the [module documentation](self).
+///
+/// Cloning is cheap; clones share the in-process write lock.
+///
+/// ```
+/// use msal_cache::{CacheStore, FileCache, Loaded, Partition};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("msal").join("token_cache.json");
+/// let cache = FileCache::new(path); // no I/O until the first load or modify
+/// assert_eq!(cache.load(Partition::All, None).await?, Loaded::Missing);
+/// let version = cache.modify(Partition::All, &mut |_| Ok(b"{}".to_vec())).await?;
+/// assert_eq!(cache.load(Partition::All, Some(version)).await?, Loaded::Unchanged);
+/// # Ok::<(), msal_cache::CacheError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct FileCache {
+    path: PathBuf,
+    /// Serializes `modify` among this cache and its clones.
+    write_lock: Arc<Mutex<()>>,
+}
+
+impl FileCache {
+    /// A cache stored at `path`. Does no I/O: the file and its folders are created by the first
+    /// [`modify`](CacheStore::modify).
+    pub fn new(path: impl Into<PathBuf>) -> FileCache {
+        FileCache {
+            path: path.into(),
+            write_lock: Arc::new(Mutex::new(())),
+        }
+    }
+
+    /// The path of the cache file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `symlink_metadata` of the cache path: `None` when missing, an error when it is a symlink.
+    fn stat(&self) -> Result<Option<Metadata>, CacheError> {
+        match fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => Err(CacheError::SymlinkRefused {
+                path: self.path.clone(),
+            }),
+            Ok(meta) => Ok(Some(meta)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(CacheError::io(&self.path, "stat", &err)),
+        }
+    }
+
+    /// Read the file: `None` when it does not exist (any more).
+    fn read(&self) -> Result<Option<(Vec<u8>, File)>, CacheError> {
+        let mut file = match File::open(&self.path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(CacheError::io(&self.path, "read", &err)),
+        };
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|err| CacheError::io(&self.path, "read", &err))?;
+        Ok(Some((bytes, file)))
+    }
+
+    fn load_sync(&self, known: Option<StoreVersion>) -> Result<Loaded, CacheError> {
+        let mut last = None;
+        for _ in 0..READ_ATTEMPTS {
+            let Some(before) = self.stat()? else {
+                return Ok(Loaded::Missing);
+            };
+            let version = version_of(&before);
+            if known == Some(version) {
+                return Ok(Loaded::Unchanged);
+            }
+            let Some((bytes, file)) = self.read()? else {
+                continue; // removed between stat and open: look again
+            };
+            // Consistent only if the path still names the same, unchanged file, and the file we
+            // read is that file (not something swapped in, like a symlink, and back).
+            let after = self.stat()?;
+            let consistent = after.as_ref().map(version_of) == Some(version)
+                && bytes.len() as u64 == before.len()
+                && same_file(&file, version);
+            if consistent {
+                return Ok(Loaded::Data { bytes, version });
+            }
+            last = Some((bytes, version));
+        }
+        // Still changing after several attempts. Label the last bytes with the version seen
+        // *before* reading them: the file has changed since, so the next load re-reads it rather
+        // than wrongly trusting these bytes. The caller's parser rejects torn data.
+        match last {
+            Some((bytes, version)) => Ok(Loaded::Data { bytes, version }),
+            None => Ok(Loaded::Missing),
+        }
+    }
+
+    fn modify_sync(&self, update: &mut UpdateFn<'_>) -> Result<StoreVersion, CacheError> {
+        // A panic in an earlier update poisons the lock but leaves nothing half done on disk.
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let current = match self.stat()? {
+            None => None,
+            Some(_) => self.read()?.map(|(bytes, _)| bytes),
+        };
+        let new_bytes = update(current.as_deref())?;
+        self.write_atomically(&new_bytes)
+    }
+
+    /// Replace the cache file with `bytes` by way of a temporary file; return the new version.
+    fn write_atomically(&self, bytes: &[u8]) -> Result<StoreVersion, CacheError> {
+        let invalid = |message: &str| {
+            CacheError::io(
+                &self.path,
+                "write",
+                &io::Error::new(io::ErrorKind::InvalidInput, message.to_owned()),
+            )
+        };
+        let file_name = self
+            .path
+            .file_name()
+            .ok_or_else(|| invalid("the cache path does not name a file"))?;
+        let folder = match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        // The rename below would replace a symlink rather than write through it, but the policy
+        // is to refuse: check again, as one may have appeared while the update ran.
+        self.stat()?;
+        create_folder(folder).map_err(|err| CacheError::io(folder, "create folder", &err))?;
+
+        let (temp_path, mut temp) = create_temp(folder, file_name)
+            .map_err(|err| CacheError::io(&self.path, "write", &err))?;
+        let result = (|| {
+            temp.write_all(bytes)
+                .and_then(|()| temp.sync_all())
+                .map_err(|err| CacheError::io(&self.path, "write", &err))?;
+            fs::rename(&temp_path, &self.path)
+                .map_err(|err| CacheError::io(&self.path, "rename", &err))
+        })();
+        if let Err(err) = result {
+            drop(temp);
+            let _ = fs::remove_file(&temp_path);
+            return Err(err);
+        }
+        sync_folder(folder);
+        // The handle still names the file we wrote, whatever happened to the path since: its
+        // metadata (taken after the rename, which may change the change time) is our version.
+        let meta = temp
+            .metadata()
+            .map_err(|err| CacheError::io(&self.path, "stat", &err))?;
+        Ok(version_of(&meta))
+    }
+}
+
+impl fmt::Debug for FileCache {
+    /// Prints the path only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileCache")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl CacheStore for FileCache {
+    async fn load(
+        &self,
+        _partition: Partition<'_>,
+        known: Option<StoreVersion>,
+    ) -> Result<Loaded, CacheError> {
+        self.load_sync(known)
+    }
+
+    async fn modify(
+        &self,
+        _partition: Partition<'_>,
+        update: &mut UpdateFn<'_>,
+    ) -> Result<StoreVersion, CacheError> {
+        self.modify_sync(update)
+    }
+}
+
+/// The version of a file: a hash of the metadata that changes whenever its contents do.
+fn version_of(meta: &Metadata) -> StoreVersion {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    meta.len().hash(&mut hasher);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (meta.mtime(), meta.mtime_nsec()).hash(&mut hasher);
+        (meta.ctime(), meta.ctime_nsec()).hash(&mut hasher);
+        (meta.ino(), meta.dev()).hash(&mut hasher);
+    }
+    #[cfg(not(unix))]
+    {
+        let nanos = |time: io::Result<std::time::SystemTime>| {
+            time.ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+        };
+        nanos(meta.modified()).hash(&mut hasher);
+        nanos(meta.created()).hash(&mut hasher);
+    }
+    StoreVersion::new(hasher.finish())
+}
+
+/// Whether the open `file` is still the file whose metadata had `version`.
+#[cfg(unix)]
+fn same_file(file: &File, version: StoreVersion) -> bool {
+    file.metadata().map(|m| version_of(&m)).ok() == Some(version)
+}
+
+/// On other platforms handle metadata may differ in detail from path metadata; the path re-stat
+/// is the check there.
+#[cfg(not(unix))]
+fn same_file(_file: &File, _version: StoreVersion) -> bool {
+    true
+}
+
+/// Create `folder` and its missing parents, owner-only on Unix.
+fn create_folder(folder: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(folder)
+}
+
+/// Create a new, owner-only temporary file next to the cache file.
+fn create_temp(folder: &Path, file_name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
+    let mut last_err = None;
+    for _ in 0..TEMP_ATTEMPTS {
+        let path = folder.join(temp_name(file_name, std::process::id(), random_u64()));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(&path) {
+            Ok(file) => {
+                // The umask can only have removed bits; pin the mode to exactly 0600.
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    if let Err(err) = file.set_permissions(fs::Permissions::from_mode(0o600)) {
+                        drop(file);
+                        let _ = fs::remove_file(&path);
+                        return Err(err);
+                    }
+                }
+                return Ok((path, file));
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_err = Some(err),
+            Err(err) => return Err(err),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| io::Error::other("no free temporary file name")))
+}
+
+/// `.{file_name}.{pid}.{random}.tmp`
+fn temp_name(file_name: &std::ffi::OsStr, pid: u32, random: u64) -> OsString {
+    let mut name = OsString::from(".");
+    name.push(file_name);
+    name.push(format!(".{pid}.{random:016x}.tmp"));
+    name
+}
+
+/// A random number for temporary file names (std's randomly keyed hasher; no extra crate).
+fn random_u64() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        hasher.write_u128(now.as_nanos());
+    }
+    hasher.finish()
+}
+
+/// Flush the folder entry of a rename to disk. Best effort: not every platform or file system
+/// supports syncing a directory.
+fn sync_folder(folder: &Path) {
+    #[cfg(unix)]
+    if let Ok(dir) = File::open(folder) {
+        let _ = dir.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = folder;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_are_hidden_and_distinct() {
+        let name = temp_name("cache.json".as_ref(), 42, 0xabc);
+        assert_eq!(name, ".cache.json.42.0000000000000abc.tmp");
+        assert_ne!(random_u64(), random_u64());
+    }
+
+    #[test]
+    fn debug_prints_the_path_only() {
+        let cache = FileCache::new("/tmp/x/cache.json");
+        assert_eq!(
+            format!("{cache:?}"),
+            r#"FileCache { path: "/tmp/x/cache.json" }"#
+        );
+    }
+
+    #[test]
+    fn new_does_no_io() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a").join("b.json");
+        let _cache = FileCache::new(&path);
+        assert!(!dir.path().join("a").exists());
+    }
+
+    #[test]
+    fn version_follows_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, b"one").unwrap();
+        let v1 = version_of(&fs::metadata(&path).unwrap());
+        assert_eq!(v1, version_of(&fs::metadata(&path).unwrap()));
+        fs::write(&path, b"three").unwrap();
+        assert_ne!(v1, version_of(&fs::metadata(&path).unwrap()));
+    }
+
+    #[tokio::test]
+    async fn path_without_file_name_is_an_io_error() {
+        let cache = FileCache::new("/");
+        let err = cache
+            .modify(Partition::All, &mut |_| Ok(vec![]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CacheError::Io { .. }), "{err:?}");
+    }
+}

@@ -1,0 +1,184 @@
+//! [`MemoryCache`]: a token cache store that lives in process memory.
+//!
+//! It keeps one serialized document (whole-document store: the [`Partition`] hint is ignored)
+//! and forgets it when the last clone is dropped. Clones share the same storage, so two
+//! application objects holding clones of one `MemoryCache` see each other's tokens the way two
+//! processes sharing a [`FileCache`](crate::FileCache) do.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::{CacheError, CacheStore, Loaded, Partition, StoreVersion, UpdateFn};
+
+/// The shared state: the stored bytes (if any) and their version counter.
+#[derive(Default)]
+struct Slot {
+    bytes: Option<Vec<u8>>,
+    /// 0 while nothing was ever stored; incremented by every successful write.
+    version: u64,
+}
+
+/// An in-memory, whole-document [`CacheStore`].
+///
+/// Cloning is cheap and the clones share storage. Versions are a counter that starts at 1 for the
+/// first stored data and grows with every successful [`modify`](CacheStore::modify).
+///
+/// ```
+/// use msal_cache::{CacheStore, Loaded, MemoryCache, Partition};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let cache = MemoryCache::new();
+/// let shared = cache.clone();
+/// shared.modify(Partition::All, &mut |_| Ok(b"{}".to_vec())).await?;
+/// assert_eq!(cache.snapshot().as_deref(), Some(&b"{}"[..]));
+/// assert!(matches!(cache.load(Partition::All, None).await?, Loaded::Data { .. }));
+/// # Ok::<(), msal_cache::CacheError>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone, Default)]
+pub struct MemoryCache {
+    slot: Arc<Mutex<Slot>>,
+}
+
+impl MemoryCache {
+    /// An empty cache: [`load`](CacheStore::load) answers [`Loaded::Missing`] until the first
+    /// write.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A cache that starts with `bytes` (a serialized cache, e.g. exported earlier with
+    /// [`snapshot`](Self::snapshot)) stored at version 1.
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        MemoryCache {
+            slot: Arc::new(Mutex::new(Slot {
+                bytes: Some(bytes),
+                version: 1,
+            })),
+        }
+    }
+
+    /// A copy of the stored bytes, `None` when nothing is stored. For tests and export.
+    pub fn snapshot(&self) -> Option<Vec<u8>> {
+        self.lock().bytes.clone()
+    }
+
+    /// Lock the slot. A panic inside an update function poisons the mutex, but the slot is only
+    /// changed after the update returned, so its contents are always consistent: recover them.
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl fmt::Debug for MemoryCache {
+    /// Prints only the stored length and version, never the contents.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = f.debug_struct("MemoryCache");
+        // `try_lock`: Debug may be called from inside an update function holding the lock.
+        match self.slot.try_lock() {
+            Ok(slot) => out
+                .field("len", &slot.bytes.as_ref().map(Vec::len))
+                .field("version", &slot.version),
+            Err(_) => out.field("state", &"<locked>"),
+        };
+        out.finish()
+    }
+}
+
+#[async_trait::async_trait]
+impl CacheStore for MemoryCache {
+    async fn load(
+        &self,
+        _partition: Partition<'_>,
+        known: Option<StoreVersion>,
+    ) -> Result<Loaded, CacheError> {
+        let slot = self.lock();
+        let version = StoreVersion::new(slot.version);
+        Ok(match &slot.bytes {
+            None => Loaded::Missing,
+            Some(_) if known == Some(version) => Loaded::Unchanged,
+            Some(bytes) => Loaded::Data {
+                bytes: bytes.clone(),
+                version,
+            },
+        })
+    }
+
+    async fn modify(
+        &self,
+        _partition: Partition<'_>,
+        update: &mut UpdateFn<'_>,
+    ) -> Result<StoreVersion, CacheError> {
+        // Held across the read, the update and the write: that is what makes them atomic.
+        // There is no `.await` in this function.
+        let mut slot = self.lock();
+        let new_bytes = update(slot.bytes.as_deref())?;
+        slot.bytes = Some(new_bytes);
+        slot.version += 1;
+        Ok(StoreVersion::new(slot.version))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_length_and_version_only() {
+        let cache = MemoryCache::from_bytes(b"secret-token".to_vec());
+        let text = format!("{cache:?}");
+        assert_eq!(text, "MemoryCache { len: Some(12), version: 1 }");
+        assert!(!text.contains("secret"));
+        assert_eq!(
+            format!("{:?}", MemoryCache::new()),
+            "MemoryCache { len: None, version: 0 }"
+        );
+    }
+
+    #[tokio::test]
+    async fn versions_count_up_from_one() {
+        let cache = MemoryCache::new();
+        let v1 = cache
+            .modify(Partition::All, &mut |_| Ok(vec![1]))
+            .await
+            .unwrap();
+        let v2 = cache
+            .modify(Partition::All, &mut |_| Ok(vec![2]))
+            .await
+            .unwrap();
+        assert_eq!((v1.tag(), v2.tag()), (1, 2));
+    }
+
+    #[tokio::test]
+    async fn from_bytes_starts_at_version_one() {
+        let cache = MemoryCache::from_bytes(b"{}".to_vec());
+        assert_eq!(
+            cache.load(Partition::All, None).await.unwrap(),
+            Loaded::Data {
+                bytes: b"{}".to_vec(),
+                version: StoreVersion::new(1)
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn survives_a_panicking_update() {
+        let cache = MemoryCache::from_bytes(b"kept".to_vec());
+        let clone = cache.clone();
+        let result = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+                .block_on(clone.modify(Partition::All, &mut |_| panic!("boom")))
+        })
+        .join();
+        assert!(result.is_err());
+        assert_eq!(cache.snapshot().as_deref(), Some(&b"kept"[..]));
+        cache
+            .modify(Partition::All, &mut |_| Ok(vec![]))
+            .await
+            .unwrap();
+    }
+}

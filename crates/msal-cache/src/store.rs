@@ -1,0 +1,282 @@
+//! The [`CacheStore`] trait: where a serialized token cache lives between calls and processes.
+//!
+//! A store keeps **opaque bytes**. The caller (msal-rs's client facade) serializes its tokens as
+//! MSAL's unified cache JSON document, hands those bytes to the store, and parses whatever the
+//! store gives back. Stores never look inside the bytes, which is what lets any storage back a
+//! cache: a file ([`FileCache`](crate::FileCache)), process memory
+//! ([`MemoryCache`](crate::MemoryCache)), or something of your own (Redis, a database, an OS
+//! keychain...).
+//!
+//! # The contract
+//!
+//! * [`load`](CacheStore::load) returns the stored bytes with their [`StoreVersion`]. When the
+//!   caller passes the version it already holds (`known`) and the stored data is still at exactly
+//!   that version, the store may answer [`Loaded::Unchanged`] instead of moving the bytes again.
+//!   It must answer `Unchanged` **only** when `known == Some(current version)`; in every other
+//!   case it returns [`Loaded::Data`] or, when nothing is stored, [`Loaded::Missing`].
+//! * [`modify`](CacheStore::modify) is an atomic read-modify-write: the store reads the current
+//!   bytes, passes them to the update function, and stores what it returns, so that no write by
+//!   any other writer the store knows about (another clone, another thread, another process when
+//!   the store coordinates processes) happens in between and gets lost. A store may run the
+//!   update function more than once (an optimistic store retries when it detects a concurrent
+//!   write), so the function must be a pure function of its input. If the update function returns
+//!   an error, the store writes nothing and returns that error.
+//!
+//! # Partitions
+//!
+//! Every call carries a [`Partition`] naming the part of the cache the caller needs. It is a
+//! *hint*:
+//!
+//! * A **whole-document** store, like [`FileCache`](crate::FileCache) and
+//!   [`MemoryCache`](crate::MemoryCache), ignores it and keeps one document holding every account
+//!   and app token.
+//! * A **partitioned** store keeps one document per partition, so a silent token request reads
+//!   and writes only one user's tokens. msal-rs passes `Partition::Account(home_account_id)` for
+//!   silent calls and sign-ins of a known account, `Partition::App { .. }` for app-only
+//!   (client-credential) tokens, and `Partition::All` when it needs everything (listing
+//!   accounts, a sign-in whose account is not known yet). How a partitioned store answers `All`
+//!   is its own choice (keep a separate document, merge the per-account documents...), as long
+//!   as it is consistent between `load` and `modify`.
+//!
+//! Versions are per partition: a version returned for one partition is only ever compared with
+//! versions of that same partition.
+//!
+//! # Implementing a store
+//!
+//! A complete, if simple, partitioned store keeping its documents in memory:
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::sync::Mutex;
+//!
+//! use msal_cache::{CacheError, CacheStore, Loaded, Partition, StoreVersion, UpdateFn};
+//!
+//! /// One document per partition: bytes and a per-document version counter.
+//! #[derive(Default)]
+//! struct PartitionedStore {
+//!     docs: Mutex<HashMap<String, (Vec<u8>, u64)>>,
+//! }
+//!
+//! fn key(partition: Partition<'_>) -> String {
+//!     match partition {
+//!         Partition::All => "all".to_owned(),
+//!         Partition::Account(home_account_id) => format!("account:{home_account_id}"),
+//!         Partition::App { client_id, tenant } => format!("app:{client_id}:{tenant}"),
+//!         // `Partition` is non-exhaustive: keep anything new with the whole cache.
+//!         _ => "all".to_owned(),
+//!     }
+//! }
+//!
+//! #[async_trait::async_trait]
+//! impl CacheStore for PartitionedStore {
+//!     async fn load(
+//!         &self,
+//!         partition: Partition<'_>,
+//!         known: Option<StoreVersion>,
+//!     ) -> Result<Loaded, CacheError> {
+//!         let docs = self.docs.lock().map_err(|_| CacheError::store("lock poisoned"))?;
+//!         Ok(match docs.get(&key(partition)) {
+//!             None => Loaded::Missing,
+//!             Some((_, tag)) if known == Some(StoreVersion::new(*tag)) => Loaded::Unchanged,
+//!             Some((bytes, tag)) => Loaded::Data {
+//!                 bytes: bytes.clone(),
+//!                 version: StoreVersion::new(*tag),
+//!             },
+//!         })
+//!     }
+//!
+//!     async fn modify(
+//!         &self,
+//!         partition: Partition<'_>,
+//!         update: &mut UpdateFn<'_>,
+//!     ) -> Result<StoreVersion, CacheError> {
+//!         // Holding the lock across read, update and write makes the step atomic. There is
+//!         // no `.await` while it is held.
+//!         let mut docs = self.docs.lock().map_err(|_| CacheError::store("lock poisoned"))?;
+//!         let key = key(partition);
+//!         let (current, tag) = match docs.get(&key) {
+//!             Some((bytes, tag)) => (Some(bytes.as_slice()), *tag),
+//!             None => (None, 0),
+//!         };
+//!         let new_bytes = update(current)?; // an error leaves the document untouched
+//!         docs.insert(key, (new_bytes, tag + 1));
+//!         Ok(StoreVersion::new(tag + 1))
+//!     }
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = PartitionedStore::default();
+//! let alice = Partition::Account("alice.tenant");
+//! assert_eq!(store.load(alice, None).await?, Loaded::Missing);
+//!
+//! let version = store.modify(alice, &mut |_current| Ok(b"{}".to_vec())).await?;
+//! assert_eq!(store.load(alice, Some(version)).await?, Loaded::Unchanged);
+//! assert_eq!(store.load(Partition::Account("bob.tenant"), None).await?, Loaded::Missing);
+//! # Ok::<(), CacheError>(())
+//! # }).unwrap();
+//! ```
+//!
+//! Notes for implementers:
+//!
+//! * The futures must be `Send` (the trait uses [`async_trait`]), so never hold a
+//!   `std::sync::Mutex` guard across an `.await`. Holding one across a synchronous update
+//!   function, as above, is fine.
+//! * Do not call back into the same store from inside the update function: a store that holds a
+//!   lock while it runs the update would deadlock.
+//! * Report your own failures with [`CacheError::store`]. Never put tokens or cache contents in an
+//!   error message.
+//! * `Arc<S>` and `Box<S>` (including `Arc<dyn CacheStore>`) are stores whenever `S` is.
+
+use std::sync::Arc;
+
+use crate::CacheError;
+
+/// Opaque version tag of stored data: equal tags mean the stored bytes did not change.
+///
+/// Versions are only compared with versions the same store returned for the same partition; a
+/// store chooses how to make them (a counter, a hash of file metadata, a database row
+/// version...). They are never persisted by msal-rs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StoreVersion(u64);
+
+impl StoreVersion {
+    /// Make a version from any 64-bit tag (a counter, a hash of file metadata, a Redis version...).
+    pub fn new(tag: u64) -> Self {
+        StoreVersion(tag)
+    }
+    /// The tag this version was made from.
+    pub fn tag(self) -> u64 {
+        self.0
+    }
+}
+
+/// Which part of the cache a call needs: a hint that partitioned stores use to move less data.
+///
+/// Whole-document stores ignore it. See the [module documentation](self#partitions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Partition<'a> {
+    /// The whole cache (listing accounts, a sign-in for an account not known yet).
+    All,
+    /// The tokens of one user, by `home_account_id`.
+    Account(&'a str),
+    /// The app-only tokens of one client in one tenant.
+    App {
+        /// The application (client) id.
+        client_id: &'a str,
+        /// The tenant.
+        tenant: &'a str,
+    },
+}
+
+/// The outcome of [`CacheStore::load`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Loaded {
+    /// The stored data is still the version the caller already has.
+    Unchanged,
+    /// Nothing is stored yet.
+    Missing,
+    /// The stored data and its version.
+    Data {
+        /// The serialized cache (the unified JSON schema, or whatever the store keeps).
+        bytes: Vec<u8>,
+        /// Its version.
+        version: StoreVersion,
+    },
+}
+
+/// The update function handed to [`CacheStore::modify`]: given the current bytes (`None` when
+/// nothing is stored), return the bytes to store. It may be called more than once by stores that
+/// retry on conflict, and an error from it aborts the write and leaves the stored data as it was.
+pub type UpdateFn<'f> = dyn FnMut(Option<&[u8]>) -> Result<Vec<u8>, CacheError> + Send + 'f;
+
+/// Where a serialized token cache lives. Implement it to keep the cache anywhere.
+///
+/// See the [module documentation](self) for the contract, partitions and an example
+/// implementation.
+#[async_trait::async_trait]
+pub trait CacheStore: Send + Sync {
+    /// Read the stored data, unless it is still at version `known`.
+    ///
+    /// Returns [`Loaded::Unchanged`] only when `known == Some(v)` and `v` is the current version
+    /// of `partition`'s data; [`Loaded::Missing`] when nothing is stored; otherwise
+    /// [`Loaded::Data`] with the bytes and the version that describes exactly those bytes.
+    async fn load(
+        &self,
+        partition: Partition<'_>,
+        known: Option<StoreVersion>,
+    ) -> Result<Loaded, CacheError>;
+
+    /// Read-modify-write the stored data as one atomic step and return the new version.
+    ///
+    /// `update` receives the current bytes (`None` when nothing is stored) and returns the bytes
+    /// to store. No other writer the store knows about may write between the read and the
+    /// write. `update` may run more than once; if it returns an error, nothing is written and
+    /// that error is returned. The returned version is the one a following
+    /// [`load`](CacheStore::load) reports while nobody else has written.
+    async fn modify(
+        &self,
+        partition: Partition<'_>,
+        update: &mut UpdateFn<'_>,
+    ) -> Result<StoreVersion, CacheError>;
+}
+
+#[async_trait::async_trait]
+impl<T: CacheStore + ?Sized> CacheStore for Arc<T> {
+    async fn load(
+        &self,
+        partition: Partition<'_>,
+        known: Option<StoreVersion>,
+    ) -> Result<Loaded, CacheError> {
+        (**self).load(partition, known).await
+    }
+
+    async fn modify(
+        &self,
+        partition: Partition<'_>,
+        update: &mut UpdateFn<'_>,
+    ) -> Result<StoreVersion, CacheError> {
+        (**self).modify(partition, update).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: CacheStore + ?Sized> CacheStore for Box<T> {
+    async fn load(
+        &self,
+        partition: Partition<'_>,
+        known: Option<StoreVersion>,
+    ) -> Result<Loaded, CacheError> {
+        (**self).load(partition, known).await
+    }
+
+    async fn modify(
+        &self,
+        partition: Partition<'_>,
+        update: &mut UpdateFn<'_>,
+    ) -> Result<StoreVersion, CacheError> {
+        (**self).modify(partition, update).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_round_trips_its_tag() {
+        assert_eq!(StoreVersion::new(42).tag(), 42);
+        assert_eq!(StoreVersion::new(7), StoreVersion::new(7));
+        assert_ne!(StoreVersion::new(7), StoreVersion::new(8));
+    }
+
+    fn assert_store<S: CacheStore>() {}
+
+    #[test]
+    fn smart_pointers_are_stores() {
+        assert_store::<Arc<dyn CacheStore>>();
+        assert_store::<Box<dyn CacheStore>>();
+        assert_store::<Arc<crate::MemoryCache>>();
+        assert_store::<Box<crate::FileCache>>();
+    }
+}
