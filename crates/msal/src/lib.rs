@@ -1,1 +1,90 @@
-//! placeholder
+//! # msal: the Microsoft Authentication Library for Rust
+//!
+//! Acquire OAuth 2.0 / OpenID Connect tokens from Microsoft Entra ID (and any OpenID Connect
+//! provider) **silent-first**: ask the token cache; a cached access token valid for more than
+//! five minutes comes back with no network at all; otherwise the cached refresh token buys a new
+//! one (also for scopes never asked before); only when that is impossible do you get
+//! [`Error::UiRequired`], the signal to sign the user in interactively.
+//!
+//! ```
+//! use msal::{PublicClientApplication, TokenSource, Error};
+//! use msal::cache::MemoryCache;
+//! # fn cache_with_a_signed_in_user() -> MemoryCache {
+//! #     let in_an_hour = std::time::SystemTime::now()
+//! #         .duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600;
+//! #     let json = include_str!("../doc/example-cache.json").replace("EXPIRES_ON", &in_an_hour.to_string());
+//! #     MemoryCache::from_bytes(json.into_bytes())
+//! # }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Error> {
+//! let app = PublicClientApplication::builder("9f1c3e2a-1111-4a2b-9c3d-0123456789ab")
+//!     .authority("https://login.microsoftonline.com/common")
+//!     .cache(cache_with_a_signed_in_user()) // e.g. msal::cache::FileCache::new(path)
+//!     .build()?;
+//!
+//! let accounts = app.accounts().await?;
+//! match accounts.first() {
+//!     Some(account) => match app.acquire_token_silent(["User.Read"], account).await {
+//!         Ok(token) => {
+//!             assert_eq!(token.source, TokenSource::Cache); // no network request was made
+//!             println!("token for {} expires at {:?}", account.username, token.expires_on);
+//!         }
+//!         Err(e) if e.is_ui_required() => { /* sign the user in interactively */ }
+//!         Err(e) => return Err(e),
+//!     },
+//!     None => { /* nobody signed in yet: sign the user in interactively */ }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Behaviour worth knowing
+//! - **Cache format**: MSAL's unified JSON schema, shared with MSAL.NET, Python and Node; both
+//!   dialects read, Python's written, unknown fields kept (see [`msal_cache`]).
+//! - **Single-flight**: concurrent silent calls that need the same refresh share one HTTP
+//!   request and its result. The refresh runs to completion even if the callers go away, so a
+//!   rotated refresh token is never lost.
+//! - **Proactive refresh**: a token whose `refresh_on` has passed is still served, and one
+//!   background refresh replaces it.
+//! - **Errors**: `invalid_grant` (unless `client_mismatch`/`protection_policy_required`),
+//!   `interaction_required`, `consent_required`, `login_required`, and a cache without a usable
+//!   refresh token are "UI required"; other OAuth errors are [`Error::Service`]. A failed
+//!   refresh never deletes anything from the cache.
+//! - **Throttling** (MSAL.NET's rules): one retry after 1 s on 5xx or timeout; `Retry-After`
+//!   (capped at 1 h) and 429/5xx (60 s) block identical requests locally; a UI-required answer
+//!   is replayed for 120 s to identical requests with the same refresh token.
+//! - **Transient failures near expiry**: a token inside the 5-minute buffer but not yet expired
+//!   is returned when the refresh fails for a transient reason.
+//! - **Scopes**: case-insensitive; `openid`, `profile`, `offline_access` are always sent and
+//!   never matched on; at least one other scope is required. A requested `.../.default` scope
+//!   is remembered on the cached token, since Entra answers with the resource's scope list.
+//! - **Realms**: for `common`/`organizations`, tokens are cached and refreshed under the
+//!   account's home tenant (as MSAL.NET does); lookups also find MSAL Python's `common` entries.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod builder;
+mod cache_access;
+mod client_core;
+mod endpoints;
+mod error;
+mod public_client;
+mod result;
+mod silent;
+mod single_flight;
+mod token_request;
+
+pub use builder::{PublicClientApplicationBuilder, DEFAULT_AUTHORITY, DEFAULT_EXPIRY_BUFFER};
+pub use error::{Error, ServiceError, UiRequiredError, UiRequiredReason};
+pub use msal_core::{
+    Account, Authority, Clock, ManualClock, OAuthError, SystemClock, UiRequiredClassification,
+};
+pub use public_client::{AcquireTokenSilent, PublicClientApplication};
+pub use result::{AuthenticationResult, TokenSource};
+
+/// The token cache crate: stores ([`cache::FileCache`], [`cache::MemoryCache`]), the
+/// [`cache::CacheStore`] trait to keep the cache anywhere else, and the schema.
+pub use msal_cache as cache;
+/// The HTTP crate: the [`http::HttpClient`] trait to bring your own transport.
+pub use msal_http as http;

@@ -1,0 +1,160 @@
+//! Building a [`PublicClientApplication`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use msal_cache::CacheStore;
+use msal_core::{Authority, Clock, SystemClock};
+use msal_http::{HttpClient, RetryPolicy, ThrottleTable};
+
+use crate::cache_access::CacheAccess;
+use crate::client_core::ClientCore;
+use crate::endpoints::EndpointResolver;
+use crate::single_flight::SingleFlight;
+use crate::{Error, PublicClientApplication};
+
+/// The authority used when none is given: Entra ID, any work, school or personal account.
+pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com/common";
+
+/// How long before expiry a cached access token stops being served (MSAL's 5 minutes).
+pub const DEFAULT_EXPIRY_BUFFER: Duration = Duration::from_secs(300);
+
+enum AuthoritySpec {
+    Standard(String),
+    Oidc(String),
+}
+
+/// Builder for [`PublicClientApplication`]; `build` does no I/O.
+pub struct PublicClientApplicationBuilder {
+    client_id: String,
+    authority: AuthoritySpec,
+    instance_discovery: bool,
+    cache: Option<Arc<dyn CacheStore>>,
+    http: Option<Arc<dyn HttpClient>>,
+    clock: Option<Arc<dyn Clock>>,
+    expiry_buffer: Duration,
+    retry: RetryPolicy,
+    client_capabilities: Vec<String>,
+}
+
+impl PublicClientApplicationBuilder {
+    pub(crate) fn new(client_id: impl Into<String>) -> Self {
+        PublicClientApplicationBuilder {
+            client_id: client_id.into(),
+            authority: AuthoritySpec::Standard(DEFAULT_AUTHORITY.into()),
+            instance_discovery: true,
+            cache: None,
+            http: None,
+            clock: None,
+            expiry_buffer: DEFAULT_EXPIRY_BUFFER,
+            retry: RetryPolicy::default(),
+            client_capabilities: Vec::new(),
+        }
+    }
+
+    /// An Entra ID, B2C, CIAM or ADFS authority, e.g.
+    /// `https://login.microsoftonline.com/<tenant>` (default: [`DEFAULT_AUTHORITY`]).
+    pub fn authority(mut self, authority: &str) -> Self {
+        self.authority = AuthoritySpec::Standard(authority.to_owned());
+        self
+    }
+
+    /// Any OpenID Connect provider, by issuer URL; its endpoints come from
+    /// `{issuer}/.well-known/openid-configuration`, fetched on the first network request.
+    pub fn oidc_authority(mut self, issuer: &str) -> Self {
+        self.authority = AuthoritySpec::Oidc(issuer.to_owned());
+        self
+    }
+
+    /// Whether to validate unknown Entra hosts with Microsoft's instance discovery
+    /// (default true). Known Entra hosts never need it; cache hits never make a request.
+    pub fn instance_discovery(mut self, enabled: bool) -> Self {
+        self.instance_discovery = enabled;
+        self
+    }
+
+    /// Where the token cache is kept (default: in this process's memory only).
+    pub fn cache(mut self, store: impl CacheStore + 'static) -> Self {
+        self.cache = Some(Arc::new(store));
+        self
+    }
+
+    /// The HTTP transport (default: [`msal_http::ReqwestHttpClient`]).
+    pub fn http_client(mut self, client: impl HttpClient + 'static) -> Self {
+        self.http = Some(Arc::new(client));
+        self
+    }
+
+    /// The clock every expiry decision reads (default: the system clock). Tests move time with
+    /// [`msal_core::ManualClock`].
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// How long before expiry a cached access token is refreshed instead of served
+    /// (default 5 minutes).
+    pub fn token_expiry_buffer(mut self, buffer: Duration) -> Self {
+        self.expiry_buffer = buffer;
+        self
+    }
+
+    /// Retries of token requests (default: one retry after 1 s on 5xx without `Retry-After`
+    /// and on timeouts).
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Client capabilities (e.g. `["cp1"]` for continuous access evaluation), sent as the
+    /// `xms_cc` claim with every token request.
+    pub fn client_capabilities<I>(mut self, capabilities: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.client_capabilities = capabilities.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Validate the configuration and build the application. No I/O happens here.
+    pub fn build(self) -> Result<PublicClientApplication, Error> {
+        if self.client_id.trim().is_empty() {
+            return Err(Error::InvalidArgument("client id is empty".into()));
+        }
+        let authority = match &self.authority {
+            AuthoritySpec::Standard(a) => Authority::parse(a)?,
+            AuthoritySpec::Oidc(a) => Authority::oidc(a)?,
+        };
+        let http: Arc<dyn HttpClient> = match self.http {
+            Some(h) => h,
+            None => Arc::new(msal_http::ReqwestHttpClient::new()),
+        };
+        let core = ClientCore {
+            client_id: self.client_id.trim().to_owned(),
+            authority,
+            instance_discovery: self.instance_discovery,
+            http,
+            cache: CacheAccess::new(self.cache),
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            expiry_buffer: self.expiry_buffer,
+            retry: self.retry,
+            client_capabilities: self.client_capabilities,
+            endpoints: EndpointResolver::new(),
+            flights: Arc::new(SingleFlight::new()),
+            throttle: ThrottleTable::new(),
+        };
+        Ok(PublicClientApplication {
+            core: Arc::new(core),
+        })
+    }
+}
+
+impl std::fmt::Debug for PublicClientApplicationBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicClientApplicationBuilder")
+            .field("client_id", &self.client_id)
+            .field("instance_discovery", &self.instance_discovery)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,77 @@
+//! What every application type shares: configuration, transport, cache, clock, the endpoint
+//! resolver, single-flight and the throttle table.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use msal_core::{Account, Authority, Clock};
+use msal_http::{HttpClient, RetryPolicy, ThrottleTable};
+
+use crate::cache_access::CacheAccess;
+use crate::endpoints::EndpointResolver;
+use crate::single_flight::SingleFlight;
+use crate::{AuthenticationResult, Error};
+
+/// Access tokens claiming to live longer than this are treated as corrupt (MSAL.NET #1806).
+pub(crate) const MAX_PLAUSIBLE_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// What the single-flight map is keyed by: requests with equal keys share one refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct RefreshKey {
+    pub home_account_id: String,
+    pub authority: String,
+    pub scopes: String,
+    pub claims: Option<String>,
+    pub bypass_cache: bool,
+}
+
+/// A throttle-table entry.
+#[derive(Debug, Clone)]
+pub(crate) enum Throttled {
+    /// 429/5xx or Retry-After: identical requests fail fast.
+    Status(u16),
+    /// An "interaction required" answer, replayed for identical requests with the same RT.
+    UiRequired(Box<Error>),
+}
+
+pub(crate) struct ClientCore {
+    pub client_id: String,
+    pub authority: Authority,
+    #[allow(dead_code)]
+    // read by instance discovery for unknown Entra hosts (confidential-client issue)
+    pub instance_discovery: bool,
+    pub http: Arc<dyn HttpClient>,
+    pub cache: CacheAccess,
+    pub clock: Arc<dyn Clock>,
+    pub expiry_buffer: Duration,
+    pub retry: RetryPolicy,
+    pub client_capabilities: Vec<String>,
+    pub endpoints: EndpointResolver,
+    pub flights: Arc<SingleFlight<RefreshKey, AuthenticationResult>>,
+    pub throttle: ThrottleTable<Throttled>,
+}
+
+impl ClientCore {
+    pub(crate) fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    pub(crate) fn now_secs(&self) -> u64 {
+        msal_core::clock::unix_seconds(self.now())
+    }
+
+    /// The authority a request for `account` goes to: for Entra's `common` and `organizations`,
+    /// the account's home tenant (as MSAL.NET does), so cached tokens are found under the tenant
+    /// they were issued in and refreshes go to that tenant.
+    pub(crate) fn request_authority(&self, account: &Account) -> Authority {
+        if self.authority.is_multi_tenant() {
+            let tenant = account
+                .home_tenant_id()
+                .or(Some(account.tenant_id.as_str()).filter(|t| !t.is_empty()));
+            if let Some(tenant) = tenant {
+                return self.authority.with_tenant(tenant);
+            }
+        }
+        self.authority.clone()
+    }
+}

@@ -1,0 +1,190 @@
+//! The facade's error type.
+
+use std::time::SystemTime;
+
+use msal_core::{AuthorityError, OAuthError, UiRequiredClassification};
+
+/// Everything that can go wrong acquiring a token.
+///
+/// Check [`Error::is_ui_required`] first: it is the signal to sign the user in interactively.
+/// [`Error::is_transient`] says whether trying again later may succeed. No variant carries a
+/// token, a secret or a response body that could hold one.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The user must sign in interactively (no account, no refresh token, or the identity
+    /// provider asked for interaction).
+    #[error("interaction required: {0}")]
+    UiRequired(UiRequiredError),
+    /// The identity provider answered with an OAuth error that interaction will not fix.
+    #[error("the identity provider returned an error: {0}")]
+    Service(ServiceError),
+    /// Identical requests are blocked locally after the identity provider asked us to back off.
+    #[error("request throttled until {} after HTTP {status} from the identity provider", httpdate_or_secs(*until))]
+    Throttled {
+        /// When identical requests may be sent again.
+        until: SystemTime,
+        /// The HTTP status that caused the block.
+        status: u16,
+    },
+    /// The request could not be sent or answered (timeout, connection failure...).
+    #[error("HTTP request failed: {0}")]
+    Http(#[from] msal_http::HttpError),
+    /// The identity provider's answer is not a valid protocol message.
+    #[error("protocol error: {message}")]
+    Protocol {
+        /// The HTTP status of the answer, when there was one.
+        status: Option<u16>,
+        /// What is wrong (never a token).
+        message: String,
+    },
+    /// The token cache could not be read or written.
+    #[error("token cache error: {0}")]
+    Cache(#[from] msal_cache::CacheError),
+    /// The authority or its discovery document is invalid.
+    #[error("invalid authority: {0}")]
+    Authority(#[from] AuthorityError),
+    /// An argument is invalid (empty scopes, malformed claims JSON, ...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The identity provider returned tokens for a different account than the one asked for.
+    #[error("the identity provider returned tokens for a different account than requested")]
+    UserMismatch,
+    /// A background task failed unexpectedly (a bug: please report it).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn transient_status(status: u16) -> bool {
+    status >= 500 || status == 429 || status == 408
+}
+
+fn httpdate_or_secs(t: SystemTime) -> String {
+    msal_core::clock::unix_seconds(t).to_string() + " (Unix seconds)"
+}
+
+/// Why interaction is required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UiRequiredReason {
+    /// The account given has no home account id, or is not in the cache.
+    NoAccount,
+    /// The cache holds no refresh token this app can use for the account.
+    NoTokens,
+    /// The identity provider answered that the user must interact.
+    ServerRequested,
+}
+
+/// Details of an "interaction required" error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UiRequiredError {
+    /// Why.
+    pub reason: UiRequiredReason,
+    /// The classification from the server's `suberror`, or `AcquireTokenSilentFailed` when the
+    /// cache could not start a silent acquisition.
+    pub classification: Option<UiRequiredClassification>,
+    /// A claims challenge to pass to the interactive request.
+    pub claims: Option<String>,
+    /// The server's error, when the server answered.
+    pub oauth: Option<OAuthError>,
+    /// The request's correlation id.
+    pub correlation_id: Option<String>,
+}
+
+impl std::fmt::Display for UiRequiredError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.oauth, self.reason) {
+            (Some(e), _) => write!(f, "{e}"),
+            (None, UiRequiredReason::NoAccount) => {
+                f.write_str("no signed-in account was given or found in the cache")
+            }
+            (None, UiRequiredReason::NoTokens) => {
+                f.write_str("no refresh token for this account in the cache")
+            }
+            (None, UiRequiredReason::ServerRequested) => {
+                f.write_str("the identity provider requires interaction")
+            }
+        }
+    }
+}
+
+/// An OAuth error from the identity provider that is not "interaction required".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceError {
+    /// HTTP status.
+    pub status: u16,
+    /// The error body.
+    pub oauth: OAuthError,
+    /// The request's correlation id.
+    pub correlation_id: Option<String>,
+}
+
+impl std::fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HTTP {}: {}", self.status, self.oauth)
+    }
+}
+
+impl Error {
+    /// Whether the user must sign in interactively to go on.
+    pub fn is_ui_required(&self) -> bool {
+        matches!(self, Error::UiRequired(_))
+    }
+
+    /// Whether the failure is temporary: trying again later (not in a tight loop) may succeed.
+    /// A transient failure is never reported as "interaction required".
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Http(e) => e.is_transient(),
+            Error::Throttled { .. } => true,
+            Error::Service(s) => transient_status(s.status) || s.oauth.is_transient(),
+            Error::Protocol { status, .. } => status.is_some_and(transient_status),
+            _ => false,
+        }
+    }
+
+    /// The UI-required classification, if any.
+    pub fn classification(&self) -> Option<UiRequiredClassification> {
+        match self {
+            Error::UiRequired(u) => u.classification,
+            _ => None,
+        }
+    }
+
+    /// The claims challenge the identity provider sent, to pass on to an interactive request.
+    pub fn claims(&self) -> Option<&str> {
+        match self {
+            Error::UiRequired(u) => u.claims.as_deref(),
+            Error::Service(s) => s.oauth.claims.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The server's OAuth error, when it sent one.
+    pub fn oauth_error(&self) -> Option<&OAuthError> {
+        match self {
+            Error::UiRequired(u) => u.oauth.as_ref(),
+            Error::Service(s) => Some(&s.oauth),
+            _ => None,
+        }
+    }
+
+    /// The correlation id of the request that failed, when one was sent.
+    pub fn correlation_id(&self) -> Option<&str> {
+        match self {
+            Error::UiRequired(u) => u.correlation_id.as_deref(),
+            Error::Service(s) => s.correlation_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn ui_required(reason: UiRequiredReason, correlation_id: Option<&str>) -> Self {
+        Error::UiRequired(UiRequiredError {
+            reason,
+            classification: Some(UiRequiredClassification::AcquireTokenSilentFailed),
+            claims: None,
+            oauth: None,
+            correlation_id: correlation_id.map(str::to_owned),
+        })
+    }
+}

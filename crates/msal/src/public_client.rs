@@ -1,0 +1,157 @@
+//! [`PublicClientApplication`]: desktop, mobile and command-line apps acting for a user.
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use msal_cache::{AccountRemoval, Partition};
+use msal_core::Account;
+
+use crate::builder::PublicClientApplicationBuilder;
+use crate::client_core::ClientCore;
+use crate::silent::{acquire_token_silent, SilentInput};
+use crate::{AuthenticationResult, Error};
+
+/// An application that signs users in and acts for them, without a secret of its own.
+///
+/// Cheap to clone (clones share one cache, one transport and one single-flight map) and
+/// `Send + Sync`: build it once and share it.
+#[derive(Clone)]
+pub struct PublicClientApplication {
+    pub(crate) core: Arc<ClientCore>,
+}
+
+impl PublicClientApplication {
+    /// Start building an application registered with `client_id`.
+    pub fn builder(client_id: impl Into<String>) -> PublicClientApplicationBuilder {
+        PublicClientApplicationBuilder::new(client_id)
+    }
+
+    /// The application (client) id.
+    pub fn client_id(&self) -> &str {
+        &self.core.client_id
+    }
+
+    /// The configured authority.
+    pub fn authority(&self) -> &msal_core::Authority {
+        &self.core.authority
+    }
+
+    /// The accounts this app can get tokens for silently, from the cache (no network).
+    ///
+    /// An account is listed when the cache holds a refresh token this app may use for it (its
+    /// own, or a family one), in any alias of the authority's host; one entry per home account.
+    pub async fn accounts(&self) -> Result<Vec<Account>, Error> {
+        let cache = self.core.cache.snapshot(Partition::All).await?;
+        Ok(cache.accounts(self.core.authority.environment(), &self.core.client_id))
+    }
+
+    /// The account with this home account id, if this app can use it.
+    pub async fn account(&self, home_account_id: &str) -> Result<Option<Account>, Error> {
+        Ok(self
+            .accounts()
+            .await?
+            .into_iter()
+            .find(|a| a.home_account_id.eq_ignore_ascii_case(home_account_id)))
+    }
+
+    /// Get a token without user interaction: from the cache when a valid one is there (no
+    /// network), else by redeeming the cached refresh token. Fails with
+    /// [`Error::UiRequired`] when only an interactive sign-in can help.
+    ///
+    /// The returned builder takes options and is awaited directly.
+    pub fn acquire_token_silent<I>(&self, scopes: I, account: &Account) -> AcquireTokenSilent
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        AcquireTokenSilent {
+            core: Arc::clone(&self.core),
+            input: SilentInput {
+                scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
+                account: account.clone(),
+                force_refresh: false,
+                claims: None,
+                correlation_id: None,
+            },
+        }
+    }
+
+    /// Sign an account out of this app: remove its refresh token (and the family's, if this app
+    /// is a family member), its access and ID tokens for this app, and its account entries once
+    /// no app sharing the cache holds a refresh token for it.
+    pub async fn remove_account(&self, account: &Account) -> Result<(), Error> {
+        if account.home_account_id.is_empty() {
+            return Ok(());
+        }
+        let removal = AccountRemoval {
+            home_account_id: &account.home_account_id,
+            environment: self.core.authority.environment(),
+            client_id: &self.core.client_id,
+        };
+        self.core
+            .cache
+            .write(Partition::Account(&account.home_account_id), |c| {
+                c.remove_account(&removal)
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for PublicClientApplication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicClientApplication")
+            .field("client_id", &self.core.client_id)
+            .field("authority", &self.core.authority)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A silent token request; set options, then `.await` it.
+#[must_use = "a request does nothing until it is awaited"]
+pub struct AcquireTokenSilent {
+    core: Arc<ClientCore>,
+    input: SilentInput,
+}
+
+impl AcquireTokenSilent {
+    /// Skip the cached access token and redeem the refresh token (default false).
+    pub fn force_refresh(mut self, force: bool) -> Self {
+        self.input.force_refresh = force;
+        self
+    }
+
+    /// A claims challenge (JSON) from a resource's `WWW-Authenticate` header; skips the cached
+    /// access token and is sent with the refresh.
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.input.claims = Some(claims.into());
+        self
+    }
+
+    /// The correlation id sent as `client-request-id` (default: a new UUID).
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.input.correlation_id = Some(id.into());
+        self
+    }
+}
+
+impl IntoFuture for AcquireTokenSilent {
+    type Output = Result<AuthenticationResult, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(acquire_token_silent(self.core, self.input))
+    }
+}
+
+impl std::fmt::Debug for AcquireTokenSilent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcquireTokenSilent")
+            .field("scopes", &self.input.scopes)
+            .field("account", &self.input.account.home_account_id)
+            .field("force_refresh", &self.input.force_refresh)
+            .field("claims", &self.input.claims.is_some())
+            .finish()
+    }
+}

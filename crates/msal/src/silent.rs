@@ -1,0 +1,498 @@
+//! The silent-first pipeline. A call does, in order:
+//!
+//! 1. Normalise the request: scopes (reserved OpenID scopes removed for matching), account,
+//!    claims merged with client capabilities, force_refresh.
+//! 2. Unless force_refresh or claims: look the access token up in the cache (one bucket probe
+//!    per candidate realm, then a subset test on a handful of entries). One that is valid for
+//!    longer than the expiry buffer is returned at once; if its `refresh_on` has passed, one
+//!    background refresh for it starts too.
+//! 3. Otherwise join or start the single-flight refresh for (account, authority, scopes,
+//!    claims). Inside it: re-check the cache (a refresh that just finished may have served us),
+//!    pick refresh tokens in FOCI order, check the throttle table, redeem, classify.
+//! 4. Write back through the cache store in one read-modify-write: rotate the refresh token in
+//!    place, drop access tokens whose scopes intersect the new one, upsert the new access token,
+//!    ID token and app metadata.
+//! 5. Build the [`AuthenticationResult`].
+//!
+//! When the refresh fails for a transient reason (network, 5xx, throttling) and the cached
+//! access token has not actually expired yet (it is only inside the buffer), that token is
+//! returned instead of the error: a service outage should not break an app holding a token
+//! that still works.
+
+use std::sync::Arc;
+
+use msal_cache::schema::{AccessTokenEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry};
+use msal_cache::{AccessTokenQuery, Partition, RedeemedRefreshToken, TokenCache, TokenWrite};
+use msal_core::clock::from_unix_seconds;
+use msal_core::{Account, Authority, ClientInfo, IdTokenClaims, ScopeSet, TokenResponse};
+
+use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
+use crate::error::UiRequiredReason;
+use crate::token_request::redeem_refresh_token;
+use crate::{AuthenticationResult, Error, TokenSource};
+
+/// A normalised silent request.
+pub(crate) struct SilentParams {
+    /// The scopes as requested (reserved ones included if the caller gave them).
+    pub requested: ScopeSet,
+    /// The scopes cached tokens are matched on: requested minus reserved.
+    pub match_scopes: ScopeSet,
+    pub account: Account,
+    pub authority: Authority,
+    /// Claims to send (the caller's, merged with client capabilities).
+    pub claims: Option<String>,
+    /// Skip the access-token lookup (force_refresh, or a claims challenge from the caller).
+    pub bypass_cache: bool,
+    pub correlation_id: String,
+}
+
+/// The raw inputs of a silent request, as the request builder collected them.
+pub(crate) struct SilentInput {
+    pub scopes: Vec<String>,
+    pub account: Account,
+    pub force_refresh: bool,
+    pub claims: Option<String>,
+    pub correlation_id: Option<String>,
+}
+
+pub(crate) fn normalise(core: &ClientCore, input: SilentInput) -> Result<SilentParams, Error> {
+    let correlation_id = input
+        .correlation_id
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let requested = ScopeSet::parse_request(&input.scopes)
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let match_scopes = requested.without_reserved();
+    if match_scopes.is_empty() {
+        return Err(Error::InvalidArgument(
+            "at least one scope besides openid, profile and offline_access is required".into(),
+        ));
+    }
+    if input.account.home_account_id.is_empty() {
+        return Err(Error::ui_required(
+            UiRequiredReason::NoAccount,
+            Some(&correlation_id),
+        ));
+    }
+    let claims = merge_claims(input.claims.as_deref(), &core.client_capabilities)?;
+    Ok(SilentParams {
+        requested,
+        match_scopes,
+        authority: core.request_authority(&input.account),
+        account: input.account,
+        claims,
+        bypass_cache: input.force_refresh
+            || input
+                .claims
+                .as_deref()
+                .is_some_and(|c| !c.trim().is_empty()),
+        correlation_id,
+    })
+}
+
+/// Merge a claims request with client capabilities (`xms_cc`), as every MSAL does.
+/// Capabilities alone do not bypass the cache.
+pub(crate) fn merge_claims(
+    claims: Option<&str>,
+    capabilities: &[String],
+) -> Result<Option<String>, Error> {
+    let claims = claims.filter(|c| !c.trim().is_empty());
+    if claims.is_none() && capabilities.is_empty() {
+        return Ok(None);
+    }
+    let bad = || Error::InvalidArgument("claims must be a JSON object".into());
+    let mut value: serde_json::Value = match claims {
+        Some(c) => serde_json::from_str(c).map_err(|_| bad())?,
+        None => serde_json::json!({}),
+    };
+    let object = value.as_object_mut().ok_or_else(bad)?;
+    if !capabilities.is_empty() {
+        let access_token = object
+            .entry("access_token")
+            .or_insert_with(|| serde_json::json!({}));
+        let access_token = access_token.as_object_mut().ok_or_else(bad)?;
+        access_token.insert(
+            "xms_cc".into(),
+            serde_json::json!({ "values": capabilities }),
+        );
+    }
+    Ok(Some(value.to_string()))
+}
+
+/// A cached access token found for a request.
+struct Found {
+    expires_on: u64,
+    refresh_on: Option<u64>,
+    result: AuthenticationResult,
+}
+
+pub(crate) async fn acquire_token_silent(
+    core: Arc<ClientCore>,
+    input: SilentInput,
+) -> Result<AuthenticationResult, Error> {
+    let params = Arc::new(normalise(&core, input)?);
+    let span =
+        tracing::debug_span!("acquire_token_silent", correlation_id = %params.correlation_id);
+    let _enter = span.enter();
+    drop(_enter);
+
+    let mut fallback = None;
+    if !params.bypass_cache {
+        let cache = core
+            .cache
+            .snapshot(Partition::Account(&params.account.home_account_id))
+            .await?;
+        if let Some(found) = find_access_token(&core, &cache, &params) {
+            let now = core.now_secs();
+            if found.expires_on > now + core.expiry_buffer.as_secs() {
+                if found.refresh_on.is_some_and(|r| r <= now) {
+                    start_background_refresh(&core, &params);
+                }
+                tracing::debug!(correlation_id = %params.correlation_id, "access token served from the cache");
+                return Ok(found.result);
+            }
+            if found.expires_on > now {
+                fallback = Some(found.result);
+            }
+        }
+    }
+
+    let key = refresh_key(&params);
+    let (flight, joined) = core.flights.run(key, {
+        let (core, params) = (Arc::clone(&core), Arc::clone(&params));
+        move || refresh(core, params)
+    });
+    if joined {
+        tracing::debug!(correlation_id = %params.correlation_id, "joined a refresh already in flight");
+    }
+    match flight.await {
+        Ok(result) => Ok(result),
+        Err(e) if e.is_transient() && fallback.is_some() => {
+            tracing::warn!(correlation_id = %params.correlation_id, error = %e, "refresh failed transiently; serving the cached token, which has not expired yet");
+            Ok(fallback.expect("checked above"))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn refresh_key(params: &SilentParams) -> RefreshKey {
+    RefreshKey {
+        home_account_id: params.account.home_account_id.to_ascii_lowercase(),
+        authority: params.authority.canonical_url(),
+        scopes: params.match_scopes.to_target().to_ascii_lowercase(),
+        claims: params.claims.clone(),
+        bypass_cache: params.bypass_cache,
+    }
+}
+
+/// Start a refresh in the background (at most one per key); its failure is only logged.
+fn start_background_refresh(core: &Arc<ClientCore>, params: &Arc<SilentParams>) {
+    let (flight, joined) = core.flights.run(refresh_key(params), {
+        let (core, params) = (Arc::clone(core), Arc::clone(params));
+        move || refresh(core, params)
+    });
+    if joined {
+        return;
+    }
+    let correlation_id = params.correlation_id.clone();
+    tracing::debug!(%correlation_id, "refresh_on passed: refreshing in the background");
+    tokio::spawn(async move {
+        if let Err(e) = flight.await {
+            tracing::warn!(%correlation_id, error = %e, "background refresh failed; the cached token is still served until it expires");
+        }
+    });
+}
+
+/// Look up the best cached access token for the request.
+fn find_access_token(
+    core: &ClientCore,
+    cache: &TokenCache,
+    params: &SilentParams,
+) -> Option<Found> {
+    let now = core.now_secs();
+    let environment = params.authority.environment();
+    let max_expires_on = now.saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs());
+    let mut realms: Vec<&str> = vec![params.authority.tenant().unwrap_or("")];
+    if core.authority.is_multi_tenant() {
+        // Caches written by MSAL Python keep `common`/`organizations` as the realm.
+        realms.push(core.authority.tenant().unwrap_or(""));
+    }
+    let (realm, entry) = realms
+        .iter()
+        .filter_map(|realm| {
+            cache
+                .find_access_token(&AccessTokenQuery {
+                    home_account_id: Some(&params.account.home_account_id),
+                    environment,
+                    client_id: &core.client_id,
+                    realm,
+                    scopes: &params.match_scopes,
+                    max_expires_on,
+                })
+                .map(|e| (*realm, e))
+        })
+        .max_by_key(|(_, e)| e.expires_on)?;
+    let id_token = cache
+        .id_token(
+            &params.account.home_account_id,
+            environment,
+            &core.client_id,
+            realm,
+        )
+        .map(|t| t.secret.clone());
+    let account = cache
+        .account(&params.account.home_account_id, environment)
+        .unwrap_or_else(|| params.account.clone());
+    Some(Found {
+        expires_on: entry.expires_on,
+        refresh_on: entry.refresh_on,
+        result: AuthenticationResult {
+            access_token: entry.secret.clone(),
+            token_type: entry.token_type.clone().unwrap_or_else(|| "Bearer".into()),
+            expires_on: from_unix_seconds(entry.expires_on),
+            refresh_on: entry.refresh_on.map(from_unix_seconds),
+            scopes: ScopeSet::from_target(&entry.target).to_vec(),
+            account: Some(account),
+            id_token,
+            tenant_id: Some(entry.realm.clone()).filter(|r| !r.is_empty()),
+            source: TokenSource::Cache,
+            correlation_id: params.correlation_id.clone(),
+        },
+    })
+}
+
+/// The refresh itself: runs as the single-flight task.
+async fn refresh(
+    core: Arc<ClientCore>,
+    params: Arc<SilentParams>,
+) -> Result<AuthenticationResult, Error> {
+    let cache = core
+        .cache
+        .snapshot(Partition::Account(&params.account.home_account_id))
+        .await?;
+    if !params.bypass_cache {
+        if let Some(found) = find_access_token(&core, &cache, &params) {
+            let now = core.now_secs();
+            let fresh = found.expires_on > now + core.expiry_buffer.as_secs()
+                && found.refresh_on.is_none_or(|r| r > now);
+            if fresh {
+                return Ok(found.result);
+            }
+        }
+    }
+    let candidates = refresh_candidates(&core, &cache, &params);
+    drop(cache);
+    if candidates.is_empty() {
+        return Err(Error::ui_required(
+            UiRequiredReason::NoTokens,
+            Some(&params.correlation_id),
+        ));
+    }
+    let endpoints = core
+        .endpoints
+        .resolve(
+            &params.authority,
+            core.http.as_ref(),
+            &core.retry,
+            core.now(),
+            &params.correlation_id,
+        )
+        .await?;
+
+    let mut family_error = None;
+    for rt in &candidates {
+        match redeem_refresh_token(&core, &endpoints, &params, rt).await {
+            Ok(tokens) => return save(&core, &params, rt, tokens).await,
+            Err(e) if rt.is_family() && !e.is_transient() => {
+                // A family token failing (client_mismatch, or revoked) never deletes it and never
+                // stops the app's own token from being tried.
+                tracing::debug!(correlation_id = %params.correlation_id, error = %e, "family refresh token failed; trying the app's own");
+                family_error = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(family_error.unwrap_or_else(|| {
+        Error::ui_required(UiRequiredReason::NoTokens, Some(&params.correlation_id))
+    }))
+}
+
+/// Refresh tokens to try, in MSAL Python's FOCI order: a family token first when the app is a
+/// family member or not known yet (no app metadata), then the app's own.
+fn refresh_candidates(
+    core: &ClientCore,
+    cache: &TokenCache,
+    params: &SilentParams,
+) -> Vec<RefreshTokenEntry> {
+    let environment = params.authority.environment();
+    let metadata = cache.app_metadata(environment, &core.client_id);
+    let tokens = cache.refresh_tokens(&params.account.home_account_id, environment);
+    let family = tokens.iter().find(|rt| {
+        rt.is_family()
+            && match metadata {
+                None => true,
+                Some(m) => m.family_id.is_some() && m.family_id == rt.family_id,
+            }
+    });
+    let own = tokens
+        .iter()
+        .find(|rt| !rt.is_family() && rt.client_id.eq_ignore_ascii_case(&core.client_id));
+    family
+        .into_iter()
+        .chain(own)
+        .map(|rt| (*rt).clone())
+        .collect()
+}
+
+/// Write a successful refresh back and build the result.
+async fn save(
+    core: &ClientCore,
+    params: &SilentParams,
+    redeemed: &RefreshTokenEntry,
+    tokens: TokenResponse,
+) -> Result<AuthenticationResult, Error> {
+    let now = core.now_secs();
+    let hid = params.account.home_account_id.clone();
+    let rotation = RedeemedRefreshToken {
+        home_account_id: redeemed.home_account_id.clone(),
+        environment: redeemed.environment.clone(),
+        client_or_family: redeemed
+            .family_id
+            .clone()
+            .unwrap_or_else(|| redeemed.client_id.clone()),
+        redeemed_secret_fingerprint: msal_cache::index::secret_fingerprint(&redeemed.secret),
+        new_secret: tokens.refresh_token.clone(),
+        now,
+        family_id: tokens.foci.clone(),
+    };
+
+    // The response must be for this account and well formed. If it is not, the refresh token
+    // it carries is still saved (the one we redeemed may be single-use), nothing else is.
+    let claims = match validate(params, &tokens) {
+        Ok(claims) => claims,
+        Err(e @ Error::UserMismatch) => return Err(e),
+        Err(e) => {
+            let rotate_only = TokenWrite {
+                redeemed_refresh_token: Some(rotation),
+                ..TokenWrite::default()
+            };
+            core.cache
+                .write(Partition::Account(&hid), |c| c.apply(&rotate_only))
+                .await?;
+            return Err(e);
+        }
+    };
+
+    let environment = params.authority.environment().to_owned();
+    let mut realm = params.authority.tenant().unwrap_or("").to_owned();
+    if core.authority.is_multi_tenant() {
+        if let Some(tid) = claims.as_ref().and_then(|c| c.tid.clone()) {
+            realm = tid.to_ascii_lowercase();
+        }
+    }
+    let mut target = match tokens.scope.as_deref() {
+        Some(s) => ScopeSet::from_target(s),
+        None => params.requested.clone(),
+    };
+    // Entra answers a `/.default` request with the resource's actual scopes; remember the
+    // `/.default` itself too, or every later call for it would miss the cache.
+    for s in params
+        .match_scopes
+        .iter()
+        .filter(|s| s.ends_with("/.default"))
+    {
+        target.insert(s);
+    }
+    let access_token = AccessTokenEntry {
+        credential_type: "AccessToken".into(),
+        secret: tokens.access_token.clone(),
+        home_account_id: Some(hid.clone()),
+        environment: environment.clone(),
+        client_id: core.client_id.clone(),
+        realm: realm.clone(),
+        target: target.to_target(),
+        cached_at: now,
+        expires_on: now.saturating_add(tokens.expires_in),
+        extended_expires_on: now.saturating_add(tokens.ext_expires_in),
+        refresh_on: tokens.refresh_in.map(|r| now.saturating_add(r)),
+        token_type: Some(tokens.token_type.clone()),
+        extra: Default::default(),
+    };
+    let id_token = tokens.id_token.as_ref().map(|secret| IdTokenEntry {
+        credential_type: "IdToken".into(),
+        secret: secret.clone(),
+        home_account_id: hid.clone(),
+        environment: environment.clone(),
+        realm: realm.clone(),
+        client_id: core.client_id.clone(),
+        extra: Default::default(),
+    });
+    let write = TokenWrite {
+        redeemed_refresh_token: Some(rotation),
+        access_token: Some(access_token.clone()),
+        refresh_token: None,
+        id_token,
+        account: None,
+        app_metadata: Some(AppMetadataEntry {
+            client_id: core.client_id.clone(),
+            environment: environment.clone(),
+            family_id: tokens.foci.clone(),
+            extra: Default::default(),
+        }),
+    };
+    let (applied, account) = core
+        .cache
+        .write(Partition::Account(&hid), |c| {
+            let applied = c.apply(&write);
+            (applied, c.account(&hid, &environment))
+        })
+        .await?;
+    if !applied {
+        // The account was removed while we were refreshing: do not undo the sign-out.
+        return Err(Error::ui_required(
+            UiRequiredReason::NoAccount,
+            Some(&params.correlation_id),
+        ));
+    }
+    tracing::debug!(correlation_id = %params.correlation_id, "access token refreshed");
+    Ok(AuthenticationResult {
+        access_token: tokens.access_token,
+        token_type: tokens.token_type,
+        expires_on: from_unix_seconds(access_token.expires_on),
+        refresh_on: access_token.refresh_on.map(from_unix_seconds),
+        scopes: target.to_vec(),
+        account: Some(account.unwrap_or_else(|| params.account.clone())),
+        id_token: tokens.id_token,
+        tenant_id: Some(realm).filter(|r| !r.is_empty()),
+        source: TokenSource::IdentityProvider,
+        correlation_id: params.correlation_id.clone(),
+    })
+}
+
+/// Check a refresh response: Bearer, well-formed `client_info` for the same account, a
+/// decodable ID token. Returns the ID token's claims when there is one.
+fn validate(params: &SilentParams, tokens: &TokenResponse) -> Result<Option<IdTokenClaims>, Error> {
+    let protocol = |message: String| Error::Protocol {
+        status: Some(200),
+        message,
+    };
+    if !tokens.token_type.eq_ignore_ascii_case("bearer") {
+        return Err(protocol(format!(
+            "expected a Bearer token, got token_type {:?}",
+            tokens.token_type
+        )));
+    }
+    if let Some(raw) = &tokens.client_info {
+        let info = ClientInfo::decode(raw).map_err(|e| protocol(e.to_string()))?;
+        if let Some(hid) = info.home_account_id() {
+            if !hid.eq_ignore_ascii_case(&params.account.home_account_id) {
+                return Err(Error::UserMismatch);
+            }
+        }
+    }
+    tokens
+        .id_token
+        .as_deref()
+        .map(IdTokenClaims::decode)
+        .transpose()
+        .map_err(|e| protocol(e.to_string()))
+}

@@ -1,0 +1,135 @@
+//! Redeeming a refresh token at the token endpoint, with MSAL.NET's throttling rules.
+//!
+//! Before sending: a request identical to one the server asked us to back off from (429/5xx,
+//! `Retry-After`) fails fast with [`Error::Throttled`]; one identical to a request that got an
+//! "interaction required" answer within the last 120 s with the same refresh token gets that
+//! answer again, so a loop of silent calls cannot hammer the server. The HTTP layer retries once
+//! on 5xx without `Retry-After` and on timeouts.
+
+use msal_cache::schema::RefreshTokenEntry;
+use msal_core::token_response::{parse_token_response, TokenResponseError};
+use msal_core::{Endpoints, TokenResponse};
+use msal_http::throttle::{throttle_key, HTTP_STATUS_BLOCK, MAX_RETRY_AFTER, UI_REQUIRED_BLOCK};
+use msal_http::{endpoints as http_endpoints, secret_fingerprint};
+
+use crate::client_core::{ClientCore, Throttled};
+use crate::error::{ServiceError, UiRequiredError, UiRequiredReason};
+use crate::silent::SilentParams;
+use crate::Error;
+
+/// Redeem `rt` for the scopes of `params`.
+pub(crate) async fn redeem_refresh_token(
+    core: &ClientCore,
+    endpoints: &Endpoints,
+    params: &SilentParams,
+    rt: &RefreshTokenEntry,
+) -> Result<TokenResponse, Error> {
+    let now = core.now();
+    let scope = params.requested.to_request_string();
+    let authority = params.authority.canonical_url();
+    let strict_key = throttle_key(&[
+        &core.client_id,
+        &authority,
+        &scope,
+        &params.account.home_account_id,
+    ]);
+    if let Some((until, Throttled::Status(status))) = core.throttle.check(&strict_key, now) {
+        tracing::debug!(correlation_id = %params.correlation_id, "request throttled locally");
+        return Err(Error::Throttled { until, status });
+    }
+    let ui_key = throttle_key(&[
+        &core.client_id,
+        &authority,
+        &scope,
+        &secret_fingerprint(&rt.secret),
+    ]);
+    if let Some((_, Throttled::UiRequired(err))) = core.throttle.check(&ui_key, now) {
+        tracing::debug!(correlation_id = %params.correlation_id, "interaction-required answer replayed from the throttle cache");
+        return Err(*err);
+    }
+
+    let mut form: Vec<(&str, &str)> = vec![
+        ("client_id", &core.client_id),
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &rt.secret),
+        ("scope", &scope),
+        ("client_info", "1"),
+    ];
+    if let Some(claims) = &params.claims {
+        form.push(("claims", claims));
+    }
+    let anchor = anchor_mailbox(&params.account.home_account_id);
+    let extra: Vec<(&str, &str)> = anchor
+        .iter()
+        .map(|a| ("x-anchormailbox", a.as_str()))
+        .collect();
+    let request =
+        http_endpoints::form_post(&endpoints.token, &form, &params.correlation_id, &extra)?;
+    let response = http_endpoints::execute(core.http.as_ref(), request, &core.retry, now).await?;
+    let status = response.status.as_u16();
+
+    let backoff = match response.retry_after {
+        Some(ra) => Some(ra.min(MAX_RETRY_AFTER)),
+        None if status == 429 || status >= 500 => Some(HTTP_STATUS_BLOCK),
+        None => None,
+    };
+    if let Some(block) = backoff {
+        core.throttle
+            .block(strict_key, core.now(), block, Throttled::Status(status));
+    }
+
+    match parse_token_response(status, &response.body) {
+        Ok(tokens) => Ok(tokens),
+        Err(TokenResponseError::OAuth { status, error }) => {
+            let err = classify(status, *error, &params.correlation_id);
+            if err.is_ui_required() {
+                core.throttle.block(
+                    ui_key,
+                    core.now(),
+                    UI_REQUIRED_BLOCK,
+                    Throttled::UiRequired(Box::new(err.clone())),
+                );
+            }
+            Err(err)
+        }
+        Err(e @ TokenResponseError::Protocol { .. }) => Err(Error::Protocol {
+            status: Some(status),
+            message: e.to_string(),
+        }),
+        Err(e) => Err(Error::Protocol {
+            status: Some(status),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// Turn an OAuth error body into "interaction required" or a service error.
+pub(crate) fn classify(status: u16, oauth: msal_core::OAuthError, correlation_id: &str) -> Error {
+    let correlation_id = Some(
+        oauth
+            .correlation_id
+            .clone()
+            .unwrap_or_else(|| correlation_id.to_owned()),
+    );
+    if oauth.is_interaction_required() {
+        Error::UiRequired(UiRequiredError {
+            reason: UiRequiredReason::ServerRequested,
+            classification: oauth.classification(),
+            claims: oauth.claims.clone(),
+            oauth: Some(oauth),
+            correlation_id,
+        })
+    } else {
+        Error::Service(ServiceError {
+            status,
+            oauth,
+            correlation_id,
+        })
+    }
+}
+
+/// Entra's routing hint `Oid:{uid}@{utid}` (CCS), from a `{uid}.{utid}` home account id.
+fn anchor_mailbox(home_account_id: &str) -> Option<String> {
+    let (uid, utid) = home_account_id.split_once('.')?;
+    (!uid.is_empty() && !utid.is_empty()).then(|| format!("Oid:{uid}@{utid}"))
+}
