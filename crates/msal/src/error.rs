@@ -15,10 +15,10 @@ pub enum Error {
     /// The user must sign in interactively (no account, no refresh token, or the identity
     /// provider asked for interaction).
     #[error("interaction required: {0}")]
-    UiRequired(UiRequiredError),
+    UiRequired(Box<UiRequiredError>),
     /// The identity provider answered with an OAuth error that interaction will not fix.
     #[error("the identity provider returned an error: {0}")]
-    Service(ServiceError),
+    Service(Box<ServiceError>),
     /// Identical requests are blocked locally after the identity provider asked us to back off.
     #[error("request throttled until {} after HTTP {status} from the identity provider", httpdate_or_secs(*until))]
     Throttled {
@@ -179,12 +179,12 @@ impl Error {
     }
 
     pub(crate) fn ui_required(reason: UiRequiredReason, correlation_id: Option<&str>) -> Self {
-        Error::UiRequired(UiRequiredError {
+        Error::UiRequired(Box::new(UiRequiredError {
             reason,
             classification: Some(UiRequiredClassification::AcquireTokenSilentFailed),
             claims: None,
             oauth: None,
             correlation_id: correlation_id.map(str::to_owned),
-        })
+        }))
     }
 }

@@ -112,19 +112,19 @@ pub(crate) fn classify(status: u16, oauth: msal_core::OAuthError, correlation_id
             .unwrap_or_else(|| correlation_id.to_owned()),
     );
     if oauth.is_interaction_required() {
-        Error::UiRequired(UiRequiredError {
+        Error::UiRequired(Box::new(UiRequiredError {
             reason: UiRequiredReason::ServerRequested,
             classification: oauth.classification(),
             claims: oauth.claims.clone(),
             oauth: Some(oauth),
             correlation_id,
-        })
+        }))
     } else {
-        Error::Service(ServiceError {
+        Error::Service(Box::new(ServiceError {
             status,
             oauth,
             correlation_id,
-        })
+        }))
     }
 }
 
