@@ -344,13 +344,18 @@ impl TokenCache {
     pub fn insert_access_token(&mut self, entry: AccessTokenEntry) {
         let scopes = ScopeSet::from_target(&entry.target);
         let hid = entry.home_account_id.as_deref().unwrap_or("");
-        let key = keys::access_token_key(
+        let mut key = keys::access_token_key(
             hid,
             &entry.environment,
             &entry.client_id,
             &entry.realm,
             &scopes.to_target(),
         );
+        if !entry.is_plain_bearer() {
+            // Key-bound, PoP and extended-key tokens coexist with the Bearer token for the same
+            // scopes (MSAL.NET keys them apart too): tell them apart by what binds them.
+            key.push_str(&non_bearer_key_suffix(&entry));
+        }
         let b = bucket(&[hid, &entry.environment, &entry.client_id, &entry.realm]);
         if let Some(existing) = self.access_tokens.get(&b).iter().find(|r| r.key == key) {
             if existing.entry.expires_on > entry.expires_on {
@@ -448,7 +453,7 @@ impl TokenCache {
     /// The app metadata of a client in an environment (any alias).
     pub fn app_metadata(&self, environment: &str, client_id: &str) -> Option<&AppMetadataEntry> {
         let b = bucket(&["", environment, client_id]);
-        self.app_metadata.get(&b).first().map(|r| &r.entry)
+        prefer_environment(self.app_metadata.get(&b), environment, |e| &e.environment)
     }
 
     /// The ID token of an account for a client and tenant (any environment alias).
@@ -460,20 +465,26 @@ impl TokenCache {
         realm: &str,
     ) -> Option<&IdTokenEntry> {
         let b = bucket(&[home_account_id, environment, client_id, realm]);
-        self.id_tokens.get(&b).first().map(|r| &r.entry)
+        prefer_environment(self.id_tokens.get(&b), environment, |e| &e.environment)
     }
 
-    /// Whether an app may use a refresh token: its own, or a family one when the app is a
-    /// family member or has no app metadata yet (an unknown app tries the family, as MSAL
-    /// Python does).
-    fn usable_by(&self, rt: &RefreshTokenEntry, environment: &str, client_id: &str) -> bool {
-        if rt.is_family() {
-            return match self.app_metadata(environment, client_id) {
+    /// Whether an app may use a refresh token: its own (family or not), or another app's family
+    /// token when this app is a member of that family or has no app metadata yet (an unknown
+    /// app tries the family, as MSAL Python does).
+    pub fn is_refresh_token_usable(
+        &self,
+        rt: &RefreshTokenEntry,
+        environment: &str,
+        client_id: &str,
+    ) -> bool {
+        if rt.client_id.eq_ignore_ascii_case(client_id) {
+            return true;
+        }
+        rt.is_family()
+            && match self.app_metadata(environment, client_id) {
                 None => true,
                 Some(m) => m.family_id.is_some() && m.family_id == rt.family_id,
-            };
-        }
-        rt.client_id.eq_ignore_ascii_case(client_id)
+            }
     }
 
     /// The accounts an app can get tokens for silently: account entries in the environment's
@@ -499,7 +510,7 @@ impl TokenCache {
             let has_rt = self
                 .refresh_tokens(&e.home_account_id, &e.environment)
                 .into_iter()
-                .any(|rt| self.usable_by(rt, environment, client_id));
+                .any(|rt| self.is_refresh_token_usable(rt, environment, client_id));
             if has_rt {
                 out.push(to_account(e));
             }
@@ -622,7 +633,7 @@ impl TokenCache {
         let rt_bucket = bucket(&[r.home_account_id, r.environment]);
         let mut removed = self.refresh_tokens.retain_in(&rt_bucket, |rec| {
             let e = &rec.entry;
-            let own = !e.is_family() && e.client_id.eq_ignore_ascii_case(&client);
+            let own = e.client_id.eq_ignore_ascii_case(&client);
             let family_rt = e.is_family() && family.is_some() && e.family_id == family;
             !(own || family_rt)
         });
@@ -644,6 +655,42 @@ impl TokenCache {
         }
         removed > 0
     }
+}
+
+/// The record whose environment is spelled exactly as asked, else the first of the alias bucket.
+fn prefer_environment<'a, E>(
+    records: &'a [Record<E>],
+    environment: &str,
+    env_of: impl Fn(&E) -> &str,
+) -> Option<&'a E> {
+    records
+        .iter()
+        .find(|r| env_of(&r.entry).eq_ignore_ascii_case(environment))
+        .or_else(|| records.first())
+        .map(|r| &r.entry)
+}
+
+/// What tells a non-Bearer access token's key apart: its kind, type, key id and extra key
+/// components (each empty when absent).
+fn non_bearer_key_suffix(entry: &AccessTokenEntry) -> String {
+    let field = |name: &str| match entry.extra.get(name) {
+        Some(Value::String(s)) => s.to_ascii_lowercase(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    format!(
+        "-{}-{}-{}{}-{}-{}",
+        entry.credential_type.to_ascii_lowercase(),
+        entry
+            .token_type
+            .as_deref()
+            .unwrap_or("bearer")
+            .to_ascii_lowercase(),
+        field("key_id"),
+        field("kid"),
+        field("ext"),
+        field("user_assertion_hash"),
+    )
 }
 
 fn to_account(e: &AccountEntry) -> Account {

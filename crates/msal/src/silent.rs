@@ -324,18 +324,14 @@ fn refresh_candidates(
     params: &SilentParams,
 ) -> Vec<RefreshTokenEntry> {
     let environment = params.authority.environment();
-    let metadata = cache.app_metadata(environment, &core.client_id);
     let tokens = cache.refresh_tokens(&params.account.home_account_id, environment);
+    let is_own = |rt: &&&RefreshTokenEntry| rt.client_id.eq_ignore_ascii_case(&core.client_id);
     let family = tokens.iter().find(|rt| {
         rt.is_family()
-            && match metadata {
-                None => true,
-                Some(m) => m.family_id.is_some() && m.family_id == rt.family_id,
-            }
+            && !is_own(rt)
+            && cache.is_refresh_token_usable(rt, environment, &core.client_id)
     });
-    let own = tokens
-        .iter()
-        .find(|rt| !rt.is_family() && rt.client_id.eq_ignore_ascii_case(&core.client_id));
+    let own = tokens.iter().find(is_own);
     family
         .into_iter()
         .chain(own)
