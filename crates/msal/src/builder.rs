@@ -133,14 +133,13 @@ impl PublicClientApplicationBuilder {
         let core = ClientCore {
             client_id: self.client_id.trim().to_owned(),
             authority,
-            instance_discovery: self.instance_discovery,
             http,
             cache: CacheAccess::new(self.cache),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             expiry_buffer: self.expiry_buffer,
             retry: self.retry,
             client_capabilities: self.client_capabilities,
-            endpoints: EndpointResolver::new(),
+            endpoints: EndpointResolver::new(self.instance_discovery),
             flights: Arc::new(SingleFlight::new()),
             throttle: ThrottleTable::new(),
         };

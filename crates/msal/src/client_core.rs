@@ -37,9 +37,6 @@ pub(crate) enum Throttled {
 pub(crate) struct ClientCore {
     pub client_id: String,
     pub authority: Authority,
-    #[allow(dead_code)]
-    // read by instance discovery for unknown Entra hosts (confidential-client issue)
-    pub instance_discovery: bool,
     pub http: Arc<dyn HttpClient>,
     pub cache: CacheAccess,
     pub clock: Arc<dyn Clock>,

@@ -1,6 +1,12 @@
 //! Endpoint resolution: from the authority alone when its kind fixes them, else from the
 //! OpenID Connect discovery document, fetched once (on the first request that needs the
 //! network, never on a cache hit) and kept for the life of the application object.
+//!
+//! Entra authorities on a host msal-rs does not know (not one of the public or sovereign
+//! clouds' hosts) are validated once with Microsoft's instance discovery endpoint, unless the
+//! app turned that off with `instance_discovery(false)` (private clouds, tests): a typo'd or
+//! hostile host is refused before any refresh token is sent to it. Unknown hosts form their own
+//! alias group in the cache.
 
 use msal_core::{Authority, AuthorityError, AuthorityKind, Endpoints, OidcMetadata};
 use msal_http::{endpoints as http_endpoints, HttpClient, RetryPolicy};
@@ -8,14 +14,21 @@ use tokio::sync::OnceCell;
 
 use crate::Error;
 
+/// Where Microsoft's instance discovery lives (the same for every cloud, as in MSAL.NET).
+const INSTANCE_DISCOVERY: &str = "https://login.microsoftonline.com/common/discovery/instance";
+
 pub(crate) struct EndpointResolver {
     discovered: OnceCell<Endpoints>,
+    validated: OnceCell<()>,
+    instance_discovery: bool,
 }
 
 impl EndpointResolver {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(instance_discovery: bool) -> Self {
         EndpointResolver {
             discovered: OnceCell::new(),
+            validated: OnceCell::new(),
+            instance_discovery,
         }
     }
 
@@ -27,6 +40,14 @@ impl EndpointResolver {
         now: std::time::SystemTime,
         correlation_id: &str,
     ) -> Result<Endpoints, Error> {
+        if self.instance_discovery
+            && matches!(authority.kind(), AuthorityKind::Aad)
+            && !authority.is_known_entra_host()
+        {
+            self.validated
+                .get_or_try_init(|| validate_instance(authority, http, retry, now, correlation_id))
+                .await?;
+        }
         if let Some(known) = authority.known_endpoints() {
             return Ok(known);
         }
@@ -78,4 +99,53 @@ async fn discover(
         }
     }
     Ok(metadata.into_endpoints()?)
+}
+
+/// Ask instance discovery whether an unknown host is an Entra instance.
+async fn validate_instance(
+    authority: &Authority,
+    http: &dyn HttpClient,
+    retry: &RetryPolicy,
+    now: std::time::SystemTime,
+    correlation_id: &str,
+) -> Result<(), Error> {
+    let authorize = authority
+        .known_endpoints()
+        .map(|e| e.authorization.to_string())
+        .unwrap_or_default();
+    let mut url =
+        url::Url::parse(INSTANCE_DISCOVERY).map_err(|e| Error::Internal(e.to_string()))?;
+    url.query_pairs_mut()
+        .append_pair("api-version", "1.1")
+        .append_pair("authorization_endpoint", &authorize);
+    let request = http_endpoints::get(&url, correlation_id)?;
+    let response = http_endpoints::execute(http, request, retry, now).await?;
+    let body: serde_json::Value =
+        serde_json::from_slice(&response.body).map_err(|_| Error::Protocol {
+            status: Some(response.status.as_u16()),
+            message: "instance discovery answered with something that is not JSON".into(),
+        })?;
+    if body.get("error").and_then(|e| e.as_str()) == Some("invalid_instance") {
+        return Err(Error::Authority(AuthorityError::InvalidMetadata {
+            reason: format!(
+                "{} is not a known Microsoft Entra instance (instance discovery: invalid_instance); \
+                 turn instance discovery off only if you trust this host",
+                authority.environment()
+            ),
+        }));
+    }
+    if !response.status.is_success() || body.get("tenant_discovery_endpoint").is_none() {
+        return Err(Error::Authority(AuthorityError::InvalidMetadata {
+            reason: format!(
+                "instance discovery for {} failed with HTTP {}",
+                authority.environment(),
+                response.status.as_u16()
+            ),
+        }));
+    }
+    tracing::debug!(
+        host = authority.environment(),
+        "instance discovery validated the authority host"
+    );
+    Ok(())
 }
