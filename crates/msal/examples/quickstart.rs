@@ -35,7 +35,9 @@ impl Respond for TokenEndpoint {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let n = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
         let form: std::collections::HashMap<String, String> =
-            url::form_urlencoded::parse(&request.body).into_owned().collect();
+            url::form_urlencoded::parse(&request.body)
+                .into_owned()
+                .collect();
         ResponseTemplate::new(200).set_body_json(json!({
             "token_type": "Bearer",
             "access_token": format!("access-token-{n}"),
@@ -101,7 +103,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     Mock::given(method("POST"))
         .and(path("/token"))
-        .respond_with(TokenEndpoint { issued: AtomicUsize::new(0) })
+        .respond_with(TokenEndpoint {
+            issued: AtomicUsize::new(0),
+        })
         .mount(&provider)
         .await;
 
@@ -115,22 +119,63 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let app = new_app()?;
     let scopes = ["api://quickstart/read"];
-    println!("msal-rs quickstart: provider {issuer}, cache {}\n", cache_path.display());
+    println!(
+        "msal-rs quickstart: provider {issuer}, cache {}\n",
+        cache_path.display()
+    );
 
-    println!("1. nobody has signed in yet: accounts() = {:?}", app.accounts().await?);
-    timed("   silent call with no account", &provider, app.acquire_token_silent(scopes, &Account::new("", "", "")).into_future()).await?;
+    println!(
+        "1. nobody has signed in yet: accounts() = {:?}",
+        app.accounts().await?
+    );
+    timed(
+        "   silent call with no account",
+        &provider,
+        app.acquire_token_silent(scopes, &Account::new("", "", ""))
+            .into_future(),
+    )
+    .await?;
 
     let host = issuer.trim_start_matches("http://").to_owned();
-    std::fs::write(&cache_path, serde_json::to_vec_pretty(&signed_in_cache(&host))?)?;
+    std::fs::write(
+        &cache_path,
+        serde_json::to_vec_pretty(&signed_in_cache(&host))?,
+    )?;
     let account = app.accounts().await?.remove(0);
-    println!("\n2. a sign-in left a refresh token in the cache; account: {}", account.username);
+    println!(
+        "\n2. a sign-in left a refresh token in the cache; account: {}",
+        account.username
+    );
 
     println!("\n3. silent-first, step by step:");
-    timed("   first call: discovery + refresh token", &provider, app.acquire_token_silent(scopes, &account).into_future()).await?;
-    timed("   second call: cache hit", &provider, app.acquire_token_silent(scopes, &account).into_future()).await?;
+    timed(
+        "   first call: discovery + refresh token",
+        &provider,
+        app.acquire_token_silent(scopes, &account).into_future(),
+    )
+    .await?;
+    timed(
+        "   second call: cache hit",
+        &provider,
+        app.acquire_token_silent(scopes, &account).into_future(),
+    )
+    .await?;
     let restarted = new_app()?;
-    timed("   a new process, same cache file", &provider, restarted.acquire_token_silent(scopes, &account).into_future()).await?;
-    timed("   scopes never asked before", &provider, app.acquire_token_silent(["api://quickstart/write"], &account).into_future()).await?;
+    timed(
+        "   a new process, same cache file",
+        &provider,
+        restarted
+            .acquire_token_silent(scopes, &account)
+            .into_future(),
+    )
+    .await?;
+    timed(
+        "   scopes never asked before",
+        &provider,
+        app.acquire_token_silent(["api://quickstart/write"], &account)
+            .into_future(),
+    )
+    .await?;
 
     println!("\n4. waiting 3.5 s: the token gets within 5 minutes of expiry...");
     tokio::time::sleep(Duration::from_millis(3500)).await;
@@ -143,14 +188,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tokens.insert(call.await??.access_token);
     }
     let sent = provider.received_requests().await.unwrap_or_default().len() - before;
-    println!("   16 concurrent callers on the expiring token: {sent} HTTP request(s), tokens {tokens:?}");
+    println!(
+        "   16 concurrent callers on the expiring token: {sent} HTTP request(s), tokens {tokens:?}"
+    );
 
     app.remove_account(&account).await?;
     println!("\n5. signed out: accounts() = {:?}", app.accounts().await?);
-    timed("   silent call after sign-out", &provider, app.acquire_token_silent(scopes, &account).into_future()).await?;
+    timed(
+        "   silent call after sign-out",
+        &provider,
+        app.acquire_token_silent(scopes, &account).into_future(),
+    )
+    .await?;
 
     let stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&cache_path)?)?;
-    let sections: Vec<_> = stored.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+    let sections: Vec<_> = stored
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
     println!("\nthe cache file is MSAL's unified schema (sections {sections:?}), shared with MSAL.NET and MSAL Python.");
     Ok(())
 }
