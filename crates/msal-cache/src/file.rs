@@ -241,6 +241,10 @@ impl fmt::Debug for FileCache {
 
 #[async_trait::async_trait]
 impl CacheStore for FileCache {
+    fn location(&self) -> Option<&Path> {
+        Some(&self.path)
+    }
+
     async fn load(
         &self,
         _partition: Partition<'_>,

@@ -547,9 +547,10 @@ impl TokenCache {
     /// is a refresh whose refresh token is no longer in the cache (the account was removed).
     ///
     /// The rules follow MSAL.NET and MSAL Python: the redeemed refresh token is rotated in
-    /// place; access tokens of the same account, client and tenant (any alias) whose scopes
-    /// intersect the new one are deleted before the new one is stored; the ID token, account
-    /// and app metadata are upserted.
+    /// place; access tokens of the same account, client and tenant (any alias) that share a
+    /// resource scope with the new one are deleted before the new one is stored (OpenID scopes
+    /// such as `openid` or `email` do not count: every token carries them); the ID token,
+    /// account and app metadata are upserted.
     pub fn apply(&mut self, w: &TokenWrite) -> bool {
         if let Some(redeemed) = &w.redeemed_refresh_token {
             let key = keys::refresh_token_key(
@@ -582,7 +583,9 @@ impl TokenCache {
             }
         }
         if let Some(at) = &w.access_token {
-            let new_scopes = ScopeSet::from_target(&at.target);
+            // Intersection is judged on resource scopes only: every token carries OpenID's
+            // `openid profile email`, and a new Mail.Read token must not evict User.Read.
+            let new_scopes = ScopeSet::from_target(&at.target).without_oidc();
             let hid = at.home_account_id.as_deref().unwrap_or("");
             let b = bucket(&[hid, &at.environment, &at.client_id, &at.realm]);
             let token_type = at.token_type.clone();

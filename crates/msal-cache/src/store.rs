@@ -219,6 +219,12 @@ pub trait CacheStore: Send + Sync {
         partition: Partition<'_>,
         update: &mut UpdateFn<'_>,
     ) -> Result<StoreVersion, CacheError>;
+
+    /// Where the data lives, for error messages (a file path; `None` for stores that have
+    /// none). When stored data does not parse, the error names this location.
+    fn location(&self) -> Option<&std::path::Path> {
+        None
+    }
 }
 
 #[async_trait::async_trait]
@@ -238,6 +244,10 @@ impl<T: CacheStore + ?Sized> CacheStore for Arc<T> {
     ) -> Result<StoreVersion, CacheError> {
         (**self).modify(partition, update).await
     }
+
+    fn location(&self) -> Option<&std::path::Path> {
+        (**self).location()
+    }
 }
 
 #[async_trait::async_trait]
@@ -256,6 +266,10 @@ impl<T: CacheStore + ?Sized> CacheStore for Box<T> {
         update: &mut UpdateFn<'_>,
     ) -> Result<StoreVersion, CacheError> {
         (**self).modify(partition, update).await
+    }
+
+    fn location(&self) -> Option<&std::path::Path> {
+        (**self).location()
     }
 }
 

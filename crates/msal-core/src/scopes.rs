@@ -5,6 +5,9 @@ use std::fmt;
 /// The OpenID Connect scopes MSAL always sends and never matches on.
 pub const RESERVED_SCOPES: [&str; 3] = ["offline_access", "openid", "profile"];
 
+/// OpenID Connect scopes that ask for identity claims rather than resource access.
+const OIDC_CLAIM_SCOPES: [&str; 3] = ["address", "email", "phone"];
+
 /// Whether `scope` is one of [`RESERVED_SCOPES`] (case-insensitive).
 pub fn is_reserved(scope: &str) -> bool {
     RESERVED_SCOPES
@@ -122,6 +125,19 @@ impl ScopeSet {
                 .scopes
                 .iter()
                 .filter(|s| !is_reserved(&s.folded))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The set without the OpenID Connect identity scopes: the reserved ones and `email`,
+    /// `address`, `phone`. What is left names resources (e.g. Graph's `User.Read`).
+    pub fn without_oidc(&self) -> ScopeSet {
+        ScopeSet {
+            scopes: self
+                .scopes
+                .iter()
+                .filter(|s| !is_reserved(&s.folded) && !OIDC_CLAIM_SCOPES.contains(&&*s.folded))
                 .cloned()
                 .collect(),
         }
@@ -281,6 +297,12 @@ mod tests {
     fn reserved_scopes_are_removed_for_matching() {
         let s = ScopeSet::new(["openid", "Profile", "offline_access", "User.Read"]);
         assert_eq!(s.without_reserved(), ScopeSet::new(["user.read"]));
+    }
+
+    #[test]
+    fn without_oidc_keeps_resource_scopes_only() {
+        let s = ScopeSet::from_target("User.Read email openid profile offline_access Phone");
+        assert_eq!(s.without_oidc(), ScopeSet::new(["User.Read"]));
     }
 
     #[test]

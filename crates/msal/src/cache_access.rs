@@ -45,7 +45,7 @@ impl CacheAccess {
                 Loaded::Unchanged => {}
                 Loaded::Missing => self.replace(Arc::new(TokenCache::new()), None, known),
                 Loaded::Data { bytes, version } => {
-                    let cache = TokenCache::from_json(&bytes)?;
+                    let cache = TokenCache::from_json(&bytes).map_err(|e| self.locate(e))?;
                     self.replace(Arc::new(cache), Some(version), known);
                 }
             }
@@ -76,13 +76,33 @@ impl CacheAccess {
             result = Some((out, cache));
             Ok(bytes)
         };
-        let version = store.modify(partition, &mut update).await?;
+        let version = store
+            .modify(partition, &mut update)
+            .await
+            .map_err(|e| self.locate(e))?;
         let (out, cache) = result
             .ok_or_else(|| Error::Internal("the cache store did not run the update".into()))?;
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         state.cache = Arc::new(cache);
         state.version = Some(version);
         Ok(out)
+    }
+
+    /// Name the store's location in a "corrupt data" error that does not say where it was.
+    fn locate(&self, error: CacheError) -> CacheError {
+        match (error, self.store.as_ref().and_then(|s| s.location())) {
+            (
+                CacheError::Corrupt {
+                    location: None,
+                    message,
+                },
+                Some(path),
+            ) => CacheError::Corrupt {
+                location: Some(path.to_path_buf()),
+                message,
+            },
+            (error, _) => error,
+        }
     }
 
     fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {

@@ -129,12 +129,17 @@ pub(crate) async fn acquire_token_silent(
     core: Arc<ClientCore>,
     input: SilentInput,
 ) -> Result<AuthenticationResult, Error> {
+    use tracing::Instrument;
     let params = Arc::new(normalise(&core, input)?);
     let span =
         tracing::debug_span!("acquire_token_silent", correlation_id = %params.correlation_id);
-    let _enter = span.enter();
-    drop(_enter);
+    silent(core, params).instrument(span).await
+}
 
+async fn silent(
+    core: Arc<ClientCore>,
+    params: Arc<SilentParams>,
+) -> Result<AuthenticationResult, Error> {
     let mut fallback = None;
     if !params.bypass_cache {
         let cache = core
@@ -186,6 +191,10 @@ fn refresh_key(params: &SilentParams) -> RefreshKey {
 
 /// Start a refresh in the background (at most one per key); its failure is only logged.
 fn start_background_refresh(core: &Arc<ClientCore>, params: &Arc<SilentParams>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::debug!("refresh_on passed but no Tokio runtime runs background work; the cached token is served until it nears expiry");
+        return;
+    };
     let (flight, joined) = core.flights.run(refresh_key(params), {
         let (core, params) = (Arc::clone(core), Arc::clone(params));
         move || refresh(core, params)
@@ -195,7 +204,7 @@ fn start_background_refresh(core: &Arc<ClientCore>, params: &Arc<SilentParams>) 
     }
     let correlation_id = params.correlation_id.clone();
     tracing::debug!(%correlation_id, "refresh_on passed: refreshing in the background");
-    tokio::spawn(async move {
+    runtime.spawn(async move {
         if let Err(e) = flight.await {
             tracing::warn!(%correlation_id, error = %e, "background refresh failed; the cached token is still served until it expires");
         }

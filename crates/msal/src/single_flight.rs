@@ -3,7 +3,8 @@
 //! The work runs as a spawned tokio task, so it completes (and its rotated refresh token is
 //! written to the cache) even if every caller that asked for it is dropped; an unfinished
 //! refresh whose answer is thrown away could cost the user a rotated, single-use refresh token.
-//! The map entry is removed by the task itself when it finishes, successful or not.
+//! The map entry is removed by the task itself when it finishes, successful or not. Outside a
+//! Tokio runtime (another executor) the work is not spawned but still shared.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -52,17 +53,29 @@ where
         let this = Arc::clone(self);
         let task_key = key.clone();
         let fut = work();
-        let handle = tokio::spawn(async move {
-            let out = fut.await;
-            this.finish(&task_key, generation);
-            out
-        });
-        let flight = async move {
-            handle
-                .await
-                .unwrap_or_else(|e| Err(Error::Internal(format!("refresh task failed: {e}"))))
+        let flight = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let handle = runtime.spawn(async move {
+                    let out = fut.await;
+                    this.finish(&task_key, generation);
+                    out
+                });
+                async move {
+                    handle.await.unwrap_or_else(|e| {
+                        Err(Error::Internal(format!("refresh task failed: {e}")))
+                    })
+                }
+                .boxed()
+            }
+            // Outside a Tokio runtime nothing can be spawned: the callers that share the flight
+            // drive it themselves (it then stops if they all go away).
+            Err(_) => async move {
+                let out = fut.await;
+                this.finish(&task_key, generation);
+                out
+            }
+            .boxed(),
         }
-        .boxed()
         .shared();
         map.insert(key, (generation, flight.clone()));
         (flight, false)
@@ -136,5 +149,21 @@ mod tests {
         let (f, joined) = sf.run(1, || async { Ok(2) });
         assert!(!joined);
         assert_eq!(f.await.unwrap(), 2);
+    }
+}
+
+#[cfg(test)]
+mod no_runtime_tests {
+    use super::*;
+
+    #[test]
+    fn works_without_a_tokio_runtime() {
+        let sf: Arc<SingleFlight<u8, u8>> = Arc::new(SingleFlight::new());
+        let (a, _) = sf.run(1, || async { Ok(5) });
+        let (b, joined) = sf.run(1, || async { Ok(6) });
+        assert!(joined);
+        let (a, b) = futures::executor::block_on(futures::future::join(a, b));
+        assert_eq!((a.unwrap(), b.unwrap()), (5, 5));
+        assert_eq!(sf.len(), 0);
     }
 }

@@ -68,10 +68,12 @@ pub(crate) async fn redeem_refresh_token(
     let response = http_endpoints::execute(core.http.as_ref(), request, &core.retry, now).await?;
     let status = response.status.as_u16();
 
+    // Only failures throttle: a success that happens to carry Retry-After blocks nothing.
     let backoff = match response.retry_after {
-        Some(ra) => Some(ra.min(MAX_RETRY_AFTER)),
+        _ if response.status.is_success() => None,
+        Some(ra) if status >= 400 => Some(ra.min(MAX_RETRY_AFTER)),
         None if status == 429 || status >= 500 => Some(HTTP_STATUS_BLOCK),
-        None => None,
+        _ => None,
     };
     if let Some(block) = backoff {
         core.throttle
