@@ -1,0 +1,82 @@
+//! The public API pinned by the foundation issue: users and tests outside this repository
+//! compile against exactly this. If this file stops compiling, the API was reshaped.
+mod common;
+
+use common::*;
+use msal::cache::FileCache;
+use msal::{Account, AuthenticationResult, Error, PublicClientApplication, TokenSource};
+use std::future::IntoFuture;
+use std::time::SystemTime;
+
+fn assert_send<T: Send>(_: &T) {}
+fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+
+/// The snippet from the issue, with a real transport pointed at loopback.
+#[tokio::test]
+async fn the_pinned_snippet_compiles_and_runs() -> Result<(), Error> {
+    let h = Harness::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let my_client = LoopbackTransport::new(&h.server);
+    let app = PublicClientApplication::builder(CLIENT_ID)
+        .authority("https://login.microsoftonline.com/common")
+        .instance_discovery(false)
+        .cache(FileCache::new(dir.path().join("cache.json")))
+        .http_client(my_client)
+        .build()?;
+    let accounts: Vec<Account> = app.accounts().await?;
+    assert!(accounts.is_empty());
+
+    let account = Account::new(hid(), ENV, "alice@contoso.example");
+    let request = app
+        .acquire_token_silent(["User.Read"], &account)
+        .force_refresh(false)
+        .claims(r#"{"access_token":{"nbf":{"essential":true}}}"#);
+    let future = request.into_future();
+    assert_send(&future);
+    let outcome: Result<AuthenticationResult, Error> = future.await;
+    let e = outcome.unwrap_err();
+    assert!(e.is_ui_required());
+    assert!(e.classification().is_some());
+    app.remove_account(&account).await?;
+    Ok(())
+}
+
+/// The result's pinned fields and types, and Debug redaction.
+#[allow(dead_code)]
+fn result_fields(r: AuthenticationResult) {
+    let _: String = r.access_token.clone();
+    let _: SystemTime = r.expires_on;
+    let _: Vec<String> = r.scopes.clone();
+    let _: Option<Account> = r.account.clone();
+    let _: Option<String> = r.id_token.clone();
+    let _: TokenSource = r.source;
+    assert!(!format!("{r:?}").contains(&r.access_token));
+}
+
+/// Account's pinned public fields.
+#[allow(dead_code)]
+fn account_fields(a: &Account) -> (&String, &String, &String) {
+    (&a.home_account_id, &a.environment, &a.username)
+}
+
+#[test]
+fn app_is_send_sync_and_cheap_to_share() {
+    assert_send_sync_clone::<PublicClientApplication>();
+    assert_send_sync_clone::<Error>();
+    assert_send_sync_clone::<AuthenticationResult>();
+}
+
+/// msal-http's trait, pinned: `async fn send(&self, http::Request<Vec<u8>>) ->
+/// Result<http::Response<Vec<u8>>, msal_http::HttpError>`.
+#[allow(dead_code)]
+struct Echo;
+
+#[async_trait::async_trait]
+impl msal_http::HttpClient for Echo {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, msal_http::HttpError> {
+        Ok(http::Response::new(request.into_body()))
+    }
+}
