@@ -3,6 +3,8 @@
 //! and the near-expiry fallback.
 mod common;
 
+use std::future::IntoFuture;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
@@ -734,56 +736,23 @@ async fn retry_after_on_a_success_does_not_throttle() {
 #[tokio::test]
 async fn retry_after_http_date_blocks_until_the_date() {
     assert_eq!(http_date(T0), "Tue, 14 Nov 2023 22:13:20 GMT");
-    let h = signed_in().await;
-    token_reply(
-        ResponseTemplate::new(429)
-            .insert_header("Retry-After", http_date(T0 + 30).as_str())
-            .set_body_json(json!({"error": "temporarily_unavailable"})),
-    )
-    .up_to_n_times(1)
-    .mount(&h.server)
-    .await;
-    token_json(200, ok_body("at-2", "rt-2"))
-        .mount(&h.server)
-        .await;
-    let account = h.account();
-
-    let e = h
-        .app
-        .acquire_token_silent(["User.Read"], &account)
-        .await
-        .unwrap_err();
-    assert_eq!(service(e).status, 429);
-
-    h.clock.advance(Duration::from_secs(29));
-    let e = h
-        .app
-        .acquire_token_silent(["User.Read"], &account)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(e, Error::Throttled { until, status: 429 } if until == at(T0 + 30)),
-        "{e:?}"
-    );
-    assert_eq!(h.token_requests().await.len(), 1);
-
-    h.clock.advance(Duration::from_secs(2));
-    let r = h
-        .app
-        .acquire_token_silent(["User.Read"], &account)
-        .await
-        .unwrap();
-    assert_eq!(r.source, TokenSource::IdentityProvider);
-    assert_eq!(h.token_requests().await.len(), 2);
+    assert_retry_after_blocks_until(&http_date(T0 + 30), T0 + 30).await;
 }
 
 /// Behaviour: `Retry-After` is capped at 3600 s.
 #[tokio::test]
 async fn retry_after_is_capped_at_one_hour() {
+    assert_retry_after_blocks_until("99999", T0 + 3600).await;
+}
+
+/// A 429 carrying `Retry-After: {retry_after}` fails, identical requests then fail fast with
+/// `Throttled { until }` and no request until one second before `until`, and go to the network
+/// again one second after it.
+async fn assert_retry_after_blocks_until(retry_after: &str, until: u64) {
     let h = signed_in().await;
     token_reply(
         ResponseTemplate::new(429)
-            .insert_header("Retry-After", "99999")
+            .insert_header("Retry-After", retry_after)
             .set_body_json(json!({"error": "temporarily_unavailable"})),
     )
     .up_to_n_times(1)
@@ -793,33 +762,27 @@ async fn retry_after_is_capped_at_one_hour() {
         .mount(&h.server)
         .await;
     let account = h.account();
+    let silent = || {
+        h.app
+            .acquire_token_silent(["User.Read"], &account)
+            .into_future()
+    };
 
-    let e = h
-        .app
-        .acquire_token_silent(["User.Read"], &account)
-        .await
-        .unwrap_err();
-    assert_eq!(service(e).status, 429);
+    assert_eq!(service(silent().await.unwrap_err()).status, 429);
 
-    h.clock.advance(Duration::from_secs(3599));
-    let e = h
-        .app
-        .acquire_token_silent(["User.Read"], &account)
-        .await
-        .unwrap_err();
+    h.clock.set(at(until - 1));
+    let e = silent().await.unwrap_err();
     assert!(
-        matches!(e, Error::Throttled { until, status: 429 } if until == at(T0 + 3600)),
+        matches!(e, Error::Throttled { until: u, status: 429 } if u == at(until)),
         "{e:?}"
     );
     assert_eq!(h.token_requests().await.len(), 1);
 
-    h.clock.advance(Duration::from_secs(2));
-    let r = h
-        .app
-        .acquire_token_silent(["User.Read"], &account)
-        .await
-        .unwrap();
-    assert_eq!(r.source, TokenSource::IdentityProvider);
+    h.clock.set(at(until + 1));
+    assert_eq!(
+        silent().await.unwrap().source,
+        TokenSource::IdentityProvider
+    );
     assert_eq!(h.token_requests().await.len(), 2);
 }
 

@@ -355,9 +355,10 @@ pub fn form(request: &wiremock::Request) -> std::collections::HashMap<String, St
         .collect()
 }
 
-/// All access token secrets in a stored cache document.
-pub fn access_token_secrets(doc: &Value) -> Vec<String> {
-    doc["AccessToken"]
+/// The secrets of every entry of a section (`"AccessToken"`, `"RefreshToken"`, ...) in a
+/// stored cache document.
+pub fn secrets(doc: &Value, section: &str) -> Vec<String> {
+    doc[section]
         .as_object()
         .map(|m| {
             m.values()
@@ -367,15 +368,12 @@ pub fn access_token_secrets(doc: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+pub fn access_token_secrets(doc: &Value) -> Vec<String> {
+    secrets(doc, "AccessToken")
+}
+
 pub fn refresh_token_secrets(doc: &Value) -> Vec<String> {
-    doc["RefreshToken"]
-        .as_object()
-        .map(|m| {
-            m.values()
-                .map(|v| v["secret"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+    secrets(doc, "RefreshToken")
 }
 
 pub fn arc<T>(t: T) -> Arc<T> {
