@@ -34,6 +34,14 @@ pub enum CacheError {
         /// The path that is a symlink.
         path: PathBuf,
     },
+    /// Another process held the cache's lock for longer than the wait allows.
+    #[error("cache file {path} is locked by another process; gave up after {waited:?}")]
+    LockTimeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long we waited.
+        waited: std::time::Duration,
+    },
     /// A custom store (Redis, a database, a keychain...) reported a failure.
     #[error("cache store error: {message}")]
     Store {

@@ -53,20 +53,37 @@
 //! program never lose each other's updates. Use clones of one `FileCache` rather than several
 //! `FileCache::new` for the same path, which do not share that lock.
 //!
-//! Cross-process locking: see issue "Persistent token caches". Not done yet: there is no lock
-//! across processes, so two processes (two msal-rs programs, or msal-rs and MSAL Python/.NET)
-//! that `modify` the same file at the same moment can still lose one of the two writes (each
-//! replace is atomic, so the file is never torn, but the later rename wins).
+//! Across processes, every read-modify-write holds an exclusive lock on `{cache file}.lockfile`
+//! (the operating system's advisory whole-file lock: `flock` on Unix, `LockFileEx` on Windows,
+//! through `std::fs::File::lock`). Under the lock the file is re-read (unless it is still at the
+//! version the caller holds), the change applied to that fresh copy and the result renamed into
+//! place, so no process ever loses another's tokens. A lock held longer than the timeout (10 s
+//! by default, [`FileCache::with_lock_timeout`]) fails the write with
+//! [`CacheError::LockTimeout`]: it never blocks forever. The lock files are left in place
+//! (deleting a lock file while another process waits on it is a classic race), and a dead
+//! holder's lock is released by the operating system.
+//!
+//! Reads take no lock: the atomic rename means a reader sees a whole old or a whole new file.
+//!
+//! Token refreshes are serialized across processes by a second lock,
+//! `{cache file}.refresh.lockfile`, held across the token request
+//! ([`CacheStore::lock_refresh`]): when two processes need the same refresh, one redeems the
+//! refresh token and the other then finds the new token in the file, so a single-use rotating
+//! refresh token is never redeemed twice.
 
 use std::ffi::OsString;
 use std::fmt;
+use std::fs::TryLockError;
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use crate::{CacheError, CacheStore, Loaded, Partition, StoreVersion, UpdateFn};
+use crate::{
+    CacheError, CacheStore, Current, Loaded, Partition, RefreshLock, StoreVersion, UpdateFn,
+};
 
 /// How many times [`FileCache::load`] re-reads a file that keeps changing while it is read.
 const READ_ATTEMPTS: usize = 4;
@@ -85,7 +102,7 @@ const TEMP_ATTEMPTS: usize = 8;
 /// # let path = dir.path().join("msal").join("token_cache.json");
 /// let cache = FileCache::new(path); // no I/O until the first load or modify
 /// assert_eq!(cache.load(Partition::All, None).await?, Loaded::Missing);
-/// let version = cache.modify(Partition::All, &mut |_| Ok(b"{}".to_vec())).await?;
+/// let version = cache.modify(Partition::All, None, &mut |_| Ok(b"{}".to_vec())).await?;
 /// assert_eq!(cache.load(Partition::All, Some(version)).await?, Loaded::Unchanged);
 /// # Ok::<(), msal_cache::CacheError>(())
 /// # }).unwrap();
@@ -95,7 +112,13 @@ pub struct FileCache {
     path: PathBuf,
     /// Serializes `modify` among this cache and its clones.
     write_lock: Arc<Mutex<()>>,
+    /// How long `modify` waits for another process's lock.
+    lock_timeout: Duration,
 }
+
+/// How long [`FileCache`] waits for another process's lock before failing with
+/// [`CacheError::LockTimeout`].
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl FileCache {
     /// A cache stored at `path`. Does no I/O: the file and its folders are created by the first
@@ -104,6 +127,73 @@ impl FileCache {
         FileCache {
             path: path.into(),
             write_lock: Arc::new(Mutex::new(())),
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+
+    /// How long a write waits for another process holding the lock (default
+    /// [`DEFAULT_LOCK_TIMEOUT`]) before failing with [`CacheError::LockTimeout`].
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// The lock file held by every read-modify-write: `{cache file}.lockfile`, beside the cache.
+    pub fn lock_path(&self) -> PathBuf {
+        sibling(&self.path, ".lockfile")
+    }
+
+    /// The lock file held across a token refresh: `{cache file}.refresh.lockfile`.
+    pub fn refresh_lock_path(&self) -> PathBuf {
+        sibling(&self.path, ".refresh.lockfile")
+    }
+
+    /// Open (creating, mode 0600) a lock file, refusing a symlink planted in its place.
+    fn open_lock_file(&self, path: &Path) -> Result<File, CacheError> {
+        if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
+            if !folder.exists() {
+                create_folder(folder).map_err(|e| CacheError::io(folder, "create folder", &e))?;
+            }
+        }
+        if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(CacheError::SymlinkRefused {
+                path: path.to_path_buf(),
+            });
+        }
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        options
+            .open(path)
+            .map_err(|e| CacheError::io(path, "open lock file", &e))
+    }
+
+    /// Take the cross-process write lock, polling up to the lock timeout. Lock holders keep it
+    /// for one read-modify-write of a small file (milliseconds), so a short poll is cheap.
+    fn lock_for_write(&self) -> Result<File, CacheError> {
+        let path = self.lock_path();
+        let file = self.open_lock_file(&path)?;
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(TryLockError::WouldBlock) => {
+                    if start.elapsed() >= self.lock_timeout {
+                        return Err(CacheError::LockTimeout {
+                            path,
+                            waited: start.elapsed(),
+                        });
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+                Err(TryLockError::Error(e)) => return Err(CacheError::io(&path, "lock", &e)),
+            }
         }
     }
 
@@ -170,17 +260,30 @@ impl FileCache {
         }
     }
 
-    fn modify_sync(&self, update: &mut UpdateFn<'_>) -> Result<StoreVersion, CacheError> {
+    fn modify_sync(
+        &self,
+        known: Option<StoreVersion>,
+        update: &mut UpdateFn<'_>,
+    ) -> Result<StoreVersion, CacheError> {
         // A panic in an earlier update poisons the lock but leaves nothing half done on disk.
         let _guard = self
             .write_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Held until the new file is in place: the read below sees every other process's last
+        // write, and no process writes between our read and our rename.
+        let _file_lock = self.lock_for_write()?;
         let current = match self.stat()? {
             None => None,
+            Some(meta) if Some(version_of(&meta)) == known => {
+                return self.write_atomically(&update(Current::Unchanged)?);
+            }
             Some(_) => self.read()?.map(|(bytes, _)| bytes),
         };
-        let new_bytes = update(current.as_deref())?;
+        let new_bytes = match &current {
+            Some(bytes) => update(Current::Data(bytes))?,
+            None => update(Current::Missing)?,
+        };
         self.write_atomically(&new_bytes)
     }
 
@@ -256,10 +359,51 @@ impl CacheStore for FileCache {
     async fn modify(
         &self,
         _partition: Partition<'_>,
+        known: Option<StoreVersion>,
         update: &mut UpdateFn<'_>,
     ) -> Result<StoreVersion, CacheError> {
-        self.modify_sync(update)
+        self.modify_sync(known, update)
     }
+
+    /// One refresh lock per cache file (`{cache file}.refresh.lockfile`), held across the token
+    /// request. Waiting happens on a helper thread, so no executor thread blocks; if the caller
+    /// stops waiting, the thread releases the lock as soon as it gets it. The operating system
+    /// releases it if the holder dies.
+    async fn lock_refresh(
+        &self,
+        _partition: Partition<'_>,
+    ) -> Result<Option<RefreshLock>, CacheError> {
+        let path = self.refresh_lock_path();
+        let file = self.open_lock_file(&path)?;
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(RefreshLock::new(file))),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => return Err(CacheError::io(&path, "lock", &e)),
+        }
+        let (tx, rx) = futures_channel::oneshot::channel();
+        std::thread::Builder::new()
+            .name("msal-cache-refresh-lock".into())
+            .spawn(move || {
+                let outcome = file.lock().map(|()| file);
+                // If nobody waits any more, dropping the file here releases the lock.
+                let _ = tx.send(outcome);
+            })
+            .map_err(|e| CacheError::io(&path, "start lock thread", &e))?;
+        match rx.await {
+            Ok(Ok(file)) => Ok(Some(RefreshLock::new(file))),
+            Ok(Err(e)) => Err(CacheError::io(&path, "lock", &e)),
+            Err(_) => Err(CacheError::store(
+                "the refresh lock thread stopped unexpectedly",
+            )),
+        }
+    }
+}
+
+/// `path` with `suffix` appended to its file name.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 /// The version of a file: a hash of the metadata that changes whenever its contents do.
@@ -418,7 +562,7 @@ mod tests {
     async fn path_without_file_name_is_an_io_error() {
         let cache = FileCache::new("/");
         let err = cache
-            .modify(Partition::All, &mut |_| Ok(vec![]))
+            .modify(Partition::All, None, &mut |_| Ok(vec![]))
             .await
             .unwrap_err();
         assert!(matches!(err, CacheError::Io { .. }), "{err:?}");

@@ -52,11 +52,14 @@
 //!   rule; an account no refresh token backs would only lead to "interaction required").
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+pub mod encrypted;
 pub mod error;
 pub mod file;
 pub mod index;
 pub mod keys;
 pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod schema;
 pub mod store;
 
@@ -64,4 +67,4 @@ pub use error::CacheError;
 pub use file::FileCache;
 pub use index::{AccessTokenQuery, AccountRemoval, RedeemedRefreshToken, TokenCache, TokenWrite};
 pub use memory::MemoryCache;
-pub use store::{CacheStore, Loaded, Partition, StoreVersion, UpdateFn};
+pub use store::{CacheStore, Current, Loaded, Partition, RefreshLock, StoreVersion, UpdateFn};

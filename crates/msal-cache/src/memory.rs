@@ -8,7 +8,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::{CacheError, CacheStore, Loaded, Partition, StoreVersion, UpdateFn};
+use crate::{CacheError, CacheStore, Current, Loaded, Partition, StoreVersion, UpdateFn};
 
 /// The shared state: the stored bytes (if any) and their version counter.
 #[derive(Default)]
@@ -29,7 +29,7 @@ struct Slot {
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let cache = MemoryCache::new();
 /// let shared = cache.clone();
-/// shared.modify(Partition::All, &mut |_| Ok(b"{}".to_vec())).await?;
+/// shared.modify(Partition::All, None, &mut |_| Ok(b"{}".to_vec())).await?;
 /// assert_eq!(cache.snapshot().as_deref(), Some(&b"{}"[..]));
 /// assert!(matches!(cache.load(Partition::All, None).await?, Loaded::Data { .. }));
 /// # Ok::<(), msal_cache::CacheError>(())
@@ -109,12 +109,18 @@ impl CacheStore for MemoryCache {
     async fn modify(
         &self,
         _partition: Partition<'_>,
+        known: Option<StoreVersion>,
         update: &mut UpdateFn<'_>,
     ) -> Result<StoreVersion, CacheError> {
         // Held across the read, the update and the write: that is what makes them atomic.
         // There is no `.await` in this function.
         let mut slot = self.lock();
-        let new_bytes = update(slot.bytes.as_deref())?;
+        let current = match slot.bytes.as_deref() {
+            None => Current::Missing,
+            Some(_) if known == Some(StoreVersion::new(slot.version)) => Current::Unchanged,
+            Some(bytes) => Current::Data(bytes),
+        };
+        let new_bytes = update(current)?;
         slot.bytes = Some(new_bytes);
         slot.version += 1;
         Ok(StoreVersion::new(slot.version))
@@ -141,11 +147,11 @@ mod tests {
     async fn versions_count_up_from_one() {
         let cache = MemoryCache::new();
         let v1 = cache
-            .modify(Partition::All, &mut |_| Ok(vec![1]))
+            .modify(Partition::All, None, &mut |_| Ok(vec![1]))
             .await
             .unwrap();
         let v2 = cache
-            .modify(Partition::All, &mut |_| Ok(vec![2]))
+            .modify(Partition::All, None, &mut |_| Ok(vec![2]))
             .await
             .unwrap();
         assert_eq!((v1.tag(), v2.tag()), (1, 2));
@@ -171,13 +177,13 @@ mod tests {
             tokio::runtime::Builder::new_current_thread()
                 .build()
                 .unwrap()
-                .block_on(clone.modify(Partition::All, &mut |_| panic!("boom")))
+                .block_on(clone.modify(Partition::All, None, &mut |_| panic!("boom")))
         })
         .join();
         assert!(result.is_err());
         assert_eq!(cache.snapshot().as_deref(), Some(&b"kept"[..]));
         cache
-            .modify(Partition::All, &mut |_| Ok(vec![]))
+            .modify(Partition::All, None, &mut |_| Ok(vec![]))
             .await
             .unwrap();
     }

@@ -49,7 +49,7 @@
 //! use std::collections::HashMap;
 //! use std::sync::Mutex;
 //!
-//! use msal_cache::{CacheError, CacheStore, Loaded, Partition, StoreVersion, UpdateFn};
+//! use msal_cache::{CacheError, CacheStore, Current, Loaded, Partition, StoreVersion, UpdateFn};
 //!
 //! /// One document per partition: bytes and a per-document version counter.
 //! #[derive(Default)]
@@ -88,6 +88,7 @@
 //!     async fn modify(
 //!         &self,
 //!         partition: Partition<'_>,
+//!         known: Option<StoreVersion>,
 //!         update: &mut UpdateFn<'_>,
 //!     ) -> Result<StoreVersion, CacheError> {
 //!         // Holding the lock across read, update and write makes the step atomic. There is
@@ -95,8 +96,10 @@
 //!         let mut docs = self.docs.lock().map_err(|_| CacheError::store("lock poisoned"))?;
 //!         let key = key(partition);
 //!         let (current, tag) = match docs.get(&key) {
-//!             Some((bytes, tag)) => (Some(bytes.as_slice()), *tag),
-//!             None => (None, 0),
+//!             // The caller's copy is current: it need not be handed the bytes again.
+//!             Some((_, tag)) if known == Some(StoreVersion::new(*tag)) => (Current::Unchanged, *tag),
+//!             Some((bytes, tag)) => (Current::Data(bytes.as_slice()), *tag),
+//!             None => (Current::Missing, 0),
 //!         };
 //!         let new_bytes = update(current)?; // an error leaves the document untouched
 //!         docs.insert(key, (new_bytes, tag + 1));
@@ -109,7 +112,7 @@
 //! let alice = Partition::Account("alice.tenant");
 //! assert_eq!(store.load(alice, None).await?, Loaded::Missing);
 //!
-//! let version = store.modify(alice, &mut |_current| Ok(b"{}".to_vec())).await?;
+//! let version = store.modify(alice, None, &mut |_current| Ok(b"{}".to_vec())).await?;
 //! assert_eq!(store.load(alice, Some(version)).await?, Loaded::Unchanged);
 //! assert_eq!(store.load(Partition::Account("bob.tenant"), None).await?, Loaded::Missing);
 //! # Ok::<(), CacheError>(())
@@ -185,10 +188,53 @@ pub enum Loaded {
     },
 }
 
-/// The update function handed to [`CacheStore::modify`]: given the current bytes (`None` when
-/// nothing is stored), return the bytes to store. It may be called more than once by stores that
-/// retry on conflict, and an error from it aborts the write and leaves the stored data as it was.
-pub type UpdateFn<'f> = dyn FnMut(Option<&[u8]>) -> Result<Vec<u8>, CacheError> + Send + 'f;
+/// What [`CacheStore::modify`] hands its update function: the data stored right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Current<'a> {
+    /// The stored data is still at the version the caller passed as `known`: the caller's own
+    /// copy is current, so the store did not read (or send) the bytes again.
+    Unchanged,
+    /// Nothing is stored.
+    Missing,
+    /// The stored bytes.
+    Data(&'a [u8]),
+}
+
+impl<'a> Current<'a> {
+    /// The bytes, when the store passed them (`None` for [`Current::Unchanged`] as well as for
+    /// [`Current::Missing`]: tell those apart by matching when `known` was given).
+    pub fn data(self) -> Option<&'a [u8]> {
+        match self {
+            Current::Data(bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+}
+
+/// The update function handed to [`CacheStore::modify`]: given what is stored now, return the
+/// bytes to store. It may be called more than once by stores that retry on conflict, and an
+/// error from it aborts the write and leaves the stored data as it was.
+pub type UpdateFn<'f> = dyn for<'a> FnMut(Current<'a>) -> Result<Vec<u8>, CacheError> + Send + 'f;
+
+/// A held cross-process refresh lock (see [`CacheStore::lock_refresh`]); released on drop.
+pub struct RefreshLock {
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl RefreshLock {
+    /// Wrap whatever releases the lock when dropped (a locked file, a lease handle, ...).
+    pub fn new(guard: impl Send + Sync + 'static) -> Self {
+        RefreshLock {
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+impl std::fmt::Debug for RefreshLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshLock")
+    }
+}
 
 /// Where a serialized token cache lives. Implement it to keep the cache anywhere.
 ///
@@ -214,11 +260,34 @@ pub trait CacheStore: Send + Sync {
     /// write. `update` may run more than once; if it returns an error, nothing is written and
     /// that error is returned. The returned version is the one a following
     /// [`load`](CacheStore::load) reports while nobody else has written.
+    ///
+    /// `known` is the version the caller already holds. When the stored data is still at that
+    /// version a store may pass [`Current::Unchanged`] instead of reading the bytes again (the
+    /// caller then updates its own copy); without `known`, or when the data changed, it passes
+    /// [`Current::Data`] or [`Current::Missing`].
     async fn modify(
         &self,
         partition: Partition<'_>,
+        known: Option<StoreVersion>,
         update: &mut UpdateFn<'_>,
     ) -> Result<StoreVersion, CacheError>;
+
+    /// Take the lock that serializes token refreshes across every process sharing this store,
+    /// waiting for it as long as it takes (the caller bounds the wait). Rotating refresh tokens
+    /// are single-use: two processes redeeming the same one at once can get the user's whole
+    /// session revoked, so the second process waits here, then re-reads the cache and finds the
+    /// first one's result.
+    ///
+    /// The default returns `Ok(None)`: the store does not coordinate, and only the in-process
+    /// single-flight applies. A lock must be released when the [`RefreshLock`] is dropped and
+    /// when its holder dies (a file lock is; a lease needs a time limit).
+    async fn lock_refresh(
+        &self,
+        partition: Partition<'_>,
+    ) -> Result<Option<RefreshLock>, CacheError> {
+        let _ = partition;
+        Ok(None)
+    }
 
     /// Where the data lives, for error messages (a file path; `None` for stores that have
     /// none). When stored data does not parse, the error names this location.
@@ -240,9 +309,17 @@ impl<T: CacheStore + ?Sized> CacheStore for Arc<T> {
     async fn modify(
         &self,
         partition: Partition<'_>,
+        known: Option<StoreVersion>,
         update: &mut UpdateFn<'_>,
     ) -> Result<StoreVersion, CacheError> {
-        (**self).modify(partition, update).await
+        (**self).modify(partition, known, update).await
+    }
+
+    async fn lock_refresh(
+        &self,
+        partition: Partition<'_>,
+    ) -> Result<Option<RefreshLock>, CacheError> {
+        (**self).lock_refresh(partition).await
     }
 
     fn location(&self) -> Option<&std::path::Path> {
@@ -263,9 +340,17 @@ impl<T: CacheStore + ?Sized> CacheStore for Box<T> {
     async fn modify(
         &self,
         partition: Partition<'_>,
+        known: Option<StoreVersion>,
         update: &mut UpdateFn<'_>,
     ) -> Result<StoreVersion, CacheError> {
-        (**self).modify(partition, update).await
+        (**self).modify(partition, known, update).await
+    }
+
+    async fn lock_refresh(
+        &self,
+        partition: Partition<'_>,
+    ) -> Result<Option<RefreshLock>, CacheError> {
+        (**self).lock_refresh(partition).await
     }
 
     fn location(&self) -> Option<&std::path::Path> {

@@ -47,7 +47,7 @@ async fn memory_missing_then_data_then_unchanged() {
     assert_eq!(cache.snapshot(), None);
 
     let version = cache
-        .modify(ALL, &mut |_| Ok(b"{}".to_vec()))
+        .modify(ALL, None, &mut |_| Ok(b"{}".to_vec()))
         .await
         .unwrap();
     let (bytes, loaded_version) = data(cache.load(ALL, None).await.unwrap());
@@ -66,7 +66,7 @@ async fn memory_missing_then_data_then_unchanged() {
     );
 
     let newer = cache
-        .modify(ALL, &mut |current| Ok(append(current, "x")))
+        .modify(ALL, None, &mut |current| Ok(append(current.data(), "x")))
         .await
         .unwrap();
     assert_ne!(newer, version);
@@ -79,7 +79,7 @@ async fn memory_clones_share_storage() {
     let first = MemoryCache::from_bytes(b"a".to_vec());
     let second = first.clone();
     second
-        .modify(ALL, &mut |current| Ok(append(current, "b")))
+        .modify(ALL, None, &mut |current| Ok(append(current.data(), "b")))
         .await
         .unwrap();
     assert_eq!(first.snapshot().as_deref(), Some(&b"ab"[..]));
@@ -92,7 +92,9 @@ async fn memory_update_error_leaves_data_untouched() {
     let cache = MemoryCache::from_bytes(b"kept".to_vec());
     let (_, version) = data(cache.load(ALL, None).await.unwrap());
     let err = cache
-        .modify(ALL, &mut |_| Err(CacheError::corrupt(None, "bad json")))
+        .modify(ALL, None, &mut |_| {
+            Err(CacheError::corrupt(None, "bad json"))
+        })
         .await
         .unwrap_err();
     assert!(matches!(err, CacheError::Corrupt { .. }), "{err:?}");
@@ -124,8 +126,8 @@ async fn file_modify_creates_private_file_and_folders() {
     let cache = FileCache::new(&path);
 
     let version = cache
-        .modify(ALL, &mut |current| {
-            assert_eq!(current, None);
+        .modify(ALL, None, &mut |current| {
+            assert_eq!(current, msal_cache::Current::Missing);
             Ok(b"{\"AccessToken\":{}}".to_vec())
         })
         .await
@@ -157,7 +159,7 @@ async fn file_modify_narrows_wider_permissions_to_0600() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
 
     FileCache::new(&path)
-        .modify(ALL, &mut |current| Ok(append(current, " ")))
+        .modify(ALL, None, &mut |current| Ok(append(current.data(), " ")))
         .await
         .unwrap();
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -190,7 +192,7 @@ async fn file_external_rewrite_is_seen() {
     let path = dir.path().join("cache.json");
     let cache = FileCache::new(&path);
     let version = cache
-        .modify(ALL, &mut |_| Ok(b"{}".to_vec()))
+        .modify(ALL, None, &mut |_| Ok(b"{}".to_vec()))
         .await
         .unwrap();
 
@@ -213,14 +215,16 @@ async fn file_modify_receives_current_bytes() {
     let cache = FileCache::new(&path);
 
     cache
-        .modify(ALL, &mut |current| {
-            assert_eq!(current, Some(&b"one\n"[..]));
-            Ok(append(current, "two\n"))
+        .modify(ALL, None, &mut |current| {
+            assert_eq!(current, msal_cache::Current::Data(b"one\n"));
+            Ok(append(current.data(), "two\n"))
         })
         .await
         .unwrap();
     let version = cache
-        .modify(ALL, &mut |current| Ok(append(current, "three\n")))
+        .modify(ALL, None, &mut |current| {
+            Ok(append(current.data(), "three\n"))
+        })
         .await
         .unwrap();
     let (bytes, loaded_version) = data(cache.load(ALL, None).await.unwrap());
@@ -239,7 +243,7 @@ async fn file_update_error_leaves_file_identical() {
     let (_, version) = data(cache.load(ALL, None).await.unwrap());
 
     let err = cache
-        .modify(ALL, &mut |_| {
+        .modify(ALL, None, &mut |_| {
             Err(CacheError::corrupt(Some(path.clone()), "expected value"))
         })
         .await
@@ -261,7 +265,7 @@ async fn file_update_error_on_missing_file_creates_nothing() {
     let path = dir.path().join("cache.json");
     let cache = FileCache::new(&path);
     cache
-        .modify(ALL, &mut |_| Err(CacheError::store("no")))
+        .modify(ALL, None, &mut |_| Err(CacheError::store("no")))
         .await
         .unwrap_err();
     assert!(!path.exists());
@@ -279,7 +283,7 @@ async fn file_symlink_is_refused() {
     let cache = FileCache::new(&link);
 
     let err = cache
-        .modify(ALL, &mut |_| Ok(b"evil".to_vec()))
+        .modify(ALL, None, &mut |_| Ok(b"evil".to_vec()))
         .await
         .unwrap_err();
     assert!(
@@ -299,7 +303,7 @@ async fn file_symlink_is_refused() {
     let dangling = dir.path().join("dangling.json");
     std::os::unix::fs::symlink(dir.path().join("nowhere.json"), &dangling).unwrap();
     let err = FileCache::new(&dangling)
-        .modify(ALL, &mut |_| Ok(b"evil".to_vec()))
+        .modify(ALL, None, &mut |_| Ok(b"evil".to_vec()))
         .await
         .unwrap_err();
     assert!(matches!(err, CacheError::SymlinkRefused { .. }), "{err:?}");
@@ -315,7 +319,7 @@ async fn file_parent_is_a_regular_file_is_an_io_error() {
     let cache = FileCache::new(blocker.join("cache.json"));
 
     let err = cache
-        .modify(ALL, &mut |_| Ok(b"{}".to_vec()))
+        .modify(ALL, None, &mut |_| Ok(b"{}".to_vec()))
         .await
         .unwrap_err();
     assert!(matches!(err, CacheError::Io { .. }), "{err:?}");
@@ -336,22 +340,25 @@ fn file_concurrent_modifies_keep_every_line() {
     let path = dir.path().join("cache.json");
     let cache = FileCache::new(&path);
 
-    let handles: Vec<_> = (0..THREADS)
-        .map(|thread| {
-            let cache = cache.clone();
-            std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .build()
-                    .unwrap();
-                for write in 0..WRITES {
-                    let line = format!("{thread}-{write}\n");
-                    runtime
-                        .block_on(cache.modify(ALL, &mut |current| Ok(append(current, &line))))
+    let handles: Vec<_> =
+        (0..THREADS)
+            .map(|thread| {
+                let cache = cache.clone();
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
                         .unwrap();
-                }
+                    for write in 0..WRITES {
+                        let line = format!("{thread}-{write}\n");
+                        runtime
+                            .block_on(cache.modify(ALL, None, &mut |current| {
+                                Ok(append(current.data(), &line))
+                            }))
+                            .unwrap();
+                    }
+                })
             })
-        })
-        .collect();
+            .collect();
     for handle in handles {
         handle.join().unwrap();
     }
@@ -380,7 +387,7 @@ async fn stores_work_as_shared_trait_objects() {
     // `Arc<dyn CacheStore>` is itself a `CacheStore` (blanket impl): use it generically.
     async fn round_trip(store: impl CacheStore) {
         let version = store
-            .modify(ALL, &mut |current| Ok(append(current, "x")))
+            .modify(ALL, None, &mut |current| Ok(append(current.data(), "x")))
             .await
             .unwrap();
         assert_eq!(

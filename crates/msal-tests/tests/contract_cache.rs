@@ -778,7 +778,7 @@ async fn seed_store(cache: &MemoryCache, doc: &CacheDoc) {
     use msal::cache::{CacheStore, Partition};
     let bytes = serde_json::to_vec(&doc.0).unwrap();
     cache
-        .modify(Partition::All, &mut |_| Ok(bytes.clone()))
+        .modify(Partition::All, None, &mut |_| Ok(bytes.clone()))
         .await
         .unwrap();
 }

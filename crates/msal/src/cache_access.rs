@@ -8,7 +8,9 @@
 
 use std::sync::{Arc, RwLock};
 
-use msal_cache::{CacheError, CacheStore, Loaded, Partition, StoreVersion, TokenCache};
+use msal_cache::{
+    CacheError, CacheStore, Current, Loaded, Partition, RefreshLock, StoreVersion, TokenCache,
+};
 
 use crate::Error;
 
@@ -65,11 +67,18 @@ impl CacheAccess {
             let out = op(Arc::make_mut(&mut state.cache));
             return Ok(out);
         };
+        // The version our copy is at: when the store still holds it, the store skips reading
+        // and parsing the data again and we apply the change to a copy of our own.
+        let (known, ours) = {
+            let state = self.read_state();
+            (state.version, Arc::clone(&state.cache))
+        };
         let mut result: Option<(T, TokenCache)> = None;
-        let mut update = |current: Option<&[u8]>| -> Result<Vec<u8>, CacheError> {
+        let mut update = |current: Current<'_>| -> Result<Vec<u8>, CacheError> {
             let mut cache = match current {
-                Some(bytes) => TokenCache::from_json(bytes)?,
-                None => TokenCache::new(),
+                Current::Unchanged => (*ours).clone(),
+                Current::Data(bytes) => TokenCache::from_json(bytes)?,
+                Current::Missing => TokenCache::new(),
             };
             let out = op(&mut cache);
             let bytes = cache.to_json();
@@ -77,7 +86,7 @@ impl CacheAccess {
             Ok(bytes)
         };
         let version = store
-            .modify(partition, &mut update)
+            .modify(partition, known, &mut update)
             .await
             .map_err(|e| self.locate(e))?;
         let (out, cache) = result
@@ -102,6 +111,18 @@ impl CacheAccess {
                 message,
             },
             (error, _) => error,
+        }
+    }
+
+    /// Take the store's cross-process refresh lock, if it has one (see
+    /// [`CacheStore::lock_refresh`]).
+    pub(crate) async fn lock_refresh(
+        &self,
+        partition: Partition<'_>,
+    ) -> Result<Option<RefreshLock>, Error> {
+        match &self.store {
+            Some(store) => Ok(store.lock_refresh(partition).await?),
+            None => Ok(None),
         }
     }
 

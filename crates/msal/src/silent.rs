@@ -7,8 +7,9 @@
 //!    longer than the expiry buffer is returned at once; if its `refresh_on` has passed, one
 //!    background refresh for it starts too.
 //! 3. Otherwise join or start the single-flight refresh for (account, authority, scopes,
-//!    claims). Inside it: re-check the cache (a refresh that just finished may have served us),
-//!    pick refresh tokens in FOCI order, check the throttle table, redeem, classify.
+//!    claims). Inside it: take the store's cross-process refresh lock, re-check the cache (a
+//!    refresh that just finished, here or in another process, may have served us), pick refresh
+//!    tokens in FOCI order, check the throttle table, redeem, classify.
 //! 4. Write back through the cache store in one read-modify-write: rotate the refresh token in
 //!    place, drop access tokens whose scopes intersect the new one, upsert the new access token,
 //!    ID token and app metadata.
@@ -20,9 +21,12 @@
 //! that still works.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use msal_cache::schema::{AccessTokenEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry};
-use msal_cache::{AccessTokenQuery, Partition, RedeemedRefreshToken, TokenCache, TokenWrite};
+use msal_cache::{
+    AccessTokenQuery, Partition, RedeemedRefreshToken, RefreshLock, TokenCache, TokenWrite,
+};
 use msal_core::clock::from_unix_seconds;
 use msal_core::{Account, Authority, ClientInfo, IdTokenClaims, ScopeSet, TokenResponse};
 
@@ -274,6 +278,9 @@ async fn refresh(
     core: Arc<ClientCore>,
     params: Arc<SilentParams>,
 ) -> Result<AuthenticationResult, Error> {
+    // Held until the new tokens are saved: another process needing the same refresh waits,
+    // then finds our result in the cache below instead of redeeming the refresh token again.
+    let _refresh_lock = take_refresh_lock(&core, &params).await;
     let cache = core
         .cache
         .snapshot(Partition::Account(&params.account.home_account_id))
@@ -323,6 +330,34 @@ async fn refresh(
     Err(family_error.unwrap_or_else(|| {
         Error::ui_required(UiRequiredReason::NoTokens, Some(&params.correlation_id))
     }))
+}
+
+/// How long a refresh waits for another process's refresh of the same cache: longer than one
+/// token request with its retry, after which the holder is presumed stuck.
+const REFRESH_LOCK_WAIT: Duration = Duration::from_secs(45);
+
+/// Take the store's cross-process refresh lock. Never fails the call: a lock that cannot be had
+/// in time (or at all) only costs the coordination, which is logged.
+async fn take_refresh_lock(core: &ClientCore, params: &SilentParams) -> Option<RefreshLock> {
+    let partition = Partition::Account(&params.account.home_account_id);
+    let outcome = if tokio::runtime::Handle::try_current().is_ok() {
+        match tokio::time::timeout(REFRESH_LOCK_WAIT, core.cache.lock_refresh(partition)).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::warn!(correlation_id = %params.correlation_id, "another process has held the cache's refresh lock for {REFRESH_LOCK_WAIT:?}; refreshing without it");
+                return None;
+            }
+        }
+    } else {
+        core.cache.lock_refresh(partition).await
+    };
+    match outcome {
+        Ok(lock) => lock,
+        Err(e) => {
+            tracing::warn!(correlation_id = %params.correlation_id, error = %e, "could not take the cache's refresh lock; refreshing without it");
+            None
+        }
+    }
 }
 
 /// Refresh tokens to try, in MSAL Python's FOCI order: a family token first when the app is a

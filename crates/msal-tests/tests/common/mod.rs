@@ -118,7 +118,7 @@ impl Harness {
         let bytes = serde_json::to_vec(&doc.0).unwrap();
         use msal::cache::{CacheStore, Partition};
         self.cache
-            .modify(Partition::All, &mut |_| Ok(bytes.clone()))
+            .modify(Partition::All, None, &mut |_| Ok(bytes.clone()))
             .await
             .unwrap();
     }

@@ -1,0 +1,1 @@
+//! The encrypted file cache (in progress).

@@ -1,0 +1,1 @@
+//! The Redis cache (in progress).
