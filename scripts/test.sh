@@ -1,21 +1,39 @@
 #!/usr/bin/env bash
-# The whole msal-rs test suite: formatting, lints, the layering rule, and every test.
-# Works on a fresh machine with the Rust toolchain; installs what else it needs.
+# The whole msal-rs test suite: formatting, lints, the layering rule, every test, and the
+# contract suite once more against each cache backend. Works on a fresh machine with the Rust
+# toolchain: it installs and starts what else it needs (a private redis-server on loopback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p target
+results=target/test-output.txt
+: >"$results"
 
 step() { printf '\n==> %s\n' "$*"; }
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy (all targets, warnings are errors)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+step "cargo clippy (all targets, all features, warnings are errors)"
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 step "layering: msal-core has no I/O crates; msal-cache and msal-http depend on msal-core only"
 scripts/check-layering.sh
 
-step "cargo test (unit, property, contract and doc tests)"
-cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-output.txt
-# One plain closing line for CI: the sum over every test binary.
-awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.txt
+step "redis-server for the Redis cache backend (installed if missing, loopback only)"
+redis_env=$(scripts/redis-server.sh start)
+export "${redis_env?}"
+trap 'scripts/redis-server.sh stop >/dev/null 2>&1 || true' EXIT
+echo "$redis_env"
+
+step "cargo test (unit, property, contract, multi-process and doc tests; all features)"
+cargo test --workspace --all-features --locked --no-fail-fast 2>&1 | tee -a "$results"
+
+for backend in file encrypted redis; do
+  step "contract suite against the $backend cache backend"
+  MSAL_TEST_BACKEND=$backend cargo test -p msal-tests --all-features --locked --no-fail-fast \
+    --test 'contract_*' 2>&1 | tee -a "$results"
+done
+
+# One plain closing line for CI: the sum over every test binary and backend.
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, i }' "$results"
+! grep -q '^test result: FAILED' "$results"

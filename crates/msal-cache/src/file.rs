@@ -172,28 +172,37 @@ impl FileCache {
             .map_err(|e| CacheError::io(path, "open lock file", &e))
     }
 
-    /// Take the cross-process write lock, polling up to the lock timeout. Lock holders keep it
-    /// for one read-modify-write of a small file (milliseconds), so a short poll is cheap.
+    /// Take the cross-process write lock, waiting up to the lock timeout. An uncontended lock
+    /// costs one system call. When contended, a helper thread waits in the kernel's queue
+    /// (fairer under heavy contention than polling, which can starve a process) while this one
+    /// waits for it with the timeout; a lock the helper gets after we gave up is released at
+    /// once, because the last handle to the lock file closes with the helper.
     fn lock_for_write(&self) -> Result<File, CacheError> {
         let path = self.lock_path();
         let file = self.open_lock_file(&path)?;
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => return Err(CacheError::io(&path, "lock", &e)),
+        }
         let start = Instant::now();
-        let mut pause = Duration::from_millis(1);
-        loop {
-            match file.try_lock() {
-                Ok(()) => return Ok(file),
-                Err(TryLockError::WouldBlock) => {
-                    if start.elapsed() >= self.lock_timeout {
-                        return Err(CacheError::LockTimeout {
-                            path,
-                            waited: start.elapsed(),
-                        });
-                    }
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_millis(20));
-                }
-                Err(TryLockError::Error(e)) => return Err(CacheError::io(&path, "lock", &e)),
-            }
+        let waiter = file
+            .try_clone()
+            .map_err(|e| CacheError::io(&path, "lock", &e))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("msal-cache-lock".into())
+            .spawn(move || {
+                let _ = tx.send(waiter.lock());
+            })
+            .map_err(|e| CacheError::io(&path, "start lock thread", &e))?;
+        match rx.recv_timeout(self.lock_timeout) {
+            Ok(Ok(())) => Ok(file),
+            Ok(Err(e)) => Err(CacheError::io(&path, "lock", &e)),
+            Err(_) => Err(CacheError::LockTimeout {
+                path,
+                waited: start.elapsed(),
+            }),
         }
     }
 
@@ -276,7 +285,9 @@ impl FileCache {
         let current = match self.stat()? {
             None => None,
             Some(meta) if Some(version_of(&meta)) == known => {
-                return self.write_atomically(&update(Current::Unchanged)?);
+                let new_bytes = update(Current::Unchanged)?;
+                self.remove_stale_temp_files();
+                return self.write_atomically(&new_bytes);
             }
             Some(_) => self.read()?.map(|(bytes, _)| bytes),
         };
@@ -284,7 +295,35 @@ impl FileCache {
             Some(bytes) => update(Current::Data(bytes))?,
             None => update(Current::Missing)?,
         };
+        self.remove_stale_temp_files();
         self.write_atomically(&new_bytes)
+    }
+
+    /// Every writer creates its temporary file while holding the write lock, so a temporary
+    /// file seen by the lock's holder was left by a writer that died mid-write: remove it.
+    fn remove_stale_temp_files(&self) {
+        let (Some(folder), Some(name)) = (self.path.parent(), self.path.file_name()) else {
+            return;
+        };
+        let folder = if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            folder
+        };
+        let mut prefix = OsString::from(".");
+        prefix.push(name);
+        prefix.push(".");
+        let prefix = prefix.to_string_lossy().into_owned();
+        let Ok(entries) = fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let file_name = file_name.to_string_lossy();
+            if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Replace the cache file with `bytes` by way of a temporary file; return the new version.

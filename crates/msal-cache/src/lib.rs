@@ -15,8 +15,10 @@
 //!   (`login.windows.net` = `login.microsoftonline.com`, ...) share buckets. It also holds the
 //!   write-back rules ([`TokenCache::apply`]) and account listing and removal.
 //! - [`store`]: the [`CacheStore`] trait, where the serialized cache lives between calls and
-//!   processes, with [`MemoryCache`] and [`FileCache`]; implement it to keep the cache in Redis,
-//!   a database or a keychain.
+//!   processes, with [`MemoryCache`], [`FileCache`] (cross-process locked, atomic, 0600),
+//!   [`EncryptedFileCache`] (XChaCha20-Poly1305; key from the caller, a passphrase through
+//!   Argon2id, or the OS keyring) and, with the `redis` feature, `RedisCache`; implement it to
+//!   keep the cache anywhere else.
 //!
 //! ```
 //! use msal_cache::{AccessTokenQuery, TokenCache};
@@ -63,6 +65,9 @@ pub mod redis;
 pub mod schema;
 pub mod store;
 
+#[cfg(feature = "redis")]
+pub use crate::redis::RedisCache;
+pub use encrypted::EncryptedFileCache;
 pub use error::CacheError;
 pub use file::FileCache;
 pub use index::{AccessTokenQuery, AccountRemoval, RedeemedRefreshToken, TokenCache, TokenWrite};

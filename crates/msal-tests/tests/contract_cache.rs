@@ -392,7 +392,7 @@ async fn msal_net_dialect_is_a_cache_hit_and_survives_a_refresh() {
         ("at-mail", TokenSource::IdentityProvider)
     );
 
-    let stored = h.stored();
+    let stored = h.stored().await;
     assert_eq!(stored["Extra"], original["Extra"], "unknown section kept");
     let account = entries(&stored, "Account");
     assert_eq!(account.len(), 1);
@@ -524,7 +524,7 @@ async fn unknown_app_redeems_the_family_refresh_token_and_joins_the_family() {
     assert_eq!(sent["refresh_token"], "frt-1");
     assert_eq!(sent["client_id"], CLIENT_ID);
 
-    let stored = h.stored();
+    let stored = h.stored().await;
     let meta = &stored["AppMetadata"][format!("appmetadata-{ENV}-{CLIENT_ID}")];
     assert_eq!(meta["client_id"], CLIENT_ID);
     assert_eq!(meta["family_id"], "1");
@@ -582,7 +582,7 @@ async fn client_mismatch_on_the_family_token_falls_back_to_the_apps_own_token() 
         .collect();
     assert_eq!(sent, ["frt-1", "rt-own"]);
 
-    let stored = h.stored();
+    let stored = h.stored().await;
     let mut rts: Vec<String> = refresh_token_secrets(&stored);
     rts.sort();
     assert_eq!(
@@ -611,7 +611,7 @@ async fn known_non_member_never_uses_the_family_token() {
     assert!(h.app.accounts().await.unwrap().is_empty());
     assert_ui_required(h.app.acquire_token_silent(["User.Read"], &alice()).await);
     assert!(h.server.received_requests().await.unwrap().is_empty());
-    assert_eq!(refresh_token_secrets(&h.stored()), ["frt-1"]);
+    assert_eq!(refresh_token_secrets(&h.stored().await), ["frt-1"]);
 }
 
 // ---- accounts and remove_account ------------------------------------------------------------
@@ -693,7 +693,7 @@ async fn remove_account_removes_this_apps_tokens_and_the_account_once_unused() {
     let other = h.sibling(OTHER_CLIENT_ID);
 
     h.app.remove_account(&alice()).await.unwrap();
-    let stored = h.stored();
+    let stored = h.stored().await;
     assert_eq!(refresh_token_secrets(&stored), ["rt-b"]);
     assert_eq!(access_token_secrets(&stored), ["at-b"]);
     assert_eq!(client_ids(&stored, "IdToken"), [OTHER_CLIENT_ID]);
@@ -711,7 +711,7 @@ async fn remove_account_removes_this_apps_tokens_and_the_account_once_unused() {
     assert_ui_required(h.app.acquire_token_silent(["User.Read"], &alice()).await);
 
     other.remove_account(&alice()).await.unwrap();
-    let stored = h.stored();
+    let stored = h.stored().await;
     for section in ["AccessToken", "RefreshToken", "IdToken", "Account"] {
         assert!(
             with_hid(&stored, section, &hid()).is_empty(),
@@ -985,7 +985,7 @@ async fn a_second_app_sees_the_first_apps_refresh_and_never_uses_a_stale_refresh
     let requests = h.token_requests().await;
     assert_eq!(requests.len(), 2);
     assert_eq!(form(&requests[1])["refresh_token"], "rt-2");
-    assert_eq!(refresh_token_secrets(&h.stored()), ["rt-3"]);
+    assert_eq!(refresh_token_secrets(&h.stored().await), ["rt-3"]);
 
     // And A, in turn, sees B's write.
     let r = h
@@ -1026,7 +1026,7 @@ async fn joining_the_family_after_msal_net_wrote_the_app_metadata_keeps_the_acco
         .await
         .unwrap();
     assert_eq!(r.access_token, "at-mail");
-    let stored = h.stored();
+    let stored = h.stored().await;
     let rts = entries(&stored, "RefreshToken");
     assert_eq!(rts.len(), 1);
     assert_eq!(rts[0]["family_id"], "1");
@@ -1063,7 +1063,7 @@ async fn remove_account_covers_entries_under_an_alias() {
     h.seed(&CacheDoc(net_dialect_doc())).await;
     let account = h.app.accounts().await.unwrap().remove(0);
     h.app.remove_account(&account).await.unwrap();
-    let stored = h.stored();
+    let stored = h.stored().await;
     for section in ["AccessToken", "RefreshToken", "IdToken", "Account"] {
         assert!(
             with_hid(&stored, section, &hid()).is_empty(),
@@ -1112,7 +1112,7 @@ async fn tokens_sharing_only_openid_scopes_coexist_after_a_refresh() {
         .await
         .unwrap();
     assert_eq!(r.access_token, "at-api");
-    let mut ats = access_token_secrets(&h.stored());
+    let mut ats = access_token_secrets(&h.stored().await);
     ats.sort();
     assert_eq!(ats, ["at-api", "at-graph"]);
     let r = h

@@ -139,8 +139,8 @@ async fn sixty_four_concurrent_calls_on_an_expired_token_share_one_refresh() {
 
     assert_eq!(h.token_requests().await.len(), 1);
     assert_eq!(form(&h.token_requests().await[0])["refresh_token"], "rt-1");
-    assert_eq!(refresh_token_secrets(&h.stored()), vec!["rt-2"]);
-    assert_eq!(access_token_secrets(&h.stored()), vec!["at-2"]);
+    assert_eq!(refresh_token_secrets(&h.stored().await), vec!["rt-2"]);
+    assert_eq!(access_token_secrets(&h.stored().await), vec!["at-2"]);
 }
 
 /// Single-flight keys: concurrent calls for two different scope sets make two requests (one per
@@ -245,10 +245,10 @@ async fn refresh_on_passed_serves_the_cached_token_and_refreshes_once_in_the_bac
     })
     .await;
     wait_for("the refreshed token in the cache", || async {
-        access_token_secrets(&h.stored()) == vec!["at-2"]
+        access_token_secrets(&h.stored().await) == vec!["at-2"]
     })
     .await;
-    assert_eq!(refresh_token_secrets(&h.stored()), vec!["rt-2"]);
+    assert_eq!(refresh_token_secrets(&h.stored().await), vec!["rt-2"]);
     assert_eq!(form(&h.token_requests().await[0])["refresh_token"], "rt-1");
 
     let r = h
@@ -301,7 +301,7 @@ async fn ten_concurrent_calls_past_refresh_on_trigger_one_background_refresh() {
         );
     }
     wait_for("the refreshed token in the cache", || async {
-        access_token_secrets(&h.stored()) == vec!["at-2"]
+        access_token_secrets(&h.stored().await) == vec!["at-2"]
     })
     .await;
     let r = h
@@ -360,8 +360,8 @@ async fn failed_background_refresh_is_silent_and_keeps_the_refresh_token() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(refresh_token_secrets(&h.stored()), vec!["rt-1"]);
-    assert_eq!(access_token_secrets(&h.stored()), vec!["at-1"]);
+    assert_eq!(refresh_token_secrets(&h.stored().await), vec!["rt-1"]);
+    assert_eq!(access_token_secrets(&h.stored().await), vec!["at-1"]);
     assert_eq!(h.token_requests().await.len(), 1);
 }
 
@@ -395,13 +395,13 @@ async fn refresh_completes_and_saves_the_rotated_token_after_the_caller_is_dropp
     .await;
     caller.abort();
     assert!(caller.await.unwrap_err().is_cancelled());
-    assert_eq!(refresh_token_secrets(&h.stored()), vec!["rt-1"]);
+    assert_eq!(refresh_token_secrets(&h.stored().await), vec!["rt-1"]);
 
     wait_for("the rotated refresh token in the cache", || async {
-        refresh_token_secrets(&h.stored()) == vec!["rt-2"]
+        refresh_token_secrets(&h.stored().await) == vec!["rt-2"]
     })
     .await;
-    assert_eq!(access_token_secrets(&h.stored()), vec!["at-2"]);
+    assert_eq!(access_token_secrets(&h.stored().await), vec!["at-2"]);
     let r = h
         .app
         .acquire_token_silent(["User.Read"], &account)
@@ -553,7 +553,7 @@ async fn remove_account_during_a_refresh_is_not_undone() {
     let err = caller.await.unwrap().unwrap_err();
     assert!(err.is_ui_required(), "{err:?}");
 
-    let stored = h.stored();
+    let stored = h.stored().await;
     let hid = hid();
     for section in ["AccessToken", "RefreshToken", "IdToken", "Account"] {
         let left: Vec<&String> = stored[section]

@@ -158,7 +158,7 @@ async fn invalid_grant_basic_action_is_ui_required_with_claims_and_keeps_the_cac
         T0 - 10,
     ))
     .await;
-    let before = h.stored();
+    let before = h.stored().await;
     let claims = r#"{"access_token":{"capolids":{"essential":true,"values":["c1"]}}}"#;
     token_json(
         400,
@@ -195,7 +195,7 @@ async fn invalid_grant_basic_action_is_ui_required_with_claims_and_keeps_the_cac
     assert_eq!(ui(e).reason, UiRequiredReason::ServerRequested);
 
     assert_eq!(h.token_requests().await.len(), 1);
-    let after = h.stored();
+    let after = h.stored().await;
     assert_eq!(refresh_token_secrets(&after), vec!["rt-1"]);
     assert_eq!(after, before);
 }
@@ -215,7 +215,7 @@ async fn error_classification_table() {
     ];
     for (error, suberror, ui_required) in cases {
         let h = signed_in().await;
-        let before = h.stored();
+        let before = h.stored().await;
         let mut body = json!({"error": error, "error_description": format!("{error} described")});
         if let Some(s) = suberror {
             body["suberror"] = json!(s);
@@ -246,7 +246,7 @@ async fn error_classification_table() {
                 Some(format!("{error} described").as_str())
             );
         }
-        assert_eq!(h.stored(), before, "{error} {suberror:?}");
+        assert_eq!(h.stored().await, before, "{error} {suberror:?}");
     }
 }
 
@@ -255,7 +255,7 @@ async fn error_classification_table() {
 #[tokio::test]
 async fn invalid_client_is_a_service_error_with_details() {
     let h = signed_in().await;
-    let before = h.stored();
+    let before = h.stored().await;
     token_json(
         401,
         json!({
@@ -314,7 +314,7 @@ async fn invalid_client_is_a_service_error_with_details() {
     assert_eq!(s.status, 401);
     assert_eq!(s.correlation_id.as_deref(), Some("corr-16"));
     assert_eq!(h.token_requests().await.len(), 2);
-    assert_eq!(h.stored(), before);
+    assert_eq!(h.stored().await, before);
 }
 
 /// Behaviour: an OAuth error body with HTTP 200 is an error (UI required for
@@ -322,7 +322,7 @@ async fn invalid_client_is_a_service_error_with_details() {
 #[tokio::test]
 async fn error_body_with_http_200_is_an_error() {
     let h = signed_in().await;
-    let before = h.stored();
+    let before = h.stored().await;
     token_json(
         200,
         json!({"error": "invalid_grant", "error_description": "AADSTS70008: expired"}),
@@ -338,7 +338,7 @@ async fn error_body_with_http_200_is_an_error() {
     assert!(e.is_ui_required(), "{e:?}");
     assert_eq!(e.oauth_error().unwrap().error, "invalid_grant");
     assert_eq!(ui(e).reason, UiRequiredReason::ServerRequested);
-    assert_eq!(h.stored(), before);
+    assert_eq!(h.stored().await, before);
 }
 
 /// Behaviour: a body that is not JSON (HTML 503) is a transient protocol error quoting the
@@ -348,7 +348,7 @@ async fn error_body_with_http_200_is_an_error() {
 async fn unparsable_bodies_are_protocol_errors() {
     // HTML 503, twice (one retry).
     let h = signed_in().await;
-    let before = h.stored();
+    let before = h.stored().await;
     token_reply(
         ResponseTemplate::new(503)
             .insert_header("content-type", "text/html")
@@ -383,11 +383,11 @@ async fn unparsable_bodies_are_protocol_errors() {
         "{text}"
     );
     assert_eq!(h.token_requests().await.len(), 2);
-    assert_eq!(h.stored(), before);
+    assert_eq!(h.stored().await, before);
 
     // Truncated JSON with HTTP 200: never quoted.
     let h = signed_in().await;
-    let before = h.stored();
+    let before = h.stored().await;
     token_reply(ResponseTemplate::new(200).set_body_string(r#"{"access_token": "abc"#))
         .expect(1)
         .mount(&h.server)
@@ -410,11 +410,11 @@ async fn unparsable_bodies_are_protocol_errors() {
     assert!(!e.is_transient());
     assert!(!e.to_string().contains("abc"), "{e}");
     assert!(!format!("{e:?}").contains("abc"), "{e:?}");
-    assert_eq!(h.stored(), before);
+    assert_eq!(h.stored().await, before);
 
     // `{}` with HTTP 200: no access token.
     let h = signed_in().await;
-    let before = h.stored();
+    let before = h.stored().await;
     token_json(200, json!({})).expect(1).mount(&h.server).await;
     let e = h
         .app
@@ -432,7 +432,7 @@ async fn unparsable_bodies_are_protocol_errors() {
         "{e:?}"
     );
     assert!(e.to_string().contains("access_token"), "{e}");
-    assert_eq!(h.stored(), before);
+    assert_eq!(h.stored().await, before);
 }
 
 /// Behaviour: a 200 response with a garbage id_token or client_info is a protocol error, but
@@ -478,7 +478,7 @@ async fn malformed_success_response_keeps_the_rotated_refresh_token_only() {
         // quoted either.
         let bad = value.as_str().unwrap();
         assert!(!e.to_string().contains(bad), "{e}");
-        let after = h.stored();
+        let after = h.stored().await;
         assert_eq!(
             refresh_token_secrets(&after),
             vec!["rt-2"],
@@ -494,7 +494,7 @@ async fn malformed_success_response_keeps_the_rotated_refresh_token_only() {
     // client_info of another user.
     let h = Harness::new().await;
     h.seed(&expired_at).await;
-    let before = h.stored();
+    let before = h.stored().await;
     let mut body = ok_body("at-new", "rt-2");
     body["client_info"] = json!(client_info("99999999-aaaa-4bbb-8ccc-999999999999", UTID));
     token_json(200, body).expect(1).mount(&h.server).await;
@@ -505,7 +505,7 @@ async fn malformed_success_response_keeps_the_rotated_refresh_token_only() {
         .unwrap_err();
     assert!(matches!(e, Error::UserMismatch), "{e:?}");
     assert!(!e.is_ui_required());
-    assert_eq!(h.stored(), before);
+    assert_eq!(h.stored().await, before);
 }
 
 /// Behaviour: one retry on 5xx without Retry-After: 500 then 200 succeeds after exactly 2
@@ -536,10 +536,10 @@ async fn one_retry_on_5xx_without_retry_after() {
         requests[0].headers.get("client-request-id"),
         requests[1].headers.get("client-request-id")
     );
-    assert_eq!(refresh_token_secrets(&h.stored()), vec!["rt-2"]);
+    assert_eq!(refresh_token_secrets(&h.stored().await), vec!["rt-2"]);
 
     let h = signed_in().await;
-    let before = h.stored();
+    let before = h.stored().await;
     token_json(
         500,
         json!({"error": "server_error", "error_description": "boom"}),
@@ -556,7 +556,7 @@ async fn one_retry_on_5xx_without_retry_after() {
     assert!(!e.is_ui_required());
     assert_eq!(service(e).status, 500);
     assert_eq!(h.token_requests().await.len(), 2);
-    assert_eq!(h.stored(), before);
+    assert_eq!(h.stored().await, before);
 }
 
 /// Behaviour: `Retry-After` (seconds) blocks identical requests locally until it passes
@@ -909,7 +909,7 @@ async fn transient_failure_near_expiry_serves_the_cached_token() {
 
     let h = Harness::new().await;
     h.seed(&near_expiry(T0 + 200)).await;
-    let before = h.stored();
+    let before = h.stored().await;
     token_json(503, json!({"error": "temporarily_unavailable"}))
         .expect(2)
         .mount(&h.server)
@@ -937,7 +937,7 @@ async fn transient_failure_near_expiry_serves_the_cached_token() {
         ("at-old", TokenSource::Cache)
     );
     assert_eq!(h.token_requests().await.len(), 2);
-    assert_eq!(h.stored(), before);
+    assert_eq!(h.stored().await, before);
 
     // Already expired: the error.
     let h = Harness::new().await;

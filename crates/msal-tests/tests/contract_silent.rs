@@ -239,7 +239,7 @@ async fn refresh_rotates_refresh_token_in_place_and_replaces_intersecting_access
         T0 + 1200,
     ))
     .await;
-    let before = h.stored();
+    let before = h.stored().await;
     let rt_key = before["RefreshToken"]
         .as_object()
         .unwrap()
@@ -270,7 +270,7 @@ async fn refresh_rotates_refresh_token_in_place_and_replaces_intersecting_access
     assert_eq!(r.access_token, "at-new");
     assert_eq!(form(&h.token_requests().await[0])["refresh_token"], "rt-1");
 
-    let after = h.stored();
+    let after = h.stored().await;
     // The RT entry is the same one (same key), with the new secret.
     let rts = after["RefreshToken"].as_object().unwrap();
     assert_eq!(rts.len(), 1, "{rts:?}");
@@ -321,7 +321,7 @@ async fn response_without_refresh_token_keeps_the_old_one() {
         (r.access_token.as_str(), r.source),
         ("at-new", TokenSource::IdentityProvider)
     );
-    let after = h.stored();
+    let after = h.stored().await;
     assert_eq!(refresh_token_secrets(&after), vec!["rt-1"]);
     assert_eq!(access_token_secrets(&after), vec!["at-new"]);
 }
@@ -362,7 +362,7 @@ async fn new_scopes_redeem_the_refresh_token_and_disjoint_tokens_coexist() {
     assert_eq!(sent["scope"], "Mail.Read offline_access openid profile");
     assert_eq!(sent["refresh_token"], "rt-1");
 
-    let mut ats = access_token_secrets(&h.stored());
+    let mut ats = access_token_secrets(&h.stored().await);
     ats.sort();
     assert_eq!(ats, vec!["at-mail", "at-user"]);
 
@@ -415,7 +415,7 @@ async fn force_refresh_skips_a_valid_cached_token() {
     assert_eq!(requests.len(), 1);
     assert_eq!(form(&requests[0])["refresh_token"], "rt-1");
     assert!(!form(&requests[0]).contains_key("claims"));
-    assert_eq!(access_token_secrets(&h.stored()), vec!["at-2"]);
+    assert_eq!(access_token_secrets(&h.stored().await), vec!["at-2"]);
 }
 
 /// Behaviour: a claims challenge skips a valid cached AT and is sent as `claims`; client
@@ -633,7 +633,7 @@ async fn specific_tenant_authority_and_dot_default_scope() {
         form(&requests[0])["scope"],
         "https://graph.microsoft.com/.default offline_access openid profile"
     );
-    let at = only_entry(&h.stored(), "AccessToken");
+    let at = only_entry(&h.stored().await, "AccessToken");
     assert_eq!(at["realm"], GUEST);
     assert_eq!(at["secret"], "at-graph");
     let target = at["target"].as_str().unwrap();
@@ -685,7 +685,7 @@ async fn refresh_result_has_source_identity_provider_and_refresh_on() {
         r.account.as_ref().map(|a| a.home_account_id.as_str()),
         Some(hid().as_str())
     );
-    let at = only_entry(&h.stored(), "AccessToken");
+    let at = only_entry(&h.stored().await, "AccessToken");
     assert_eq!(at["refresh_on"], json!((T0 + 1800).to_string()));
 
     // Without refresh_in there is no refresh_on.
@@ -704,7 +704,7 @@ async fn refresh_result_has_source_identity_provider_and_refresh_on() {
         .unwrap();
     assert_eq!(r.source, TokenSource::IdentityProvider);
     assert_eq!(r.refresh_on, None);
-    assert!(only_entry(&h.stored(), "AccessToken")
+    assert!(only_entry(&h.stored().await, "AccessToken")
         .get("refresh_on")
         .is_none());
 }

@@ -67,6 +67,6 @@ async fn hit_then_expiry_then_refresh_then_hit() {
         (r.access_token.as_str(), r.source),
         ("at-2", TokenSource::Cache)
     );
-    assert_eq!(refresh_token_secrets(&h.stored()), vec!["rt-2"]);
-    assert_eq!(access_token_secrets(&h.stored()), vec!["at-2"]);
+    assert_eq!(refresh_token_secrets(&h.stored().await), vec!["rt-2"]);
+    assert_eq!(access_token_secrets(&h.stored().await), vec!["at-2"]);
 }

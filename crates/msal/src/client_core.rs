@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use msal_cache::Partition;
 use msal_core::{Account, Authority, Clock};
 use msal_http::{HttpClient, RetryPolicy, ThrottleTable};
 
@@ -55,6 +56,15 @@ impl ClientCore {
 
     pub(crate) fn now_secs(&self) -> u64 {
         msal_core::clock::unix_seconds(self.now())
+    }
+
+    /// The cache partition holding an account's tokens. A public client's cache is one
+    /// document (a desktop or command-line app keeps its user's tokens together, and
+    /// `accounts()` must see every one of them), so every call uses [`Partition::All`];
+    /// per-account and per-app partitions are for confidential clients serving many users,
+    /// whose calls each concern one known partition.
+    pub(crate) fn user_partition<'a>(&self, _home_account_id: &'a str) -> Partition<'a> {
+        Partition::All
     }
 
     /// The authority a request for `account` goes to: for Entra's `common` and `organizations`,

@@ -91,7 +91,7 @@ impl PublicClientApplication {
         };
         self.core
             .cache
-            .write(Partition::Account(&account.home_account_id), |c| {
+            .write(self.core.user_partition(&account.home_account_id), |c| {
                 c.remove_account(&removal)
             })
             .await?;

@@ -24,9 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use msal_cache::schema::{AccessTokenEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry};
-use msal_cache::{
-    AccessTokenQuery, Partition, RedeemedRefreshToken, RefreshLock, TokenCache, TokenWrite,
-};
+use msal_cache::{AccessTokenQuery, RedeemedRefreshToken, RefreshLock, TokenCache, TokenWrite};
 use msal_core::clock::from_unix_seconds;
 use msal_core::{Account, Authority, ClientInfo, IdTokenClaims, ScopeSet, TokenResponse};
 
@@ -148,7 +146,7 @@ async fn silent(
     if !params.bypass_cache {
         let cache = core
             .cache
-            .snapshot(Partition::Account(&params.account.home_account_id))
+            .snapshot(core.user_partition(&params.account.home_account_id))
             .await?;
         if let Some(found) = find_access_token(&core, &cache, &params) {
             let now = core.now_secs();
@@ -283,7 +281,7 @@ async fn refresh(
     let _refresh_lock = take_refresh_lock(&core, &params).await;
     let cache = core
         .cache
-        .snapshot(Partition::Account(&params.account.home_account_id))
+        .snapshot(core.user_partition(&params.account.home_account_id))
         .await?;
     if !params.bypass_cache {
         if let Some(found) = find_access_token(&core, &cache, &params) {
@@ -339,7 +337,7 @@ const REFRESH_LOCK_WAIT: Duration = Duration::from_secs(45);
 /// Take the store's cross-process refresh lock. Never fails the call: a lock that cannot be had
 /// in time (or at all) only costs the coordination, which is logged.
 async fn take_refresh_lock(core: &ClientCore, params: &SilentParams) -> Option<RefreshLock> {
-    let partition = Partition::Account(&params.account.home_account_id);
+    let partition = core.user_partition(&params.account.home_account_id);
     let outcome = if tokio::runtime::Handle::try_current().is_ok() {
         match tokio::time::timeout(REFRESH_LOCK_WAIT, core.cache.lock_refresh(partition)).await {
             Ok(outcome) => outcome,
@@ -416,7 +414,7 @@ async fn save(
                 ..TokenWrite::default()
             };
             core.cache
-                .write(Partition::Account(&hid), |c| c.apply(&rotate_only))
+                .write(core.user_partition(&hid), |c| c.apply(&rotate_only))
                 .await?;
             return Err(e);
         }
@@ -481,7 +479,7 @@ async fn save(
     };
     let (applied, account) = core
         .cache
-        .write(Partition::Account(&hid), |c| {
+        .write(core.user_partition(&hid), |c| {
             let applied = c.apply(&write);
             (applied, c.account(&hid, &environment))
         })

@@ -10,7 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use msal::cache::MemoryCache;
+use msal::cache::{
+    CacheError, CacheStore, EncryptedFileCache, FileCache, Loaded, MemoryCache, Partition,
+    RedisCache, RefreshLock, StoreVersion, UpdateFn,
+};
 use msal::http::{HttpClient, HttpError, ReqwestHttpClient, RetryPolicy};
 use msal::{Account, ManualClock, PublicClientApplication};
 use serde_json::{json, Value};
@@ -75,11 +78,109 @@ impl HttpClient for LoopbackTransport {
     }
 }
 
+/// The cache store a harness uses, chosen by `MSAL_TEST_BACKEND`: `memory` (default), `file`,
+/// `encrypted` or `redis` (`MSAL_TEST_REDIS_URL`, set by `scripts/redis-server.sh`). The test
+/// script runs the contract suite once per backend, so every behaviour is pinned on every store.
+#[derive(Clone)]
+pub struct TestStore {
+    inner: Arc<dyn CacheStore>,
+    /// Keeps a file backend's folder alive as long as any clone is.
+    _dir: Option<Arc<tempfile::TempDir>>,
+}
+
+impl TestStore {
+    pub fn from_env() -> Self {
+        let backend = std::env::var("MSAL_TEST_BACKEND").unwrap_or_else(|_| "memory".into());
+        let dir = || Arc::new(tempfile::tempdir().unwrap());
+        match backend.as_str() {
+            "memory" => TestStore {
+                inner: Arc::new(MemoryCache::new()),
+                _dir: None,
+            },
+            "file" => {
+                let d = dir();
+                TestStore {
+                    inner: Arc::new(FileCache::new(d.path().join("cache.json"))),
+                    _dir: Some(d),
+                }
+            }
+            "encrypted" => {
+                let d = dir();
+                let key: [u8; 32] =
+                    std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11));
+                let store = EncryptedFileCache::with_key(d.path().join("cache.bin"), key);
+                TestStore {
+                    inner: Arc::new(store),
+                    _dir: Some(d),
+                }
+            }
+            "redis" => {
+                let url = std::env::var("MSAL_TEST_REDIS_URL")
+                    .expect("MSAL_TEST_BACKEND=redis needs MSAL_TEST_REDIS_URL (run scripts/redis-server.sh start)");
+                // A prefix of its own per harness: tests sharing one server never see each other.
+                let prefix = format!("msal-test:{}:", uuid_like());
+                let store = RedisCache::new(&url).unwrap().key_prefix(prefix);
+                TestStore {
+                    inner: Arc::new(store),
+                    _dir: None,
+                }
+            }
+            other => panic!("unknown MSAL_TEST_BACKEND {other:?} (memory, file, encrypted, redis)"),
+        }
+    }
+
+    /// The stored document (decrypted, for the encrypted backend), if any.
+    pub async fn snapshot(&self) -> Option<Vec<u8>> {
+        match self.inner.load(Partition::All, None).await.unwrap() {
+            Loaded::Data { bytes, .. } => Some(bytes),
+            _ => None,
+        }
+    }
+}
+
+fn uuid_like() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    format!("{:016x}", h.finish())
+}
+
+#[async_trait::async_trait]
+impl CacheStore for TestStore {
+    async fn load(
+        &self,
+        partition: Partition<'_>,
+        known: Option<StoreVersion>,
+    ) -> Result<Loaded, CacheError> {
+        self.inner.load(partition, known).await
+    }
+
+    async fn modify(
+        &self,
+        partition: Partition<'_>,
+        known: Option<StoreVersion>,
+        update: &mut UpdateFn<'_>,
+    ) -> Result<StoreVersion, CacheError> {
+        self.inner.modify(partition, known, update).await
+    }
+
+    async fn lock_refresh(
+        &self,
+        partition: Partition<'_>,
+    ) -> Result<Option<RefreshLock>, CacheError> {
+        self.inner.lock_refresh(partition).await
+    }
+
+    fn location(&self) -> Option<&std::path::Path> {
+        self.inner.location()
+    }
+}
+
 /// An app, its clock, its cache and the wiremock server it talks to.
 pub struct Harness {
     pub server: MockServer,
     pub clock: ManualClock,
-    pub cache: MemoryCache,
+    pub cache: TestStore,
     pub app: PublicClientApplication,
 }
 
@@ -92,7 +193,7 @@ impl Harness {
     pub async fn with_authority(authority: &str) -> Self {
         let server = MockServer::start().await;
         let clock = ManualClock::at_unix(T0);
-        let cache = MemoryCache::new();
+        let cache = TestStore::from_env();
         let app = app_builder(&server, &clock, &cache, CLIENT_ID)
             .authority(authority)
             .build()
@@ -124,8 +225,15 @@ impl Harness {
     }
 
     /// The cache contents as JSON.
-    pub fn stored(&self) -> Value {
-        serde_json::from_slice(&self.cache.snapshot().unwrap_or_else(|| b"{}".to_vec())).unwrap()
+    pub async fn stored(&self) -> Value {
+        serde_json::from_slice(
+            &self
+                .cache
+                .snapshot()
+                .await
+                .unwrap_or_else(|| b"{}".to_vec()),
+        )
+        .unwrap()
     }
 
     pub fn account(&self) -> Account {
@@ -148,7 +256,7 @@ impl Harness {
 pub fn app_builder(
     server: &MockServer,
     clock: &ManualClock,
-    cache: &MemoryCache,
+    cache: &TestStore,
     client_id: &str,
 ) -> msal::PublicClientApplicationBuilder {
     PublicClientApplication::builder(client_id)

@@ -1,0 +1,113 @@
+//! A separate process for the multi-process tests (`tests/multiprocess.rs`); not for users.
+//!
+//! - `stress <cache> <worker> <cycles>`: `cycles` read-modify-writes through a `FileCache`, each
+//!   adding one app-metadata entry named `w{worker}-{cycle}` to the unified cache. Every state
+//!   read under the lock must parse as a token cache, or the worker exits with status 3.
+//! - `writer <cache>`: forever, rewrite a ~100 KB document whose `counter` goes up by one per
+//!   write, printing each counter once its write has returned. The test SIGKILLs it at random.
+//! - `refresh <cache> <issuer> <scope>`: an OIDC app over the cache file acquires a token
+//!   silently for the cache's first account and prints `{source} {access_token}`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use msal::cache::schema::AppMetadataEntry;
+use msal::cache::{CacheError, CacheStore, Current, FileCache, Partition, TokenCache, TokenWrite};
+use msal::PublicClientApplication;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    let outcome = match args.get(1).map(String::as_str) {
+        Some("stress") => {
+            runtime.block_on(stress(&args[2], &args[3], args[4].parse().unwrap_or(0)))
+        }
+        Some("writer") => runtime.block_on(writer(&args[2])),
+        Some("refresh") => runtime.block_on(refresh(&args[2], &args[3], &args[4])),
+        _ => Err("usage: msal-cache-worker stress|writer|refresh ...".into()),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("msal-cache-worker: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+type Outcome = Result<(), Box<dyn std::error::Error>>;
+
+async fn stress(path: &str, worker: &str, cycles: usize) -> Outcome {
+    let cache = FileCache::new(path);
+    for cycle in 0..cycles {
+        let entry = AppMetadataEntry {
+            client_id: format!("w{worker}-{cycle}"),
+            environment: "stress.example".into(),
+            family_id: None,
+            extra: Default::default(),
+        };
+        cache
+            .modify(Partition::All, None, &mut |current: Current<'_>| {
+                let mut tokens = match current.data() {
+                    Some(bytes) => TokenCache::from_json(bytes)?,
+                    None => TokenCache::new(),
+                };
+                tokens.apply(&TokenWrite {
+                    app_metadata: Some(entry.clone()),
+                    ..TokenWrite::default()
+                });
+                Ok(tokens.to_json())
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+async fn writer(path: &str) -> Outcome {
+    let cache = FileCache::new(path);
+    let padding: Vec<String> = (0..1500)
+        .map(|i| format!("entry-{i:05}-{}", "x".repeat(48)))
+        .collect();
+    let mut stdout = std::io::stdout();
+    loop {
+        let mut written = 0u64;
+        cache
+            .modify(Partition::All, None, &mut |current: Current<'_>| {
+                let counter = match current.data() {
+                    Some(bytes) => {
+                        let doc: serde_json::Value = serde_json::from_slice(bytes)
+                            .map_err(|e| CacheError::corrupt(None, e.to_string()))?;
+                        doc["counter"].as_u64().unwrap_or(0)
+                    }
+                    None => 0,
+                };
+                written = counter + 1;
+                Ok(serde_json::to_vec(
+                    &serde_json::json!({ "counter": written, "padding": padding }),
+                )
+                .expect("serializable"))
+            })
+            .await?;
+        writeln!(stdout, "{written}")?;
+        stdout.flush()?;
+    }
+}
+
+async fn refresh(path: &str, issuer: &str, scope: &str) -> Outcome {
+    let app = PublicClientApplication::builder("multiprocess-app")
+        .oidc_authority(issuer)
+        .cache(FileCache::new(path))
+        .build()?;
+    let account = app
+        .accounts()
+        .await?
+        .into_iter()
+        .next()
+        .ok_or("no account in the cache")?;
+    let token = app.acquire_token_silent([scope], &account).await?;
+    println!("{:?} {}", token.source, token.access_token);
+    Ok(())
+}
