@@ -65,6 +65,11 @@
 //!
 //! Reads take no lock: the atomic rename means a reader sees a whole old or a whole new file.
 //!
+//! The lock file's name is the one MSAL Python's msal-extensions uses (`{cache}.lockfile`,
+//! locked with `flock` on Unix), so msal-rs and a Python tool sharing a cache file exclude each
+//! other. (msal-extensions deletes its lock file when done; a process already waiting on the
+//! deleted file then holds a lock nobody else sees. msal-rs never deletes lock files.)
+//!
 //! Token refreshes are serialized across processes by a second lock,
 //! `{cache file}.refresh.lockfile`, held across the token request
 //! ([`CacheStore::lock_refresh`]): when two processes need the same refresh, one redeems the
