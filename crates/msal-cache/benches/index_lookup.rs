@@ -63,5 +63,53 @@ fn lookup(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, lookup);
+/// Loading and saving a 100,000-account cache file in the unified schema: each account holds an
+/// access token (1.6 KB), a refresh token (1.2 KB), an ID token (1 KB) and an account entry.
+fn load_and_save(c: &mut Criterion) {
+    let n = 100_000;
+    let mut doc = serde_json::Map::new();
+    let (mut at, mut rt, mut idt, mut acc) = (
+        serde_json::Map::new(),
+        serde_json::Map::new(),
+        serde_json::Map::new(),
+        serde_json::Map::new(),
+    );
+    for i in 0..n {
+        let h = hid(i);
+        at.insert(format!("{h}-at"), serde_json::json!({
+            "credential_type": "AccessToken", "secret": format!("eyJ0eX{i:0>1600}"),
+            "home_account_id": h, "environment": "login.microsoftonline.com", "client_id": CLIENT,
+            "realm": TENANT, "target": "User.Read email openid profile", "token_type": "Bearer",
+            "cached_at": "1700000000", "expires_on": "1700003600", "extended_expires_on": "1700003600",
+        }));
+        rt.insert(format!("{h}-rt"), serde_json::json!({
+            "credential_type": "RefreshToken", "secret": format!("0.AAAA{i:0>1200}"),
+            "home_account_id": h, "environment": "login.microsoftonline.com", "client_id": CLIENT,
+        }));
+        idt.insert(format!("{h}-idt"), serde_json::json!({
+            "credential_type": "IdToken", "secret": format!("eyJhb{i:0>1000}"), "home_account_id": h,
+            "environment": "login.microsoftonline.com", "realm": TENANT, "client_id": CLIENT,
+        }));
+        acc.insert(format!("{h}-acc"), serde_json::json!({
+            "home_account_id": h, "environment": "login.microsoftonline.com", "realm": TENANT,
+            "local_account_id": format!("{i:08x}"), "username": format!("user{i}@contoso.example"),
+            "authority_type": "MSSTS",
+        }));
+    }
+    doc.insert("AccessToken".into(), at.into());
+    doc.insert("RefreshToken".into(), rt.into());
+    doc.insert("IdToken".into(), idt.into());
+    doc.insert("Account".into(), acc.into());
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    let mut g = c.benchmark_group("cache_file_100k_accounts");
+    g.sample_size(10);
+    g.bench_function(format!("load ({} MB)", bytes.len() / 1_000_000), |b| {
+        b.iter(|| TokenCache::from_json(&bytes).unwrap().counts())
+    });
+    let cache = TokenCache::from_json(&bytes).unwrap();
+    g.bench_function("save", |b| b.iter(|| cache.to_json().len()));
+    g.finish();
+}
+
+criterion_group!(benches, lookup, load_and_save);
 criterion_main!(benches);

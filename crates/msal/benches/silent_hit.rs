@@ -4,7 +4,7 @@
 //! `email openid profile User.Read`, requested `User.Read`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use msal::cache::MemoryCache;
+use msal::cache::{CacheStore, EncryptedFileCache, FileCache, MemoryCache, Partition};
 use msal::{Account, PublicClientApplication, TokenSource};
 use serde_json::{json, Map, Value};
 
@@ -59,23 +59,25 @@ fn cache_json(n: usize, expires_on: u64) -> Vec<u8> {
     .unwrap()
 }
 
-fn silent_hit(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let in_a_day = std::time::SystemTime::now()
+fn in_a_day() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-        + 86_400;
-    let mut group = c.benchmark_group("silent_hit_memory_cache");
-    for n in [1usize, 1_000, 100_000] {
-        let app = PublicClientApplication::builder(CLIENT)
-            .authority(&format!("https://{ENV}/{TENANT}"))
-            .cache(MemoryCache::from_bytes(cache_json(n, in_a_day)))
-            .build()
-            .unwrap();
+        + 86_400
+}
+
+/// Bench a hit for the middle account of `n` through `store`, already holding the cache bytes.
+fn bench_store(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    group: &str,
+    sizes: &[usize],
+    store_for: impl Fn(usize, Vec<u8>) -> Box<dyn Fn() -> PublicClientApplication>,
+) {
+    let mut g = c.benchmark_group(group);
+    for &n in sizes {
+        let app = store_for(n, cache_json(n, in_a_day()))();
         let mut account = Account::new(hid(n / 2), ENV, "");
         account.tenant_id = TENANT.into();
         let first = rt.block_on(
@@ -83,8 +85,8 @@ fn silent_hit(c: &mut Criterion) {
                 .into_future(),
         );
         assert_eq!(first.unwrap().source, TokenSource::Cache);
-        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.to_async(&rt).iter(|| async {
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.to_async(rt).iter(|| async {
                 let r = app
                     .acquire_token_silent(["User.Read"], &account)
                     .await
@@ -93,7 +95,48 @@ fn silent_hit(c: &mut Criterion) {
             })
         });
     }
-    group.finish();
+    g.finish();
+}
+
+fn builder() -> msal::PublicClientApplicationBuilder {
+    PublicClientApplication::builder(CLIENT).authority(&format!("https://{ENV}/{TENANT}"))
+}
+
+fn silent_hit(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    bench_store(
+        c,
+        &rt,
+        "silent_hit_memory_cache",
+        &[1, 1_000, 100_000],
+        |_, bytes| {
+            let store = MemoryCache::from_bytes(bytes);
+            Box::new(move || builder().cache(store.clone()).build().unwrap())
+        },
+    );
+    // An unchanged file costs one stat per hit; the file is parsed once, on the first call.
+    let dir = tempfile::tempdir().unwrap();
+    bench_store(c, &rt, "silent_hit_file_cache", &[1, 1_000], |n, bytes| {
+        let path = dir.path().join(format!("cache-{n}.json"));
+        std::fs::write(&path, bytes).unwrap();
+        Box::new(move || builder().cache(FileCache::new(&path)).build().unwrap())
+    });
+    bench_store(
+        c,
+        &rt,
+        "silent_hit_encrypted_file_cache",
+        &[1, 1_000],
+        |n, bytes| {
+            let path = dir.path().join(format!("cache-{n}.bin"));
+            let store = EncryptedFileCache::with_key(&path, [7; 32]);
+            rt.block_on(store.modify(Partition::All, None, &mut |_| Ok(bytes.clone())))
+                .unwrap();
+            Box::new(move || builder().cache(store.clone()).build().unwrap())
+        },
+    );
 }
 
 use std::future::IntoFuture;

@@ -74,6 +74,7 @@ mod result;
 mod silent;
 mod single_flight;
 mod token_request;
+mod write_back;
 
 pub use builder::{PublicClientApplicationBuilder, DEFAULT_AUTHORITY, DEFAULT_EXPIRY_BUFFER};
 pub use error::{Error, ServiceError, UiRequiredError, UiRequiredReason};

@@ -23,14 +23,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use msal_cache::schema::{AccessTokenEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry};
+use msal_cache::schema::RefreshTokenEntry;
 use msal_cache::{AccessTokenQuery, RedeemedRefreshToken, RefreshLock, TokenCache, TokenWrite};
 use msal_core::clock::from_unix_seconds;
-use msal_core::{Account, Authority, ClientInfo, IdTokenClaims, ScopeSet, TokenResponse};
+use msal_core::{Account, Authority, ScopeSet, TokenResponse};
 
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
 use crate::error::UiRequiredReason;
 use crate::token_request::redeem_refresh_token;
+use crate::write_back::{
+    cached_target, check_response, identity_provider_result, realm_for, token_entries, Placement,
+};
 use crate::{AuthenticationResult, Error, TokenSource};
 
 /// A normalised silent request.
@@ -405,8 +408,14 @@ async fn save(
 
     // The response must be for this account and well formed. If it is not, the refresh token
     // it carries is still saved (the one we redeemed may be single-use), nothing else is.
-    let claims = match validate(params, &tokens) {
-        Ok(claims) => claims,
+    let checked = check_response(&tokens).and_then(|c| match &c.client_info_home_account_id {
+        Some(h) if !h.eq_ignore_ascii_case(&params.account.home_account_id) => {
+            Err(Error::UserMismatch)
+        }
+        _ => Ok(c),
+    });
+    let checked = match checked {
+        Ok(checked) => checked,
         Err(e @ Error::UserMismatch) => return Err(e),
         Err(e) => {
             let rotate_only = TokenWrite {
@@ -421,61 +430,21 @@ async fn save(
     };
 
     let environment = params.authority.environment().to_owned();
-    let mut realm = params.authority.tenant().unwrap_or("").to_owned();
-    if core.authority.is_multi_tenant() {
-        if let Some(tid) = claims.as_ref().and_then(|c| c.tid.clone()) {
-            realm = tid.to_ascii_lowercase();
-        }
-    }
-    let mut target = match tokens.scope.as_deref() {
-        Some(s) => ScopeSet::from_target(s),
-        None => params.requested.clone(),
+    let realm = realm_for(core, &params.authority, checked.claims.as_ref());
+    let target = cached_target(&tokens, &params.requested);
+    let place = Placement {
+        home_account_id: &hid,
+        environment: &environment,
+        realm: &realm,
     };
-    // Entra answers a `/.default` request with the resource's actual scopes; remember the
-    // `/.default` itself too, or every later call for it would miss the cache.
-    for s in params
-        .match_scopes
-        .iter()
-        .filter(|s| s.ends_with("/.default"))
-    {
-        target.insert(s);
-    }
-    let access_token = AccessTokenEntry {
-        credential_type: "AccessToken".into(),
-        secret: tokens.access_token.clone(),
-        home_account_id: Some(hid.clone()),
-        environment: environment.clone(),
-        client_id: core.client_id.clone(),
-        realm: realm.clone(),
-        target: target.to_target(),
-        cached_at: now,
-        expires_on: now.saturating_add(tokens.expires_in),
-        extended_expires_on: now.saturating_add(tokens.ext_expires_in),
-        refresh_on: tokens.refresh_in.map(|r| now.saturating_add(r)),
-        token_type: Some(tokens.token_type.clone()),
-        extra: Default::default(),
-    };
-    let id_token = tokens.id_token.as_ref().map(|secret| IdTokenEntry {
-        credential_type: "IdToken".into(),
-        secret: secret.clone(),
-        home_account_id: hid.clone(),
-        environment: environment.clone(),
-        realm: realm.clone(),
-        client_id: core.client_id.clone(),
-        extra: Default::default(),
-    });
+    let (access_token, id_token, app_metadata) = token_entries(core, &place, &tokens, &target, now);
     let write = TokenWrite {
         redeemed_refresh_token: Some(rotation),
         access_token: Some(access_token.clone()),
         refresh_token: None,
         id_token,
         account: None,
-        app_metadata: Some(AppMetadataEntry {
-            client_id: core.client_id.clone(),
-            environment: environment.clone(),
-            family_id: tokens.foci.clone(),
-            extra: Default::default(),
-        }),
+        app_metadata: Some(app_metadata),
     };
     let (applied, account) = core
         .cache
@@ -492,45 +461,12 @@ async fn save(
         ));
     }
     tracing::debug!(correlation_id = %params.correlation_id, "access token refreshed");
-    Ok(AuthenticationResult {
-        access_token: tokens.access_token,
-        token_type: tokens.token_type,
-        expires_on: from_unix_seconds(access_token.expires_on),
-        refresh_on: access_token.refresh_on.map(from_unix_seconds),
-        scopes: target.to_vec(),
-        account: Some(account.unwrap_or_else(|| params.account.clone())),
-        id_token: tokens.id_token,
-        tenant_id: Some(realm).filter(|r| !r.is_empty()),
-        source: TokenSource::IdentityProvider,
-        correlation_id: params.correlation_id.clone(),
-    })
-}
-
-/// Check a refresh response: Bearer, well-formed `client_info` for the same account, a
-/// decodable ID token. Returns the ID token's claims when there is one.
-fn validate(params: &SilentParams, tokens: &TokenResponse) -> Result<Option<IdTokenClaims>, Error> {
-    let protocol = |message: String| Error::Protocol {
-        status: Some(200),
-        message,
-    };
-    if !tokens.token_type.eq_ignore_ascii_case("bearer") {
-        return Err(protocol(format!(
-            "expected a Bearer token, got token_type {:?}",
-            tokens.token_type
-        )));
-    }
-    if let Some(raw) = &tokens.client_info {
-        let info = ClientInfo::decode(raw).map_err(|e| protocol(e.to_string()))?;
-        if let Some(hid) = info.home_account_id() {
-            if !hid.eq_ignore_ascii_case(&params.account.home_account_id) {
-                return Err(Error::UserMismatch);
-            }
-        }
-    }
-    tokens
-        .id_token
-        .as_deref()
-        .map(IdTokenClaims::decode)
-        .transpose()
-        .map_err(|e| protocol(e.to_string()))
+    let account = account.unwrap_or_else(|| params.account.clone());
+    Ok(identity_provider_result(
+        tokens,
+        &access_token,
+        &target,
+        account,
+        &params.correlation_id,
+    ))
 }

@@ -59,18 +59,19 @@ pub(crate) async fn redeem_refresh_token(
         form.push(("claims", claims));
     }
     let anchor = anchor_mailbox(&params.account.home_account_id);
-    let extra: Vec<(&str, &str)> = anchor
-        .iter()
-        .map(|a| ("x-anchormailbox", a.as_str()))
-        .collect();
-    let request =
-        http_endpoints::form_post(&endpoints.token, &form, &params.correlation_id, &extra)?;
-    let response = http_endpoints::execute(core.http.as_ref(), request, &core.retry, now).await?;
-    let status = response.status.as_u16();
+    let answer = post_token_request(
+        core,
+        &endpoints.token,
+        &form,
+        &params.correlation_id,
+        anchor.as_deref(),
+    )
+    .await?;
 
     // Only failures throttle: a success that happens to carry Retry-After blocks nothing.
-    let backoff = match response.retry_after {
-        _ if response.status.is_success() => None,
+    let status = answer.status;
+    let backoff = match answer.retry_after {
+        _ if (200..300).contains(&status) => None,
         Some(ra) if status >= 400 => Some(ra.min(MAX_RETRY_AFTER)),
         None if status == 429 || status >= 500 => Some(HTTP_STATUS_BLOCK),
         _ => None,
@@ -79,30 +80,60 @@ pub(crate) async fn redeem_refresh_token(
         core.throttle
             .block(strict_key, core.now(), block, Throttled::Status(status));
     }
+    let outcome = answer.outcome;
+    if let Err(err) = &outcome {
+        if err.is_ui_required() {
+            core.throttle.block(
+                ui_key,
+                core.now(),
+                UI_REQUIRED_BLOCK,
+                Throttled::UiRequired(Box::new(err.clone())),
+            );
+        }
+    }
+    outcome
+}
 
-    match parse_token_response(status, &response.body) {
+/// What the token endpoint answered.
+pub(crate) struct TokenAnswer {
+    pub status: u16,
+    pub retry_after: Option<std::time::Duration>,
+    /// The tokens, or the classified error ("interaction required", service, protocol).
+    pub outcome: Result<TokenResponse, Error>,
+}
+
+/// POST a grant to the token endpoint (one retry on 5xx/timeout) and classify the answer.
+/// Transport failures are the outer error; everything the server said is in the answer.
+pub(crate) async fn post_token_request(
+    core: &ClientCore,
+    token_endpoint: &url::Url,
+    form: &[(&str, &str)],
+    correlation_id: &str,
+    anchor_mailbox: Option<&str>,
+) -> Result<TokenAnswer, Error> {
+    let extra: Vec<(&str, &str)> = anchor_mailbox
+        .iter()
+        .map(|a| ("x-anchormailbox", *a))
+        .collect();
+    let request = http_endpoints::form_post(token_endpoint, form, correlation_id, &extra)?;
+    let response =
+        http_endpoints::execute(core.http.as_ref(), request, &core.retry, core.now()).await?;
+    let status = response.status.as_u16();
+    let outcome = match parse_token_response(status, &response.body) {
         Ok(tokens) => Ok(tokens),
         Err(TokenResponseError::OAuth { status, error }) => {
-            let err = classify(status, *error, &params.correlation_id);
-            if err.is_ui_required() {
-                core.throttle.block(
-                    ui_key,
-                    core.now(),
-                    UI_REQUIRED_BLOCK,
-                    Throttled::UiRequired(Box::new(err.clone())),
-                );
-            }
-            Err(err)
+            Err(classify(status, *error, correlation_id))
         }
-        Err(e @ TokenResponseError::Protocol { .. }) => Err(Error::Protocol {
-            status: Some(status),
-            message: e.to_string(),
-        }),
         Err(e) => Err(Error::Protocol {
             status: Some(status),
             message: e.to_string(),
         }),
-    }
+    };
+    Ok(TokenAnswer {
+        status,
+        retry_after: response.retry_after,
+        outcome,
+    })
 }
 
 /// Turn an OAuth error body into "interaction required" or a service error.
@@ -131,7 +162,7 @@ pub(crate) fn classify(status: u16, oauth: msal_core::OAuthError, correlation_id
 }
 
 /// Entra's routing hint `Oid:{uid}@{utid}` (CCS), from a `{uid}.{utid}` home account id.
-fn anchor_mailbox(home_account_id: &str) -> Option<String> {
+pub(crate) fn anchor_mailbox(home_account_id: &str) -> Option<String> {
     let (uid, utid) = home_account_id.split_once('.')?;
     (!uid.is_empty() && !utid.is_empty()).then(|| format!("Oid:{uid}@{utid}"))
 }

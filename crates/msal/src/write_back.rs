@@ -1,0 +1,145 @@
+//! Turning a token response into cache entries and a result: shared by refreshes and sign-ins.
+
+use msal_cache::schema::{AccessTokenEntry, AppMetadataEntry, IdTokenEntry};
+use msal_core::clock::from_unix_seconds;
+use msal_core::{Account, Authority, ClientInfo, IdTokenClaims, ScopeSet, TokenResponse};
+
+use crate::client_core::ClientCore;
+use crate::{AuthenticationResult, Error, TokenSource};
+
+/// What a response says about who it is for, once checked.
+pub(crate) struct Checked {
+    /// The ID token's claims, when there is one.
+    pub claims: Option<IdTokenClaims>,
+    /// `{uid}.{utid}` from `client_info`, when Entra sent it.
+    pub client_info_home_account_id: Option<String>,
+}
+
+/// Check a token response: a Bearer token, a decodable `client_info` and ID token.
+pub(crate) fn check_response(tokens: &TokenResponse) -> Result<Checked, Error> {
+    let protocol = |message: String| Error::Protocol {
+        status: Some(200),
+        message,
+    };
+    if !tokens.token_type.eq_ignore_ascii_case("bearer") {
+        return Err(protocol(format!(
+            "expected a Bearer token, got token_type {:?}",
+            tokens.token_type
+        )));
+    }
+    let client_info_home_account_id = match &tokens.client_info {
+        Some(raw) => ClientInfo::decode(raw)
+            .map_err(|e| protocol(e.to_string()))?
+            .home_account_id(),
+        None => None,
+    };
+    let claims = tokens
+        .id_token
+        .as_deref()
+        .map(IdTokenClaims::decode)
+        .transpose()
+        .map_err(|e| protocol(e.to_string()))?;
+    Ok(Checked {
+        claims,
+        client_info_home_account_id,
+    })
+}
+
+/// The realm tokens are cached under: for Entra's `common`/`organizations`, the tenant that
+/// issued them (`tid`), else the authority's tenant (none for generic OIDC providers).
+pub(crate) fn realm_for(
+    core: &ClientCore,
+    authority: &Authority,
+    claims: Option<&IdTokenClaims>,
+) -> String {
+    if core.authority.is_multi_tenant() {
+        if let Some(tid) = claims.and_then(|c| c.tid.as_deref()) {
+            return tid.to_ascii_lowercase();
+        }
+    }
+    authority.tenant().unwrap_or("").to_owned()
+}
+
+/// The scopes a new access token is cached for: the response's `scope` (else what was asked),
+/// plus any requested `.../.default`. Entra answers a `/.default` request with the resource's
+/// actual scopes; without remembering the `/.default` itself every later call for it would miss.
+pub(crate) fn cached_target(tokens: &TokenResponse, requested: &ScopeSet) -> ScopeSet {
+    let mut target = match tokens.scope.as_deref() {
+        Some(s) => ScopeSet::from_target(s),
+        None => requested.clone(),
+    };
+    for s in requested.iter().filter(|s| s.ends_with("/.default")) {
+        target.insert(s);
+    }
+    target
+}
+
+/// Where a response's tokens go in the cache.
+pub(crate) struct Placement<'a> {
+    pub home_account_id: &'a str,
+    pub environment: &'a str,
+    pub realm: &'a str,
+}
+
+/// The access token, ID token and app metadata entries a response writes.
+pub(crate) fn token_entries(
+    core: &ClientCore,
+    place: &Placement<'_>,
+    tokens: &TokenResponse,
+    target: &ScopeSet,
+    now: u64,
+) -> (AccessTokenEntry, Option<IdTokenEntry>, AppMetadataEntry) {
+    let access_token = AccessTokenEntry {
+        credential_type: "AccessToken".into(),
+        secret: tokens.access_token.clone(),
+        home_account_id: Some(place.home_account_id.to_owned()),
+        environment: place.environment.to_owned(),
+        client_id: core.client_id.clone(),
+        realm: place.realm.to_owned(),
+        target: target.to_target(),
+        cached_at: now,
+        expires_on: now.saturating_add(tokens.expires_in),
+        extended_expires_on: now.saturating_add(tokens.ext_expires_in),
+        refresh_on: tokens.refresh_in.map(|r| now.saturating_add(r)),
+        token_type: Some(tokens.token_type.clone()),
+        extra: Default::default(),
+    };
+    let id_token = tokens.id_token.as_ref().map(|secret| IdTokenEntry {
+        credential_type: "IdToken".into(),
+        secret: secret.clone(),
+        home_account_id: place.home_account_id.to_owned(),
+        environment: place.environment.to_owned(),
+        realm: place.realm.to_owned(),
+        client_id: core.client_id.clone(),
+        extra: Default::default(),
+    });
+    let app_metadata = AppMetadataEntry {
+        client_id: core.client_id.clone(),
+        environment: place.environment.to_owned(),
+        family_id: tokens.foci.clone(),
+        extra: Default::default(),
+    };
+    (access_token, id_token, app_metadata)
+}
+
+/// The result of a token response that was just cached.
+pub(crate) fn identity_provider_result(
+    tokens: TokenResponse,
+    access_token: &AccessTokenEntry,
+    target: &ScopeSet,
+    account: Account,
+    correlation_id: &str,
+) -> AuthenticationResult {
+    AuthenticationResult {
+        access_token: tokens.access_token,
+        token_type: tokens.token_type,
+        expires_on: from_unix_seconds(access_token.expires_on),
+        refresh_on: access_token.refresh_on.map(from_unix_seconds),
+        scopes: target.to_vec(),
+        account: Some(account),
+        id_token: tokens.id_token,
+        tenant_id: Some(access_token.realm.clone()).filter(|r| !r.is_empty()),
+        source: TokenSource::IdentityProvider,
+        correlation_id: correlation_id.to_owned(),
+    }
+}
