@@ -8,7 +8,9 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::{CacheError, CacheStore, Current, Loaded, Partition, StoreVersion, UpdateFn};
+use crate::{
+    CacheError, CacheStore, Current, Loaded, Partition, RefreshLock, StoreVersion, UpdateFn,
+};
 
 /// The shared state: the stored bytes (if any) and their version counter.
 #[derive(Default)]
@@ -38,6 +40,73 @@ struct Slot {
 #[derive(Clone, Default)]
 pub struct MemoryCache {
     slot: Arc<Mutex<Slot>>,
+    refresh: Arc<AsyncLock>,
+}
+
+/// A fair async lock that needs no runtime: waiters queue with one-shot channels and the holder
+/// hands the lock to the next one when its guard drops. Application objects sharing one
+/// `MemoryCache` take it around refreshes, so they redeem a refresh token once, like processes
+/// sharing a `FileCache`.
+#[derive(Default)]
+struct AsyncLock {
+    state: Mutex<LockState>,
+}
+
+#[derive(Default)]
+struct LockState {
+    held: bool,
+    waiters: std::collections::VecDeque<futures_channel::oneshot::Sender<LockGuard>>,
+}
+
+/// Holding the refresh lock; dropping it hands the lock on. (`None` once handed on or refused.)
+struct LockGuard {
+    lock: Option<Arc<AsyncLock>>,
+}
+
+impl AsyncLock {
+    async fn acquire(self: &Arc<Self>) -> LockGuard {
+        let waiter = {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if !state.held {
+                state.held = true;
+                return LockGuard {
+                    lock: Some(Arc::clone(self)),
+                };
+            }
+            let (tx, rx) = futures_channel::oneshot::channel();
+            state.waiters.push_back(tx);
+            rx
+        };
+        match waiter.await {
+            Ok(guard) => guard,
+            // The holder's guard is always sent to a live waiter or releases the lock; a
+            // cancelled send cannot reach us, so this arm only runs if the lock itself vanished.
+            Err(_) => LockGuard {
+                lock: Some(Arc::clone(self)),
+            },
+        }
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let Some(lock) = self.lock.take() else {
+            return;
+        };
+        let mut state = lock.state.lock().unwrap_or_else(|p| p.into_inner());
+        // Hand the lock to the first waiter still waiting; a waiter that gave up refuses the
+        // guard, which is disarmed (so its drop does nothing) and offered to the next.
+        while let Some(next) = state.waiters.pop_front() {
+            let guard = LockGuard {
+                lock: Some(Arc::clone(&lock)),
+            };
+            match next.send(guard) {
+                Ok(()) => return,
+                Err(mut refused) => refused.lock = None,
+            }
+        }
+        state.held = false;
+    }
 }
 
 impl MemoryCache {
@@ -55,6 +124,7 @@ impl MemoryCache {
                 bytes: Some(bytes),
                 version: 1,
             })),
+            refresh: Arc::default(),
         }
     }
 
@@ -106,6 +176,13 @@ impl CacheStore for MemoryCache {
         })
     }
 
+    async fn lock_refresh(
+        &self,
+        _partition: Partition<'_>,
+    ) -> Result<Option<RefreshLock>, CacheError> {
+        Ok(Some(RefreshLock::new(self.refresh.acquire().await)))
+    }
+
     async fn modify(
         &self,
         _partition: Partition<'_>,
@@ -130,6 +207,41 @@ impl CacheStore for MemoryCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn refresh_lock_is_handed_on_in_order_and_skips_cancelled_waiters() {
+        let cache = MemoryCache::new();
+        let first = cache.lock_refresh(Partition::All).await.unwrap();
+        // A waiter that gives up before its turn must not keep the lock from the others.
+        let mut gave_up = Box::pin(cache.lock_refresh(Partition::All));
+        tokio::select! {
+            biased;
+            _ = &mut gave_up => panic!("the lock is held"),
+            _ = std::future::ready(()) => {}
+        }
+        drop(gave_up);
+        let (tx, rx) = std::sync::mpsc::channel();
+        for n in [1, 2] {
+            let (cache, tx) = (cache.clone(), tx.clone());
+            tokio::spawn(async move {
+                let _guard = cache.lock_refresh(Partition::All).await.unwrap();
+                tx.send(n).unwrap();
+                tokio::task::yield_now().await;
+            });
+            tokio::task::yield_now().await; // let it queue up, in order
+        }
+        assert!(
+            rx.try_recv().is_err(),
+            "nobody may get the lock while it is held"
+        );
+        drop(first);
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![1, 2]);
+        // Free again afterwards.
+        assert!(cache.lock_refresh(Partition::All).await.unwrap().is_some());
+    }
 
     #[test]
     fn debug_shows_length_and_version_only() {

@@ -247,6 +247,11 @@ pub trait CacheStore: Send + Sync {
     /// Returns [`Loaded::Unchanged`] only when `known == Some(v)` and `v` is the current version
     /// of `partition`'s data; [`Loaded::Missing`] when nothing is stored; otherwise
     /// [`Loaded::Data`] with the bytes and the version that describes exactly those bytes.
+    ///
+    /// A version must never describe two different contents of a partition, not even across a
+    /// delete and a re-create: a counter that restarts at 1 for a re-created partition would
+    /// make a caller holding the old version 1 trust stale data. Start new partitions from a
+    /// clock, a random value or a global counter (as `RedisCache` and `MemoryCache` do).
     async fn load(
         &self,
         partition: Partition<'_>,
@@ -255,8 +260,7 @@ pub trait CacheStore: Send + Sync {
 
     /// Read-modify-write the stored data as one atomic step and return the new version.
     ///
-    /// `update` receives the current bytes (`None` when nothing is stored) and returns the bytes
-    /// to store. No other writer the store knows about may write between the read and the
+    /// `update` receives what is stored now ([`Current`]) and returns the bytes to store. No other writer the store knows about may write between the read and the
     /// write. `update` may run more than once; if it returns an error, nothing is written and
     /// that error is returned. The returned version is the one a following
     /// [`load`](CacheStore::load) reports while nobody else has written.
@@ -278,9 +282,11 @@ pub trait CacheStore: Send + Sync {
     /// session revoked, so the second process waits here, then re-reads the cache and finds the
     /// first one's result.
     ///
-    /// The default returns `Ok(None)`: the store does not coordinate, and only the in-process
-    /// single-flight applies. A lock must be released when the [`RefreshLock`] is dropped and
-    /// when its holder dies (a file lock is; a lease needs a time limit).
+    /// The default returns `Ok(None)`: the store does not coordinate. Then only each
+    /// application object's own single-flight applies, so two application objects (or two
+    /// processes) sharing such a store may both redeem the same refresh token. A lock must be
+    /// released when the [`RefreshLock`] is dropped and when its holder dies (a file lock is; a
+    /// lease needs a time limit).
     async fn lock_refresh(
         &self,
         partition: Partition<'_>,
