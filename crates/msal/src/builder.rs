@@ -9,9 +9,11 @@ use msal_http::{HttpClient, RetryPolicy, ThrottleTable};
 
 use crate::cache_access::CacheAccess;
 use crate::client_core::ClientCore;
+use crate::device_code::DeviceCodeCallback;
 use crate::endpoints::EndpointResolver;
 use crate::single_flight::SingleFlight;
 use crate::{Error, PublicClientApplication};
+use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi};
 
 /// The authority used when none is given: Entra ID, any work, school or personal account.
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com/common";
@@ -35,6 +37,8 @@ pub struct PublicClientApplicationBuilder {
     expiry_buffer: Duration,
     retry: RetryPolicy,
     client_capabilities: Vec<String>,
+    web_ui: Option<Arc<dyn WebUi>>,
+    device_code_fallback: Option<DeviceCodeCallback>,
 }
 
 impl PublicClientApplicationBuilder {
@@ -49,6 +53,8 @@ impl PublicClientApplicationBuilder {
             expiry_buffer: DEFAULT_EXPIRY_BUFFER,
             retry: RetryPolicy::default(),
             client_capabilities: Vec::new(),
+            web_ui: None,
+            device_code_fallback: None,
         }
     }
 
@@ -117,6 +123,24 @@ impl PublicClientApplicationBuilder {
         self
     }
 
+    /// The UI for interactive sign-in (default: the system browser with a loopback redirect
+    /// listener on `http://localhost:{random port}`).
+    pub fn web_ui(mut self, web_ui: impl WebUi + 'static) -> Self {
+        self.web_ui = Some(Arc::new(web_ui));
+        self
+    }
+
+    /// Let [`acquire_token`](PublicClientApplication::acquire_token) sign in with the device code
+    /// flow when no browser can be opened (no display, an SSH session, a container), showing the
+    /// code through `callback`.
+    pub fn device_code_fallback(
+        mut self,
+        callback: impl Fn(&DeviceCodeInfo) + Send + Sync + 'static,
+    ) -> Self {
+        self.device_code_fallback = Some(Arc::new(callback));
+        self
+    }
+
     /// Validate the configuration and build the application. No I/O happens here.
     pub fn build(self) -> Result<PublicClientApplication, Error> {
         if self.client_id.trim().is_empty() {
@@ -142,6 +166,12 @@ impl PublicClientApplicationBuilder {
             endpoints: EndpointResolver::new(self.instance_discovery),
             flights: Arc::new(SingleFlight::new()),
             throttle: ThrottleTable::new(),
+            custom_web_ui: self.web_ui.is_some(),
+            web_ui: self
+                .web_ui
+                .unwrap_or_else(|| Arc::new(SystemBrowser::new())),
+            device_code_fallback: self.device_code_fallback,
+            prompts: Arc::new(SingleFlight::new()),
         };
         Ok(PublicClientApplication {
             core: Arc::new(core),

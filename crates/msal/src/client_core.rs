@@ -47,6 +47,15 @@ pub(crate) struct ClientCore {
     pub endpoints: EndpointResolver,
     pub flights: Arc<SingleFlight<RefreshKey, AuthenticationResult>>,
     pub throttle: ThrottleTable<Throttled>,
+    /// The UI for interactive sign-in.
+    pub web_ui: Arc<dyn msal_interactive::WebUi>,
+    /// Whether `web_ui` was chosen by the app (then headless detection does not apply).
+    pub custom_web_ui: bool,
+    /// Lets `acquire_token` sign in with a device code where no browser can be opened.
+    pub device_code_fallback: Option<crate::device_code::DeviceCodeCallback>,
+    /// Concurrent `acquire_token` calls needing interaction for the same account share one
+    /// prompt.
+    pub prompts: Arc<SingleFlight<String, AuthenticationResult>>,
 }
 
 impl ClientCore {

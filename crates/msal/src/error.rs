@@ -50,6 +50,10 @@ pub enum Error {
     /// The identity provider returned tokens for a different account than the one asked for.
     #[error("the identity provider returned tokens for a different account than requested")]
     UserMismatch,
+    /// Interactive sign-in (browser or device code) did not complete: the user declined,
+    /// cancelled or took too long, the redirect was forged, or no UI could be shown.
+    #[error("interactive sign-in failed: {0}")]
+    Interaction(#[from] msal_interactive::WebUiError),
     /// A background task failed unexpectedly (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),

@@ -64,23 +64,31 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod acquire;
 mod builder;
 mod cache_access;
 mod client_core;
+mod device_code;
 mod endpoints;
 mod error;
+mod interactive;
 mod public_client;
 mod result;
+mod sign_in;
 mod silent;
 mod single_flight;
 mod token_request;
 mod write_back;
 
+pub use acquire::AcquireToken;
 pub use builder::{PublicClientApplicationBuilder, DEFAULT_AUTHORITY, DEFAULT_EXPIRY_BUFFER};
+pub use device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
 pub use error::{Error, ServiceError, UiRequiredError, UiRequiredReason};
+pub use interactive::{AcquireTokenInteractive, Prompt};
 pub use msal_core::{
     Account, Authority, Clock, ManualClock, OAuthError, SystemClock, UiRequiredClassification,
 };
+pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
 pub use public_client::{AcquireTokenSilent, PublicClientApplication};
 pub use result::{AuthenticationResult, TokenSource};
 

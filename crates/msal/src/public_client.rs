@@ -7,10 +7,14 @@ use futures::future::BoxFuture;
 use msal_cache::{AccountRemoval, Partition};
 use msal_core::Account;
 
+use crate::acquire::AcquireToken;
 use crate::builder::PublicClientApplicationBuilder;
 use crate::client_core::ClientCore;
+use crate::device_code::AcquireTokenWithDeviceCode;
+use crate::interactive::{AcquireTokenInteractive, InteractiveOptions};
 use crate::silent::{acquire_token_silent, SilentInput};
 use crate::{AuthenticationResult, Error};
+use msal_interactive::DeviceCodeInfo;
 
 /// An application that signs users in and acts for them, without a secret of its own.
 ///
@@ -74,6 +78,69 @@ impl PublicClientApplication {
                 claims: None,
                 correlation_id: None,
             },
+        }
+    }
+
+    /// Sign a user in interactively: the authorization code flow with PKCE through the
+    /// configured web UI (by default the system browser, redirected back to a loopback
+    /// listener). The tokens are cached and the account appears in
+    /// [`accounts`](Self::accounts).
+    pub fn acquire_token_interactive<I>(&self, scopes: I) -> AcquireTokenInteractive
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        AcquireTokenInteractive {
+            core: Arc::clone(&self.core),
+            options: InteractiveOptions {
+                scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
+                ..InteractiveOptions::default()
+            },
+        }
+    }
+
+    /// The whole silent-first pattern in one call: a cached token, else a refresh with the
+    /// cached refresh token, else interactive sign-in (the browser, or the device code flow
+    /// where no browser can be opened and the app set
+    /// [`device_code_fallback`](crate::PublicClientApplicationBuilder::device_code_fallback)).
+    /// Concurrent calls that need the user for the same account and scopes share one prompt.
+    pub fn acquire_token<I>(&self, scopes: I) -> AcquireToken
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        AcquireToken {
+            core: Arc::clone(&self.core),
+            scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
+            account: None,
+            login_hint: None,
+            correlation_id: None,
+        }
+    }
+
+    /// Sign a user in with the device code flow (RFC 8628): `callback` receives the code and
+    /// the address to show the user, who signs in on any other device; this call then polls
+    /// until the sign-in completes, is declined, or the code expires. The tokens are cached and
+    /// the account appears in [`accounts`](Self::accounts).
+    ///
+    /// Made for devices and sessions without a browser (SSH, containers). Dropping the returned
+    /// future stops polling.
+    pub fn acquire_token_with_device_code<I, F>(
+        &self,
+        scopes: I,
+        callback: F,
+    ) -> AcquireTokenWithDeviceCode
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+        F: Fn(&DeviceCodeInfo) + Send + Sync + 'static,
+    {
+        AcquireTokenWithDeviceCode {
+            core: Arc::clone(&self.core),
+            scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
+            callback: Arc::new(callback),
+            claims: None,
+            correlation_id: None,
         }
     }
 

@@ -1,0 +1,314 @@
+//! The device code flow (RFC 8628) against a scripted identity provider, on Tokio's paused
+//! clock: polling intervals, `slow_down`, expiry and cancellation are checked exactly and
+//! instantly. (No sockets here, so virtual time cannot fire a network timeout.)
+mod common;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use msal::http::{HttpClient, HttpError};
+use msal::{DeviceCodeInfo, Error, ManualClock, PublicClientApplication, TokenSource, WebUiError};
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+const DEVICE_PATH: &str = "/common/oauth2/v2.0/devicecode";
+const SIGN_IN_TOKEN_PATH: &str = "/common/oauth2/v2.0/token";
+
+/// Answers requests from a script and records when (in virtual time) each one came.
+#[derive(Clone, Default)]
+struct Scripted {
+    answers: Arc<Mutex<VecDeque<(u16, Value)>>>,
+    seen: Arc<Mutex<Vec<(Instant, String, String)>>>,
+}
+
+impl Scripted {
+    fn new(answers: Vec<(u16, Value)>) -> Self {
+        Scripted {
+            answers: Arc::new(Mutex::new(answers.into())),
+            seen: Arc::default(),
+        }
+    }
+
+    fn seen(&self) -> Vec<(Instant, String, String)> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpClient for Scripted {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, HttpError> {
+        let body = String::from_utf8_lossy(request.body()).into_owned();
+        self.seen
+            .lock()
+            .unwrap()
+            .push((Instant::now(), request.uri().path().to_owned(), body));
+        let (status, json) = self
+            .answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .expect("the script ran out of answers");
+        Ok(http::Response::builder()
+            .status(status)
+            .body(json.to_string().into_bytes())
+            .unwrap())
+    }
+}
+
+fn device_authorization(expires_in: u64, interval: Option<u64>) -> (u16, Value) {
+    let mut v = json!({
+        "device_code": "secret-device-code",
+        "user_code": "ABCD-EFGH",
+        "verification_uri": "https://microsoft.com/devicelogin",
+        "expires_in": expires_in,
+        "message": "To sign in, go to https://microsoft.com/devicelogin and enter ABCD-EFGH."
+    });
+    if let Some(i) = interval {
+        v["interval"] = json!(i);
+    }
+    (200, v)
+}
+
+fn pending() -> (u16, Value) {
+    (400, json!({"error": "authorization_pending"}))
+}
+
+fn app(transport: &Scripted, cache: &TestStore) -> PublicClientApplication {
+    PublicClientApplication::builder(CLIENT_ID)
+        .authority("https://login.microsoftonline.com/common")
+        .http_client(transport.clone())
+        .clock(ManualClock::at_unix(T0))
+        .cache(cache.clone())
+        .build()
+        .unwrap()
+}
+
+fn shown() -> (
+    Arc<Mutex<Vec<DeviceCodeInfo>>>,
+    impl Fn(&DeviceCodeInfo) + Send + Sync + 'static,
+) {
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&shown);
+    (shown, move |info: &DeviceCodeInfo| {
+        sink.lock().unwrap().push(info.clone())
+    })
+}
+
+/// The whole flow: the code is shown, the app polls every `interval` through
+/// `authorization_pending`, the tokens land in the cache with the account, and the next silent
+/// call is a cache hit.
+#[tokio::test(start_paused = true)]
+async fn device_code_sign_in_polls_then_caches_the_account() {
+    let transport = Scripted::new(vec![
+        device_authorization(900, Some(2)),
+        pending(),
+        // An error body with HTTP 200 is still "pending", not a token.
+        (200, json!({"error": "authorization_pending"})),
+        (
+            200,
+            token_response("at-1", Some("rt-1"), "User.Read openid profile email", 3600),
+        ),
+    ]);
+    let cache = TestStore::from_env();
+    let app = app(&transport, &cache);
+    let (shown, callback) = shown();
+
+    let r = app
+        .acquire_token_with_device_code(["User.Read"], callback)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.access_token.as_str(), r.source),
+        ("at-1", TokenSource::IdentityProvider)
+    );
+    let shown = shown.lock().unwrap().clone();
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].user_code, "ABCD-EFGH");
+    assert!(!format!("{:?}", shown[0]).contains("secret-device-code"));
+
+    let seen = transport.seen();
+    assert_eq!(seen[0].1, DEVICE_PATH);
+    let device_form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(seen[0].2.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(device_form["client_id"], CLIENT_ID);
+    assert_eq!(
+        device_form["scope"],
+        "User.Read offline_access openid profile"
+    );
+    for (i, (at, path, body)) in seen.iter().enumerate().skip(1) {
+        assert_eq!(path, SIGN_IN_TOKEN_PATH);
+        assert!(body.contains("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"));
+        assert!(body.contains("device_code=secret-device-code"));
+        assert_eq!(
+            at.duration_since(seen[i - 1].0),
+            Duration::from_secs(2),
+            "poll {i}"
+        );
+    }
+
+    let accounts = app.accounts().await.unwrap();
+    assert_eq!(accounts.len(), 1);
+    assert_eq!(accounts[0].home_account_id, hid());
+    assert_eq!(accounts[0].username, "alice@contoso.example");
+    let stored: Value = serde_json::from_slice(&cache.snapshot().await.unwrap()).unwrap();
+    let account = stored["Account"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        account["account_source"],
+        "urn:ietf:params:oauth:grant-type:device_code"
+    );
+    assert_eq!(account["realm"], UTID);
+    assert_eq!(refresh_token_secrets(&stored), vec!["rt-1"]);
+
+    let hit = app
+        .acquire_token_silent(["User.Read"], &accounts[0])
+        .await
+        .unwrap();
+    assert_eq!(
+        (hit.access_token.as_str(), hit.source),
+        ("at-1", TokenSource::Cache)
+    );
+    assert_eq!(transport.seen().len(), 4, "the cache hit made no request");
+}
+
+/// No `interval` in the answer means 5 s (RFC 8628 §3.2); `slow_down` adds 5 s for good.
+#[tokio::test(start_paused = true)]
+async fn default_interval_and_slow_down() {
+    let transport = Scripted::new(vec![
+        device_authorization(900, None),
+        (400, json!({"error": "slow_down"})),
+        pending(),
+        (200, token_response("at-1", Some("rt-1"), "User.Read", 3600)),
+    ]);
+    let app = app(&transport, &TestStore::from_env());
+    let start = Instant::now();
+    app.acquire_token_with_device_code(["User.Read"], |_| {})
+        .await
+        .unwrap();
+    let gaps: Vec<Duration> = transport
+        .seen()
+        .iter()
+        .map(|(at, _, _)| at.duration_since(start))
+        .collect();
+    assert_eq!(
+        gaps,
+        [0, 5, 15, 25].map(Duration::from_secs),
+        "polls at +5 s, then every 10 s after slow_down"
+    );
+}
+
+/// The user declines: `access_denied` (Entra: `authorization_declined`) is a typed interaction
+/// error, not "interaction required" and not a service error.
+#[tokio::test(start_paused = true)]
+async fn declined_sign_in_is_an_interaction_error() {
+    for error in ["access_denied", "authorization_declined"] {
+        let transport = Scripted::new(vec![
+            device_authorization(900, Some(1)),
+            (
+                400,
+                json!({"error": error, "error_description": "The user declined."}),
+            ),
+        ]);
+        let e = app(&transport, &TestStore::from_env())
+            .acquire_token_with_device_code(["User.Read"], |_| {})
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::Interaction(WebUiError::Provider { error, .. }) if error == "access_denied"),
+            "{e:?}"
+        );
+        assert!(!e.is_ui_required());
+    }
+}
+
+/// The code expires: by the server's `expired_token`, or by our own deadline (`expires_in`)
+/// with the user never finishing. Nothing is cached.
+#[tokio::test(start_paused = true)]
+async fn expired_codes_time_out() {
+    let transport = Scripted::new(vec![
+        device_authorization(900, Some(1)),
+        (400, json!({"error": "expired_token"})),
+    ]);
+    let cache = TestStore::from_env();
+    let e = app(&transport, &cache)
+        .acquire_token_with_device_code(["User.Read"], |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Interaction(WebUiError::TimedOut)),
+        "{e:?}"
+    );
+
+    let mut script = vec![device_authorization(10, Some(3))];
+    script.extend(std::iter::repeat_with(pending).take(10));
+    let transport = Scripted::new(script);
+    let e = app(&transport, &cache)
+        .acquire_token_with_device_code(["User.Read"], |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Interaction(WebUiError::TimedOut)),
+        "{e:?}"
+    );
+    assert_eq!(
+        transport.seen().len(),
+        1 + 3,
+        "polls at 3, 6 and 9 s, then the 10 s code expired"
+    );
+    assert!(cache.snapshot().await.is_none(), "nothing cached");
+}
+
+/// Dropping the future stops the polling.
+#[tokio::test(start_paused = true)]
+async fn dropping_the_request_stops_polling() {
+    let mut script = vec![device_authorization(900, Some(1))];
+    script.extend(std::iter::repeat_with(pending).take(100));
+    let transport = Scripted::new(script);
+    let app = app(&transport, &TestStore::from_env());
+    let task = tokio::spawn(
+        app.acquire_token_with_device_code(["User.Read"], |_| {})
+            .into_future(),
+    );
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    task.abort();
+    let polls = transport.seen().len();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(
+        transport.seen().len(),
+        polls,
+        "no poll after the request was dropped"
+    );
+    assert_eq!(polls, 1 + 3);
+}
+
+/// Errors answering the device authorization request itself are typed (here `invalid_client`,
+/// a service error); a provider without a device endpoint is refused before any request.
+#[tokio::test(start_paused = true)]
+async fn device_authorization_errors() {
+    let transport = Scripted::new(vec![(
+        400,
+        json!({"error": "invalid_client", "error_description": "AADSTS7000218"}),
+    )]);
+    let e = app(&transport, &TestStore::from_env())
+        .acquire_token_with_device_code(["User.Read"], |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Service(s) if s.oauth.error == "invalid_client"),
+        "{e:?}"
+    );
+}
+
+use std::future::IntoFuture;

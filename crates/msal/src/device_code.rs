@@ -1,0 +1,177 @@
+//! The device code flow (RFC 8628): for devices without a browser, or a session without a
+//! display (SSH, containers). The user signs in on another device; this one polls.
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use msal_core::ScopeSet;
+use msal_http::endpoints as http_endpoints;
+use msal_interactive::{DeviceAuthorizationResponse, DeviceCodeInfo, WebUiError};
+
+use crate::client_core::ClientCore;
+use crate::sign_in::{save_sign_in, SignIn, SignInKind};
+use crate::silent::merge_claims;
+use crate::token_request::{classify, post_token_request};
+use crate::{AuthenticationResult, Error};
+
+/// RFC 8628 §3.5: after `slow_down`, poll this much less often, for good.
+const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+
+/// What the app does with the code: show it to the user (print it, put it in a dialog, ...).
+pub type DeviceCodeCallback = Arc<dyn Fn(&DeviceCodeInfo) + Send + Sync>;
+
+/// A device code sign-in; set options, then `.await` it. Dropping the future stops polling.
+#[must_use = "a request does nothing until it is awaited"]
+pub struct AcquireTokenWithDeviceCode {
+    pub(crate) core: Arc<ClientCore>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) callback: DeviceCodeCallback,
+    pub(crate) claims: Option<String>,
+    pub(crate) correlation_id: Option<String>,
+}
+
+impl AcquireTokenWithDeviceCode {
+    /// A claims request (JSON) to send with the sign-in.
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.claims = Some(claims.into());
+        self
+    }
+
+    /// The correlation id sent as `client-request-id` (default: a new UUID).
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.correlation_id = Some(id.into());
+        self
+    }
+}
+
+impl IntoFuture for AcquireTokenWithDeviceCode {
+    type Output = Result<AuthenticationResult, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(run(self))
+    }
+}
+
+impl std::fmt::Debug for AcquireTokenWithDeviceCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcquireTokenWithDeviceCode")
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult, Error> {
+    let core = request.core;
+    let correlation_id = request
+        .correlation_id
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let requested = ScopeSet::parse_request(&request.scopes)
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let claims = merge_claims(request.claims.as_deref(), &core.client_capabilities)?;
+    let authority = core.authority.clone();
+    let endpoints = core
+        .endpoints
+        .resolve(
+            &authority,
+            core.http.as_ref(),
+            &core.retry,
+            core.now(),
+            &correlation_id,
+        )
+        .await?;
+    let device_endpoint = endpoints.device_code.as_ref().ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "the identity provider at {} has no device authorization endpoint",
+            authority.canonical_url()
+        ))
+    })?;
+
+    let scope = requested.to_request_string();
+    let mut form = vec![
+        ("client_id", core.client_id.as_str()),
+        ("scope", scope.as_str()),
+    ];
+    if let Some(claims) = &claims {
+        form.push(("claims", claims));
+    }
+    let http_request = http_endpoints::form_post(device_endpoint, &form, &correlation_id, &[])?;
+    let response =
+        http_endpoints::execute(core.http.as_ref(), http_request, &core.retry, core.now()).await?;
+    let status = response.status.as_u16();
+    if !response.status.is_success() {
+        // An OAuth error body (e.g. invalid_client, invalid_scope) or something unusable.
+        return Err(
+            match msal_core::parse_token_response(status, &response.body) {
+                Err(msal_core::TokenResponseError::OAuth { status, error }) => {
+                    classify(status, *error, &correlation_id)
+                }
+                _ => Error::Protocol {
+                    status: Some(status),
+                    message: "the device authorization request failed".into(),
+                },
+            },
+        );
+    }
+    let (device_code, info) = DeviceAuthorizationResponse::parse(&response.body)
+        .map_err(|e| Error::Protocol {
+            status: Some(status),
+            message: e.to_string(),
+        })?
+        .into_parts();
+    tracing::debug!(%correlation_id, "device code issued; waiting for the user");
+    (request.callback)(&info);
+
+    // Polling is timed by the real clock (tokio's), not the app's `Clock`: it measures waiting,
+    // not token lifetimes.
+    let deadline = tokio::time::Instant::now() + info.expires_in;
+    let mut interval = info.interval.max(Duration::from_secs(1));
+    let form = [
+        ("client_id", core.client_id.as_str()),
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", device_code.as_str()),
+        ("client_info", "1"),
+    ];
+    loop {
+        if tokio::time::Instant::now() + interval > deadline {
+            return Err(Error::Interaction(WebUiError::TimedOut));
+        }
+        tokio::time::sleep(interval).await;
+        let answer =
+            post_token_request(&core, &endpoints.token, &form, &correlation_id, None).await?;
+        let err = match answer.outcome {
+            Ok(tokens) => {
+                let sign_in = SignIn {
+                    authority: &authority,
+                    requested: &requested,
+                    kind: SignInKind::DeviceCode,
+                    nonce: None,
+                    correlation_id: &correlation_id,
+                };
+                return save_sign_in(&core, sign_in, tokens).await;
+            }
+            Err(err) => err,
+        };
+        let code = err.oauth_error().map(|o| o.error.as_str()).unwrap_or("");
+        match code {
+            "authorization_pending" => continue,
+            "slow_down" => {
+                interval += SLOW_DOWN_STEP;
+                continue;
+            }
+            "expired_token" | "code_expired" => {
+                return Err(Error::Interaction(WebUiError::TimedOut))
+            }
+            "access_denied" | "authorization_declined" => {
+                let description = err.oauth_error().and_then(|o| o.error_description.clone());
+                return Err(Error::Interaction(WebUiError::Provider {
+                    error: "access_denied".into(),
+                    description,
+                }));
+            }
+            _ => return Err(err),
+        }
+    }
+}

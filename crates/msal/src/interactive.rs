@@ -1,0 +1,221 @@
+//! Interactive sign-in: authorization code with PKCE (S256), `state` and `nonce`, through a
+//! [`WebUi`] (by default the system browser with a loopback redirect listener).
+//!
+//! The `state` (checked by the UI in constant time) stops forged redirects; PKCE stops a stolen
+//! code from being redeemed; the `nonce` in the ID token stops an injected ID token. All three
+//! are fresh 256-bit random values per sign-in.
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use msal_core::pkce::{random_urlsafe, Pkce};
+use msal_core::ScopeSet;
+use msal_interactive::WebUi;
+
+use crate::client_core::ClientCore;
+use crate::sign_in::{save_sign_in, SignIn, SignInKind};
+use crate::silent::merge_claims;
+use crate::token_request::post_token_request;
+use crate::{AuthenticationResult, Error};
+
+/// The `prompt` parameter of an interactive sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Prompt {
+    /// Let the user pick an account (the default).
+    SelectAccount,
+    /// Ask for credentials even if the user is signed in.
+    Login,
+    /// Ask for consent even if it was given.
+    Consent,
+    /// Show the sign-up page (Entra External ID).
+    Create,
+    /// No prompt at all: fails unless the user is signed in and consented.
+    NoPrompt,
+}
+
+impl Prompt {
+    fn as_str(self) -> &'static str {
+        match self {
+            Prompt::SelectAccount => "select_account",
+            Prompt::Login => "login",
+            Prompt::Consent => "consent",
+            Prompt::Create => "create",
+            Prompt::NoPrompt => "none",
+        }
+    }
+}
+
+/// An interactive sign-in; set options, then `.await` it.
+#[must_use = "a request does nothing until it is awaited"]
+pub struct AcquireTokenInteractive {
+    pub(crate) core: Arc<ClientCore>,
+    pub(crate) options: InteractiveOptions,
+}
+
+/// The options of an interactive sign-in.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InteractiveOptions {
+    pub scopes: Vec<String>,
+    pub extra_scopes_to_consent: Vec<String>,
+    pub prompt: Option<Prompt>,
+    pub login_hint: Option<String>,
+    pub domain_hint: Option<String>,
+    pub claims: Option<String>,
+    pub correlation_id: Option<String>,
+}
+
+impl AcquireTokenInteractive {
+    /// The `prompt` to send (default: `select_account`).
+    pub fn prompt(mut self, prompt: Prompt) -> Self {
+        self.options.prompt = Some(prompt);
+        self
+    }
+
+    /// Pre-fill the sign-in name.
+    pub fn login_hint(mut self, login_hint: impl Into<String>) -> Self {
+        self.options.login_hint = Some(login_hint.into());
+        self
+    }
+
+    /// Skip home realm discovery (`consumers`, `organizations`, or a federated domain).
+    pub fn domain_hint(mut self, domain_hint: impl Into<String>) -> Self {
+        self.options.domain_hint = Some(domain_hint.into());
+        self
+    }
+
+    /// More scopes (of other resources) for the user to consent to now, so later silent calls
+    /// for them need no prompt. The token returned is for the main scopes only.
+    pub fn extra_scopes_to_consent<I>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.options.extra_scopes_to_consent =
+            scopes.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        self
+    }
+
+    /// A claims challenge (JSON), e.g. from [`Error::claims`].
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.options.claims = Some(claims.into());
+        self
+    }
+
+    /// The correlation id sent as `client-request-id` (default: a new UUID).
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.options.correlation_id = Some(id.into());
+        self
+    }
+}
+
+impl IntoFuture for AcquireTokenInteractive {
+    type Output = Result<AuthenticationResult, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let web_ui = Arc::clone(&self.core.web_ui);
+            sign_in_interactively(&self.core, web_ui.as_ref(), self.options).await
+        })
+    }
+}
+
+impl std::fmt::Debug for AcquireTokenInteractive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcquireTokenInteractive")
+            .field("scopes", &self.options.scopes)
+            .field("prompt", &self.options.prompt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The authorization code flow, start to finish.
+pub(crate) async fn sign_in_interactively(
+    core: &ClientCore,
+    web_ui: &dyn WebUi,
+    options: InteractiveOptions,
+) -> Result<AuthenticationResult, Error> {
+    let correlation_id = options
+        .correlation_id
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let invalid = |e: msal_core::InvalidScope| Error::InvalidArgument(e.to_string());
+    let requested = ScopeSet::parse_request(&options.scopes).map_err(invalid)?;
+    let consent = requested
+        .union(&ScopeSet::parse_request(&options.extra_scopes_to_consent).map_err(invalid)?);
+    let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
+    let authority = core.authority.clone();
+    let endpoints = core
+        .endpoints
+        .resolve(
+            &authority,
+            core.http.as_ref(),
+            &core.retry,
+            core.now(),
+            &correlation_id,
+        )
+        .await?;
+
+    let session = web_ui.start().await?;
+    let redirect_uri = session.redirect_uri().to_string();
+    let pkce = Pkce::new();
+    let state = random_urlsafe(32);
+    let nonce = random_urlsafe(32);
+    let mut authorize_url = endpoints.authorization.clone();
+    {
+        let consent_scope = consent.to_request_string();
+        let mut query = authorize_url.query_pairs_mut();
+        query
+            .append_pair("client_id", &core.client_id)
+            .append_pair("response_type", "code")
+            .append_pair("response_mode", "query")
+            .append_pair("redirect_uri", &redirect_uri)
+            .append_pair("scope", &consent_scope)
+            .append_pair("state", &state)
+            .append_pair("nonce", &nonce)
+            .append_pair("code_challenge", pkce.challenge())
+            .append_pair("code_challenge_method", pkce.method())
+            .append_pair("client_info", "1")
+            .append_pair(
+                "prompt",
+                options.prompt.unwrap_or(Prompt::SelectAccount).as_str(),
+            )
+            .append_pair("client-request-id", &correlation_id);
+        if let Some(hint) = &options.login_hint {
+            query.append_pair("login_hint", hint);
+        }
+        if let Some(hint) = &options.domain_hint {
+            query.append_pair("domain_hint", hint);
+        }
+        if let Some(claims) = &claims {
+            query.append_pair("claims", claims);
+        }
+    }
+    tracing::debug!(%correlation_id, redirect_uri = %redirect_uri, "interactive sign-in started");
+    let response = session.complete(&authorize_url, &state).await?;
+
+    let scope = requested.to_request_string();
+    let mut form = vec![
+        ("client_id", core.client_id.as_str()),
+        ("grant_type", "authorization_code"),
+        ("code", response.code.as_str()),
+        ("redirect_uri", redirect_uri.as_str()),
+        ("code_verifier", pkce.verifier()),
+        ("scope", scope.as_str()),
+        ("client_info", "1"),
+    ];
+    if let Some(claims) = &claims {
+        form.push(("claims", claims));
+    }
+    let answer = post_token_request(core, &endpoints.token, &form, &correlation_id, None).await?;
+    let tokens = answer.outcome?;
+    let sign_in = SignIn {
+        authority: &authority,
+        requested: &requested,
+        kind: SignInKind::AuthorizationCode,
+        nonce: Some(&nonce),
+        correlation_id: &correlation_id,
+    };
+    save_sign_in(core, sign_in, tokens).await
+}
