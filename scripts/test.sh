@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole msal-rs test suite: formatting, lints, the layering rule, every test, and the
 # contract suite once more against each cache backend. Works on a fresh machine with the Rust
-# toolchain: it installs and starts what else it needs (a private redis-server on loopback).
+# toolchain and Node.js: it installs and starts what else it needs (a private redis-server on
+# loopback, Debian's Chromium, the npm packages of the end-to-end identity provider).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target
@@ -25,7 +26,10 @@ export "${redis_env?}"
 trap 'scripts/redis-server.sh stop >/dev/null 2>&1 || true' EXIT
 echo "$redis_env"
 
-step "cargo test (unit, property, contract, multi-process and doc tests; all features)"
+step "end-to-end provider (oidc-provider via npm ci) and headless Chromium (installed if missing)"
+scripts/e2e-provider.sh setup
+
+step "cargo test (unit, property, contract, multi-process, end-to-end and doc tests; all features)"
 cargo test --workspace --all-features --locked --no-fail-fast 2>&1 | tee -a "$results"
 
 for backend in file encrypted redis; do

@@ -1,0 +1,319 @@
+//! End to end against a real OpenID Connect provider (`e2e/provider`, built on the certified
+//! `oidc-provider` package, configured to behave like Entra) and a real browser (Debian's
+//! headless Chromium, driven by `e2e/provider/browser.mjs`): sign-in through the real loopback
+//! listener, silent from the cache, refresh after expiry, a new scope from the refresh token,
+//! sign-out; device code; and the error paths. Needs `scripts/e2e-provider.sh setup` (the test
+//! script runs it).
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use msal::cache::FileCache;
+use msal::{Error, ManualClock, PublicClientApplication, SystemBrowser, TokenSource, WebUiError};
+
+const CLIENT_ID: &str = "msal-rs-e2e";
+
+/// One browser and one provider at a time: this machine has two cores.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn e2e_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e/provider")
+}
+
+/// A provider process on a free loopback port, stopped on drop.
+struct Provider {
+    child: Child,
+    issuer: String,
+}
+
+impl Provider {
+    fn start(env: &[(&str, &str)]) -> Provider {
+        let dir = e2e_dir();
+        assert!(
+            dir.join("node_modules/oidc-provider").exists()
+                && PathBuf::from("/usr/bin/chromium").exists(),
+            "the end-to-end provider is not installed: run scripts/e2e-provider.sh setup"
+        );
+        let mut child = Command::new("node")
+            .arg("provider.mjs")
+            .current_dir(&dir)
+            .env("PORT", "0")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let issuer = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("the provider did not start: {line:?}"))
+            .to_owned();
+        Provider { child, issuer }
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn browser_command(extra: &str) -> String {
+    format!(
+        "node {} %s {extra}",
+        e2e_dir().join("browser.mjs").display()
+    )
+}
+
+fn app(
+    provider: &Provider,
+    cache: &std::path::Path,
+    clock: &ManualClock,
+    browser: SystemBrowser,
+) -> PublicClientApplication {
+    PublicClientApplication::builder(CLIENT_ID)
+        .oidc_authority(&provider.issuer)
+        .cache(FileCache::new(cache))
+        .clock(clock.clone())
+        .web_ui(browser)
+        .build()
+        .unwrap()
+}
+
+/// The whole story through a real browser: sign in, silent from the cache, refresh once the
+/// access token expired, a scope never asked for silently from the refresh token, sign out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_sign_in_then_silent_refresh_new_scope_and_sign_out() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let provider = Provider::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache.json");
+    let clock = ManualClock::new(SystemTime::now());
+    let app = app(
+        &provider,
+        &cache,
+        &clock,
+        SystemBrowser::new().with_browser_command(browser_command("")),
+    );
+
+    let signed_in = app
+        .acquire_token_interactive(["api://e2e/read"])
+        .extra_scopes_to_consent(["api://e2e/write"])
+        .await
+        .unwrap();
+    assert_eq!(signed_in.source, TokenSource::IdentityProvider);
+    let account = signed_in.account.clone().unwrap();
+    assert_eq!(account.username, "alice@example.com");
+    assert_eq!(app.accounts().await.unwrap(), vec![account.clone()]);
+
+    let hit = app
+        .acquire_token_silent(["api://e2e/read"], &account)
+        .await
+        .unwrap();
+    assert_eq!(
+        (hit.source, &hit.access_token),
+        (TokenSource::Cache, &signed_in.access_token)
+    );
+
+    // The access token expires (for the app's clock); the cached refresh token buys a new one.
+    clock.advance(Duration::from_secs(3600));
+    let refreshed = app
+        .acquire_token_silent(["api://e2e/read"], &account)
+        .await
+        .unwrap();
+    assert_eq!(refreshed.source, TokenSource::IdentityProvider);
+    assert_ne!(refreshed.access_token, signed_in.access_token);
+
+    // A scope never asked for silently (consented at sign-in): from the rotated refresh token.
+    let write = app
+        .acquire_token_silent(["api://e2e/write"], &account)
+        .await
+        .unwrap();
+    assert_eq!(write.source, TokenSource::IdentityProvider);
+    let both = app
+        .acquire_token_silent(["api://e2e/read"], &account)
+        .await
+        .unwrap();
+    assert_eq!(
+        both.source,
+        TokenSource::Cache,
+        "the read token survived the write token"
+    );
+
+    // A brand-new app over the same file is served from it without the network.
+    let restarted = PublicClientApplication::builder(CLIENT_ID)
+        .oidc_authority(&provider.issuer)
+        .cache(FileCache::new(&cache))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let r = restarted
+        .acquire_token_silent(["api://e2e/write"], &account)
+        .await
+        .unwrap();
+    assert_eq!(r.source, TokenSource::Cache);
+
+    app.remove_account(&account).await.unwrap();
+    assert!(app.accounts().await.unwrap().is_empty());
+    let e = app
+        .acquire_token_silent(["api://e2e/read"], &account)
+        .await
+        .unwrap_err();
+    assert!(e.is_ui_required(), "{e:?}");
+}
+
+/// Device code, completed by a browser on "another device" (a second process entering the code).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_sign_in() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let provider = Provider::start(&[("DEVICE_INTERVAL", "1")]);
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(SystemTime::now());
+    let app = app(
+        &provider,
+        &dir.path().join("cache.json"),
+        &clock,
+        SystemBrowser::new(),
+    );
+    let browser = e2e_dir().join("browser.mjs");
+    let r = app
+        .acquire_token_with_device_code(["api://e2e/read"], move |info| {
+            let uri = info.verification_uri.to_string();
+            let code = info.user_code.clone();
+            let browser = browser.clone();
+            // The user, elsewhere, opens the page and types the code.
+            std::thread::spawn(move || {
+                let status = Command::new("node")
+                    .arg(&browser)
+                    .arg(&uri)
+                    .args(["--user-code", &code])
+                    .stdout(Stdio::null())
+                    .status();
+                assert!(
+                    status.is_ok_and(|s| s.success()),
+                    "completing the device code in the browser failed"
+                );
+            });
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.source, TokenSource::IdentityProvider);
+    let account = r.account.unwrap();
+    assert_eq!(account.username, "alice@example.com");
+    let hit = app
+        .acquire_token_silent(["api://e2e/read"], &account)
+        .await
+        .unwrap();
+    assert_eq!(hit.source, TokenSource::Cache);
+}
+
+/// The user declines consent: a typed interaction error, nothing cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_declines_consent() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let provider = Provider::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(SystemTime::now());
+    let app = app(
+        &provider,
+        &dir.path().join("cache.json"),
+        &clock,
+        SystemBrowser::new().with_browser_command(browser_command("--deny")),
+    );
+    let e = app
+        .acquire_token_interactive(["api://e2e/read"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Interaction(WebUiError::Provider { error, .. }) if error == "access_denied"),
+        "{e:?}"
+    );
+    assert!(app.accounts().await.unwrap().is_empty());
+}
+
+/// A redirect whose `state` is not ours (here: the browser is sent to a tampered authorize
+/// URL, as a cross-site attacker would) is refused by the listener; no code is redeemed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_with_a_foreign_state_is_refused() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let provider = Provider::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(SystemTime::now());
+    let browser_mjs = e2e_dir().join("browser.mjs");
+    let tampering = SystemBrowser::new().with_opener(std::sync::Arc::new(move |url: &url::Url| {
+        let mut forged = url.clone();
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "state" { "attacker-state".to_owned() } else { v.into_owned() };
+                (k.into_owned(), v)
+            })
+            .collect();
+        forged.query_pairs_mut().clear().extend_pairs(pairs);
+        Command::new("node")
+            .arg(&browser_mjs)
+            .arg(forged.as_str())
+            .stdout(Stdio::null())
+            .spawn()
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }));
+    let app = app(&provider, &dir.path().join("cache.json"), &clock, tampering);
+    let e = app
+        .acquire_token_interactive(["api://e2e/read"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Interaction(WebUiError::StateMismatch)),
+        "{e:?}"
+    );
+    assert!(app.accounts().await.unwrap().is_empty());
+}
+
+/// Nobody completes the sign-in: the listener gives up after its timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_times_out() {
+    let provider = Provider::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(SystemTime::now());
+    let idle = SystemBrowser::new()
+        .with_opener(std::sync::Arc::new(|_: &url::Url| Ok(())))
+        .with_timeout(Duration::from_secs(1));
+    let app = app(&provider, &dir.path().join("cache.json"), &clock, idle);
+    let e = app
+        .acquire_token_interactive(["api://e2e/read"])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Interaction(WebUiError::TimedOut)),
+        "{e:?}"
+    );
+}
+
+/// The provider is down: a transient transport error, never "interaction required".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_down_is_a_transient_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = PublicClientApplication::builder(CLIENT_ID)
+        .oidc_authority(&format!("http://127.0.0.1:{port}"))
+        .retry_policy(msal::http::RetryPolicy::none())
+        .build()
+        .unwrap();
+    let e = app
+        .acquire_token_interactive(["api://e2e/read"])
+        .await
+        .unwrap_err();
+    assert!(e.is_transient() && !e.is_ui_required(), "{e:?}");
+}
