@@ -212,7 +212,13 @@ fn open_with_commands(list: &str, url: &str) -> Result<OpenFuture, WebUiError> {
         let Some((program, args)) = argv.split_first() else {
             continue;
         };
-        match tokio::process::Command::new(program).args(args).spawn() {
+        // The command's output goes to our stderr, never our stdout: stdout belongs to the
+        // application (a command-line tool prints its token there). A terminal still shows it.
+        match tokio::process::Command::new(program)
+            .args(args)
+            .stdout(std::process::Stdio::from(std::io::stderr()))
+            .spawn()
+        {
             Ok(mut child) => {
                 let program = program.clone();
                 tracing::debug!(%program, "started the browser command");

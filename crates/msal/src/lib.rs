@@ -39,7 +39,22 @@
 //! # }
 //! ```
 //!
+//! ## Signing in
+//! - [`PublicClientApplication::acquire_token`] does the whole pattern in one call: silent, and
+//!   on "interaction required" an interactive sign-in. Concurrent callers needing the user share
+//!   one prompt.
+//! - [`PublicClientApplication::acquire_token_interactive`]: authorization code with PKCE
+//!   (S256), `state` and `nonce`, through a [`WebUi`]. The default is [`SystemBrowser`]: the
+//!   platform's browser (or `$BROWSER`, or a callback of yours) redirected to a listener bound
+//!   to loopback only, which accepts one request and checks `state` in constant time.
+//! - [`PublicClientApplication::acquire_token_with_device_code`]: for sessions without a
+//!   browser. `acquire_token` falls back to it where no browser can be opened, if the app set
+//!   [`PublicClientApplicationBuilder::device_code_fallback`].
+//!
 //! ## Behaviour worth knowing
+//! - **Runtime**: async on Tokio. Refreshes run as spawned tasks so they finish even when the
+//!   caller goes away. Outside a Tokio runtime the futures still work, but they are driven by
+//!   the callers, and proactive background refresh is skipped.
 //! - **Cache format**: MSAL's unified JSON schema, shared with MSAL.NET, Python and Node; both
 //!   dialects read, Python's written, unknown fields kept (see [`msal_cache`]).
 //! - **Single-flight**: concurrent silent calls that need the same refresh share one HTTP
