@@ -253,7 +253,11 @@ async fn a_redirect_with_a_foreign_state_is_refused() {
         let pairs: Vec<(String, String)> = url
             .query_pairs()
             .map(|(k, v)| {
-                let v = if k == "state" { "attacker-state".to_owned() } else { v.into_owned() };
+                let v = if k == "state" {
+                    "attacker-state".to_owned()
+                } else {
+                    v.into_owned()
+                };
                 (k.into_owned(), v)
             })
             .collect();
