@@ -8,7 +8,6 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use msal::cache::FileCache;
@@ -17,7 +16,7 @@ use msal::{Error, ManualClock, PublicClientApplication, SystemBrowser, TokenSour
 const CLIENT_ID: &str = "msal-rs-e2e";
 
 /// One browser and one provider at a time: this machine has two cores.
-static SERIAL: Mutex<()> = Mutex::new(());
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn e2e_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e/provider")
@@ -92,7 +91,7 @@ fn app(
 /// access token expired, a scope never asked for silently from the refresh token, sign out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_sign_in_then_silent_refresh_new_scope_and_sign_out() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = SERIAL.lock().await;
     let provider = Provider::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache.json");
@@ -173,7 +172,7 @@ async fn browser_sign_in_then_silent_refresh_new_scope_and_sign_out() {
 /// Device code, completed by a browser on "another device" (a second process entering the code).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_code_sign_in() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = SERIAL.lock().await;
     let provider = Provider::start(&[("DEVICE_INTERVAL", "1")]);
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(SystemTime::now());
@@ -218,7 +217,7 @@ async fn device_code_sign_in() {
 /// The user declines consent: a typed interaction error, nothing cached.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn user_declines_consent() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = SERIAL.lock().await;
     let provider = Provider::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(SystemTime::now());
@@ -243,7 +242,7 @@ async fn user_declines_consent() {
 /// URL, as a cross-site attacker would) is refused by the listener; no code is redeemed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_with_a_foreign_state_is_refused() {
-    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = SERIAL.lock().await;
     let provider = Provider::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(SystemTime::now());
