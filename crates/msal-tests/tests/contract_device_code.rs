@@ -1,6 +1,7 @@
 //! The device code flow (RFC 8628) against a scripted identity provider, on Tokio's paused
 //! clock: polling intervals, `slow_down`, expiry and cancellation are checked exactly and
-//! instantly. (No sockets here, so virtual time cannot fire a network timeout.)
+//! instantly. (No sockets here, so virtual time cannot fire a network timeout; for the same
+//! reason these tests keep the cache in memory whatever `MSAL_TEST_BACKEND` says.)
 mod common;
 
 use std::collections::VecDeque;
@@ -8,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
+use msal::cache::MemoryCache;
 use msal::http::{HttpClient, HttpError};
 use msal::{DeviceCodeInfo, Error, ManualClock, PublicClientApplication, TokenSource, WebUiError};
 use serde_json::{json, Value};
@@ -78,7 +80,7 @@ fn pending() -> (u16, Value) {
     (400, json!({"error": "authorization_pending"}))
 }
 
-fn app(transport: &Scripted, cache: &TestStore) -> PublicClientApplication {
+fn app(transport: &Scripted, cache: &MemoryCache) -> PublicClientApplication {
     PublicClientApplication::builder(CLIENT_ID)
         .authority("https://login.microsoftonline.com/common")
         .http_client(transport.clone())
@@ -114,7 +116,7 @@ async fn device_code_sign_in_polls_then_caches_the_account() {
             token_response("at-1", Some("rt-1"), "User.Read openid profile email", 3600),
         ),
     ]);
-    let cache = TestStore::from_env();
+    let cache = MemoryCache::new();
     let app = app(&transport, &cache);
     let (shown, callback) = shown();
 
@@ -157,7 +159,7 @@ async fn device_code_sign_in_polls_then_caches_the_account() {
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].home_account_id, hid());
     assert_eq!(accounts[0].username, "alice@contoso.example");
-    let stored: Value = serde_json::from_slice(&cache.snapshot().await.unwrap()).unwrap();
+    let stored: Value = serde_json::from_slice(&cache.snapshot().unwrap()).unwrap();
     let account = stored["Account"]
         .as_object()
         .unwrap()
@@ -192,7 +194,7 @@ async fn default_interval_and_slow_down() {
         pending(),
         (200, token_response("at-1", Some("rt-1"), "User.Read", 3600)),
     ]);
-    let app = app(&transport, &TestStore::from_env());
+    let app = app(&transport, &MemoryCache::new());
     let start = Instant::now();
     app.acquire_token_with_device_code(["User.Read"], |_| {})
         .await
@@ -221,7 +223,7 @@ async fn declined_sign_in_is_an_interaction_error() {
                 json!({"error": error, "error_description": "The user declined."}),
             ),
         ]);
-        let e = app(&transport, &TestStore::from_env())
+        let e = app(&transport, &MemoryCache::new())
             .acquire_token_with_device_code(["User.Read"], |_| {})
             .await
             .unwrap_err();
@@ -241,7 +243,7 @@ async fn expired_codes_time_out() {
         device_authorization(900, Some(1)),
         (400, json!({"error": "expired_token"})),
     ]);
-    let cache = TestStore::from_env();
+    let cache = MemoryCache::new();
     let e = app(&transport, &cache)
         .acquire_token_with_device_code(["User.Read"], |_| {})
         .await
@@ -267,7 +269,7 @@ async fn expired_codes_time_out() {
         1 + 3,
         "polls at 3, 6 and 9 s, then the 10 s code expired"
     );
-    assert!(cache.snapshot().await.is_none(), "nothing cached");
+    assert!(cache.snapshot().is_none(), "nothing cached");
 }
 
 /// Dropping the future stops the polling.
@@ -276,7 +278,7 @@ async fn dropping_the_request_stops_polling() {
     let mut script = vec![device_authorization(900, Some(1))];
     script.extend(std::iter::repeat_with(pending).take(100));
     let transport = Scripted::new(script);
-    let app = app(&transport, &TestStore::from_env());
+    let app = app(&transport, &MemoryCache::new());
     let task = tokio::spawn(
         app.acquire_token_with_device_code(["User.Read"], |_| {})
             .into_future(),
@@ -301,7 +303,7 @@ async fn device_authorization_errors() {
         400,
         json!({"error": "invalid_client", "error_description": "AADSTS7000218"}),
     )]);
-    let e = app(&transport, &TestStore::from_env())
+    let e = app(&transport, &MemoryCache::new())
         .acquire_token_with_device_code(["User.Read"], |_| {})
         .await
         .unwrap_err();
