@@ -76,6 +76,23 @@ impl ClientCore {
         Partition::All
     }
 
+    /// The endpoints of `authority` (known, or discovered once).
+    pub(crate) async fn endpoints_for(
+        &self,
+        authority: &Authority,
+        correlation_id: &str,
+    ) -> Result<msal_core::Endpoints, Error> {
+        self.endpoints
+            .resolve(
+                authority,
+                self.http.as_ref(),
+                &self.retry,
+                self.now(),
+                correlation_id,
+            )
+            .await
+    }
+
     /// The authority a request for `account` goes to: for Entra's `common` and `organizations`,
     /// the account's home tenant (as MSAL.NET does), so cached tokens are found under the tenant
     /// they were issued in and refreshes go to that tenant.

@@ -6,13 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use msal_core::ScopeSet;
 use msal_http::endpoints as http_endpoints;
 use msal_interactive::{DeviceAuthorizationResponse, DeviceCodeInfo, WebUiError};
 
 use crate::client_core::ClientCore;
-use crate::sign_in::{save_sign_in, SignIn, SignInKind};
-use crate::silent::merge_claims;
+use crate::sign_in::{save_sign_in, start_sign_in, SignIn, SignInKind, SignInStart};
 use crate::token_request::{classify, post_token_request};
 use crate::{AuthenticationResult, Error};
 
@@ -65,23 +63,19 @@ impl std::fmt::Debug for AcquireTokenWithDeviceCode {
 
 async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult, Error> {
     let core = request.core;
-    let correlation_id = request
-        .correlation_id
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let requested = ScopeSet::parse_request(&request.scopes)
-        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    let claims = merge_claims(request.claims.as_deref(), &core.client_capabilities)?;
-    let authority = core.authority.clone();
-    let endpoints = core
-        .endpoints
-        .resolve(
-            &authority,
-            core.http.as_ref(),
-            &core.retry,
-            core.now(),
-            &correlation_id,
-        )
-        .await?;
+    let SignInStart {
+        correlation_id,
+        requested,
+        claims,
+        authority,
+        endpoints,
+    } = start_sign_in(
+        &core,
+        &request.scopes,
+        request.claims.as_deref(),
+        request.correlation_id,
+    )
+    .await?;
     let device_endpoint = endpoints.device_code.as_ref().ok_or_else(|| {
         Error::InvalidArgument(format!(
             "the identity provider at {} has no device authorization endpoint",

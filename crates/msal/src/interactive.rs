@@ -14,8 +14,7 @@ use msal_core::ScopeSet;
 use msal_interactive::WebUi;
 
 use crate::client_core::ClientCore;
-use crate::sign_in::{save_sign_in, SignIn, SignInKind};
-use crate::silent::merge_claims;
+use crate::sign_in::{save_sign_in, start_sign_in, SignIn, SignInKind, SignInStart};
 use crate::token_request::post_token_request;
 use crate::{AuthenticationResult, Error};
 
@@ -137,25 +136,22 @@ pub(crate) async fn sign_in_interactively(
     web_ui: &dyn WebUi,
     options: InteractiveOptions,
 ) -> Result<AuthenticationResult, Error> {
-    let correlation_id = options
-        .correlation_id
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let invalid = |e: msal_core::InvalidScope| Error::InvalidArgument(e.to_string());
-    let requested = ScopeSet::parse_request(&options.scopes).map_err(invalid)?;
-    let consent = requested
-        .union(&ScopeSet::parse_request(&options.extra_scopes_to_consent).map_err(invalid)?);
-    let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
-    let authority = core.authority.clone();
-    let endpoints = core
-        .endpoints
-        .resolve(
-            &authority,
-            core.http.as_ref(),
-            &core.retry,
-            core.now(),
-            &correlation_id,
-        )
-        .await?;
+    let SignInStart {
+        correlation_id,
+        requested,
+        claims,
+        authority,
+        endpoints,
+    } = start_sign_in(
+        core,
+        &options.scopes,
+        options.claims.as_deref(),
+        options.correlation_id,
+    )
+    .await?;
+    let extra = ScopeSet::parse_request(&options.extra_scopes_to_consent)
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let consent = requested.union(&extra);
 
     let session = web_ui.start().await?;
     let redirect_uri = session.redirect_uri().to_string();

@@ -6,6 +6,7 @@ use msal_cache::TokenWrite;
 use msal_core::{Account, Authority, ScopeSet, TokenResponse};
 
 use crate::client_core::ClientCore;
+use crate::silent::merge_claims;
 use crate::write_back::{
     cached_target, check_response, identity_provider_result, realm_for, token_entries, Placement,
 };
@@ -35,6 +36,37 @@ pub(crate) struct SignIn<'a> {
     /// The `nonce` sent with the authorization request; the ID token must echo it.
     pub nonce: Option<&'a str>,
     pub correlation_id: &'a str,
+}
+
+/// What every sign-in starts from.
+pub(crate) struct SignInStart {
+    pub correlation_id: String,
+    pub requested: ScopeSet,
+    pub claims: Option<String>,
+    pub authority: Authority,
+    pub endpoints: msal_core::Endpoints,
+}
+
+/// Validate a sign-in's scopes and claims and resolve the endpoints it needs.
+pub(crate) async fn start_sign_in(
+    core: &ClientCore,
+    scopes: &[String],
+    claims: Option<&str>,
+    correlation_id: Option<String>,
+) -> Result<SignInStart, Error> {
+    let correlation_id = correlation_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let requested =
+        ScopeSet::parse_request(scopes).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let claims = merge_claims(claims, &core.client_capabilities)?;
+    let authority = core.authority.clone();
+    let endpoints = core.endpoints_for(&authority, &correlation_id).await?;
+    Ok(SignInStart {
+        correlation_id,
+        requested,
+        claims,
+        authority,
+        endpoints,
+    })
 }
 
 fn protocol(message: impl Into<String>) -> Error {

@@ -305,14 +305,7 @@ async fn refresh(
         ));
     }
     let endpoints = core
-        .endpoints
-        .resolve(
-            &params.authority,
-            core.http.as_ref(),
-            &core.retry,
-            core.now(),
-            &params.correlation_id,
-        )
+        .endpoints_for(&params.authority, &params.correlation_id)
         .await?;
 
     let mut family_error = None;
