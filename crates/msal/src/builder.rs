@@ -18,6 +18,9 @@ use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi};
 /// The authority used when none is given: Entra ID, any work, school or personal account.
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com/common";
 
+/// How long a silent call that holds a still-valid cached token waits for its refresh.
+pub const DEFAULT_MAX_REFRESH_WAIT: Duration = Duration::from_secs(5);
+
 /// How long before expiry a cached access token stops being served (MSAL's 5 minutes).
 pub const DEFAULT_EXPIRY_BUFFER: Duration = Duration::from_secs(300);
 
@@ -35,6 +38,7 @@ pub struct PublicClientApplicationBuilder {
     http: Option<Arc<dyn HttpClient>>,
     clock: Option<Arc<dyn Clock>>,
     expiry_buffer: Duration,
+    max_refresh_wait: Duration,
     retry: RetryPolicy,
     client_capabilities: Vec<String>,
     web_ui: Option<Arc<dyn WebUi>>,
@@ -51,6 +55,7 @@ impl PublicClientApplicationBuilder {
             http: None,
             clock: None,
             expiry_buffer: DEFAULT_EXPIRY_BUFFER,
+            max_refresh_wait: DEFAULT_MAX_REFRESH_WAIT,
             retry: RetryPolicy::default(),
             client_capabilities: Vec::new(),
             web_ui: None,
@@ -102,6 +107,14 @@ impl PublicClientApplicationBuilder {
     /// (default 5 minutes).
     pub fn token_expiry_buffer(mut self, buffer: Duration) -> Self {
         self.expiry_buffer = buffer;
+        self
+    }
+
+    /// When a cached access token is inside the expiry buffer but has not expired, how long a
+    /// silent call waits for its refresh before returning the cached token (default 5 s). The
+    /// refresh goes on in the background either way.
+    pub fn max_refresh_wait(mut self, wait: Duration) -> Self {
+        self.max_refresh_wait = wait;
         self
     }
 
@@ -161,6 +174,7 @@ impl PublicClientApplicationBuilder {
             cache: CacheAccess::new(self.cache),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             expiry_buffer: self.expiry_buffer,
+            max_refresh_wait: self.max_refresh_wait,
             retry: self.retry,
             client_capabilities: self.client_capabilities,
             endpoints: EndpointResolver::new(self.instance_discovery),

@@ -42,6 +42,8 @@ pub(crate) struct ClientCore {
     pub cache: CacheAccess,
     pub clock: Arc<dyn Clock>,
     pub expiry_buffer: Duration,
+    /// How long a silent call holding a still-valid cached token waits for its refresh.
+    pub max_refresh_wait: Duration,
     pub retry: RetryPolicy,
     pub client_capabilities: Vec<String>,
     pub endpoints: EndpointResolver,

@@ -70,7 +70,9 @@
 //!   (capped at 1 h) and 429/5xx (60 s) block identical requests locally; a UI-required answer
 //!   is replayed for 120 s to identical requests with the same refresh token.
 //! - **Transient failures near expiry**: a token inside the 5-minute buffer but not yet expired
-//!   is returned when the refresh fails for a transient reason.
+//!   is returned when the refresh fails for a transient reason, or hangs longer than
+//!   [`PublicClientApplicationBuilder::max_refresh_wait`] (the refresh then completes in the
+//!   background).
 //! - **Scopes**: case-insensitive; `openid`, `profile`, `offline_access` are always sent and
 //!   never matched on; at least one other scope is required. A requested `.../.default` scope
 //!   is remembered on the cached token, since Entra answers with the resource's scope list.
@@ -96,7 +98,10 @@ mod token_request;
 mod write_back;
 
 pub use acquire::AcquireToken;
-pub use builder::{PublicClientApplicationBuilder, DEFAULT_AUTHORITY, DEFAULT_EXPIRY_BUFFER};
+pub use builder::{
+    PublicClientApplicationBuilder, DEFAULT_AUTHORITY, DEFAULT_EXPIRY_BUFFER,
+    DEFAULT_MAX_REFRESH_WAIT,
+};
 pub use device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
 pub use error::{Error, ServiceError, UiRequiredError, UiRequiredReason};
 pub use interactive::{AcquireTokenInteractive, Prompt};

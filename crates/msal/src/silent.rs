@@ -15,10 +15,11 @@
 //!    ID token and app metadata.
 //! 5. Build the [`AuthenticationResult`].
 //!
-//! When the refresh fails for a transient reason (network, 5xx, throttling) and the cached
-//! access token has not actually expired yet (it is only inside the buffer), that token is
-//! returned instead of the error: a service outage should not break an app holding a token
-//! that still works.
+//! When the refresh fails for a transient reason (network, 5xx, throttling), or hangs for longer
+//! than `max_refresh_wait`, and the cached access token has not actually expired yet (it is only
+//! inside the buffer), that token is returned instead: a service outage should not break an app
+//! holding a token that still works. A hanging refresh goes on in the background and lands in
+//! the cache when it completes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -174,11 +175,27 @@ async fn silent(
     if joined {
         tracing::debug!(correlation_id = %params.correlation_id, "joined a refresh already in flight");
     }
-    match flight.await {
+    let Some(cached) = fallback else {
+        return flight.await;
+    };
+    // A token that still works is in hand: wait for the refresh only so long, then serve the
+    // cached token while the refresh (a spawned task) finishes in the background.
+    let outcome = if tokio::runtime::Handle::try_current().is_ok() {
+        match tokio::time::timeout(core.max_refresh_wait, flight).await {
+            Ok(outcome) => outcome,
+            Err(_) => {
+                tracing::warn!(correlation_id = %params.correlation_id, "refresh still running after {:?}; serving the cached token, which has not expired yet", core.max_refresh_wait);
+                return Ok(cached);
+            }
+        }
+    } else {
+        flight.await
+    };
+    match outcome {
         Ok(result) => Ok(result),
-        Err(e) if e.is_transient() && fallback.is_some() => {
+        Err(e) if e.is_transient() => {
             tracing::warn!(correlation_id = %params.correlation_id, error = %e, "refresh failed transiently; serving the cached token, which has not expired yet");
-            Ok(fallback.expect("checked above"))
+            Ok(cached)
         }
         Err(e) => Err(e),
     }
