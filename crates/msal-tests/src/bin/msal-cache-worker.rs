@@ -8,6 +8,8 @@
 //! - `refresh <cache> <issuer> <scope>`: an OIDC app over the cache file acquires a token
 //!   silently for the cache's first account and prints `{source} {access_token}`.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::process::ExitCode;
 
