@@ -17,6 +17,9 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, all features, warnings are errors)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
+step "cargo doc (every public item documented, no broken links; warnings are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked --quiet
+
 step "layering: msal-core has no I/O crates; msal-cache and msal-http depend on msal-core only"
 scripts/check-layering.sh
 
