@@ -197,7 +197,18 @@ impl From<reqwest::Error> for HttpError {
             return HttpError::Timeout;
         }
         let message = describe(&err);
-        if err.is_connect() || has_connection_io_error(&err) {
+        // `is_request`/`is_body`/`is_decode`: the exchange broke after connecting (the server
+        // closed the connection before answering, or mid-body: "connection closed before
+        // message completed", "end of file before message length reached"; reading a body
+        // reports the latter as a decode error, and this transport uses no compression or JSON
+        // decoding that could fail otherwise). Like a reset, that is a transient network fault,
+        // so it is retried and never mistaken for a bad answer.
+        if err.is_connect()
+            || err.is_request()
+            || err.is_body()
+            || err.is_decode()
+            || has_connection_io_error(&err)
+        {
             HttpError::Connect { message }
         } else if err.is_builder() {
             HttpError::InvalidRequest { message }

@@ -69,8 +69,9 @@
 //! - **Throttling** (MSAL.NET's rules): one retry after 1 s on 5xx or timeout; `Retry-After`
 //!   (capped at 1 h) and 429/5xx (60 s) block identical requests locally; a UI-required answer
 //!   is replayed for 120 s to identical requests with the same refresh token.
-//! - **Transient failures near expiry**: a token inside the 5-minute buffer but not yet expired
-//!   is returned when the refresh fails for a transient reason, or hangs longer than
+//! - **Faults near expiry**: a token inside the 5-minute buffer but not yet expired is returned
+//!   when the refresh fails for any reason but "interaction required" (or a user mismatch), or
+//!   hangs longer than
 //!   [`PublicClientApplicationBuilder::max_refresh_wait`] (the refresh then completes in the
 //!   background).
 //! - **Scopes**: case-insensitive; `openid`, `profile`, `offline_access` are always sent and

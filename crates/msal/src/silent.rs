@@ -15,10 +15,10 @@
 //!    ID token and app metadata.
 //! 5. Build the [`AuthenticationResult`].
 //!
-//! When the refresh fails for a transient reason (network, 5xx, throttling), or hangs for longer
-//! than `max_refresh_wait`, and the cached access token has not actually expired yet (it is only
-//! inside the buffer), that token is returned instead: a service outage should not break an app
-//! holding a token that still works. A hanging refresh goes on in the background and lands in
+//! When the refresh fails (network, 5xx, throttling, a malformed answer: anything but
+//! "interaction required" or a user mismatch), or hangs for longer than `max_refresh_wait`, and
+//! the cached access token has not actually expired yet (it is only inside the buffer), that
+//! token is returned instead: a fault should not break an app holding a token that still works. A hanging refresh goes on in the background and lands in
 //! the cache when it completes.
 
 use std::sync::Arc;
@@ -193,8 +193,12 @@ async fn silent(
     };
     match outcome {
         Ok(result) => Ok(result),
-        Err(e) if e.is_transient() => {
-            tracing::warn!(correlation_id = %params.correlation_id, error = %e, "refresh failed transiently; serving the cached token, which has not expired yet");
+        // "Interaction required" is actionable now (prompt before the token runs out) and a
+        // user mismatch is a security signal: those are reported. Anything else (an outage, a
+        // captive portal's HTML, a misbehaving proxy) leaves the caller with the token that
+        // still works.
+        Err(e) if !e.is_ui_required() && !matches!(e, Error::UserMismatch) => {
+            tracing::warn!(correlation_id = %params.correlation_id, error = %e, "refresh failed; serving the cached token, which has not expired yet");
             Ok(cached)
         }
         Err(e) => Err(e),
