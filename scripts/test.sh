@@ -23,6 +23,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --lock
 step "layering: msal-core has no I/O crates; msal-cache and msal-http depend on msal-core only"
 scripts/check-layering.sh
 
+step "cargo deny: licences, bans (duplicates), sources; advisories where the database is reachable"
+scripts/deny.sh
+
 step "redis-server for the Redis cache backend (installed if missing, loopback only)"
 redis_env=$(scripts/redis-server.sh start)
 export "${redis_env?}"

@@ -5,6 +5,8 @@
 //! Flat numbers across N are the point: a lookup is a hash probe plus a subset test, never a
 //! scan.
 
+#![forbid(unsafe_code)]
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use msal_cache::schema::AccessTokenEntry;
 use msal_cache::{AccessTokenQuery, TokenCache};

@@ -150,8 +150,8 @@ pub struct TokenWrite {
     pub app_metadata: Option<AppMetadataEntry>,
 }
 
-/// The refresh token a refresh redeemed, and what to rotate it to.
-#[derive(Debug, Clone)]
+/// The refresh token a refresh redeemed, and what to rotate it to. `Debug` hides the new secret.
+#[derive(Clone)]
 pub struct RedeemedRefreshToken {
     /// Its home account.
     pub home_account_id: String,
@@ -168,6 +168,22 @@ pub struct RedeemedRefreshToken {
     pub now: u64,
     /// The response's FOCI family, if any.
     pub family_id: Option<String>,
+}
+
+impl std::fmt::Debug for RedeemedRefreshToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedeemedRefreshToken")
+            .field("home_account_id", &self.home_account_id)
+            .field("environment", &self.environment)
+            .field("client_or_family", &self.client_or_family)
+            .field(
+                "new_secret",
+                &self.new_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("now", &self.now)
+            .field("family_id", &self.family_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Which account to remove in [`TokenCache::remove_account`], and for which app.

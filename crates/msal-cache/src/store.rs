@@ -172,8 +172,9 @@ pub enum Partition<'a> {
     },
 }
 
-/// The outcome of [`CacheStore::load`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The outcome of [`CacheStore::load`]. `Debug` shows the length of the data, never the data
+/// (it holds tokens).
+#[derive(Clone, PartialEq, Eq)]
 pub enum Loaded {
     /// The stored data is still the version the caller already has.
     Unchanged,
@@ -188,8 +189,9 @@ pub enum Loaded {
     },
 }
 
-/// What [`CacheStore::modify`] hands its update function: the data stored right now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What [`CacheStore::modify`] hands its update function: the data stored right now. `Debug`
+/// shows the length of the data, never the data.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Current<'a> {
     /// The stored data is still at the version the caller passed as `known`: the caller's own
     /// copy is current, so the store did not read (or send) the bytes again.
@@ -198,6 +200,30 @@ pub enum Current<'a> {
     Missing,
     /// The stored bytes.
     Data(&'a [u8]),
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loaded::Unchanged => f.write_str("Unchanged"),
+            Loaded::Missing => f.write_str("Missing"),
+            Loaded::Data { bytes, version } => f
+                .debug_struct("Data")
+                .field("bytes", &format_args!("[{} bytes]", bytes.len()))
+                .field("version", version)
+                .finish(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Current<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Current::Unchanged => f.write_str("Unchanged"),
+            Current::Missing => f.write_str("Missing"),
+            Current::Data(bytes) => write!(f, "Data([{} bytes])", bytes.len()),
+        }
+    }
 }
 
 impl<'a> Current<'a> {

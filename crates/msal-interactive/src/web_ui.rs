@@ -10,7 +10,7 @@ use url::Url;
 
 /// What a [`WebUi`] is asked to do in one step by [`WebUi::authorize`]: show `authorize_url`
 /// and wait for the provider to redirect to `redirect_uri`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct AuthorizationRequest {
     /// The full authorization URL (with `client_id`, `state`, PKCE challenge, ...).
@@ -19,6 +19,19 @@ pub struct AuthorizationRequest {
     pub redirect_uri: Url,
     /// The `state` sent in the request; the response must carry the same value.
     pub state: String,
+}
+
+impl fmt::Debug for AuthorizationRequest {
+    /// The authorize URL without its query (which carries `state` and `nonce`), and no `state`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut url = self.authorize_url.clone();
+        url.set_query(None);
+        f.debug_struct("AuthorizationRequest")
+            .field("authorize_url", &url.as_str())
+            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field("state", &"[redacted]")
+            .finish()
+    }
 }
 
 impl AuthorizationRequest {

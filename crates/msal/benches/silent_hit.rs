@@ -3,6 +3,8 @@
 //! result (access token, ID token and account cloned out). Realistic case: cached scopes
 //! `email openid profile User.Read`, requested `User.Read`.
 
+#![forbid(unsafe_code)]
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use msal::cache::{CacheStore, EncryptedFileCache, FileCache, MemoryCache, Partition};
 use msal::{Account, PublicClientApplication, TokenSource};

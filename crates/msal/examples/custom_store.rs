@@ -10,6 +10,8 @@
 //! cargo run -p msal --example custom_store
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::future::Future;

@@ -12,6 +12,8 @@
 //! interactive issue; until then, step 2 writes the refresh token such a sign-in leaves in the
 //! cache, exactly as MSAL Python would have.
 
+#![forbid(unsafe_code)]
+
 use std::future::IntoFuture;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
