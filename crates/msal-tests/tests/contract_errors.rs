@@ -646,49 +646,7 @@ async fn retry_after_seconds_blocks_identical_requests() {
 /// the time it gives.
 #[tokio::test]
 async fn server_error_with_retry_after_is_not_retried_and_blocks() {
-    let h = signed_in().await;
-    token_reply(
-        ResponseTemplate::new(503)
-            .insert_header("Retry-After", "5")
-            .set_body_json(json!({"error": "temporarily_unavailable"})),
-    )
-    .up_to_n_times(1)
-    .mount(&h.server)
-    .await;
-    token_json(200, ok_body("at-2", "rt-2"))
-        .mount(&h.server)
-        .await;
-    let account = h.account();
-
-    let e = h
-        .app
-        .acquire_token_silent(["User.Read"], &account)
-        .await
-        .unwrap_err();
-    assert!(e.is_transient());
-    assert_eq!(service(e).status, 503);
-    assert_eq!(h.token_requests().await.len(), 1);
-
-    h.clock.advance(Duration::from_secs(4));
-    let e = h
-        .app
-        .acquire_token_silent(["User.Read"], &account)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(e, Error::Throttled { until, status: 503 } if until == at(T0 + 5)),
-        "{e:?}"
-    );
-    assert_eq!(h.token_requests().await.len(), 1);
-
-    h.clock.advance(Duration::from_secs(2));
-    let r = h
-        .app
-        .acquire_token_silent(["User.Read"], &account)
-        .await
-        .unwrap();
-    assert_eq!(r.source, TokenSource::IdentityProvider);
-    assert_eq!(h.token_requests().await.len(), 2);
+    assert_retry_after_blocks_until(503, "5", T0 + 5).await;
 }
 
 /// Behaviour: `Retry-After` on a successful (200) token response does not throttle: only
@@ -736,22 +694,22 @@ async fn retry_after_on_a_success_does_not_throttle() {
 #[tokio::test]
 async fn retry_after_http_date_blocks_until_the_date() {
     assert_eq!(http_date(T0), "Tue, 14 Nov 2023 22:13:20 GMT");
-    assert_retry_after_blocks_until(&http_date(T0 + 30), T0 + 30).await;
+    assert_retry_after_blocks_until(429, &http_date(T0 + 30), T0 + 30).await;
 }
 
 /// Behaviour: `Retry-After` is capped at 3600 s.
 #[tokio::test]
 async fn retry_after_is_capped_at_one_hour() {
-    assert_retry_after_blocks_until("99999", T0 + 3600).await;
+    assert_retry_after_blocks_until(429, "99999", T0 + 3600).await;
 }
 
-/// A 429 carrying `Retry-After: {retry_after}` fails, identical requests then fail fast with
-/// `Throttled { until }` and no request until one second before `until`, and go to the network
-/// again one second after it.
-async fn assert_retry_after_blocks_until(retry_after: &str, until: u64) {
+/// An answer with `status` carrying `Retry-After: {retry_after}` fails (transient, not
+/// retried), identical requests then fail fast with `Throttled { until }` and no request until
+/// one second before `until`, and go to the network again one second after it.
+async fn assert_retry_after_blocks_until(status: u16, retry_after: &str, until: u64) {
     let h = signed_in().await;
     token_reply(
-        ResponseTemplate::new(429)
+        ResponseTemplate::new(status)
             .insert_header("Retry-After", retry_after)
             .set_body_json(json!({"error": "temporarily_unavailable"})),
     )
@@ -768,12 +726,15 @@ async fn assert_retry_after_blocks_until(retry_after: &str, until: u64) {
             .into_future()
     };
 
-    assert_eq!(service(silent().await.unwrap_err()).status, 429);
+    let e = silent().await.unwrap_err();
+    assert!(e.is_transient(), "{e:?}");
+    assert_eq!(service(e).status, status);
+    assert_eq!(h.token_requests().await.len(), 1, "not retried");
 
     h.clock.set(at(until - 1));
     let e = silent().await.unwrap_err();
     assert!(
-        matches!(e, Error::Throttled { until: u, status: 429 } if u == at(until)),
+        matches!(e, Error::Throttled { until: u, status: s } if u == at(until) && s == status),
         "{e:?}"
     );
     assert_eq!(h.token_requests().await.len(), 1);
