@@ -305,16 +305,34 @@ impl TokenCache {
     /// Serialize in MSAL Python's dialect (4-space indented JSON, keys sorted for stable diffs).
     pub fn to_json(&self) -> Vec<u8> {
         let mut top = Map::new();
+        // Keys join fields with `-`, which fields may contain too ("a-b" + "c" and "a" + "b-c"),
+        // and an entry kept verbatim keeps its original key, which a rebuilt key may equal.
+        // Keys are only ever written (readers rebuild or scan), so a taken key gets a suffix
+        // instead of overwriting an entry. Records are ordered by (key, bucket), so the suffixes,
+        // and with them the output, are the same on every save.
+        fn unique(taken: &Map<String, Value>, key: &str) -> String {
+            if !taken.contains_key(key) {
+                return key.to_owned();
+            }
+            (2..)
+                .map(|n| format!("{key}#{n}"))
+                .find(|k| !taken.contains_key(k))
+                .expect("an unused suffix exists")
+        }
         fn section<E: serde::Serialize>(s: &Section<E>) -> Map<String, Value> {
-            let mut records: Vec<&Record<E>> = s.iter().collect();
-            records.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-            records
-                .into_iter()
-                .map(|r| {
-                    let v = serde_json::to_value(&r.entry).unwrap_or(Value::Null);
-                    (r.key.clone(), v)
-                })
-                .collect()
+            let mut records: Vec<(&String, &Record<E>)> = s
+                .buckets
+                .iter()
+                .flat_map(|(bucket, records)| records.iter().map(move |r| (bucket, r)))
+                .collect();
+            records.sort_unstable_by(|a, b| (&a.1.key, a.0).cmp(&(&b.1.key, b.0)));
+            let mut out = Map::new();
+            for (_, r) in records {
+                let v = serde_json::to_value(&r.entry).unwrap_or(Value::Null);
+                let key = unique(&out, &r.key);
+                out.insert(key, v);
+            }
+            out
         }
         top.insert(AT.into(), Value::Object(section(&self.access_tokens)));
         top.insert(ACCOUNT.into(), Value::Object(section(&self.accounts)));
@@ -323,7 +341,8 @@ impl TokenCache {
         top.insert(APP.into(), Value::Object(section(&self.app_metadata)));
         for (name, key, value) in &self.unparsed {
             if let Some(Value::Object(s)) = top.get_mut(*name) {
-                s.entry(key.clone()).or_insert_with(|| value.clone());
+                let key = unique(s, key);
+                s.insert(key, value.clone());
             }
         }
         for (name, value) in &self.unknown_sections {

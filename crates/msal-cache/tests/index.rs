@@ -2483,3 +2483,52 @@ proptest! {
         prop_assert!(other.is_none());
     }
 }
+
+/// Found by the `cache_loader` fuzz target: keys join fields with `-`, which fields may contain,
+/// so two different entries can rebuild the same key. Saving must keep both (a suffix makes the
+/// second key unique), and saving again must give the same bytes.
+#[test]
+fn entries_whose_rebuilt_keys_collide_both_survive_a_round_trip() {
+    let input = br#"{"AccessToken": {
+ "k1": {"credential_type":"AccessToken","secret":"one","home_account_id":"a-b","environment":"c","client_id":"x","realm":"r","target":"s","expires_on":"1"},
+ "k2": {"credential_type":"AccessToken","secret":"two","home_account_id":"a","environment":"b-c","client_id":"x","realm":"r","target":"s","expires_on":"1"}
+}}"#;
+    let saved = TokenCache::from_json(input).unwrap().to_json();
+    let doc: serde_json::Value = serde_json::from_slice(&saved).unwrap();
+    let secrets: Vec<&str> = doc["AccessToken"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v["secret"].as_str().unwrap())
+        .collect();
+    assert_eq!(secrets.len(), 2, "an entry was lost: {doc}");
+    assert!(secrets.contains(&"one") && secrets.contains(&"two"));
+    assert_eq!(
+        TokenCache::from_json(&saved).unwrap().to_json(),
+        saved,
+        "not a fixpoint"
+    );
+}
+
+/// Found by the `cache_loader` fuzz target: an entry kept verbatim (it does not parse) keeps its
+/// original key, which a parsed entry's rebuilt key may equal; neither may be dropped.
+#[test]
+fn an_unparsed_entry_is_not_shadowed_by_a_rebuilt_key() {
+    let input = br#"{"Account": {
+ "h-e-r": {"home_account_id": [], "note": "does not parse as an Account"},
+ "any-key": {"home_account_id": "h", "environment": "e", "realm": "r"}
+}}"#;
+    let saved = TokenCache::from_json(input).unwrap().to_json();
+    let doc: serde_json::Value = serde_json::from_slice(&saved).unwrap();
+    let accounts = doc["Account"].as_object().unwrap();
+    assert_eq!(accounts.len(), 2, "an entry was lost: {doc}");
+    assert!(accounts
+        .values()
+        .any(|v| v["note"] == "does not parse as an Account"));
+    assert!(accounts.values().any(|v| v["home_account_id"] == "h"));
+    assert_eq!(
+        TokenCache::from_json(&saved).unwrap().to_json(),
+        saved,
+        "not a fixpoint"
+    );
+}
