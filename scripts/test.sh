@@ -44,6 +44,9 @@ for backend in file encrypted redis; do
     --test 'contract_*' 2>&1 | tee -a "$results"
 done
 
+step "fuzzing: every parser target for a short bounded time, from the committed corpus"
+scripts/fuzz.sh 10
+
 # One plain closing line for CI: the sum over every test binary and backend.
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, i }' "$results"
 ! grep -q '^test result: FAILED' "$results"
