@@ -106,10 +106,6 @@ impl<E> Section<E> {
         let buckets: Vec<String> = self.buckets.keys().cloned().collect();
         buckets.iter().map(|b| self.retain_in(b, &mut keep)).sum()
     }
-
-    fn iter(&self) -> impl Iterator<Item = &Record<E>> {
-        self.buckets.values().flatten()
-    }
 }
 
 /// What to look for in [`TokenCache::find_access_token`].
