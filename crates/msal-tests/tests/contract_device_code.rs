@@ -314,3 +314,45 @@ async fn device_authorization_errors() {
 }
 
 use std::future::IntoFuture;
+
+/// Found by the `device_code_response` fuzz target: a device authorization answer with an
+/// absurd `interval` or `expires_in` (u64::MAX seconds) parses, and must neither panic on
+/// clock overflow nor park the caller: both are bounded (interval 10 min, lifetime 1 day).
+#[tokio::test(start_paused = true)]
+async fn absurd_interval_and_lifetime_are_bounded_not_a_panic() {
+    // A huge interval: capped at 10 minutes; with a 900 s code that leaves one poll.
+    let transport = Scripted::new(vec![
+        (
+            200,
+            json!({"device_code": "d", "user_code": "U", "verification_uri": "https://microsoft.com/devicelogin",
+                     "expires_in": 900, "interval": "18446744073709551615"}),
+        ),
+        (200, token_response("at-1", Some("rt-1"), "User.Read", 3600)),
+    ]);
+    let start = Instant::now();
+    let r = app(&transport, &MemoryCache::new())
+        .acquire_token_with_device_code(["User.Read"], |_| {})
+        .await
+        .unwrap();
+    assert_eq!(r.access_token, "at-1");
+    assert_eq!(
+        transport.seen()[1].0.duration_since(start),
+        Duration::from_secs(600)
+    );
+
+    // A huge lifetime: capped at a day, polling as asked.
+    let transport = Scripted::new(vec![
+        (
+            200,
+            json!({"device_code": "d", "user_code": "U", "verification_uri": "https://microsoft.com/devicelogin",
+                     "expires_in": 18446744073709551615u64, "interval": 5}),
+        ),
+        pending(),
+        (200, token_response("at-2", Some("rt-2"), "User.Read", 3600)),
+    ]);
+    let r = app(&transport, &MemoryCache::new())
+        .acquire_token_with_device_code(["User.Read"], |_| {})
+        .await
+        .unwrap();
+    assert_eq!(r.access_token, "at-2");
+}

@@ -17,6 +17,11 @@ use crate::{AuthenticationResult, Error};
 /// RFC 8628 §3.5: after `slow_down`, poll this much less often, for good.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
+/// Bounds on what the server may ask for (Entra's codes live 15 minutes and poll every 5 s): a
+/// hostile or broken answer must neither overflow the clock arithmetic nor park the caller.
+const MAX_CODE_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+const MAX_INTERVAL: Duration = Duration::from_secs(600);
+
 /// What the app does with the code: show it to the user (print it, put it in a dialog, ...).
 pub type DeviceCodeCallback = Arc<dyn Fn(&DeviceCodeInfo) + Send + Sync>;
 
@@ -120,8 +125,8 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
 
     // Polling is timed by the real clock (tokio's), not the app's `Clock`: it measures waiting,
     // not token lifetimes.
-    let deadline = tokio::time::Instant::now() + info.expires_in;
-    let mut interval = info.interval.max(Duration::from_secs(1));
+    let deadline = tokio::time::Instant::now() + info.expires_in.min(MAX_CODE_LIFETIME);
+    let mut interval = info.interval.clamp(Duration::from_secs(1), MAX_INTERVAL);
     let form = [
         ("client_id", core.client_id.as_str()),
         ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
@@ -129,7 +134,10 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
         ("client_info", "1"),
     ];
     loop {
-        if tokio::time::Instant::now() + interval > deadline {
+        if tokio::time::Instant::now()
+            .checked_add(interval)
+            .is_none_or(|next| next > deadline)
+        {
             return Err(Error::Interaction(WebUiError::TimedOut));
         }
         tokio::time::sleep(interval).await;
@@ -152,7 +160,7 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
         match code {
             "authorization_pending" => continue,
             "slow_down" => {
-                interval += SLOW_DOWN_STEP;
+                interval = (interval + SLOW_DOWN_STEP).min(MAX_INTERVAL);
                 continue;
             }
             "expired_token" | "code_expired" => {
