@@ -67,7 +67,7 @@ if [[ -n "${FUZZ_SKIP:-}" ]]; then
 fi
 [[ ${#TARGETS[@]} -gt 0 ]] || die "no fuzz targets to run"
 
-say "building ${#TARGETS[@]} targets (sanitizer: $SANITIZER)"
+say "building the fuzz targets (sanitizer: $SANITIZER)"
 cargo "${TOOLCHAIN[@]}" fuzz build --sanitizer "$SANITIZER" >&2
 
 LOG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/msal-fuzz.XXXXXX")"
@@ -104,7 +104,8 @@ for t in "${TARGETS[@]}"; do
 done
 
 ok=$(( ${#TARGETS[@]} - ${#failed[@]} ))
-echo "fuzz: ${ok} passed, ${#failed[@]} failed (${total} executions, ${SECS}s per target)"
+echo "fuzz: ${total} executions in total, ${SECS}s per target"
+echo "fuzz: ${ok} passed, ${#failed[@]} failed"
 if [[ ${#failed[@]} -gt 0 ]]; then
     say "crashed: ${failed[*]} (inputs in fuzz/artifacts/<target>/; reproduce with: cd fuzz && cargo fuzz run --sanitizer $SANITIZER <target> <input>)"
     exit 1
