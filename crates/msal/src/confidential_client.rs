@@ -46,7 +46,7 @@ use crate::Error;
 ///
 /// The cache is partitioned as MSAL.NET partitions it: app tokens per client and tenant, user
 /// tokens per home account, on-behalf-of tokens per incoming assertion. With a partitioned
-/// store such as [`RedisCache`](crate::cache::RedisCache) a web farm shares them and each
+/// store such as `RedisCache` (feature `redis` of `msal-cache`) a web farm shares them and each
 /// request moves only its own partition.
 ///
 /// Cheap to clone and `Send + Sync`: build it once and share it.

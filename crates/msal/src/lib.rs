@@ -51,6 +51,25 @@
 //!   browser. `acquire_token` falls back to it where no browser can be opened, if the app set
 //!   [`PublicClientApplicationBuilder::device_code_fallback`].
 //!
+//! ## Daemons, web apps and web APIs
+//! [`ConfidentialClientApplication`] holds a credential of its own: a client secret, a
+//! [`ClientCertificate`] (client assertion JWTs, see [`credential`]) or an assertion callback
+//! (workload identity federation). It serves, cache-first like everything else:
+//! - [`ConfidentialClientApplication::acquire_token_for_client`]: the app's own tokens, cached
+//!   per client and tenant (a per-request tenant is allowed), with `refresh_in` honoured in the
+//!   background and an opt-in regional endpoint;
+//! - [`ConfidentialClientApplication::acquire_token_on_behalf_of`]: an API calling another API
+//!   as its caller, cached per hash of the incoming assertion (see [`on_behalf_of`]);
+//! - web app sign-in with [`ConfidentialClientApplication::authorization_request`] and
+//!   [`ConfidentialClientApplication::acquire_token_by_auth_code_flow`] (see [`auth_code`]),
+//!   then [`ConfidentialClientApplication::acquire_token_silent`] per user.
+//!
+//! Its cache is partitioned (app tokens per client and tenant, user tokens per home account,
+//! on-behalf-of tokens per assertion), in memory and in partitioned stores such as
+//! `msal::cache::RedisCache` (feature `redis` of `msal-cache`), so a request never copies or writes other users' tokens. Where a
+//! 429/5xx comes without `Retry-After`, identical requests are blocked for 5 s (a service
+//! retries for many users at once; a public client waits 60 s).
+//!
 //! ## Behaviour worth knowing
 //! - **Runtime**: async on Tokio. Refreshes run as spawned tasks so they finish even when the
 //!   caller goes away. Outside a Tokio runtime the futures still work, but they are driven by
