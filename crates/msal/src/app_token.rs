@@ -96,9 +96,9 @@ impl std::fmt::Debug for AcquireTokenForClient {
 pub(crate) fn request_authority(
     core: &ClientCore,
     tenant: Option<&str>,
-) -> Result<Authority, Error> {
+) -> Result<Arc<Authority>, Error> {
     let Some(tenant) = tenant.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(core.authority.clone());
+        return Ok(Arc::clone(&core.authority));
     };
     // A tenant is a GUID or a domain name: anything else would change the URL's path or query.
     let valid = tenant.len() <= 256
@@ -112,7 +112,7 @@ pub(crate) fn request_authority(
     }
     match core.authority.kind() {
         msal_core::AuthorityKind::Aad | msal_core::AuthorityKind::Ciam => {
-            Ok(core.authority.with_tenant(tenant))
+            Ok(core.tenant_authority(&tenant.to_ascii_lowercase()))
         }
         _ => Err(Error::InvalidArgument(
             "a per-request tenant needs an Entra ID authority".into(),
@@ -125,7 +125,7 @@ pub(crate) struct AppTokenFlow {
     client_id: String,
     requested: ScopeSet,
     match_scopes: ScopeSet,
-    authority: Authority,
+    authority: Arc<Authority>,
     tenant: String,
     claims: Option<String>,
     bypass_cache: bool,
@@ -136,7 +136,7 @@ impl AppTokenFlow {
     fn new(core: &ClientCore, scopes: &[String], options: RequestOptions) -> Result<Self, Error> {
         let correlation_id = options
             .correlation_id
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            .unwrap_or_else(|| crate::correlation::new_correlation_id());
         let requested =
             ScopeSet::parse_request(scopes).map_err(|e| Error::InvalidArgument(e.to_string()))?;
         let match_scopes = requested.without_reserved();
@@ -185,7 +185,8 @@ pub(crate) fn cached_result(
             token_type: entry.token_type.clone().unwrap_or_else(|| "Bearer".into()),
             expires_on: from_unix_seconds(entry.expires_on),
             refresh_on: entry.refresh_on.map(from_unix_seconds),
-            scopes: ScopeSet::from_target(&entry.target).to_vec(),
+            // As cached: msal-rs writes targets sorted and deduplicated, so this costs no parse.
+            scopes: entry.target.split_whitespace().map(str::to_owned).collect(),
             account,
             id_token,
             tenant_id: Some(entry.realm.clone()).filter(|r| !r.is_empty()),

@@ -214,7 +214,8 @@ impl CoreConfig {
         let confidential = extras.credential.is_some();
         Ok(ClientCore {
             client_id: self.client_id.trim().to_owned(),
-            authority,
+            authority: Arc::new(authority),
+            tenant_authorities: Default::default(),
             http,
             cache: CacheAccess::new(self.cache, confidential),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),

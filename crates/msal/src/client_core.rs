@@ -39,7 +39,10 @@ pub(crate) enum Throttled {
 
 pub(crate) struct ClientCore {
     pub client_id: String,
-    pub authority: Authority,
+    pub authority: Arc<Authority>,
+    /// `authority` with each tenant requests were sent to (multi-tenant authorities), so a
+    /// silent call does not build the same authority again every time.
+    pub tenant_authorities: std::sync::RwLock<std::collections::HashMap<String, Arc<Authority>>>,
     pub http: Arc<dyn HttpClient>,
     pub cache: CacheAccess,
     pub clock: Arc<dyn Clock>,
@@ -115,15 +118,39 @@ impl ClientCore {
     /// The authority a request for `account` goes to: for Entra's `common` and `organizations`,
     /// the account's home tenant (as MSAL.NET does), so cached tokens are found under the tenant
     /// they were issued in and refreshes go to that tenant.
-    pub(crate) fn request_authority(&self, account: &Account) -> Authority {
+    pub(crate) fn request_authority(&self, account: &Account) -> Arc<Authority> {
         if self.authority.is_multi_tenant() {
             let tenant = account
                 .home_tenant_id()
                 .or(Some(account.tenant_id.as_str()).filter(|t| !t.is_empty()));
             if let Some(tenant) = tenant {
-                return self.authority.with_tenant(tenant);
+                return self.tenant_authority(tenant);
             }
         }
-        self.authority.clone()
+        Arc::clone(&self.authority)
+    }
+
+    /// The configured authority with `tenant`, built once per tenant. The map only grows with
+    /// the tenants of signed-in accounts (a handful); past a bound it is simply not extended.
+    pub(crate) fn tenant_authority(&self, tenant: &str) -> Arc<Authority> {
+        const MAX_CACHED_TENANTS: usize = 1024;
+        let known = self
+            .tenant_authorities
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(tenant)
+            .cloned();
+        if let Some(authority) = known {
+            return authority;
+        }
+        let authority = Arc::new(self.authority.with_tenant(tenant));
+        let mut map = self
+            .tenant_authorities
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if map.len() < MAX_CACHED_TENANTS {
+            map.insert(tenant.to_owned(), Arc::clone(&authority));
+        }
+        authority
     }
 }

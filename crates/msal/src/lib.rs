@@ -108,6 +108,7 @@ mod builder;
 mod cache_access;
 mod client_core;
 mod confidential_client;
+mod correlation;
 pub mod credential;
 mod device_code;
 mod endpoints;

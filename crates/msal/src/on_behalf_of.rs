@@ -113,7 +113,7 @@ struct OboFlow {
     assertion_hash: String,
     requested: ScopeSet,
     match_scopes: ScopeSet,
-    authority: Authority,
+    authority: Arc<Authority>,
     tenant: String,
     claims: Option<String>,
     bypass_cache: bool,
@@ -129,7 +129,7 @@ impl OboFlow {
     ) -> Result<Self, Error> {
         let correlation_id = options
             .correlation_id
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            .unwrap_or_else(|| crate::correlation::new_correlation_id());
         if user_assertion.trim().is_empty() {
             return Err(Error::InvalidArgument("the user assertion is empty".into()));
         }

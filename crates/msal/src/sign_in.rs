@@ -54,11 +54,11 @@ pub(crate) async fn start_sign_in(
     claims: Option<&str>,
     correlation_id: Option<String>,
 ) -> Result<SignInStart, Error> {
-    let correlation_id = correlation_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let correlation_id = correlation_id.unwrap_or_else(|| crate::correlation::new_correlation_id());
     let requested =
         ScopeSet::parse_request(scopes).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     let claims = merge_claims(claims, &core.client_capabilities)?;
-    let authority = core.authority.clone();
+    let authority = (*core.authority).clone();
     let endpoints = core.endpoints_for(&authority, &correlation_id).await?;
     Ok(SignInStart {
         correlation_id,

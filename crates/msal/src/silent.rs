@@ -29,16 +29,16 @@ use msal_cache::schema::RefreshTokenEntry;
 use msal_cache::{
     AccessTokenQuery, Partition, RedeemedRefreshToken, RefreshLock, TokenCache, TokenWrite,
 };
-use msal_core::clock::from_unix_seconds;
 use msal_core::{Account, Authority, ScopeSet, TokenResponse};
 
+use crate::app_token::cached_result;
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
 use crate::error::UiRequiredReason;
 use crate::token_request::redeem_refresh_token;
 use crate::write_back::{
     cached_target, check_response, identity_provider_result, realm_for, token_entries, Placement,
 };
-use crate::{AuthenticationResult, Error, TokenSource};
+use crate::{AuthenticationResult, Error};
 
 /// A normalised silent request.
 pub(crate) struct SilentParams {
@@ -47,7 +47,7 @@ pub(crate) struct SilentParams {
     /// The scopes cached tokens are matched on: requested minus reserved.
     pub match_scopes: ScopeSet,
     pub account: Account,
-    pub authority: Authority,
+    pub authority: Arc<Authority>,
     /// Claims to send (the caller's, merged with client capabilities).
     pub claims: Option<String>,
     /// Skip the access-token lookup (force_refresh, or a claims challenge from the caller).
@@ -80,7 +80,7 @@ pub(crate) struct SilentInput {
 pub(crate) fn normalise(core: &ClientCore, input: SilentInput) -> Result<SilentParams, Error> {
     let correlation_id = input
         .correlation_id
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .unwrap_or_else(|| crate::correlation::new_correlation_id());
     let requested = ScopeSet::parse_request(&input.scopes)
         .map_err(|e| Error::InvalidArgument(e.to_string()))?;
     let match_scopes = requested.without_reserved();
@@ -326,13 +326,16 @@ fn find_access_token(
     let now = core.now_secs();
     let environment = params.authority.environment();
     let max_expires_on = now.saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs());
-    let mut realms: Vec<&str> = vec![params.authority.tenant().unwrap_or("")];
-    if core.authority.is_multi_tenant() {
+    let realms = [
+        Some(params.authority.tenant().unwrap_or("")),
         // Caches written by MSAL Python keep `common`/`organizations` as the realm.
-        realms.push(core.authority.tenant().unwrap_or(""));
-    }
+        core.authority
+            .is_multi_tenant()
+            .then(|| core.authority.tenant().unwrap_or("")),
+    ];
     let (realm, entry) = realms
         .iter()
+        .flatten()
         .filter_map(|realm| {
             cache
                 .find_access_token(&AccessTokenQuery {
@@ -357,22 +360,12 @@ fn find_access_token(
     let account = cache
         .account(&params.account.home_account_id, environment)
         .unwrap_or_else(|| params.account.clone());
-    Some(Found {
-        expires_on: entry.expires_on,
-        refresh_on: entry.refresh_on,
-        result: AuthenticationResult {
-            access_token: entry.secret.clone(),
-            token_type: entry.token_type.clone().unwrap_or_else(|| "Bearer".into()),
-            expires_on: from_unix_seconds(entry.expires_on),
-            refresh_on: entry.refresh_on.map(from_unix_seconds),
-            scopes: ScopeSet::from_target(&entry.target).to_vec(),
-            account: Some(account),
-            id_token,
-            tenant_id: Some(entry.realm.clone()).filter(|r| !r.is_empty()),
-            source: TokenSource::Cache,
-            correlation_id: params.correlation_id.clone(),
-        },
-    })
+    Some(cached_result(
+        entry,
+        Some(account),
+        id_token,
+        &params.correlation_id,
+    ))
 }
 
 /// The refresh itself: runs as the single-flight task.
