@@ -136,7 +136,7 @@ impl AppTokenFlow {
     fn new(core: &ClientCore, scopes: &[String], options: RequestOptions) -> Result<Self, Error> {
         let correlation_id = options
             .correlation_id
-            .unwrap_or_else(|| crate::correlation::new_correlation_id());
+            .unwrap_or_else(crate::correlation::new_correlation_id);
         let requested =
             ScopeSet::parse_request(scopes).map_err(|e| Error::InvalidArgument(e.to_string()))?;
         let match_scopes = requested.without_reserved();

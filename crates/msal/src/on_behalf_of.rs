@@ -129,7 +129,7 @@ impl OboFlow {
     ) -> Result<Self, Error> {
         let correlation_id = options
             .correlation_id
-            .unwrap_or_else(|| crate::correlation::new_correlation_id());
+            .unwrap_or_else(crate::correlation::new_correlation_id);
         if user_assertion.trim().is_empty() {
             return Err(Error::InvalidArgument("the user assertion is empty".into()));
         }

@@ -54,7 +54,7 @@ pub(crate) async fn start_sign_in(
     claims: Option<&str>,
     correlation_id: Option<String>,
 ) -> Result<SignInStart, Error> {
-    let correlation_id = correlation_id.unwrap_or_else(|| crate::correlation::new_correlation_id());
+    let correlation_id = correlation_id.unwrap_or_else(crate::correlation::new_correlation_id);
     let requested =
         ScopeSet::parse_request(scopes).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     let claims = merge_claims(claims, &core.client_capabilities)?;

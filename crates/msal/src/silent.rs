@@ -80,7 +80,7 @@ pub(crate) struct SilentInput {
 pub(crate) fn normalise(core: &ClientCore, input: SilentInput) -> Result<SilentParams, Error> {
     let correlation_id = input
         .correlation_id
-        .unwrap_or_else(|| crate::correlation::new_correlation_id());
+        .unwrap_or_else(crate::correlation::new_correlation_id);
     let requested = ScopeSet::parse_request(&input.scopes)
         .map_err(|e| Error::InvalidArgument(e.to_string()))?;
     let match_scopes = requested.without_reserved();
