@@ -184,8 +184,8 @@ impl OnChallenge for ClaimsChallengeHandler {
 }
 
 /// A per-try pipeline policy that passes CAE claims challenges to a credential of this crate,
-/// for Azure SDK clients whose own challenge handling does not (see the [module
-/// docs](self)). Get one from the credential (e.g.
+/// for Azure SDK clients whose own challenge handling does not (see the [crate
+/// docs](crate#continuous-access-evaluation-claims-challenges)). Get one from the credential (e.g.
 /// [`PublicClientCredential::claims_challenge_policy`](crate::PublicClientCredential::claims_challenge_policy))
 /// and add it to the client's `ClientOptions::per_try_policies`.
 ///

@@ -36,7 +36,7 @@ pub enum Interaction {
 
 impl Interaction {
     /// [`Interaction::DeviceCode`] with this callback, e.g.
-    /// `Interaction::device_code(|info| eprintln!("{}", info.message))`.
+    /// `Interaction::device_code(|info| eprintln!("open {} and enter {}", info.verification_uri, info.user_code))`.
     pub fn device_code(callback: impl Fn(&DeviceCodeInfo) + Send + Sync + 'static) -> Self {
         Interaction::DeviceCode(Arc::new(callback))
     }

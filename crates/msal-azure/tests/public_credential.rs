@@ -91,7 +91,10 @@ async fn first_call_signs_in_with_a_device_code_then_calls_are_cache_hits() {
     assert_eq!(first.token.secret(), "at-device");
     assert_eq!(shown.load(Ordering::SeqCst), 1, "the code is shown once");
     let after_sign_in = idp_requests(&server).await.len();
-    assert_eq!(after_sign_in, 3, "device code + pending poll + successful poll");
+    assert_eq!(
+        after_sign_in, 3,
+        "device code + pending poll + successful poll"
+    );
 
     for _ in 0..3 {
         let again = credential.get_token(&[VAULT], None).await.unwrap();
@@ -105,12 +108,14 @@ async fn first_call_signs_in_with_a_device_code_then_calls_are_cache_hits() {
     );
     assert_eq!(shown.load(Ordering::SeqCst), 1);
     // The sign-in is in the cache the app was given: a new credential on it is silent too.
-    let fresh = PublicClientCredential::new(
-        app(&server, TENANT, &cache, None),
-        Interaction::Fail,
-    );
+    let fresh = PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
     assert_eq!(
-        fresh.get_token(&[VAULT], None).await.unwrap().token.secret(),
+        fresh
+            .get_token(&[VAULT], None)
+            .await
+            .unwrap()
+            .token
+            .secret(),
         "at-device"
     );
     assert_eq!(idp_requests(&server).await.len(), after_sign_in);
@@ -133,7 +138,11 @@ async fn concurrent_first_calls_share_one_device_code_sign_in() {
     for token in [a, b, c] {
         assert_eq!(token.unwrap().token.secret(), "at-device");
     }
-    assert_eq!(shown.load(Ordering::SeqCst), 1, "one prompt for all callers");
+    assert_eq!(
+        shown.load(Ordering::SeqCst),
+        1,
+        "one prompt for all callers"
+    );
     // The mocks' `expect(1)` are verified when the server drops.
 }
 
@@ -143,14 +152,19 @@ async fn expiry_refreshes_with_the_refresh_token_and_the_sdk_sees_expiry_minus_f
     let (clock, now) = manual_clock_now();
     let target = "https://vault.azure.net/.default";
     let cache = signed_in_cache("rt-1", Some(("at-cached", target, now + 3600)), now);
-    let credential =
-        PublicClientCredential::new(app(&server, TENANT, &cache, Some(&clock)), Interaction::Fail);
+    let credential = PublicClientCredential::new(
+        app(&server, TENANT, &cache, Some(&clock)),
+        Interaction::Fail,
+    );
     Mock::given(method("POST"))
         .and(path(token_path(TENANT)))
         .and(body_string_contains("grant_type=refresh_token"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(tokens("at-refreshed", "rt-2", target, now)),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(tokens(
+            "at-refreshed",
+            "rt-2",
+            target,
+            now,
+        )))
         .expect(1)
         .mount(&server)
         .await;
@@ -167,7 +181,12 @@ async fn expiry_refreshes_with_the_refresh_token_and_the_sdk_sees_expiry_minus_f
     // 4 minutes before the buffer: still the cached token, no request.
     clock.advance(Duration::from_secs(3600 - 300 - 240));
     assert_eq!(
-        credential.get_token(&[VAULT], None).await.unwrap().token.secret(),
+        credential
+            .get_token(&[VAULT], None)
+            .await
+            .unwrap()
+            .token
+            .secret(),
         "at-cached"
     );
     assert!(idp_requests(&server).await.is_empty());
@@ -210,15 +229,23 @@ async fn a_claims_challenge_bypasses_the_cache_and_sends_the_claims() {
     Mock::given(method("POST"))
         .and(path(token_path(TENANT)))
         .and(body_string_contains("grant_type=refresh_token"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(tokens("at-with-claims", "rt-2", VAULT, now)),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(tokens(
+            "at-with-claims",
+            "rt-2",
+            VAULT,
+            now,
+        )))
         .expect(1)
         .mount(&server)
         .await;
 
     assert_eq!(
-        credential.get_token(&[VAULT], None).await.unwrap().token.secret(),
+        credential
+            .get_token(&[VAULT], None)
+            .await
+            .unwrap()
+            .token
+            .secret(),
         "at-revoked"
     );
     let claims = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
@@ -228,11 +255,19 @@ async fn a_claims_challenge_bypasses_the_cache_and_sends_the_claims() {
     let requests = idp_requests(&server).await;
     assert_eq!(requests.len(), 1);
     let sent: serde_json::Value = serde_json::from_str(&form(&requests[0])["claims"]).unwrap();
-    assert_eq!(sent, serde_json::from_str::<serde_json::Value>(claims).unwrap());
+    assert_eq!(
+        sent,
+        serde_json::from_str::<serde_json::Value>(claims).unwrap()
+    );
 
     // The new token replaced the revoked one in the cache.
     assert_eq!(
-        credential.get_token(&[VAULT], None).await.unwrap().token.secret(),
+        credential
+            .get_token(&[VAULT], None)
+            .await
+            .unwrap()
+            .token
+            .secret(),
         "at-with-claims"
     );
     assert_eq!(idp_requests(&server).await.len(), 1);
@@ -295,7 +330,10 @@ async fn another_tenant_without_a_factory_is_refused() {
     let credential =
         PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
     let options = token_request_options(Some(OTHER_TENANT), None);
-    let err = credential.get_token(&[VAULT], Some(options)).await.unwrap_err();
+    let err = credential
+        .get_token(&[VAULT], Some(options))
+        .await
+        .unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::Credential);
     match err.downcast_ref::<CredentialError>() {
         Some(CredentialError::TenantNotAllowed { tenant, reason }) => {
@@ -432,7 +470,9 @@ async fn other_failures_are_credential_errors_with_the_msal_error_as_source() {
     let err = credential.get_token(&[VAULT], None).await.unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::Credential);
     assert!(!is_sign_in_required(&err));
-    let msal_error = err.downcast_ref::<msal::Error>().expect("msal error source");
+    let msal_error = err
+        .downcast_ref::<msal::Error>()
+        .expect("msal error source");
     assert!(matches!(msal_error, msal::Error::Service(_)));
     assert!(err.to_string().contains("invalid_scope"), "{err}");
 }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::policies::auth::BearerTokenAuthorizationPolicy;
 use azure_core::http::policies::Policy;
-use azure_core::http::{ClientOptions, Context, Method, Pipeline, Request, StatusCode, Transport, Url};
+use azure_core::http::{
+    ClientOptions, Context, Method, Pipeline, Request, StatusCode, Transport, Url,
+};
 use azure_security_keyvault_secrets::{SecretClient, SecretClientOptions};
 use base64::Engine;
 use common::*;
@@ -31,9 +33,12 @@ async fn mount_token_endpoint(server: &MockServer, plain: &str, with_claims: &st
     Mock::given(method("POST"))
         .and(path(token_path(TENANT)))
         .and(body_string_contains("claims="))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(tokens(with_claims, "rt-3", VAULT, now)),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(tokens(
+            with_claims,
+            "rt-3",
+            VAULT,
+            now,
+        )))
         .with_priority(1)
         .expect(1)
         .mount(server)
@@ -111,10 +116,17 @@ async fn bearer_token_policy_sends_our_token_and_retries_a_cae_challenge_with_it
         .unwrap();
     assert_eq!(response.status(), StatusCode::Ok);
     let tokens = token_requests(&server).await;
-    assert_eq!(tokens.len(), 2, "the first token, then one for the challenge");
+    assert_eq!(
+        tokens.len(),
+        2,
+        "the first token, then one for the challenge"
+    );
     assert!(!form(&tokens[0]).contains_key("claims"));
     let sent: serde_json::Value = serde_json::from_str(&form(&tokens[1])["claims"]).unwrap();
-    assert_eq!(sent, serde_json::from_str::<serde_json::Value>(CLAIMS).unwrap());
+    assert_eq!(
+        sent,
+        serde_json::from_str::<serde_json::Value>(CLAIMS).unwrap()
+    );
 
     // The policy keeps the new token: the next request asks nobody.
     let mut request = Request::new(url, Method::Get);
@@ -152,10 +164,14 @@ async fn key_vault_secret_client_on_the_credential_with_the_claims_challenge_pol
     Mock::given(method("GET"))
         .and(path_regex("^/secrets/db-password"))
         .and(Anonymous)
-        .respond_with(ResponseTemplate::new(401).insert_header(
-            "WWW-Authenticate",
-            format!(r#"Bearer {kv_params}"#).trim_end_matches(", ").to_owned(),
-        ))
+        .respond_with(
+            ResponseTemplate::new(401).insert_header(
+                "WWW-Authenticate",
+                format!(r#"Bearer {kv_params}"#)
+                    .trim_end_matches(", ")
+                    .to_owned(),
+            ),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -220,5 +236,8 @@ async fn key_vault_secret_client_on_the_credential_with_the_claims_challenge_pol
     let tokens = token_requests(&server).await;
     assert_eq!(tokens.len(), 2);
     let sent: serde_json::Value = serde_json::from_str(&form(&tokens[1])["claims"]).unwrap();
-    assert_eq!(sent, serde_json::from_str::<serde_json::Value>(CLAIMS).unwrap());
+    assert_eq!(
+        sent,
+        serde_json::from_str::<serde_json::Value>(CLAIMS).unwrap()
+    );
 }

@@ -70,8 +70,12 @@ impl HttpClient for Loopback {
             .unwrap_or("/")
             .to_owned();
         let (host, port) = (self.target.host_str().unwrap(), self.target.port().unwrap());
-        parts.uri = format!("http://{host}:{port}{path_and_query}").parse().unwrap();
-        self.inner.send(http::Request::from_parts(parts, body)).await
+        parts.uri = format!("http://{host}:{port}{path_and_query}")
+            .parse()
+            .unwrap();
+        self.inner
+            .send(http::Request::from_parts(parts, body))
+            .await
     }
 }
 
@@ -127,12 +131,19 @@ impl azure_core::http::HttpClient for SdkLoopback {
         let body = response.bytes().await.map_err(|e| {
             azure_core::Error::with_error(azure_core::error::ErrorKind::Io, e, "loopback body")
         })?;
-        Ok(AsyncRawResponse::from_bytes(status, Headers::from(headers), body))
+        Ok(AsyncRawResponse::from_bytes(
+            status,
+            Headers::from(headers),
+            body,
+        ))
     }
 }
 
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// An app at `authority(tenant)` on the wiremock server, with this cache and clock.
