@@ -83,13 +83,18 @@
 #![forbid(unsafe_code)]
 
 mod acquire;
+mod app_token;
+pub mod auth_code;
 mod builder;
 mod cache_access;
 mod client_core;
+mod confidential_client;
+pub mod credential;
 mod device_code;
 mod endpoints;
 mod error;
 mod interactive;
+pub mod on_behalf_of;
 mod public_client;
 mod result;
 mod sign_in;
@@ -99,10 +104,18 @@ mod token_request;
 mod write_back;
 
 pub use acquire::AcquireToken;
+pub use app_token::AcquireTokenForClient;
+pub use auth_code::{
+    AcquireTokenByAuthorizationCode, AuthorizationCodeFlow, AuthorizationRequestBuilder,
+};
 pub use builder::{
     PublicClientApplicationBuilder, DEFAULT_AUTHORITY, DEFAULT_EXPIRY_BUFFER,
     DEFAULT_MAX_REFRESH_WAIT,
 };
+pub use confidential_client::{
+    ConfidentialClientApplication, ConfidentialClientApplicationBuilder,
+};
+pub use credential::{AssertionError, AssertionRequest, ClientCertificate, JwtSignature};
 pub use device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
 pub use error::{Error, ServiceError, UiRequiredError, UiRequiredReason};
 pub use interactive::{AcquireTokenInteractive, Prompt};
@@ -110,6 +123,7 @@ pub use msal_core::{
     Account, Authority, Clock, ManualClock, OAuthError, SystemClock, UiRequiredClassification,
 };
 pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
+pub use on_behalf_of::AcquireTokenOnBehalfOf;
 pub use public_client::{AcquireTokenSilent, PublicClientApplication};
 pub use result::{AuthenticationResult, TokenSource};
 
