@@ -22,6 +22,11 @@
 //! that need the user share one sign-in. The account is the one the credential signed in last,
 //! else [`PublicClientCredentialBuilder::login_hint`]'s, else the only one in the cache.
 //!
+//! For services, [`ConfidentialClientCredential`] gets tokens for the app itself (client
+//! credentials, with a secret, a certificate or a client assertion) and
+//! [`OnBehalfOfCredential`] for a web API calling another API as its caller (on-behalf-of),
+//! both over a [`msal::ConfidentialClientApplication`] and its token cache.
+//!
 //! ## Scopes
 //! Azure SDK clients ask for `{resource}/.default` (`https://vault.azure.net/.default`,
 //! `https://storage.azure.com/.default`): the scopes go to msal-rs as given, which sends them
@@ -33,7 +38,8 @@
 //! ## Tenants
 //! azure_core 1.x's `TokenRequestOptions` has no tenant field, only a `Context` that Azure SDK
 //! clients carry from each call's `ClientMethodOptions` to the credential. Put a [`Tenant`] in
-//! it (or use [`token_request_options`]) to get a token in another tenant. A public client
+//! it (or use [`token_request_options`]) to get a token in another tenant. The confidential
+//! credentials pass it to msal-rs's per-request tenant. A public client
 //! app's tenant is fixed when it is built, so the credential keeps one app per tenant, built by
 //! the factory you give [`PublicClientCredentialBuilder::tenant_apps`] (same client id and
 //! cache store: the user's refresh token is redeemed in the other tenant, without a prompt
@@ -97,11 +103,13 @@
 #![forbid(unsafe_code)]
 
 mod challenge;
+mod confidential;
 mod context;
 mod public;
 mod token;
 
 pub use challenge::{claims_from_challenge, ClaimsChallengeHandler, ClaimsChallengePolicy};
+pub use confidential::{ConfidentialClientCredential, OnBehalfOfCredential};
 pub use context::{token_request_options, Claims, Tenant};
 pub use public::{
     Interaction, PublicClientCredential, PublicClientCredentialBuilder, TenantAppFactory,
