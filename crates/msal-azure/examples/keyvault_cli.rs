@@ -48,14 +48,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Silent first: a cached token, else the cached refresh token; a sign-in only when needed.
     let credential = PublicClientCredential::new(app, Interaction::Interactive);
 
-    let mut options = SecretClientOptions::default();
-    // Continuous access evaluation: pass the vault's claims challenges to the credential.
-    options.client_options.per_try_policies = vec![credential.claims_challenge_policy()];
-    // This example builds azure_core without its own HTTP client (see `transport` below); with
-    // azure_core's default features, leave `transport` unset.
-    options.client_options = ClientOptions {
-        transport: Some(Transport::new(Arc::new(transport::Reqwest::default()))),
-        ..options.client_options
+    let options = SecretClientOptions {
+        client_options: ClientOptions {
+            // Continuous access evaluation: pass the vault's claims challenges to the credential.
+            per_try_policies: vec![credential.claims_challenge_policy()],
+            // This example builds azure_core without its own HTTP client (see `transport`
+            // below); with azure_core's default features, leave `transport` unset.
+            transport: Some(Transport::new(Arc::new(transport::Reqwest::default()))),
+            ..ClientOptions::default()
+        },
+        ..SecretClientOptions::default()
     };
     let client = SecretClient::new(&vault_url, Arc::new(credential), Some(options))?;
 

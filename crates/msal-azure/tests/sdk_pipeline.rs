@@ -58,9 +58,10 @@ fn credential(server: &MockServer, now: u64) -> PublicClientCredential {
 }
 
 fn client_options(server: &MockServer) -> ClientOptions {
-    let mut options = ClientOptions::default();
-    options.transport = Some(Transport::new(Arc::new(SdkLoopback::new(server))));
-    options
+    ClientOptions {
+        transport: Some(Transport::new(Arc::new(SdkLoopback::new(server)))),
+        ..ClientOptions::default()
+    }
 }
 
 async fn token_requests(server: &MockServer) -> Vec<wiremock::Request> {
@@ -185,9 +186,13 @@ async fn key_vault_secret_client_on_the_credential_with_the_claims_challenge_pol
         .await;
 
     let credential = credential(&server, now);
-    let mut options = SecretClientOptions::default();
-    options.client_options = client_options(&server);
-    options.client_options.per_try_policies = vec![credential.claims_challenge_policy()];
+    let options = SecretClientOptions {
+        client_options: ClientOptions {
+            per_try_policies: vec![credential.claims_challenge_policy()],
+            ..client_options(&server)
+        },
+        ..SecretClientOptions::default()
+    };
     let client = SecretClient::new(
         "https://myvault.vault.azure.net/",
         Arc::new(credential.clone()),
