@@ -2675,3 +2675,164 @@ async fn an_invalid_instance_is_refused_and_gets_no_secret() {
         .collect();
     assert_eq!(hosts, vec![ENV], "only instance discovery was asked");
 }
+
+// ------------------------------------------------------------------------------------------
+// More on-behalf-of and app token cases
+
+/// Behaviour: a claims challenge for an on-behalf-of token skips both the cached access token
+/// and the OBO refresh token: the assertion is exchanged again, with the claims.
+#[tokio::test]
+async fn an_obo_claims_challenge_exchanges_the_assertion_with_the_claims() {
+    let cc = Cc::new().await;
+    let alice = user_assertion("alice");
+    obo_exchange(&alice, obo_tokens("obo-at-1", "obo-rt-1"))
+        .up_to_n_times(1)
+        .mount(&cc.server)
+        .await;
+    obo_exchange(&alice, obo_tokens("obo-at-2", "obo-rt-2"))
+        .expect(1)
+        .mount(&cc.server)
+        .await;
+    cc.app
+        .acquire_token_on_behalf_of(alice.clone(), [GRAPH_USER_READ])
+        .await
+        .unwrap();
+    let challenge = r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#;
+    let r = cc
+        .app
+        .acquire_token_on_behalf_of(alice.clone(), [GRAPH_USER_READ])
+        .claims(challenge)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.access_token.as_str(), r.source),
+        ("obo-at-2", TokenSource::IdentityProvider)
+    );
+    let requests = cc.token_requests().await;
+    assert_eq!(requests.len(), 2);
+    let f = form(&requests[1]);
+    assert_eq!(f["grant_type"], OBO_GRANT);
+    let sent: Value = serde_json::from_str(&f["claims"]).unwrap();
+    assert_eq!(sent, serde_json::from_str::<Value>(challenge).unwrap());
+}
+
+/// Behaviour: an on-behalf-of request for another tenant goes to that tenant's endpoint and is
+/// cached apart from the configured tenant's token for the same assertion. The OBO refresh token
+/// is not bound to a tenant (as in MSAL.NET): the configured tenant's token is then obtained by
+/// redeeming it there, not by exchanging the assertion again.
+#[tokio::test]
+async fn an_obo_request_for_another_tenant_goes_there_and_is_cached_apart() {
+    let cc = Cc::new().await;
+    let alice = user_assertion("alice");
+    Mock::given(method("POST"))
+        .and(path(token_path("guest-tenant")))
+        .and(body_string_contains("requested_token_use=on_behalf_of"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(obo_tokens("obo-guest", "obo-rt-guest")),
+        )
+        .expect(1)
+        .mount(&cc.server)
+        .await;
+    obo_refresh("obo-rt-guest", obo_tokens("obo-home", "obo-rt-home"))
+        .expect(1)
+        .mount(&cc.server)
+        .await;
+    let obo = |tenant: Option<&str>| {
+        let request = cc
+            .app
+            .acquire_token_on_behalf_of(alice.clone(), [GRAPH_USER_READ]);
+        match tenant {
+            Some(t) => request.tenant(t),
+            None => request,
+        }
+    };
+    let guest = obo(Some("guest-tenant")).await.unwrap();
+    assert_eq!(guest.access_token, "obo-guest");
+    assert_eq!(guest.tenant_id.as_deref(), Some("guest-tenant"));
+    let home = obo(None).await.unwrap();
+    assert_eq!(home.access_token, "obo-home");
+    assert_eq!(home.tenant_id.as_deref(), Some(UTID));
+    let guest = obo(Some("guest-tenant")).await.unwrap();
+    assert_eq!(
+        (guest.access_token.as_str(), guest.source),
+        ("obo-guest", TokenSource::Cache)
+    );
+    let home = obo(None).await.unwrap();
+    assert_eq!(
+        (home.access_token.as_str(), home.source),
+        ("obo-home", TokenSource::Cache)
+    );
+    assert_eq!(cc.urls(), vec![token_url("guest-tenant"), token_url(UTID)]);
+}
+
+/// Behaviour: concurrent on-behalf-of calls share one request per assertion, and never across
+/// assertions: 20 calls with alice's assertion and 20 with bob's make exactly two requests, and
+/// each caller gets its own user's token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_obo_calls_share_a_request_per_assertion_only() {
+    let cc = Cc::new().await;
+    let alice = user_assertion("alice");
+    let bob = user_assertion("bob");
+    for (assertion, token) in [(&alice, "obo-alice"), (&bob, "obo-bob")] {
+        Mock::given(method("POST"))
+            .and(path(token_path(UTID)))
+            .and(body_string_contains(format!("&assertion={assertion}")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(obo_tokens(token, "rt"))
+                    .set_delay(Duration::from_millis(200)),
+            )
+            .expect(1)
+            .mount(&cc.server)
+            .await;
+    }
+    let calls: Vec<_> = (0..40)
+        .map(|i| {
+            let app = cc.app.clone();
+            let (assertion, expected) = if i % 2 == 0 {
+                (alice.clone(), "obo-alice")
+            } else {
+                (bob.clone(), "obo-bob")
+            };
+            tokio::spawn(async move {
+                let r = app
+                    .acquire_token_on_behalf_of(assertion, [GRAPH_USER_READ])
+                    .await
+                    .unwrap();
+                assert_eq!(r.access_token, expected);
+            })
+        })
+        .collect();
+    for call in futures::future::join_all(calls).await {
+        call.unwrap();
+    }
+    assert_eq!(cc.token_requests().await.len(), 2);
+}
+
+/// Behaviour: tenants compare without regard to case: a token obtained for `.tenant("OTHER")`
+/// is served to `.tenant("other")`.
+#[tokio::test]
+async fn per_request_tenants_compare_without_regard_to_case() {
+    let cc = Cc::new().await;
+    Mock::given(method("POST"))
+        .and(path(token_path("OTHER")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(app_token("other-at", 3600)))
+        .mount(&cc.server)
+        .await;
+    cc_ok("other", app_token("other-at", 3600))
+        .mount(&cc.server)
+        .await;
+    cc.app
+        .acquire_token_for_client([GRAPH_DEFAULT])
+        .tenant("OTHER")
+        .await
+        .unwrap();
+    let r = cc
+        .app
+        .acquire_token_for_client([GRAPH_DEFAULT])
+        .tenant("other")
+        .await
+        .unwrap();
+    assert_eq!(r.source, TokenSource::Cache);
+    assert_eq!(cc.token_requests().await.len(), 1);
+}
