@@ -18,6 +18,7 @@
 // Everything but the READY line goes to stderr.
 
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import querystring from 'node:querystring';
 
@@ -53,6 +54,12 @@ const EXTRA_REDIRECT_URIS = (process.env.REDIRECT_URIS || '').split(',').map((s)
 export const PUBLIC_CLIENT_ID = 'msal-rs-e2e';
 export const CONFIDENTIAL_CLIENT_ID = 'msal-rs-e2e-confidential';
 export const CONFIDENTIAL_CLIENT_SECRET = 'e2e-secret';
+// A confidential client authenticating with a certificate (private_key_jwt): its key is the
+// public key of the committed test certificate crates/msal-tests/data/certs/cert.pem.
+export const CERTIFICATE_CLIENT_ID = 'msal-rs-e2e-certificate';
+const CERTIFICATE_PUBLIC_KEY = crypto.createPublicKey(
+  fs.readFileSync(new URL('../../crates/msal-tests/data/certs/public.pem', import.meta.url)),
+).export({ format: 'jwk' });
 const TENANT_ID = 'e2e00000-0000-4000-8000-000000000000'; // utid in client_info
 const API_RESOURCE = 'api://e2e';
 const API_SCOPES = ['api://e2e/read', 'api://e2e/write', 'api://e2e/.default'];
@@ -143,6 +150,18 @@ const configuration = {
       grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: ['http://localhost/', 'http://127.0.0.1/'],
+    },
+    {
+      client_id: CERTIFICATE_CLIENT_ID,
+      client_name: 'msal-rs e2e (confidential, certificate)',
+      application_type: 'web',
+      // Client assertion JWTs signed with the certificate's key: RS256 (what msal-rs sends a
+      // generic OIDC provider) or PS256 (what it sends Entra), verified against `jwks`.
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [{ ...CERTIFICATE_PUBLIC_KEY, use: 'sig' }] },
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
     },
   ],
 

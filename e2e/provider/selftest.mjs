@@ -9,6 +9,7 @@
 
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -417,6 +418,34 @@ async function main() {
     });
     assert(bad.status === 401 && bad.json.error === 'invalid_client', `bad secret ${bad.status} ${JSON.stringify(bad.json)}`);
     return `scope "${post.json.scope}", aud ${decodeJwt(post.json.access_token).aud}`;
+  });
+
+  await step('client credentials (certificate client, private_key_jwt RS256 and PS256; a foreign key is refused)', async () => {
+    const certs = path.join(HERE, '../../crates/msal-tests/data/certs');
+    const assertion = (keyFile, alg) => {
+      const now = Math.floor(Date.now() / 1000);
+      const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+      const input = `${b64({ alg, typ: 'JWT' })}.${b64({
+        iss: 'msal-rs-e2e-certificate', sub: 'msal-rs-e2e-certificate', aud: disco.token_endpoint,
+        jti: crypto.randomUUID(), iat: now, nbf: now, exp: now + 600,
+      })}`;
+      const key = crypto.createPrivateKey(fs.readFileSync(path.join(certs, keyFile)));
+      const signature = alg === 'PS256'
+        ? crypto.sign('sha256', Buffer.from(input), { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })
+        : crypto.sign('sha256', Buffer.from(input), key);
+      return `${input}.${signature.toString('base64url')}`;
+    };
+    const request = (keyFile, alg) => form(disco.token_endpoint, {
+      grant_type: 'client_credentials', client_id: 'msal-rs-e2e-certificate', scope: 'api://e2e/.default',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion(keyFile, alg),
+    });
+    for (const alg of ['RS256', 'PS256']) {
+      const ok = await request('key-pkcs8.pem', alg);
+      assert(ok.status === 200 && ok.json.access_token, `${alg} ${ok.status} ${JSON.stringify(ok.json)}`);
+    }
+    const foreign = await request('other-key.pem', 'RS256');
+    assert(foreign.status === 401 && foreign.json.error === 'invalid_client', `foreign key ${foreign.status} ${JSON.stringify(foreign.json)}`);
   });
 
   await step('provider wrote nothing but READY on stdout', async () => {

@@ -5,72 +5,16 @@
 //! sign-out; device code; and the error paths. Needs `scripts/e2e-provider.sh setup` (the test
 //! script runs it).
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod e2e_support;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
+use e2e_support::{browser_command, e2e_dir, Provider, SERIAL};
 use msal::cache::FileCache;
 use msal::{Error, ManualClock, PublicClientApplication, SystemBrowser, TokenSource, WebUiError};
 
 const CLIENT_ID: &str = "msal-rs-e2e";
-
-/// One browser and one provider at a time: this machine has two cores.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-fn e2e_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e/provider")
-}
-
-/// A provider process on a free loopback port, stopped on drop.
-struct Provider {
-    child: Child,
-    issuer: String,
-}
-
-impl Provider {
-    fn start(env: &[(&str, &str)]) -> Provider {
-        let dir = e2e_dir();
-        assert!(
-            dir.join("node_modules/oidc-provider").exists()
-                && PathBuf::from("/usr/bin/chromium").exists(),
-            "the end-to-end provider is not installed: run scripts/e2e-provider.sh setup"
-        );
-        let mut child = Command::new("node")
-            .arg("provider.mjs")
-            .current_dir(&dir)
-            .env("PORT", "0")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let issuer = line
-            .trim()
-            .strip_prefix("READY ")
-            .unwrap_or_else(|| panic!("the provider did not start: {line:?}"))
-            .to_owned();
-        Provider { child, issuer }
-    }
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn browser_command(extra: &str) -> String {
-    format!(
-        "node {} %s {extra}",
-        e2e_dir().join("browser.mjs").display()
-    )
-}
 
 fn app(
     provider: &Provider,

@@ -123,7 +123,9 @@ pub(crate) fn request_authority(
 /// A normalised client credentials request.
 pub(crate) struct AppTokenFlow {
     client_id: String,
-    requested: ScopeSet,
+    /// The resource scopes: what is sent, cached and matched. The OpenID scopes (`openid`,
+    /// `profile`, `offline_access`) mean nothing for an app token and Entra rejects them next to
+    /// a `/.default` scope, so they are dropped even when the caller gives them.
     match_scopes: ScopeSet,
     authority: Arc<Authority>,
     tenant: String,
@@ -137,9 +139,9 @@ impl AppTokenFlow {
         let correlation_id = options
             .correlation_id
             .unwrap_or_else(crate::correlation::new_correlation_id);
-        let requested =
-            ScopeSet::parse_request(scopes).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        let match_scopes = requested.without_reserved();
+        let match_scopes = ScopeSet::parse_request(scopes)
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?
+            .without_reserved();
         if match_scopes.is_empty() {
             return Err(Error::InvalidArgument(
                 "client credentials need a resource scope, e.g. https://graph.microsoft.com/.default"
@@ -156,7 +158,6 @@ impl AppTokenFlow {
         Ok(AppTokenFlow {
             client_id: core.client_id.clone(),
             tenant: authority.tenant().unwrap_or("").to_owned(),
-            requested,
             match_scopes,
             authority,
             bypass_cache: options.force_refresh
@@ -314,7 +315,7 @@ impl CachedFlow for AppTokenFlow {
                 }
                 _ => endpoints.token.clone(),
             };
-            let scope = flow.requested.to_target();
+            let scope = flow.match_scopes.to_target();
             let mut form: Vec<(&str, &str)> = vec![
                 ("client_id", &core.client_id),
                 ("grant_type", "client_credentials"),
@@ -339,7 +340,7 @@ impl CachedFlow for AppTokenFlow {
             check_bearer(&tokens)?;
 
             let now = core.now_secs();
-            let target = cached_target(&tokens, &flow.requested);
+            let target = cached_target(&tokens, &flow.match_scopes);
             let entry = access_token_entry(
                 &core,
                 None,

@@ -131,7 +131,12 @@ impl TestStore {
 
     /// The stored document (decrypted, for the encrypted backend), if any.
     pub async fn snapshot(&self) -> Option<Vec<u8>> {
-        match self.inner.load(Partition::All, None).await.unwrap() {
+        self.snapshot_of(Partition::All).await
+    }
+
+    /// The stored document of one partition (a whole-document store answers with everything).
+    pub async fn snapshot_of(&self, partition: Partition<'_>) -> Option<Vec<u8>> {
+        match self.inner.load(partition, None).await.unwrap() {
             Loaded::Data { bytes, .. } => Some(bytes),
             _ => None,
         }
@@ -173,6 +178,12 @@ impl CacheStore for TestStore {
 
     fn location(&self) -> Option<&std::path::Path> {
         self.inner.location()
+    }
+
+    // Without this a partitioned backend (Redis) would be driven as a whole-document store:
+    // one in-memory copy for every partition, unlike what an application using it directly gets.
+    fn partitioned(&self) -> bool {
+        self.inner.partitioned()
     }
 }
 
