@@ -2907,7 +2907,6 @@ async fn a_multi_tenant_web_app_signs_in_through_common_and_refreshes_in_the_hom
 /// (what `anyhow`'s `chain()`/`downcast_ref` and most error reporters do), not only through the
 /// `Error::Credential` field.
 #[tokio::test]
-#[ignore = "BUG: Error::Credential's #[source] is the Arc<dyn Error> wrapper itself (thiserror's as_dyn_error on Arc), so source() yields the Arc and downcast_ref::<CallbackError>() fails; only the `source` field downcasts"]
 async fn the_assertion_callbacks_error_downcasts_through_the_source_chain() {
     let cc = Cc::with(|b| {
         b.client_assertion(|_| async { Err::<String, AssertionError>(Box::new(TokenFileMissing)) })

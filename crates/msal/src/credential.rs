@@ -357,7 +357,7 @@ impl ClientCredential {
                 };
                 let assertion = callback(request).await.map_err(|e| Error::Credential {
                     message: "the client assertion callback failed".into(),
-                    source: Some(Arc::from(e)),
+                    source: Some(crate::error::SharedError::new(e)),
                 })?;
                 if assertion.trim().is_empty() {
                     return Err(invalid("the client assertion callback returned nothing"));

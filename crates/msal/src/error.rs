@@ -60,13 +60,48 @@ pub enum Error {
     Credential {
         /// What is wrong (never a secret).
         message: String,
-        /// The underlying error (e.g. the assertion callback's).
+        /// The underlying error (e.g. the assertion callback's), also the error's `source()`.
         #[source]
-        source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+        source: Option<SharedError>,
     },
     /// A background task failed unexpectedly (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// An error shared by clones of [`Error`] (which is `Clone`): dereferences to the error itself,
+/// and [`std::error::Error::source`] of the [`Error`] holding it returns the inner error, so
+/// `downcast_ref` and error-chain walkers (anyhow, eyre) find it.
+#[derive(Clone)]
+pub struct SharedError(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl SharedError {
+    /// Share `error`.
+    pub fn new(error: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        SharedError(error.into())
+    }
+}
+
+// Deliberately not `std::error::Error` itself: thiserror then reaches the inner error through
+// `Deref` and hands that out as the source, instead of this wrapper.
+impl std::ops::Deref for SharedError {
+    type Target = dyn std::error::Error + Send + Sync;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl std::fmt::Debug for SharedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for SharedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*self.0, f)
+    }
 }
 
 fn transient_status(status: u16) -> bool {

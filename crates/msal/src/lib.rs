@@ -137,7 +137,7 @@ pub use confidential_client::{
 };
 pub use credential::{AssertionError, AssertionRequest, ClientCertificate, JwtSignature};
 pub use device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
-pub use error::{Error, ServiceError, UiRequiredError, UiRequiredReason};
+pub use error::{Error, ServiceError, SharedError, UiRequiredError, UiRequiredReason};
 pub use interactive::{AcquireTokenInteractive, Prompt};
 pub use msal_core::{
     Account, Authority, Clock, ManualClock, OAuthError, SystemClock, UiRequiredClassification,
