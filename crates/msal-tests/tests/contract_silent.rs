@@ -708,3 +708,30 @@ async fn refresh_result_has_source_identity_provider_and_refresh_on() {
         .get("refresh_on")
         .is_none());
 }
+
+/// `account(id)` is `accounts()` filtered to one id, found by a hash probe: the same account,
+/// any case of the id, and only while this app holds a usable refresh token for it.
+#[tokio::test]
+async fn account_by_id_matches_accounts_and_needs_a_usable_refresh_token() {
+    let h = Harness::new().await;
+    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1")).await;
+
+    let listed = h.app.accounts().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let found = h.app.account(&hid()).await.unwrap().expect("signed in");
+    assert_eq!(found, listed[0]);
+    let upper = h
+        .app
+        .account(&hid().to_ascii_uppercase())
+        .await
+        .unwrap()
+        .expect("ids compare without regard to case");
+    assert_eq!(upper.home_account_id, listed[0].home_account_id);
+    assert!(h.app.account("nobody.nowhere").await.unwrap().is_none());
+
+    // Another app's refresh token only (not a family one): this app cannot use the account.
+    h.seed(&CacheDoc::new().signed_in("another-app", "rt-other"))
+        .await;
+    assert!(h.app.accounts().await.unwrap().is_empty());
+    assert!(h.app.account(&hid()).await.unwrap().is_none());
+}

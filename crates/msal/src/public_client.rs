@@ -50,13 +50,20 @@ impl PublicClientApplication {
         Ok(cache.accounts(self.core.authority.environment(), &self.core.client_id))
     }
 
-    /// The account with this home account id, if this app can use it.
+    /// The account with this home account id, if this app can use it (the same rule as
+    /// [`accounts`](Self::accounts)). A hash lookup: its cost does not grow with the number of
+    /// accounts in the cache.
     pub async fn account(&self, home_account_id: &str) -> Result<Option<Account>, Error> {
-        Ok(self
-            .accounts()
-            .await?
+        let cache = self.core.cache.snapshot(Partition::All).await?;
+        let environment = self.core.authority.environment();
+        let Some(account) = cache.account(home_account_id, environment) else {
+            return Ok(None);
+        };
+        let usable = cache
+            .refresh_tokens(&account.home_account_id, environment)
             .into_iter()
-            .find(|a| a.home_account_id.eq_ignore_ascii_case(home_account_id)))
+            .any(|rt| cache.is_refresh_token_usable(rt, environment, &self.core.client_id));
+        Ok(usable.then_some(account))
     }
 
     /// Get a token without user interaction: from the cache when a valid one is there (no
