@@ -6,6 +6,7 @@
 //! processes sharing a [`FileCache`](crate::FileCache) do.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::{
@@ -40,6 +41,10 @@ struct Slot {
 #[derive(Clone, Default)]
 pub struct MemoryCache {
     slot: Arc<Mutex<Slot>>,
+    /// The version of the stored bytes, readable without the lock (0: nothing stored). Every
+    /// cache hit asks "still at version v?"; answering from an atomic keeps threads sharing
+    /// an app from queueing on the mutex for it.
+    published: Arc<AtomicU64>,
     refresh: Arc<AsyncLock>,
 }
 
@@ -124,6 +129,7 @@ impl MemoryCache {
                 bytes: Some(bytes),
                 version: 1,
             })),
+            published: Arc::new(AtomicU64::new(1)),
             refresh: Arc::default(),
         }
     }
@@ -164,6 +170,12 @@ impl CacheStore for MemoryCache {
         _partition: Partition<'_>,
         known: Option<StoreVersion>,
     ) -> Result<Loaded, CacheError> {
+        // A write publishes its version only once its bytes are in place (under the lock), so
+        // a match here means those bytes are still the current ones.
+        let published = self.published.load(Ordering::Acquire);
+        if published != 0 && known == Some(StoreVersion::new(published)) {
+            return Ok(Loaded::Unchanged);
+        }
         let slot = self.lock();
         let version = StoreVersion::new(slot.version);
         Ok(match &slot.bytes {
@@ -200,6 +212,7 @@ impl CacheStore for MemoryCache {
         let new_bytes = update(current)?;
         slot.bytes = Some(new_bytes);
         slot.version += 1;
+        self.published.store(slot.version, Ordering::Release);
         Ok(StoreVersion::new(slot.version))
     }
 }

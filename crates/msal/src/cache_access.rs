@@ -17,7 +17,9 @@
 //! store would simply be read again, so this is the place for a bound when one is needed.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+
+use arc_swap::ArcSwap;
 
 use msal_cache::{
     CacheError, CacheStore, Current, Loaded, Partition, RefreshLock, StoreVersion, TokenCache,
@@ -41,8 +43,12 @@ impl Default for State {
 }
 
 /// The in-memory copies: one for a whole-document store, one per partition otherwise.
+///
+/// The single copy is read lock-free (`ArcSwap`): every cache hit reads it, and threads sharing
+/// an app must not contend on a lock or a reference count for that. Writers serialize on the
+/// mutex beside it.
 enum Slots {
-    Single(RwLock<State>),
+    Single(ArcSwap<State>, Mutex<()>),
     Partitioned(RwLock<HashMap<String, State>>),
 }
 
@@ -65,7 +71,7 @@ impl CacheAccess {
             slots: if partitioned {
                 Slots::Partitioned(RwLock::new(HashMap::new()))
             } else {
-                Slots::Single(RwLock::new(State::default()))
+                Slots::Single(ArcSwap::from_pointee(State::default()), Mutex::new(()))
             },
         }
     }
@@ -73,7 +79,7 @@ impl CacheAccess {
     /// The in-memory state of `partition` (a copy: two `Arc`s and a version).
     fn state(&self, partition: Partition<'_>) -> State {
         match &self.slots {
-            Slots::Single(state) => state.read().unwrap_or_else(|p| p.into_inner()).clone(),
+            Slots::Single(state, _) => State::clone(&state.load()),
             Slots::Partitioned(map) => map
                 .read()
                 .unwrap_or_else(|p| p.into_inner())
@@ -93,10 +99,10 @@ impl CacheAccess {
     ) {
         let stale = |current: &State| only_if_at.is_some_and(|v| current.version != v);
         match &self.slots {
-            Slots::Single(state) => {
-                let mut state = state.write().unwrap_or_else(|p| p.into_inner());
-                if !stale(&state) {
-                    *state = new;
+            Slots::Single(state, writer) => {
+                let _writer = writer.lock().unwrap_or_else(|p| p.into_inner());
+                if !stale(&state.load()) {
+                    state.store(Arc::new(new));
                 }
             }
             Slots::Partitioned(map) => {
@@ -118,9 +124,44 @@ impl CacheAccess {
         let Some(store) = &self.store else {
             return Ok(current.cache);
         };
-        let known = current.version;
+        Ok(self
+            .load_changed(store.as_ref(), partition, current.version)
+            .await?
+            .unwrap_or(current.cache))
+    }
+
+    /// Run `f` on the cache, up to date with the store: like [`snapshot`](Self::snapshot),
+    /// but the single in-memory copy is read in place, without taking a reference to it (the
+    /// cache-hit path).
+    pub(crate) async fn read<T>(
+        &self,
+        partition: Partition<'_>,
+        f: impl FnOnce(&TokenCache) -> T,
+    ) -> Result<T, Error> {
+        let Slots::Single(state, _) = &self.slots else {
+            let cache = self.snapshot(partition).await?;
+            return Ok(f(&cache));
+        };
+        let Some(store) = &self.store else {
+            return Ok(f(&state.load().cache));
+        };
+        let known = state.load().version;
+        match self.load_changed(store.as_ref(), partition, known).await? {
+            None => Ok(f(&state.load().cache)),
+            Some(cache) => Ok(f(&cache)),
+        }
+    }
+
+    /// Ask the store whether `partition` changed since `known`; if it did, parse and install
+    /// the new data and return it.
+    async fn load_changed(
+        &self,
+        store: &dyn CacheStore,
+        partition: Partition<'_>,
+        known: Option<StoreVersion>,
+    ) -> Result<Option<Arc<TokenCache>>, Error> {
         let fresh = match store.load(partition, known).await? {
-            Loaded::Unchanged => return Ok(current.cache),
+            Loaded::Unchanged => return Ok(None),
             Loaded::Missing => State::default(),
             Loaded::Data { bytes, version } => State {
                 cache: Arc::new(TokenCache::from_json(&bytes).map_err(|e| self.locate(e))?),
@@ -129,7 +170,7 @@ impl CacheAccess {
         };
         let cache = Arc::clone(&fresh.cache);
         self.set_state(partition, fresh, Some(known));
-        Ok(cache)
+        Ok(Some(cache))
     }
 
     /// Apply `op` to the cache, persisting it through the store. Returns what `op` returned
@@ -184,9 +225,12 @@ impl CacheAccess {
         mut op: impl FnMut(&mut TokenCache) -> T,
     ) -> T {
         match &self.slots {
-            Slots::Single(state) => {
-                let mut state = state.write().unwrap_or_else(|p| p.into_inner());
-                op(Arc::make_mut(&mut state.cache))
+            Slots::Single(state, writer) => {
+                let _writer = writer.lock().unwrap_or_else(|p| p.into_inner());
+                let mut next = State::clone(&state.load());
+                let out = op(Arc::make_mut(&mut next.cache));
+                state.store(Arc::new(next));
+                out
             }
             Slots::Partitioned(map) => {
                 let mut map = map.write().unwrap_or_else(|p| p.into_inner());

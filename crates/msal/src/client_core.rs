@@ -118,16 +118,19 @@ impl ClientCore {
     /// The authority a request for `account` goes to: for Entra's `common` and `organizations`,
     /// the account's home tenant (as MSAL.NET does), so cached tokens are found under the tenant
     /// they were issued in and refreshes go to that tenant.
-    pub(crate) fn request_authority(&self, account: &Account) -> Arc<Authority> {
+    ///
+    /// `None` means the configured authority itself: the common case costs no reference count
+    /// on a value every thread shares.
+    pub(crate) fn request_authority(&self, account: &Account) -> Option<Arc<Authority>> {
         if self.authority.is_multi_tenant() {
             let tenant = account
                 .home_tenant_id()
                 .or(Some(account.tenant_id.as_str()).filter(|t| !t.is_empty()));
             if let Some(tenant) = tenant {
-                return self.tenant_authority(tenant);
+                return Some(self.tenant_authority(tenant));
             }
         }
-        Arc::clone(&self.authority)
+        None
     }
 
     /// The configured authority with `tenant`, built once per tenant. The map only grows with

@@ -47,7 +47,8 @@ pub(crate) struct SilentParams {
     /// The scopes cached tokens are matched on: requested minus reserved.
     pub match_scopes: ScopeSet,
     pub account: Account,
-    pub authority: Arc<Authority>,
+    /// The authority, when not the configured one (see [`SilentParams::authority`]).
+    pub tenant_authority: Option<Arc<Authority>>,
     /// Claims to send (the caller's, merged with client capabilities).
     pub claims: Option<String>,
     /// Skip the access-token lookup (force_refresh, or a claims challenge from the caller).
@@ -58,6 +59,11 @@ pub(crate) struct SilentParams {
 }
 
 impl SilentParams {
+    /// The authority the request goes to.
+    pub(crate) fn authority<'a>(&'a self, core: &'a ClientCore) -> &'a Authority {
+        self.tenant_authority.as_deref().unwrap_or(&core.authority)
+    }
+
     /// Where the account's tokens are cached.
     pub(crate) fn cache_partition(&self) -> Partition<'_> {
         if self.own_partition {
@@ -99,7 +105,7 @@ pub(crate) fn normalise(core: &ClientCore, input: SilentInput) -> Result<SilentP
     Ok(SilentParams {
         requested,
         match_scopes,
-        authority: core.request_authority(&input.account),
+        tenant_authority: core.request_authority(&input.account),
         account: input.account,
         claims,
         bypass_cache: input.force_refresh
@@ -189,7 +195,12 @@ impl CachedFlow for SilentParams {
     fn refresh_key(&self) -> RefreshKey {
         RefreshKey {
             home_account_id: self.account.home_account_id.to_ascii_lowercase(),
-            authority: self.authority.canonical_url(),
+            authority: self
+                .tenant_authority
+                .as_deref()
+                .map(Authority::canonical_url)
+                // Empty: the configured authority (the map belongs to this app alone).
+                .unwrap_or_default(),
             scopes: self.match_scopes.to_target().to_ascii_lowercase(),
             claims: self.claims.clone(),
             bypass_cache: self.bypass_cache,
@@ -222,8 +233,11 @@ pub(crate) async fn serve<F: CachedFlow>(
 ) -> Result<AuthenticationResult, Error> {
     let mut fallback = None;
     if !flow.bypass_cache() {
-        let cache = core.cache.snapshot(flow.partition()).await?;
-        if let Some(found) = flow.find(&core, &cache) {
+        let found = core
+            .cache
+            .read(flow.partition(), |cache| flow.find(&core, cache))
+            .await?;
+        if let Some(found) = found {
             let now = core.now_secs();
             if found.expires_on > now + core.expiry_buffer.as_secs() {
                 if found.refresh_on.is_some_and(|r| r <= now) {
@@ -324,10 +338,10 @@ fn find_access_token(
     params: &SilentParams,
 ) -> Option<Found> {
     let now = core.now_secs();
-    let environment = params.authority.environment();
+    let environment = params.authority(core).environment();
     let max_expires_on = now.saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs());
     let realms = [
-        Some(params.authority.tenant().unwrap_or("")),
+        Some(params.authority(core).tenant().unwrap_or("")),
         // Caches written by MSAL Python keep `common`/`organizations` as the realm.
         core.authority
             .is_multi_tenant()
@@ -390,7 +404,7 @@ async fn refresh(
         ));
     }
     let endpoints = core
-        .endpoints_for(&params.authority, &params.correlation_id)
+        .endpoints_for(params.authority(&core), &params.correlation_id)
         .await?;
 
     let mut family_error = None;
@@ -449,7 +463,7 @@ fn refresh_candidates(
     cache: &TokenCache,
     params: &SilentParams,
 ) -> Vec<RefreshTokenEntry> {
-    let environment = params.authority.environment();
+    let environment = params.authority(core).environment();
     let tokens = cache.refresh_tokens(&params.account.home_account_id, environment);
     let is_own = |rt: &&&RefreshTokenEntry| rt.client_id.eq_ignore_ascii_case(&core.client_id);
     let family = tokens.iter().find(|rt| {
@@ -510,8 +524,8 @@ async fn save(
         }
     };
 
-    let environment = params.authority.environment().to_owned();
-    let realm = realm_for(core, &params.authority, checked.claims.as_ref());
+    let environment = params.authority(core).environment().to_owned();
+    let realm = realm_for(core, params.authority(core), checked.claims.as_ref());
     let target = cached_target(&tokens, &params.requested);
     let place = Placement {
         home_account_id: &hid,

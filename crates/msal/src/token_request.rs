@@ -25,7 +25,7 @@ pub(crate) async fn redeem_refresh_token(
     rt: &RefreshTokenEntry,
 ) -> Result<TokenResponse, Error> {
     let scope = params.requested.to_request_string();
-    let authority = params.authority.canonical_url();
+    let authority = params.authority(core).canonical_url();
     let mut form: Vec<(&str, &str)> = vec![
         ("client_id", &core.client_id),
         ("grant_type", "refresh_token"),
