@@ -11,7 +11,7 @@
 //!    checks the response's `state` (in constant time), then redeems the code with the PKCE
 //!    verifier and the app's credential, checks the ID token's `nonce` and audience, and caches
 //!    the tokens in the user's partition. Later requests use
-//!    [`acquire_token_silent`](ConfidentialClientApplication::acquire_token_silent) with the
+//!    [`acquire_token_silent`](crate::ConfidentialClientApplication::acquire_token_silent) with the
 //!    account.
 //!
 //! [`ConfidentialClientApplication::acquire_token_by_authorization_code`] is the lower-level
@@ -20,7 +20,6 @@
 //! [`ConfidentialClientApplication::authorization_request`]: crate::ConfidentialClientApplication::authorization_request
 //! [`ConfidentialClientApplication::acquire_token_by_auth_code_flow`]: crate::ConfidentialClientApplication::acquire_token_by_auth_code_flow
 //! [`ConfidentialClientApplication::acquire_token_by_authorization_code`]: crate::ConfidentialClientApplication::acquire_token_by_authorization_code
-//! [`ConfidentialClientApplication::acquire_token_silent`]: crate::ConfidentialClientApplication::acquire_token_silent
 
 use std::future::IntoFuture;
 use std::sync::Arc;
