@@ -93,10 +93,11 @@ impl AccessTokenEntry {
                 .token_type
                 .as_deref()
                 .is_none_or(|t| t.eq_ignore_ascii_case("bearer"))
-            && !self.extra.contains_key("key_id")
-            && !self.extra.contains_key("kid")
-            && !self.extra.contains_key("ext")
-            && !self.extra.contains_key("user_assertion_hash")
+            && (self.extra.is_empty()
+                || !(self.extra.contains_key("key_id")
+                    || self.extra.contains_key("kid")
+                    || self.extra.contains_key("ext")
+                    || self.extra.contains_key("user_assertion_hash")))
     }
 
     /// The extended expiry, falling back to .NET's `ext_expires_on`.
