@@ -702,6 +702,10 @@ pub struct TokenCache {
     unknown_sections: Map<String, Value>,
 }
 
+/// Documents from this size on load on two threads ([`TokenCache::from_json_split`]); below
+/// it, starting a thread costs about what it saves.
+const SPLIT_MIN_BYTES: usize = 4 << 20;
+
 /// How many distinct `target`s are shared at most; past that (never seen in practice) new ones
 /// are parsed per token, so that a cache of odd targets cannot grow the table without bound.
 const MAX_SHARED_TARGETS: usize = 4_096;
@@ -737,9 +741,20 @@ impl TokenCache {
     /// are kept aside verbatim and written back unchanged.
     ///
     /// The document is read in one pass straight into the index: no `serde_json::Value` of the
-    /// whole document, strings borrowed from `bytes` until an entry keeps them. (A section that
-    /// appears twice in one document is loaded twice, into the same cache.)
+    /// whole document, strings borrowed from `bytes` until an entry keeps them. A large document
+    /// is read on two threads, each taking whole sections (see [`TokenCache::from_json_split`]).
+    /// (A section that appears twice in one document is loaded twice, into the same cache.)
     pub fn from_json(bytes: &[u8]) -> Result<Self, CacheError> {
+        if bytes.len() >= SPLIT_MIN_BYTES {
+            if let Some(cache) = Self::from_json_split(bytes) {
+                return Ok(cache);
+            }
+        }
+        Self::from_json_sequential(bytes)
+    }
+
+    /// [`TokenCache::from_json`] on the calling thread alone.
+    fn from_json_sequential(bytes: &[u8]) -> Result<Self, CacheError> {
         let mut cache = TokenCache::new();
         let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
             return Ok(cache);
@@ -769,12 +784,114 @@ impl TokenCache {
                 },
             );
         }
-        cache.access_tokens.shrink();
-        cache.refresh_tokens.shrink();
-        cache.id_tokens.shrink();
-        cache.accounts.shrink();
-        cache.app_metadata.shrink();
+        cache.shrink();
         Ok(cache)
+    }
+
+    /// The two-thread load: the top level is split into sections by a quick scan, and the known
+    /// sections are parsed on two threads, each thread taking whole kinds (all access-token
+    /// sections on one, say), so each kind's entries are read in document order as on one
+    /// thread and the two halves of the index never meet. Unknown sections are read here.
+    ///
+    /// `None` whenever anything is not as expected, JSON errors included: the caller then loads
+    /// on one thread, which also words the error. So this path only ever has to get valid
+    /// documents right. (A scan that splits an invalid document wrongly cannot make it load
+    /// either: every piece must then parse as a whole JSON value.)
+    fn from_json_split(bytes: &[u8]) -> Option<Self> {
+        let mut cache = TokenCache::new();
+        let mut known: Vec<(&'static str, &[u8])> = Vec::new();
+        for (key, value) in split_top_level(bytes)? {
+            let name: String = serde_json::from_slice(key).ok()?;
+            match SECTIONS.iter().find(|s| s.eq_ignore_ascii_case(&name)) {
+                Some(&kind) => known.push((kind, value)),
+                None => {
+                    let value: Value = serde_json::from_slice(value).ok()?;
+                    cache.unknown_sections.insert(name, value);
+                }
+            }
+        }
+        // Kinds go to the less loaded thread, largest first.
+        let mut sizes: Vec<(&'static str, usize)> = SECTIONS
+            .iter()
+            .map(|&kind| {
+                let size = known
+                    .iter()
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, v)| v.len());
+                (kind, size.sum())
+            })
+            .collect();
+        sizes.sort_by_key(|&(_, size)| std::cmp::Reverse(size));
+        let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+        let (mut my_bytes, mut their_bytes) = (0, 0);
+        for (kind, size) in sizes {
+            if my_bytes <= their_bytes {
+                mine.push(kind);
+                my_bytes += size;
+            } else {
+                theirs.push(kind);
+                their_bytes += size;
+            }
+        }
+        let hasher = cache.hasher.clone();
+        let load = |kinds: &[&'static str]| -> Option<TokenCache> {
+            let mut part = TokenCache {
+                hasher: hasher.clone(),
+                ..TokenCache::default()
+            };
+            let mut fields = Fields::new();
+            let mut bad_section = None;
+            for (kind, value) in known.iter().filter(|(k, _)| kinds.contains(k)) {
+                let mut de = serde_json::Deserializer::from_slice(value);
+                let section = SectionLoader {
+                    cache: &mut part,
+                    section: kind,
+                    fields: &mut fields,
+                    name: kind,
+                    bad_section: &mut bad_section,
+                };
+                section.deserialize(&mut de).ok()?;
+                de.end().ok()?;
+            }
+            Some(part)
+        };
+        let (mut a, mut b) = std::thread::scope(|s| {
+            let other = s.spawn(|| load(&theirs));
+            let a = load(&mine);
+            (a, other.join().ok().flatten())
+        });
+        for (part, kinds) in [(a.as_mut()?, &mine), (b.as_mut()?, &theirs)] {
+            cache.take_kinds(part, kinds);
+        }
+        cache.shrink();
+        Some(cache)
+    }
+
+    /// Move the sections of `kinds` (the only ones `part` loaded) out of `part`.
+    fn take_kinds(&mut self, part: &mut TokenCache, kinds: &[&'static str]) {
+        use std::mem::take;
+        for &kind in kinds {
+            match kind {
+                AT => {
+                    self.access_tokens = take(&mut part.access_tokens);
+                    self.scope_sets = take(&mut part.scope_sets);
+                }
+                RT => self.refresh_tokens = take(&mut part.refresh_tokens),
+                IDT => self.id_tokens = take(&mut part.id_tokens),
+                ACCOUNT => self.accounts = take(&mut part.accounts),
+                _ => self.app_metadata = take(&mut part.app_metadata),
+            }
+        }
+        self.unparsed.append(&mut part.unparsed);
+    }
+
+    /// Give back the slack the slabs' doubling left after a bulk load.
+    fn shrink(&mut self) {
+        self.access_tokens.shrink();
+        self.refresh_tokens.shrink();
+        self.id_tokens.shrink();
+        self.accounts.shrink();
+        self.app_metadata.shrink();
     }
 
     /// Type and insert one entry; false when it does not type as its kind.
@@ -1279,6 +1396,110 @@ impl<'de> Visitor<'de> for SectionLoader<'_, 'de> {
     }
 }
 
+// ---- the top-level scan of the two-thread load -------------------------------------------------
+//
+// Finds where each top-level member's key and value start and end, for valid JSON; on anything
+// else it may stop (`None`) or cut wrongly, which the parse of each piece then rejects. Strings
+// are skipped with memchr, so the scan costs a small part of the parse it splits.
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The end (exclusive) of the string whose opening quote is at `i`.
+fn string_end(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        j += memchr::memchr2(b'"', b'\\', b.get(j..)?)?;
+        if b[j] == b'\\' {
+            j += 2;
+        } else {
+            return Some(j + 1);
+        }
+    }
+}
+
+/// The end of the object or array that opens at `i`, by counting its brackets outside strings.
+fn container_end(b: &[u8], i: usize) -> Option<usize> {
+    let (open, close) = if b.get(i)? == &b'{' {
+        (b'{', b'}')
+    } else {
+        (b'[', b']')
+    };
+    let (mut depth, mut j) = (0usize, i);
+    loop {
+        j += memchr::memchr3(b'"', open, close, b.get(j..)?)?;
+        match b[j] {
+            b'"' => j = string_end(b, j)?,
+            c if c == open => {
+                depth += 1;
+                j += 1;
+            }
+            _ => {
+                depth = depth.checked_sub(1)?;
+                j += 1;
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+        }
+    }
+}
+
+/// The top-level members as (key with its quotes, value) pieces of `b`.
+fn split_top_level(b: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut members = Vec::new();
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let key_end = string_end(b, i)?;
+            let key = &b[i..key_end];
+            i = skip_ws(b, key_end);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = skip_ws(b, i + 1);
+            let value_end = match b.get(i)? {
+                b'{' | b'[' => container_end(b, i)?,
+                b'"' => string_end(b, i)?,
+                _ => {
+                    let mut j = i;
+                    while !matches!(
+                        b.get(j),
+                        None | Some(b',' | b'}' | b' ' | b'\t' | b'\n' | b'\r')
+                    ) {
+                        j += 1;
+                    }
+                    j
+                }
+            };
+            members.push((key, b.get(i..value_end)?));
+            i = skip_ws(b, value_end);
+            match b.get(i)? {
+                b',' => i = skip_ws(b, i + 1),
+                b'}' => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (skip_ws(b, i) == b.len()).then_some(members)
+}
+
 fn is_home_profile(e: &AccountEntry) -> bool {
     e.home_account_id
         .rsplit_once('.')
@@ -1360,6 +1581,81 @@ mod tests {
             let mut expected = word.to_le_bytes();
             expected.make_ascii_lowercase();
             assert_eq!(ascii_lower8(word).to_le_bytes(), expected, "byte {b:#04x}");
+        }
+    }
+
+    /// Documents exercising what the top-level scan must get right.
+    fn split_fixtures() -> Vec<String> {
+        let at = r#"{"credential_type": "AccessToken", "secret": "s{}[]\"\\", "home_account_id": "u.t",
+            "environment": "login.windows.net", "client_id": "c", "realm": "t", "target": "a B",
+            "expires_on": "100", "future": {"x": [1, {"y": "}"}]}}"#;
+        let rt = r#"{"secret": "r", "home_account_id": "u.t", "environment": "login.microsoftonline.com",
+            "client_id": "c", "family_id": "1"}"#;
+        let account = r#"{"home_account_id": "u.t", "environment": "login.windows.net", "realm": "t",
+            "username": "a@b"}"#;
+        vec![
+            "{}".into(),
+            " \n{ } \t".into(),
+            format!(
+                r#"{{"AccessToken": {{"k1": {at}, "bad": [1, 2], "n": null}}, "RefreshToken": {{"k": {rt}}}}}"#
+            ),
+            format!(
+                r#"{{"Future": {{"a": "}}{{"}}, "accesstoken": {{"k": {at}}}, "Num": -1.5e3, "Str": "x,}}",
+                   "Account": {{"k": {account}}}, "AccessToken": {{"k2": {at}}}, "Arr": [{{"]": 1}}],
+                   "Access\u0054oken": {{}}, "IdToken": {{}}, "AppMetadata": {{"m": {{"client_id": "c",
+                   "environment": "e", "family_id": "1"}}}}, "T": true, "N": null}}"#
+            ),
+            format!(r#"{{"RefreshToken":{{"a":{rt},"b":{rt}}},"Account":{{"x":{account}}}}}"#),
+        ]
+    }
+
+    #[test]
+    fn split_and_sequential_loads_agree() {
+        for doc in split_fixtures() {
+            let bytes = doc.as_bytes();
+            let seq = TokenCache::from_json_sequential(bytes).expect("fixture loads");
+            let split = TokenCache::from_json_split(bytes).expect("fixture splits");
+            assert_eq!(split.counts(), seq.counts(), "{doc}");
+            assert_eq!(split.unparsed.len(), seq.unparsed.len(), "{doc}");
+            assert_eq!(
+                String::from_utf8(split.to_json()).unwrap(),
+                String::from_utf8(seq.to_json()).unwrap(),
+                "{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn split_load_never_accepts_what_the_sequential_load_rejects() {
+        // Every prefix and every one-byte change into a structural byte: whenever the split
+        // path loads, the document is valid and loads the same on one thread.
+        for doc in split_fixtures() {
+            let bytes = doc.as_bytes();
+            let mut variants: Vec<Vec<u8>> =
+                (0..bytes.len()).map(|i| bytes[..i].to_vec()).collect();
+            for i in 0..bytes.len() {
+                for c in *b"{}[]\",:\\ 1" {
+                    let mut v = bytes.to_vec();
+                    v[i] = c;
+                    variants.push(v);
+                }
+            }
+            for v in variants {
+                if let Some(split) = TokenCache::from_json_split(&v) {
+                    let seq = TokenCache::from_json_sequential(&v).unwrap_or_else(|e| {
+                        panic!(
+                            "split loaded {:?}, one thread: {e}",
+                            String::from_utf8_lossy(&v)
+                        )
+                    });
+                    assert_eq!(
+                        split.to_json(),
+                        seq.to_json(),
+                        "{}",
+                        String::from_utf8_lossy(&v)
+                    );
+                }
+            }
         }
     }
 
