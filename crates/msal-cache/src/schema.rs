@@ -676,35 +676,63 @@ deserialize_via_fields!(AppMetadataEntry, "app metadata");
 //
 // Written field by field in the order MSAL Python writes them, unknown fields last. An unknown
 // field that repeats a known name (only possible for entries built in code) is left out rather
-// than written as a duplicate key.
+// than written as a duplicate key. Each kind lists its fields once (`write_fields`), for two
+// sinks: serde (the public `Serialize`) and the cache's own JSON writer (`TokenCache::to_json`).
 
-/// Unix seconds as the decimal string the schema stores, without allocating.
-fn timestamp_text(v: u64, buf: &mut [u8; 20]) -> &str {
-    let mut i = buf.len();
-    let mut v = v;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
+/// Where an entry's fields go.
+pub(crate) trait FieldSink {
+    type Error;
+    fn string(&mut self, name: &str, value: &str) -> Result<(), Self::Error>;
+    fn null(&mut self, name: &str) -> Result<(), Self::Error>;
+    fn value(&mut self, name: &str, value: &Value) -> Result<(), Self::Error>;
+
+    fn optional(&mut self, name: &str, value: Option<&str>) -> Result<(), Self::Error> {
+        match value {
+            Some(v) => self.string(name, v),
+            None => Ok(()),
         }
     }
-    std::str::from_utf8(&buf[i..]).unwrap_or("0")
-}
 
-fn write_timestamp<M: SerializeMap>(m: &mut M, name: &str, v: u64) -> Result<(), M::Error> {
-    let mut buf = [0u8; 20];
-    m.serialize_entry(name, timestamp_text(v, &mut buf))
-}
-
-fn write_extra<M: SerializeMap>(m: &mut M, extra: &Extra, known: &[&str]) -> Result<(), M::Error> {
-    for (k, v) in extra.iter() {
-        if !known.contains(&k.as_str()) {
-            m.serialize_entry(k, v)?;
+    /// Unix seconds as the decimal string the schema stores, without allocating.
+    fn timestamp(&mut self, name: &str, v: u64) -> Result<(), Self::Error> {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        let mut v = v;
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
         }
+        self.string(name, std::str::from_utf8(&buf[i..]).unwrap_or("0"))
     }
-    Ok(())
+
+    fn extra(&mut self, extra: &Extra, known: &[&str]) -> Result<(), Self::Error> {
+        for (k, v) in extra.iter() {
+            if !known.contains(&k.as_str()) {
+                self.value(k, v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The serde sink: fields as map entries.
+struct MapSink<'a, M>(&'a mut M);
+
+impl<M: SerializeMap> FieldSink for MapSink<'_, M> {
+    type Error = M::Error;
+    fn string(&mut self, name: &str, value: &str) -> Result<(), M::Error> {
+        self.0.serialize_entry(name, value)
+    }
+    fn null(&mut self, name: &str) -> Result<(), M::Error> {
+        self.0.serialize_entry(name, &())
+    }
+    fn value(&mut self, name: &str, value: &Value) -> Result<(), M::Error> {
+        self.0.serialize_entry(name, value)
+    }
 }
 
 const ACCESS_TOKEN_FIELDS: &[&str] = &[
@@ -722,27 +750,26 @@ const ACCESS_TOKEN_FIELDS: &[&str] = &[
     "token_type",
 ];
 
-impl Serialize for AccessTokenEntry {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("credential_type", &self.credential_type)?;
-        m.serialize_entry("secret", &self.secret)?;
-        m.serialize_entry("home_account_id", &self.home_account_id)?;
-        m.serialize_entry("environment", &self.environment)?;
-        m.serialize_entry("client_id", &self.client_id)?;
-        m.serialize_entry("realm", &self.realm)?;
-        m.serialize_entry("target", &self.target)?;
-        write_timestamp(&mut m, "cached_at", self.cached_at)?;
-        write_timestamp(&mut m, "expires_on", self.expires_on)?;
-        write_timestamp(&mut m, "extended_expires_on", self.extended_expires_on)?;
+impl AccessTokenEntry {
+    pub(crate) fn write_fields<S: FieldSink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.string("credential_type", &self.credential_type)?;
+        s.string("secret", &self.secret)?;
+        match &self.home_account_id {
+            Some(h) => s.string("home_account_id", h)?,
+            None => s.null("home_account_id")?,
+        }
+        s.string("environment", &self.environment)?;
+        s.string("client_id", &self.client_id)?;
+        s.string("realm", &self.realm)?;
+        s.string("target", &self.target)?;
+        s.timestamp("cached_at", self.cached_at)?;
+        s.timestamp("expires_on", self.expires_on)?;
+        s.timestamp("extended_expires_on", self.extended_expires_on)?;
         if let Some(v) = self.refresh_on {
-            write_timestamp(&mut m, "refresh_on", v)?;
+            s.timestamp("refresh_on", v)?;
         }
-        if let Some(v) = &self.token_type {
-            m.serialize_entry("token_type", v)?;
-        }
-        write_extra(&mut m, &self.extra, ACCESS_TOKEN_FIELDS)?;
-        m.end()
+        s.optional("token_type", self.token_type.as_deref())?;
+        s.extra(&self.extra, ACCESS_TOKEN_FIELDS)
     }
 }
 
@@ -757,25 +784,19 @@ const REFRESH_TOKEN_FIELDS: &[&str] = &[
     "family_id",
 ];
 
-impl Serialize for RefreshTokenEntry {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("credential_type", &self.credential_type)?;
-        m.serialize_entry("secret", &self.secret)?;
-        m.serialize_entry("home_account_id", &self.home_account_id)?;
-        m.serialize_entry("environment", &self.environment)?;
-        m.serialize_entry("client_id", &self.client_id)?;
-        if let Some(v) = &self.target {
-            m.serialize_entry("target", v)?;
-        }
+impl RefreshTokenEntry {
+    pub(crate) fn write_fields<S: FieldSink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.string("credential_type", &self.credential_type)?;
+        s.string("secret", &self.secret)?;
+        s.string("home_account_id", &self.home_account_id)?;
+        s.string("environment", &self.environment)?;
+        s.string("client_id", &self.client_id)?;
+        s.optional("target", self.target.as_deref())?;
         if let Some(v) = self.last_modification_time {
-            write_timestamp(&mut m, "last_modification_time", v)?;
+            s.timestamp("last_modification_time", v)?;
         }
-        if let Some(v) = &self.family_id {
-            m.serialize_entry("family_id", v)?;
-        }
-        write_extra(&mut m, &self.extra, REFRESH_TOKEN_FIELDS)?;
-        m.end()
+        s.optional("family_id", self.family_id.as_deref())?;
+        s.extra(&self.extra, REFRESH_TOKEN_FIELDS)
     }
 }
 
@@ -788,17 +809,15 @@ const ID_TOKEN_FIELDS: &[&str] = &[
     "client_id",
 ];
 
-impl Serialize for IdTokenEntry {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("credential_type", &self.credential_type)?;
-        m.serialize_entry("secret", &self.secret)?;
-        m.serialize_entry("home_account_id", &self.home_account_id)?;
-        m.serialize_entry("environment", &self.environment)?;
-        m.serialize_entry("realm", &self.realm)?;
-        m.serialize_entry("client_id", &self.client_id)?;
-        write_extra(&mut m, &self.extra, ID_TOKEN_FIELDS)?;
-        m.end()
+impl IdTokenEntry {
+    pub(crate) fn write_fields<S: FieldSink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.string("credential_type", &self.credential_type)?;
+        s.string("secret", &self.secret)?;
+        s.string("home_account_id", &self.home_account_id)?;
+        s.string("environment", &self.environment)?;
+        s.string("realm", &self.realm)?;
+        s.string("client_id", &self.client_id)?;
+        s.extra(&self.extra, ID_TOKEN_FIELDS)
     }
 }
 
@@ -813,40 +832,49 @@ const ACCOUNT_FIELDS: &[&str] = &[
     "name",
 ];
 
-impl Serialize for AccountEntry {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("home_account_id", &self.home_account_id)?;
-        m.serialize_entry("environment", &self.environment)?;
-        m.serialize_entry("realm", &self.realm)?;
-        m.serialize_entry("local_account_id", &self.local_account_id)?;
-        m.serialize_entry("username", &self.username)?;
-        m.serialize_entry("authority_type", &self.authority_type)?;
-        if let Some(v) = &self.account_source {
-            m.serialize_entry("account_source", v)?;
-        }
-        if let Some(v) = &self.name {
-            m.serialize_entry("name", v)?;
-        }
-        write_extra(&mut m, &self.extra, ACCOUNT_FIELDS)?;
-        m.end()
+impl AccountEntry {
+    pub(crate) fn write_fields<S: FieldSink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.string("home_account_id", &self.home_account_id)?;
+        s.string("environment", &self.environment)?;
+        s.string("realm", &self.realm)?;
+        s.string("local_account_id", &self.local_account_id)?;
+        s.string("username", &self.username)?;
+        s.string("authority_type", &self.authority_type)?;
+        s.optional("account_source", self.account_source.as_deref())?;
+        s.optional("name", self.name.as_deref())?;
+        s.extra(&self.extra, ACCOUNT_FIELDS)
     }
 }
 
 const APP_METADATA_FIELDS: &[&str] = &["client_id", "environment", "family_id"];
 
-impl Serialize for AppMetadataEntry {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("client_id", &self.client_id)?;
-        m.serialize_entry("environment", &self.environment)?;
-        if let Some(v) = &self.family_id {
-            m.serialize_entry("family_id", v)?;
-        }
-        write_extra(&mut m, &self.extra, APP_METADATA_FIELDS)?;
-        m.end()
+impl AppMetadataEntry {
+    pub(crate) fn write_fields<S: FieldSink>(&self, s: &mut S) -> Result<(), S::Error> {
+        s.string("client_id", &self.client_id)?;
+        s.string("environment", &self.environment)?;
+        s.optional("family_id", self.family_id.as_deref())?;
+        s.extra(&self.extra, APP_METADATA_FIELDS)
     }
 }
+
+macro_rules! serialize_via_fields {
+    ($($ty:ty),*) => {$(
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(None)?;
+                self.write_fields(&mut MapSink(&mut m))?;
+                m.end()
+            }
+        }
+    )*};
+}
+serialize_via_fields!(
+    AccessTokenEntry,
+    RefreshTokenEntry,
+    IdTokenEntry,
+    AccountEntry,
+    AppMetadataEntry
+);
 
 #[cfg(test)]
 mod tests {
