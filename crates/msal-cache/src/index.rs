@@ -74,6 +74,17 @@ impl<'a> Bucket<'a> {
         }
     }
 
+    /// A bucket whose environment's canonical form the caller already knows.
+    fn with_canonical(parts: &[&'a str], canonical: Cow<'a, str>) -> Self {
+        let mut p = [""; 4];
+        p[..parts.len()].copy_from_slice(parts);
+        Bucket {
+            parts: p,
+            len: parts.len(),
+            canonical,
+        }
+    }
+
     fn of<T: Stored>(item: &'a T) -> Self {
         let (parts, len) = item.bucket_fields();
         Bucket::new(&parts[..len])
@@ -1264,7 +1275,12 @@ impl TokenCache {
                 }
             }
             for e in &best {
-                let rts = Bucket::new(&[&e.home_account_id, &e.environment]);
+                // `e.environment` is in the asked cloud, so its canonical form is the asked one:
+                // no second walk of the alias table per account.
+                let rts = Bucket::with_canonical(
+                    &[&e.home_account_id, &e.environment],
+                    Cow::Borrowed(&canonical),
+                );
                 let has_rt = self
                     .refresh_tokens
                     .bucket(&rts, rts.hash(&self.hasher))
@@ -1274,7 +1290,9 @@ impl TokenCache {
                 }
             }
         }
-        out.sort_by(|a, b| {
+        // One account per home account, so no two are equal and an unstable sort is as
+        // deterministic as a stable one.
+        out.sort_unstable_by(|a, b| {
             a.username
                 .cmp(&b.username)
                 .then(a.home_account_id.cmp(&b.home_account_id))
