@@ -1012,9 +1012,14 @@ impl TokenCache {
             Some(part)
         };
         let (mut a, mut b) = std::thread::scope(|s| {
-            let other = s.spawn(|| load(&theirs));
+            // A thread that cannot be started (resource limits) leaves the other half to this one.
+            let other = std::thread::Builder::new().spawn_scoped(s, || load(&theirs));
             let a = load(&mine);
-            (a, other.join().ok().flatten())
+            let b = match other {
+                Ok(handle) => handle.join().ok().flatten(),
+                Err(_) => load(&theirs),
+            };
+            (a, b)
         });
         for (part, kinds) in [(a.as_mut()?, &mine), (b.as_mut()?, &theirs)] {
             cache.take_kinds(part, kinds);
