@@ -460,17 +460,42 @@ impl<'de> Visitor<'de> for EntrySeed<'_, 'de> {
     }
 }
 
-/// Store a field's value once; a field given twice does not type (as serde's derive decides).
-fn once<T>(slot: &mut Option<T>, value: Option<T>) -> Option<()> {
-    if slot.is_some() {
-        return None;
+/// The value of each of `names` (its last occurrence: a repeated name reads as a serde_json
+/// `Value` would read it, last value wins), with every other field put into `extra`.
+fn pick<'f, 'de, const N: usize>(
+    fields: &'f Fields<'de>,
+    names: &[&str; N],
+    extra: &mut Map<String, Value>,
+) -> [Option<&'f Field<'de>>; N] {
+    let mut found = [None; N];
+    for (k, v) in fields {
+        match names.iter().position(|n| *n == k.as_ref()) {
+            Some(i) => found[i] = Some(v),
+            None => {
+                extra.insert(k.as_ref().to_owned(), v.to_value());
+            }
+        }
     }
-    *slot = Some(value?);
-    Some(())
+    found
 }
 
-fn put_extra(extra: &mut Map<String, Value>, k: &str, v: &Field<'_>) {
-    extra.insert(k.to_owned(), v.to_value());
+/// A lenient string field, with its default when absent.
+fn lenient_or(field: Option<&Field<'_>>, default: impl FnOnce() -> String) -> Option<String> {
+    field.map_or_else(|| Some(default()), Field::lenient_string)
+}
+
+/// A required lenient string field.
+fn required(field: Option<&Field<'_>>) -> Option<String> {
+    field?.lenient_string()
+}
+
+/// A string-or-null field, `None` when absent.
+fn optional(field: Option<&Field<'_>>) -> Option<Option<String>> {
+    field.map_or(Some(None), Field::optional_string)
+}
+
+fn timestamp(field: Option<&Field<'_>>) -> u64 {
+    field.map_or(0, Field::timestamp)
 }
 
 /// Typing of collected fields, one impl per entry kind.
@@ -481,42 +506,22 @@ pub(crate) trait FromFields: Sized {
 
 impl FromFields for AccessTokenEntry {
     fn from_fields(fields: &Fields<'_>) -> Option<Self> {
-        let (mut credential_type, mut secret, mut home_account_id, mut environment) =
-            (None, None, None, None);
-        let (mut client_id, mut realm, mut target, mut cached_at) = (None, None, None, None);
-        let (mut expires_on, mut extended_expires_on, mut refresh_on, mut token_type) =
-            (None, None, None, None);
         let mut extra = Map::new();
-        for (k, v) in fields {
-            match k.as_ref() {
-                "credential_type" => once(&mut credential_type, v.lenient_string())?,
-                "secret" => once(&mut secret, v.lenient_string())?,
-                "home_account_id" => once(&mut home_account_id, v.optional_string())?,
-                "environment" => once(&mut environment, v.lenient_string())?,
-                "client_id" => once(&mut client_id, v.lenient_string())?,
-                "realm" => once(&mut realm, v.lenient_string())?,
-                "target" => once(&mut target, v.lenient_string())?,
-                "cached_at" => once(&mut cached_at, Some(v.timestamp()))?,
-                "expires_on" => once(&mut expires_on, Some(v.timestamp()))?,
-                "extended_expires_on" => once(&mut extended_expires_on, Some(v.timestamp()))?,
-                "refresh_on" => once(&mut refresh_on, Some(v.timestamp()))?,
-                "token_type" => once(&mut token_type, v.optional_string())?,
-                other => put_extra(&mut extra, other, v),
-            }
-        }
+        let [credential_type, secret, home_account_id, environment, client_id, realm, target, cached_at, expires_on, extended_expires_on, refresh_on, token_type] =
+            pick(fields, ACCESS_TOKEN_FIELDS, &mut extra);
         Some(AccessTokenEntry {
-            credential_type: credential_type.unwrap_or_else(access_token_type),
-            secret: secret?,
-            home_account_id: home_account_id.flatten(),
-            environment: environment?,
-            client_id: client_id?,
-            realm: realm.unwrap_or_default(),
-            target: target.unwrap_or_default(),
-            cached_at: cached_at.unwrap_or(0),
-            expires_on: expires_on.unwrap_or(0),
-            extended_expires_on: extended_expires_on.unwrap_or(0),
-            refresh_on: refresh_on.filter(|v| *v != 0),
-            token_type: token_type.flatten(),
+            credential_type: lenient_or(credential_type, access_token_type)?,
+            secret: required(secret)?,
+            home_account_id: optional(home_account_id)?,
+            environment: required(environment)?,
+            client_id: required(client_id)?,
+            realm: lenient_or(realm, String::new)?,
+            target: lenient_or(target, String::new)?,
+            cached_at: timestamp(cached_at),
+            expires_on: timestamp(expires_on),
+            extended_expires_on: timestamp(extended_expires_on),
+            refresh_on: Some(timestamp(refresh_on)).filter(|v| *v != 0),
+            token_type: optional(token_type)?,
             extra: extra.into(),
         })
     }
@@ -524,33 +529,18 @@ impl FromFields for AccessTokenEntry {
 
 impl FromFields for RefreshTokenEntry {
     fn from_fields(fields: &Fields<'_>) -> Option<Self> {
-        let (mut credential_type, mut secret, mut home_account_id, mut environment) =
-            (None, None, None, None);
-        let (mut client_id, mut target, mut last_modification_time, mut family_id) =
-            (None, None, None, None);
         let mut extra = Map::new();
-        for (k, v) in fields {
-            match k.as_ref() {
-                "credential_type" => once(&mut credential_type, v.lenient_string())?,
-                "secret" => once(&mut secret, v.lenient_string())?,
-                "home_account_id" => once(&mut home_account_id, v.lenient_string())?,
-                "environment" => once(&mut environment, v.lenient_string())?,
-                "client_id" => once(&mut client_id, v.lenient_string())?,
-                "target" => once(&mut target, v.optional_string())?,
-                "last_modification_time" => once(&mut last_modification_time, Some(v.timestamp()))?,
-                "family_id" => once(&mut family_id, v.optional_string())?,
-                other => put_extra(&mut extra, other, v),
-            }
-        }
+        let [credential_type, secret, home_account_id, environment, client_id, target, last_modification_time, family_id] =
+            pick(fields, REFRESH_TOKEN_FIELDS, &mut extra);
         Some(RefreshTokenEntry {
-            credential_type: credential_type.unwrap_or_else(refresh_token_type),
-            secret: secret?,
-            home_account_id: home_account_id.unwrap_or_default(),
-            environment: environment?,
-            client_id: client_id?,
-            target: target.flatten(),
-            last_modification_time: last_modification_time.filter(|v| *v != 0),
-            family_id: family_id.flatten(),
+            credential_type: lenient_or(credential_type, refresh_token_type)?,
+            secret: required(secret)?,
+            home_account_id: lenient_or(home_account_id, String::new)?,
+            environment: required(environment)?,
+            client_id: required(client_id)?,
+            target: optional(target)?,
+            last_modification_time: Some(timestamp(last_modification_time)).filter(|v| *v != 0),
+            family_id: optional(family_id)?,
             extra: extra.into(),
         })
     }
@@ -558,27 +548,16 @@ impl FromFields for RefreshTokenEntry {
 
 impl FromFields for IdTokenEntry {
     fn from_fields(fields: &Fields<'_>) -> Option<Self> {
-        let (mut credential_type, mut secret, mut home_account_id) = (None, None, None);
-        let (mut environment, mut realm, mut client_id) = (None, None, None);
         let mut extra = Map::new();
-        for (k, v) in fields {
-            match k.as_ref() {
-                "credential_type" => once(&mut credential_type, v.lenient_string())?,
-                "secret" => once(&mut secret, v.lenient_string())?,
-                "home_account_id" => once(&mut home_account_id, v.lenient_string())?,
-                "environment" => once(&mut environment, v.lenient_string())?,
-                "realm" => once(&mut realm, v.lenient_string())?,
-                "client_id" => once(&mut client_id, v.lenient_string())?,
-                other => put_extra(&mut extra, other, v),
-            }
-        }
+        let [credential_type, secret, home_account_id, environment, realm, client_id] =
+            pick(fields, ID_TOKEN_FIELDS, &mut extra);
         Some(IdTokenEntry {
-            credential_type: credential_type.unwrap_or_else(id_token_type),
-            secret: secret?,
-            home_account_id: home_account_id.unwrap_or_default(),
-            environment: environment?,
-            realm: realm.unwrap_or_default(),
-            client_id: client_id?,
+            credential_type: lenient_or(credential_type, id_token_type)?,
+            secret: required(secret)?,
+            home_account_id: lenient_or(home_account_id, String::new)?,
+            environment: required(environment)?,
+            realm: lenient_or(realm, String::new)?,
+            client_id: required(client_id)?,
             extra: extra.into(),
         })
     }
@@ -586,32 +565,18 @@ impl FromFields for IdTokenEntry {
 
 impl FromFields for AccountEntry {
     fn from_fields(fields: &Fields<'_>) -> Option<Self> {
-        let (mut home_account_id, mut environment, mut realm) = (None, None, None);
-        let (mut local_account_id, mut username, mut authority_type) = (None, None, None);
-        let (mut account_source, mut name) = (None, None);
         let mut extra = Map::new();
-        for (k, v) in fields {
-            match k.as_ref() {
-                "home_account_id" => once(&mut home_account_id, v.lenient_string())?,
-                "environment" => once(&mut environment, v.lenient_string())?,
-                "realm" => once(&mut realm, v.lenient_string())?,
-                "local_account_id" => once(&mut local_account_id, v.lenient_string())?,
-                "username" => once(&mut username, v.lenient_string())?,
-                "authority_type" => once(&mut authority_type, v.lenient_string())?,
-                "account_source" => once(&mut account_source, v.optional_string())?,
-                "name" => once(&mut name, v.optional_string())?,
-                other => put_extra(&mut extra, other, v),
-            }
-        }
+        let [home_account_id, environment, realm, local_account_id, username, authority_type, account_source, name] =
+            pick(fields, ACCOUNT_FIELDS, &mut extra);
         Some(AccountEntry {
-            home_account_id: home_account_id?,
-            environment: environment?,
-            realm: realm.unwrap_or_default(),
-            local_account_id: local_account_id.unwrap_or_default(),
-            username: username.unwrap_or_default(),
-            authority_type: authority_type.unwrap_or_default(),
-            account_source: account_source.flatten(),
-            name: name.flatten(),
+            home_account_id: required(home_account_id)?,
+            environment: required(environment)?,
+            realm: lenient_or(realm, String::new)?,
+            local_account_id: lenient_or(local_account_id, String::new)?,
+            username: lenient_or(username, String::new)?,
+            authority_type: lenient_or(authority_type, String::new)?,
+            account_source: optional(account_source)?,
+            name: optional(name)?,
             extra: extra.into(),
         })
     }
@@ -619,20 +584,12 @@ impl FromFields for AccountEntry {
 
 impl FromFields for AppMetadataEntry {
     fn from_fields(fields: &Fields<'_>) -> Option<Self> {
-        let (mut client_id, mut environment, mut family_id) = (None, None, None);
         let mut extra = Map::new();
-        for (k, v) in fields {
-            match k.as_ref() {
-                "client_id" => once(&mut client_id, v.lenient_string())?,
-                "environment" => once(&mut environment, v.lenient_string())?,
-                "family_id" => once(&mut family_id, v.optional_string())?,
-                other => put_extra(&mut extra, other, v),
-            }
-        }
+        let [client_id, environment, family_id] = pick(fields, APP_METADATA_FIELDS, &mut extra);
         Some(AppMetadataEntry {
-            client_id: client_id?,
-            environment: environment?,
-            family_id: family_id.flatten(),
+            client_id: required(client_id)?,
+            environment: required(environment)?,
+            family_id: optional(family_id)?,
             extra: extra.into(),
         })
     }
@@ -735,7 +692,7 @@ impl<M: SerializeMap> FieldSink for MapSink<'_, M> {
     }
 }
 
-const ACCESS_TOKEN_FIELDS: &[&str] = &[
+const ACCESS_TOKEN_FIELDS: &[&str; 12] = &[
     "credential_type",
     "secret",
     "home_account_id",
@@ -773,7 +730,7 @@ impl AccessTokenEntry {
     }
 }
 
-const REFRESH_TOKEN_FIELDS: &[&str] = &[
+const REFRESH_TOKEN_FIELDS: &[&str; 8] = &[
     "credential_type",
     "secret",
     "home_account_id",
@@ -800,7 +757,7 @@ impl RefreshTokenEntry {
     }
 }
 
-const ID_TOKEN_FIELDS: &[&str] = &[
+const ID_TOKEN_FIELDS: &[&str; 6] = &[
     "credential_type",
     "secret",
     "home_account_id",
@@ -821,7 +778,7 @@ impl IdTokenEntry {
     }
 }
 
-const ACCOUNT_FIELDS: &[&str] = &[
+const ACCOUNT_FIELDS: &[&str; 8] = &[
     "home_account_id",
     "environment",
     "realm",
@@ -846,7 +803,7 @@ impl AccountEntry {
     }
 }
 
-const APP_METADATA_FIELDS: &[&str] = &["client_id", "environment", "family_id"];
+const APP_METADATA_FIELDS: &[&str; 3] = &["client_id", "environment", "family_id"];
 
 impl AppMetadataEntry {
     pub(crate) fn write_fields<S: FieldSink>(&self, s: &mut S) -> Result<(), S::Error> {
@@ -908,6 +865,19 @@ mod tests {
         assert!(!e.is_plain_bearer());
         let back = serde_json::to_value(&e).unwrap();
         assert!(back["home_account_id"].is_null());
+    }
+
+    #[test]
+    fn a_repeated_field_reads_as_a_json_value_would_last_one_wins() {
+        // Found by the cache_loader fuzz corpus: the entry must type the same whether read
+        // directly or after being written back verbatim (where repeats are already merged).
+        let e: RefreshTokenEntry = serde_json::from_str(
+            r#"{"secret": {"not": "a string"}, "environment": "e", "client_id": "c",
+                "secret": "s2", "x": 1, "x": 2}"#,
+        )
+        .unwrap();
+        assert_eq!(e.secret, "s2");
+        assert_eq!(e.extra["x"], 2);
     }
 
     #[test]
