@@ -3,7 +3,8 @@
 //! The realistic case: every account holds an access token for `email openid profile
 //! User.Read` (what Entra returns for a `User.Read` request) and the app asks for `User.Read`.
 //! Flat numbers across N are the point: a lookup is a hash probe plus a subset test, never a
-//! scan.
+//! scan. The second group does the same among up to a million app-only (client-credential)
+//! tokens spread over as many tenants. Loading and saving whole files is in `cache_file.rs`.
 
 #![forbid(unsafe_code)]
 
@@ -65,53 +66,66 @@ fn lookup(c: &mut Criterion) {
     group.finish();
 }
 
-/// Loading and saving a 100,000-account cache file in the unified schema: each account holds an
-/// access token (1.6 KB), a refresh token (1.2 KB), an ID token (1 KB) and an account entry.
-fn load_and_save(c: &mut Criterion) {
-    let n = 100_000;
-    let mut doc = serde_json::Map::new();
-    let (mut at, mut rt, mut idt, mut acc) = (
-        serde_json::Map::new(),
-        serde_json::Map::new(),
-        serde_json::Map::new(),
-        serde_json::Map::new(),
-    );
-    for i in 0..n {
-        let h = hid(i);
-        at.insert(format!("{h}-at"), serde_json::json!({
-            "credential_type": "AccessToken", "secret": format!("eyJ0eX{i:0>1600}"),
-            "home_account_id": h, "environment": "login.microsoftonline.com", "client_id": CLIENT,
-            "realm": TENANT, "target": "User.Read email openid profile", "token_type": "Bearer",
-            "cached_at": "1700000000", "expires_on": "1700003600", "extended_expires_on": "1700003600",
-        }));
-        rt.insert(format!("{h}-rt"), serde_json::json!({
-            "credential_type": "RefreshToken", "secret": format!("0.AAAA{i:0>1200}"),
-            "home_account_id": h, "environment": "login.microsoftonline.com", "client_id": CLIENT,
-        }));
-        idt.insert(format!("{h}-idt"), serde_json::json!({
-            "credential_type": "IdToken", "secret": format!("eyJhb{i:0>1000}"), "home_account_id": h,
-            "environment": "login.microsoftonline.com", "realm": TENANT, "client_id": CLIENT,
-        }));
-        acc.insert(format!("{h}-acc"), serde_json::json!({
-            "home_account_id": h, "environment": "login.microsoftonline.com", "realm": TENANT,
-            "local_account_id": format!("{i:08x}"), "username": format!("user{i}@contoso.example"),
-            "authority_type": "MSSTS",
-        }));
+/// App-only (client-credential) tokens: no home account, one tenant each, as a multi-tenant
+/// daemon caches them. A lookup of one tenant's token must not depend on how many tenants the
+/// cache holds, and neither must a user-token lookup next to them.
+fn app_tokens(c: &mut Criterion) {
+    let scopes = ScopeSet::new(["https://graph.microsoft.com/.default"]);
+    let user_scopes = ScopeSet::new(["User.Read"]);
+    let tenant = |i: usize| format!("{i:08x}-dddd-4eee-9fff-222222222222");
+    let mut group = c.benchmark_group("index_lookup_app_token");
+    for n in [1usize, 1_000, 1_000_000] {
+        let mut cache = cache_with(1);
+        for i in 0..n {
+            cache.insert_access_token(AccessTokenEntry {
+                credential_type: "AccessToken".into(),
+                secret: format!("eyJ0eXAiOiJKV1QiLCJub25jZSI6Ij{i:0>1500}"),
+                home_account_id: None,
+                environment: "login.microsoftonline.com".into(),
+                client_id: CLIENT.into(),
+                realm: tenant(i),
+                target: "https://graph.microsoft.com/.default".into(),
+                cached_at: 1_700_000_000,
+                expires_on: 1_700_003_600,
+                extended_expires_on: 1_700_003_600,
+                refresh_on: None,
+                token_type: Some("Bearer".into()),
+                extra: Default::default(),
+            });
+        }
+        let realm = tenant(n / 2);
+        group.bench_with_input(BenchmarkId::new("app token", n), &n, |b, _| {
+            b.iter(|| {
+                let hit = cache.find_access_token(&AccessTokenQuery {
+                    home_account_id: None,
+                    environment: "login.microsoftonline.com",
+                    client_id: CLIENT,
+                    realm: std::hint::black_box(&realm),
+                    scopes: &scopes,
+                    max_expires_on: u64::MAX,
+                });
+                assert!(hit.is_some());
+                hit.map(|e| e.secret.len())
+            })
+        });
+        let user = hid(0);
+        group.bench_with_input(BenchmarkId::new("user token beside them", n), &n, |b, _| {
+            b.iter(|| {
+                let hit = cache.find_access_token(&AccessTokenQuery {
+                    home_account_id: Some(std::hint::black_box(&user)),
+                    environment: "login.microsoftonline.com",
+                    client_id: CLIENT,
+                    realm: TENANT,
+                    scopes: &user_scopes,
+                    max_expires_on: u64::MAX,
+                });
+                assert!(hit.is_some());
+                hit.map(|e| e.secret.len())
+            })
+        });
     }
-    doc.insert("AccessToken".into(), at.into());
-    doc.insert("RefreshToken".into(), rt.into());
-    doc.insert("IdToken".into(), idt.into());
-    doc.insert("Account".into(), acc.into());
-    let bytes = serde_json::to_vec(&doc).unwrap();
-    let mut g = c.benchmark_group("cache_file_100k_accounts");
-    g.sample_size(10);
-    g.bench_function(format!("load ({} MB)", bytes.len() / 1_000_000), |b| {
-        b.iter(|| TokenCache::from_json(&bytes).unwrap().counts())
-    });
-    let cache = TokenCache::from_json(&bytes).unwrap();
-    g.bench_function("save", |b| b.iter(|| cache.to_json().len()));
-    g.finish();
+    group.finish();
 }
 
-criterion_group!(benches, lookup, load_and_save);
+criterion_group!(benches, lookup, app_tokens);
 criterion_main!(benches);
