@@ -145,6 +145,8 @@ pub fn metadata(n: usize, expires_on: u64) -> Value {
         "probe_index": probe,
         "probe_home_account_id": if n == 0 { Value::Null } else { home_account_id(probe).into() },
         "probe_access_token": if n == 0 { Value::Null } else { access_token(probe, expires_on).into() },
+        "probe_username": if n == 0 { Value::Null } else { username(probe).into() },
+        "probe_local_account_id": if n == 0 { Value::Null } else { object_id(probe).into() },
     })
 }
 
