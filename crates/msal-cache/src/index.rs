@@ -48,6 +48,28 @@ fn bucket(parts: &[&str]) -> String {
     s
 }
 
+/// The extra field naming the incoming assertion an on-behalf-of token was obtained with
+/// (MSAL.NET's name for it).
+pub const USER_ASSERTION_HASH: &str = "user_assertion_hash";
+
+/// Whose bucket a token goes in: its home account's, or for an on-behalf-of token (which an API
+/// looks up by the incoming assertion, not by account) the assertion hash's. The prefix holds a
+/// control character no home account id contains, so the two never share a bucket.
+fn owner<'a>(home_account_id: &'a str, extra: &Map<String, Value>) -> std::borrow::Cow<'a, str> {
+    match extra.get(USER_ASSERTION_HASH) {
+        Some(Value::String(hash)) => obo_owner(hash).into(),
+        _ => home_account_id.into(),
+    }
+}
+
+fn obo_owner(hash: &str) -> String {
+    format!("obo\u{1e}{hash}")
+}
+
+fn assertion_hash_of(extra: &Map<String, Value>) -> Option<&str> {
+    extra.get(USER_ASSERTION_HASH).and_then(Value::as_str)
+}
+
 /// A section: entries grouped in buckets, each entry with its derived key.
 #[derive(Clone)]
 struct Section<E> {
@@ -387,7 +409,12 @@ impl TokenCache {
             // scopes (MSAL.NET keys them apart too): tell them apart by what binds them.
             key.push_str(&non_bearer_key_suffix(&entry));
         }
-        let b = bucket(&[hid, &entry.environment, &entry.client_id, &entry.realm]);
+        let b = bucket(&[
+            &owner(hid, &entry.extra),
+            &entry.environment,
+            &entry.client_id,
+            &entry.realm,
+        ]);
         if let Some(existing) = self.access_tokens.get(&b).iter().find(|r| r.key == key) {
             if existing.entry.expires_on > entry.expires_on {
                 return;
@@ -403,8 +430,16 @@ impl TokenCache {
             .clone()
             .filter(|f| !f.is_empty())
             .unwrap_or_else(|| entry.client_id.clone());
-        let key = keys::refresh_token_key(&entry.home_account_id, &entry.environment, &owner);
-        let b = bucket(&[&entry.home_account_id, &entry.environment]);
+        let mut key = keys::refresh_token_key(&entry.home_account_id, &entry.environment, &owner);
+        if let Some(hash) = assertion_hash_of(&entry.extra) {
+            // One on-behalf-of refresh token per incoming assertion, beside the user's own.
+            key.push('-');
+            key.push_str(&hash.to_ascii_lowercase());
+        }
+        let b = bucket(&[
+            &self::owner(&entry.home_account_id, &entry.extra),
+            &entry.environment,
+        ]);
         if keep_newest {
             if let Some(existing) = self.refresh_tokens.get(&b).iter().find(|r| r.key == key) {
                 if existing.entry.last_modification_time > entry.last_modification_time {
@@ -462,6 +497,48 @@ impl TokenCache {
             .filter(|r| q.scopes.is_subset_of(&r.scopes))
             .max_by_key(|r| r.entry.expires_on)
             .map(|r| &r.entry)
+    }
+
+    /// The usable on-behalf-of access token obtained with the incoming assertion whose hash is
+    /// `user_assertion_hash` (`q.home_account_id` is ignored: the assertion identifies the
+    /// user). Same rules as [`find_access_token`](Self::find_access_token) otherwise.
+    pub fn find_on_behalf_of_access_token(
+        &self,
+        user_assertion_hash: &str,
+        q: &AccessTokenQuery<'_>,
+    ) -> Option<&AccessTokenEntry> {
+        let b = bucket(&[
+            &obo_owner(user_assertion_hash),
+            q.environment,
+            q.client_id,
+            q.realm,
+        ]);
+        self.access_tokens
+            .get(&b)
+            .iter()
+            .filter(|r| assertion_hash_of(&r.entry.extra) == Some(user_assertion_hash))
+            .filter(|r| r.entry.expires_on <= q.max_expires_on && r.entry.is_on_behalf_of_bearer())
+            .filter(|r| q.scopes.is_subset_of(&r.scopes))
+            .max_by_key(|r| r.entry.expires_on)
+            .map(|r| &r.entry)
+    }
+
+    /// The on-behalf-of refresh token a client obtained with the incoming assertion whose hash
+    /// is `user_assertion_hash`, in an environment (any alias); the newest if several.
+    pub fn on_behalf_of_refresh_token(
+        &self,
+        user_assertion_hash: &str,
+        environment: &str,
+        client_id: &str,
+    ) -> Option<&RefreshTokenEntry> {
+        let b = bucket(&[&obo_owner(user_assertion_hash), environment]);
+        self.refresh_tokens
+            .get(&b)
+            .iter()
+            .map(|r| &r.entry)
+            .filter(|e| assertion_hash_of(&e.extra) == Some(user_assertion_hash))
+            .filter(|e| e.client_id.eq_ignore_ascii_case(client_id))
+            .max_by_key(|e| e.last_modification_time.unwrap_or(0))
     }
 
     /// Every refresh token of an account in an environment (any alias), newest first.
@@ -618,7 +695,12 @@ impl TokenCache {
             // `openid profile email`, and a new Mail.Read token must not evict User.Read.
             let new_scopes = ScopeSet::from_target(&at.target).without_oidc();
             let hid = at.home_account_id.as_deref().unwrap_or("");
-            let b = bucket(&[hid, &at.environment, &at.client_id, &at.realm]);
+            let b = bucket(&[
+                &owner(hid, &at.extra),
+                &at.environment,
+                &at.client_id,
+                &at.realm,
+            ]);
             let token_type = at.token_type.clone();
             self.access_tokens.retain_in(&b, |r| {
                 let same_type = r

@@ -70,6 +70,9 @@ pub use crate::redis::RedisCache;
 pub use encrypted::EncryptedFileCache;
 pub use error::CacheError;
 pub use file::FileCache;
-pub use index::{AccessTokenQuery, AccountRemoval, RedeemedRefreshToken, TokenCache, TokenWrite};
+pub use index::{
+    AccessTokenQuery, AccountRemoval, RedeemedRefreshToken, TokenCache, TokenWrite,
+    USER_ASSERTION_HASH,
+};
 pub use memory::MemoryCache;
 pub use store::{CacheStore, Current, Loaded, Partition, RefreshLock, StoreVersion, UpdateFn};

@@ -33,18 +33,18 @@
 //!
 //! | partition | key |
 //! |---|---|
-//! | `Partition::Account(home_account_id)` | `{prefix}account:{home_account_id}` |
-//! | `Partition::App { client_id, tenant }` | `{prefix}app:{client_id}:{tenant}` |
+//! | `Partition::Account(home_account_id)` | `{prefix}account:{home_account_id, lowercased}` |
+//! | `Partition::App { client_id, tenant }` | `{prefix}app:{client_id}:{tenant}` (lowercased) |
+//! | `Partition::UserAssertion(hash)` | `{prefix}obo:{hash}` |
 //! | `Partition::All` | `{prefix}all` |
 //!
 //! The prefix defaults to [`DEFAULT_KEY_PREFIX`] (`msal-rs:`); give each app its own when
-//! several share a server. msal-rs's client passes `Account` partitions for silent token
-//! requests and for removing an account, so on a web farm each call moves only that one user's
-//! tokens, however many users the farm serves (MSAL.NET's "suggested cache key" partitioning).
-//! `App` partitions hold one client's app-only (client-credential) tokens for one tenant. `All` is
-//! a separate document of its own, **not** a merge of the others: it holds what the client writes
-//! when it needs the whole cache (listing accounts, a sign-in whose account is not known until the
-//! response arrives). Keys for lease locks live beside them as `{prefix}lock:{partition key}`.
+//! several share a server. A confidential client (a web app, a daemon, an API) names the one
+//! partition each call concerns, so on a web farm a call moves only that one user's tokens, or
+//! one tenant's app tokens, or one incoming assertion's on-behalf-of tokens, however many users
+//! and tenants the farm serves (MSAL.NET's "suggested cache key" partitioning). A public client
+//! uses `All` only: a separate document of its own, **not** a merge of the others. Keys for
+//! lease locks live beside them as `{prefix}lock:{partition key}`.
 //!
 //! # Versions and `Unchanged`
 //!
@@ -408,6 +408,10 @@ impl CacheStore for RedisCache {
         )))
     }
 
+    fn partitioned(&self) -> bool {
+        true
+    }
+
     async fn lock_refresh(
         &self,
         partition: Partition<'_>,
@@ -473,12 +477,7 @@ impl Drop for Lease {
 
 /// The part of a key after the prefix.
 fn partition_suffix(partition: Partition<'_>) -> String {
-    match partition {
-        Partition::Account(home_account_id) => format!("account:{home_account_id}"),
-        Partition::App { client_id, tenant } => format!("app:{client_id}:{tenant}"),
-        // `All`, and anything a later version adds, is the whole-cache document.
-        _ => "all".to_owned(),
-    }
+    partition.key()
 }
 
 /// The caller's version as the scripts compare it (`''` when it holds none).
@@ -623,6 +622,11 @@ mod tests {
             "p:app:c:t"
         );
         assert_eq!(store.key_for(Partition::All), "p:all");
+        assert_eq!(store.key_for(Partition::Account("U.T")), "p:account:u.t");
+        assert_eq!(
+            store.key_for(Partition::UserAssertion("h4sh")),
+            "p:obo:h4sh"
+        );
         assert_eq!(store.lock_key_for(Partition::All), "p:lock:all");
     }
 

@@ -79,6 +79,20 @@ impl AccessTokenEntry {
             && !self.extra.contains_key("user_assertion_hash")
     }
 
+    /// Whether this entry is a Bearer on-behalf-of token: a plain Bearer token except that it
+    /// carries the `user_assertion_hash` it was obtained with.
+    pub fn is_on_behalf_of_bearer(&self) -> bool {
+        self.credential_type.eq_ignore_ascii_case("AccessToken")
+            && self
+                .token_type
+                .as_deref()
+                .is_none_or(|t| t.eq_ignore_ascii_case("bearer"))
+            && !self.extra.contains_key("key_id")
+            && !self.extra.contains_key("kid")
+            && !self.extra.contains_key("ext")
+            && self.extra.contains_key("user_assertion_hash")
+    }
+
     /// The extended expiry, falling back to .NET's `ext_expires_on`.
     pub fn extended_expiry(&self) -> u64 {
         if self.extended_expires_on != 0 {

@@ -30,13 +30,16 @@
 //! * A **whole-document** store, like [`FileCache`](crate::FileCache) and
 //!   [`MemoryCache`](crate::MemoryCache), ignores it and keeps one document holding every account
 //!   and app token.
-//! * A **partitioned** store keeps one document per partition, so a silent token request reads
-//!   and writes only one user's tokens. msal-rs passes `Partition::Account(home_account_id)` for
-//!   silent calls and sign-ins of a known account, `Partition::App { .. }` for app-only
-//!   (client-credential) tokens, and `Partition::All` when it needs everything (listing
-//!   accounts, a sign-in whose account is not known yet). How a partitioned store answers `All`
-//!   is its own choice (keep a separate document, merge the per-account documents...), as long
-//!   as it is consistent between `load` and `modify`.
+//! * A **partitioned** store keeps one document per partition and says so with
+//!   [`CacheStore::partitioned`]. A public client (a desktop or command-line app: one user's
+//!   cache, and `accounts()` must see every account) always passes `Partition::All`. A
+//!   confidential client, serving many users or tenants, names the one partition each call
+//!   concerns: `Partition::Account(home_account_id)` for a user's tokens (authorization code,
+//!   silent calls), `Partition::App { client_id, tenant }` for app-only (client-credential)
+//!   tokens, and `Partition::UserAssertion(hash)` for on-behalf-of tokens. How a partitioned
+//!   store answers `All` is its own choice (keep a separate document, merge the per-account
+//!   documents...), as long as it is consistent between `load` and `modify`.
+//!   [`Partition::key`] gives each partition a stable storage name.
 //!
 //! Versions are per partition: a version returned for one partition is only ever compared with
 //! versions of that same partition.
@@ -58,13 +61,8 @@
 //! }
 //!
 //! fn key(partition: Partition<'_>) -> String {
-//!     match partition {
-//!         Partition::All => "all".to_owned(),
-//!         Partition::Account(home_account_id) => format!("account:{home_account_id}"),
-//!         Partition::App { client_id, tenant } => format!("app:{client_id}:{tenant}"),
-//!         // `Partition` is non-exhaustive: keep anything new with the whole cache.
-//!         _ => "all".to_owned(),
-//!     }
+//!     // `all`, `account:{id}`, `app:{client}:{tenant}` or `obo:{hash}`.
+//!     partition.key()
 //! }
 //!
 //! #[async_trait::async_trait]
@@ -104,6 +102,10 @@
 //!         let new_bytes = update(current)?; // an error leaves the document untouched
 //!         docs.insert(key, (new_bytes, tag + 1));
 //!         Ok(StoreVersion::new(tag + 1))
+//!     }
+//!
+//!     fn partitioned(&self) -> bool {
+//!         true
 //!     }
 //! }
 //!
@@ -170,6 +172,27 @@ pub enum Partition<'a> {
         /// The tenant.
         tenant: &'a str,
     },
+    /// The on-behalf-of tokens obtained with one incoming user assertion, by the assertion's
+    /// hash (base64url SHA-256, MSAL.NET's `user_assertion_hash`).
+    UserAssertion(&'a str),
+}
+
+impl Partition<'_> {
+    /// A stable name for the partition, usable as a storage key: `all`, `account:{id}`,
+    /// `app:{client}:{tenant}` or `obo:{hash}` (ids and tenants lowercased, since MSAL
+    /// compares them without regard to case).
+    pub fn key(&self) -> String {
+        match self {
+            Partition::All => "all".to_owned(),
+            Partition::Account(id) => format!("account:{}", id.to_ascii_lowercase()),
+            Partition::App { client_id, tenant } => format!(
+                "app:{}:{}",
+                client_id.to_ascii_lowercase(),
+                tenant.to_ascii_lowercase()
+            ),
+            Partition::UserAssertion(hash) => format!("obo:{hash}"),
+        }
+    }
 }
 
 /// The outcome of [`CacheStore::load`]. `Debug` shows the length of the data, never the data
@@ -326,6 +349,17 @@ pub trait CacheStore: Send + Sync {
     fn location(&self) -> Option<&std::path::Path> {
         None
     }
+
+    /// Whether the store keeps one document per [`Partition`] (default `false`: one document
+    /// for everything, and partitions are ignored).
+    ///
+    /// The application keeps its in-memory copy the same way: one copy per partition for a
+    /// partitioned store, so a confidential client serving many users or tenants reads, copies
+    /// and writes only the partition a request touches; one copy in all for a whole-document
+    /// store, so the document is held once however many partitions the requests name.
+    fn partitioned(&self) -> bool {
+        false
+    }
 }
 
 #[async_trait::async_trait]
@@ -357,6 +391,10 @@ impl<T: CacheStore + ?Sized> CacheStore for Arc<T> {
     fn location(&self) -> Option<&std::path::Path> {
         (**self).location()
     }
+
+    fn partitioned(&self) -> bool {
+        (**self).partitioned()
+    }
 }
 
 #[async_trait::async_trait]
@@ -387,6 +425,10 @@ impl<T: CacheStore + ?Sized> CacheStore for Box<T> {
 
     fn location(&self) -> Option<&std::path::Path> {
         (**self).location()
+    }
+
+    fn partitioned(&self) -> bool {
+        (**self).partitioned()
     }
 }
 

@@ -2532,3 +2532,140 @@ fn an_unparsed_entry_is_not_shadowed_by_a_rebuilt_key() {
         "not a fixpoint"
     );
 }
+
+// ---- on-behalf-of tokens -------------------------------------------------------------------
+
+fn obo<E>(
+    mut entry: E,
+    hash: &str,
+    extra: impl FnOnce(&mut E) -> &mut serde_json::Map<String, Value>,
+) -> E {
+    extra(&mut entry).insert(
+        msal_cache::USER_ASSERTION_HASH.into(),
+        Value::String(hash.into()),
+    );
+    entry
+}
+
+#[test]
+fn on_behalf_of_tokens_are_found_by_their_assertion_only() {
+    let (env, client, realm) = ("login.microsoftonline.com", "api-client", "tenant");
+    let read = scopes(&["https://graph.microsoft.com/User.Read"]);
+    let mut cache = TokenCache::new();
+    for (hash, secret) in [("HashA", "obo-at-a"), ("HashB", "obo-at-b")] {
+        let token = at(
+            Some("u.t"),
+            env,
+            client,
+            realm,
+            "https://graph.microsoft.com/User.Read",
+            FAR - 1,
+            secret,
+        );
+        sign_in(
+            &mut cache,
+            TokenWrite {
+                access_token: Some(obo(token, hash, |e| &mut e.extra)),
+                refresh_token: Some(obo(
+                    rt("u.t", env, client, None, &format!("obo-rt-{hash}")),
+                    hash,
+                    |e| &mut e.extra,
+                )),
+                ..TokenWrite::default()
+            },
+        );
+    }
+    // The same user's own sign-in tokens live beside them.
+    sign_in(
+        &mut cache,
+        TokenWrite {
+            access_token: Some(at(
+                Some("u.t"),
+                env,
+                client,
+                realm,
+                "https://graph.microsoft.com/User.Read",
+                FAR - 1,
+                "user-at",
+            )),
+            refresh_token: Some(rt("u.t", env, client, None, "user-rt")),
+            ..TokenWrite::default()
+        },
+    );
+
+    let q = query(None, "login.windows.net", client, realm, &read);
+    assert_eq!(
+        secret_of(cache.find_on_behalf_of_access_token("HashA", &q)),
+        Some("obo-at-a")
+    );
+    assert_eq!(
+        secret_of(cache.find_on_behalf_of_access_token("HashB", &q)),
+        Some("obo-at-b")
+    );
+    assert!(cache.find_on_behalf_of_access_token("HashC", &q).is_none());
+    // Hashes are compared exactly (base64url is case-sensitive).
+    assert!(cache.find_on_behalf_of_access_token("hasha", &q).is_none());
+    // A user's silent lookup never returns an on-behalf-of token, nor the reverse.
+    let user_q = query(Some("u.t"), env, client, realm, &read);
+    assert_eq!(secret_of(cache.find_access_token(&user_q)), Some("user-at"));
+    let rts: Vec<&str> = cache
+        .refresh_tokens("u.t", env)
+        .iter()
+        .map(|e| e.secret.as_str())
+        .collect();
+    assert_eq!(rts, ["user-rt"]);
+    assert_eq!(
+        cache
+            .on_behalf_of_refresh_token("HashB", env, client)
+            .map(|e| e.secret.as_str()),
+        Some("obo-rt-HashB")
+    );
+    assert!(cache
+        .on_behalf_of_refresh_token("HashB", env, "other-client")
+        .is_none());
+
+    // Both survive a save and load, each under its own key.
+    let reloaded = TokenCache::from_json(&cache.to_json()).unwrap();
+    assert_eq!(reloaded.counts(), cache.counts());
+    assert_eq!(
+        secret_of(reloaded.find_on_behalf_of_access_token("HashA", &q)),
+        Some("obo-at-a")
+    );
+    assert_eq!(
+        reloaded
+            .on_behalf_of_refresh_token("HashA", env, client)
+            .map(|e| e.secret.as_str()),
+        Some("obo-rt-HashA")
+    );
+    let doc = to_value(&reloaded);
+    assert_eq!(doc["RefreshToken"].as_object().unwrap().len(), 3);
+    assert_eq!(doc["AccessToken"].as_object().unwrap().len(), 3);
+}
+
+#[test]
+fn a_new_on_behalf_of_token_replaces_only_its_own_assertions_token() {
+    let (env, client, realm) = ("login.microsoftonline.com", "api-client", "tenant");
+    let target = "https://graph.microsoft.com/User.Read";
+    let mut cache = TokenCache::new();
+    for (hash, secret) in [("A", "a1"), ("B", "b1"), ("A", "a2")] {
+        let token = at(Some("u.t"), env, client, realm, target, FAR - 1, secret);
+        sign_in(
+            &mut cache,
+            TokenWrite {
+                access_token: Some(obo(token, hash, |e| &mut e.extra)),
+                ..TokenWrite::default()
+            },
+        );
+    }
+    let read = scopes(&[target]);
+    let q = query(None, env, client, realm, &read);
+    assert_eq!(
+        secret_of(cache.find_on_behalf_of_access_token("A", &q)),
+        Some("a2")
+    );
+    assert_eq!(
+        secret_of(cache.find_on_behalf_of_access_token("B", &q)),
+        Some("b1")
+    );
+    assert_eq!(cache.counts().0, 2);
+}

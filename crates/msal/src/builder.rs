@@ -24,23 +24,14 @@ pub const DEFAULT_MAX_REFRESH_WAIT: Duration = Duration::from_secs(5);
 /// How long before expiry a cached access token stops being served (MSAL's 5 minutes).
 pub const DEFAULT_EXPIRY_BUFFER: Duration = Duration::from_secs(300);
 
-enum AuthoritySpec {
+pub(crate) enum AuthoritySpec {
     Standard(String),
     Oidc(String),
 }
 
 /// Builder for [`PublicClientApplication`]; `build` does no I/O.
 pub struct PublicClientApplicationBuilder {
-    client_id: String,
-    authority: AuthoritySpec,
-    instance_discovery: bool,
-    cache: Option<Arc<dyn CacheStore>>,
-    http: Option<Arc<dyn HttpClient>>,
-    clock: Option<Arc<dyn Clock>>,
-    expiry_buffer: Duration,
-    max_refresh_wait: Duration,
-    retry: RetryPolicy,
-    client_capabilities: Vec<String>,
+    config: CoreConfig,
     web_ui: Option<Arc<dyn WebUi>>,
     device_code_fallback: Option<DeviceCodeCallback>,
 }
@@ -48,16 +39,7 @@ pub struct PublicClientApplicationBuilder {
 impl PublicClientApplicationBuilder {
     pub(crate) fn new(client_id: impl Into<String>) -> Self {
         PublicClientApplicationBuilder {
-            client_id: client_id.into(),
-            authority: AuthoritySpec::Standard(DEFAULT_AUTHORITY.into()),
-            instance_discovery: true,
-            cache: None,
-            http: None,
-            clock: None,
-            expiry_buffer: DEFAULT_EXPIRY_BUFFER,
-            max_refresh_wait: DEFAULT_MAX_REFRESH_WAIT,
-            retry: RetryPolicy::default(),
-            client_capabilities: Vec::new(),
+            config: CoreConfig::new(client_id.into()),
             web_ui: None,
             device_code_fallback: None,
         }
@@ -66,47 +48,47 @@ impl PublicClientApplicationBuilder {
     /// An Entra ID, B2C, CIAM or ADFS authority, e.g.
     /// `https://login.microsoftonline.com/<tenant>` (default: [`DEFAULT_AUTHORITY`]).
     pub fn authority(mut self, authority: &str) -> Self {
-        self.authority = AuthoritySpec::Standard(authority.to_owned());
+        self.config.authority = AuthoritySpec::Standard(authority.to_owned());
         self
     }
 
     /// Any OpenID Connect provider, by issuer URL; its endpoints come from
     /// `{issuer}/.well-known/openid-configuration`, fetched on the first network request.
     pub fn oidc_authority(mut self, issuer: &str) -> Self {
-        self.authority = AuthoritySpec::Oidc(issuer.to_owned());
+        self.config.authority = AuthoritySpec::Oidc(issuer.to_owned());
         self
     }
 
     /// Whether to validate unknown Entra hosts with Microsoft's instance discovery
     /// (default true). Known Entra hosts never need it; cache hits never make a request.
     pub fn instance_discovery(mut self, enabled: bool) -> Self {
-        self.instance_discovery = enabled;
+        self.config.instance_discovery = enabled;
         self
     }
 
     /// Where the token cache is kept (default: in this process's memory only).
     pub fn cache(mut self, store: impl CacheStore + 'static) -> Self {
-        self.cache = Some(Arc::new(store));
+        self.config.cache = Some(Arc::new(store));
         self
     }
 
     /// The HTTP transport (default: [`msal_http::ReqwestHttpClient`]).
     pub fn http_client(mut self, client: impl HttpClient + 'static) -> Self {
-        self.http = Some(Arc::new(client));
+        self.config.http = Some(Arc::new(client));
         self
     }
 
     /// The clock every expiry decision reads (default: the system clock). Tests move time with
     /// [`msal_core::ManualClock`].
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.clock = Some(Arc::new(clock));
+        self.config.clock = Some(Arc::new(clock));
         self
     }
 
     /// How long before expiry a cached access token is refreshed instead of served
     /// (default 5 minutes).
     pub fn token_expiry_buffer(mut self, buffer: Duration) -> Self {
-        self.expiry_buffer = buffer;
+        self.config.expiry_buffer = buffer;
         self
     }
 
@@ -114,14 +96,14 @@ impl PublicClientApplicationBuilder {
     /// silent call waits for its refresh before returning the cached token (default 5 s). The
     /// refresh goes on in the background either way.
     pub fn max_refresh_wait(mut self, wait: Duration) -> Self {
-        self.max_refresh_wait = wait;
+        self.config.max_refresh_wait = wait;
         self
     }
 
     /// Retries of token requests (default: one retry after 1 s on 5xx without `Retry-After`
     /// and on timeouts).
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.config.retry = retry;
         self
     }
 
@@ -132,7 +114,7 @@ impl PublicClientApplicationBuilder {
         I: IntoIterator,
         I::Item: Into<String>,
     {
-        self.client_capabilities = capabilities.into_iter().map(Into::into).collect();
+        self.config.client_capabilities = capabilities.into_iter().map(Into::into).collect();
         self
     }
 
@@ -156,6 +138,68 @@ impl PublicClientApplicationBuilder {
 
     /// Validate the configuration and build the application. No I/O happens here.
     pub fn build(self) -> Result<PublicClientApplication, Error> {
+        let custom_web_ui = self.web_ui.is_some();
+        let core = self.config.into_core(CoreExtras {
+            web_ui: self
+                .web_ui
+                .unwrap_or_else(|| Arc::new(SystemBrowser::new())),
+            custom_web_ui,
+            device_code_fallback: self.device_code_fallback,
+            credential: None,
+            azure_region: None,
+        })?;
+        Ok(PublicClientApplication {
+            core: Arc::new(core),
+        })
+    }
+}
+
+/// The configuration every application type shares.
+pub(crate) struct CoreConfig {
+    pub client_id: String,
+    pub authority: AuthoritySpec,
+    pub instance_discovery: bool,
+    pub cache: Option<Arc<dyn CacheStore>>,
+    pub http: Option<Arc<dyn HttpClient>>,
+    pub clock: Option<Arc<dyn Clock>>,
+    pub expiry_buffer: Duration,
+    pub max_refresh_wait: Duration,
+    pub retry: RetryPolicy,
+    pub client_capabilities: Vec<String>,
+}
+
+/// What differs between public and confidential clients.
+pub(crate) struct CoreExtras {
+    pub web_ui: Arc<dyn WebUi>,
+    pub custom_web_ui: bool,
+    pub device_code_fallback: Option<DeviceCodeCallback>,
+    pub credential: Option<crate::credential::ClientCredential>,
+    pub azure_region: Option<String>,
+}
+
+/// How long a confidential client blocks identical requests after a 429/5xx without
+/// `Retry-After` (MSAL Python's value): a service retries on behalf of many users, and 60 s
+/// would stall all of them.
+const CONFIDENTIAL_STATUS_BLOCK: Duration = Duration::from_secs(5);
+
+impl CoreConfig {
+    pub(crate) fn new(client_id: String) -> Self {
+        CoreConfig {
+            client_id,
+            authority: AuthoritySpec::Standard(DEFAULT_AUTHORITY.into()),
+            instance_discovery: true,
+            cache: None,
+            http: None,
+            clock: None,
+            expiry_buffer: DEFAULT_EXPIRY_BUFFER,
+            max_refresh_wait: DEFAULT_MAX_REFRESH_WAIT,
+            retry: RetryPolicy::default(),
+            client_capabilities: Vec::new(),
+        }
+    }
+
+    /// Validate and assemble. No I/O.
+    pub(crate) fn into_core(self, extras: CoreExtras) -> Result<ClientCore, Error> {
         if self.client_id.trim().is_empty() {
             return Err(Error::InvalidArgument("client id is empty".into()));
         }
@@ -167,11 +211,12 @@ impl PublicClientApplicationBuilder {
             Some(h) => h,
             None => Arc::new(msal_http::ReqwestHttpClient::new()),
         };
-        let core = ClientCore {
+        let confidential = extras.credential.is_some();
+        Ok(ClientCore {
             client_id: self.client_id.trim().to_owned(),
             authority,
             http,
-            cache: CacheAccess::new(self.cache),
+            cache: CacheAccess::new(self.cache, confidential),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             expiry_buffer: self.expiry_buffer,
             max_refresh_wait: self.max_refresh_wait,
@@ -180,15 +225,17 @@ impl PublicClientApplicationBuilder {
             endpoints: EndpointResolver::new(self.instance_discovery),
             flights: Arc::new(SingleFlight::new()),
             throttle: ThrottleTable::new(),
-            custom_web_ui: self.web_ui.is_some(),
-            web_ui: self
-                .web_ui
-                .unwrap_or_else(|| Arc::new(SystemBrowser::new())),
-            device_code_fallback: self.device_code_fallback,
+            web_ui: extras.web_ui,
+            custom_web_ui: extras.custom_web_ui,
+            device_code_fallback: extras.device_code_fallback,
             prompts: Arc::new(SingleFlight::new()),
-        };
-        Ok(PublicClientApplication {
-            core: Arc::new(core),
+            credential: extras.credential,
+            azure_region: extras.azure_region,
+            status_block: if confidential {
+                CONFIDENTIAL_STATUS_BLOCK
+            } else {
+                msal_http::throttle::HTTP_STATUS_BLOCK
+            },
         })
     }
 }
@@ -196,8 +243,8 @@ impl PublicClientApplicationBuilder {
 impl std::fmt::Debug for PublicClientApplicationBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PublicClientApplicationBuilder")
-            .field("client_id", &self.client_id)
-            .field("instance_discovery", &self.instance_discovery)
+            .field("client_id", &self.config.client_id)
+            .field("instance_discovery", &self.config.instance_discovery)
             .finish_non_exhaustive()
     }
 }

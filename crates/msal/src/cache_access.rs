@@ -5,7 +5,18 @@
 //! that the store replays on its current data under its own lock ([`CacheStore::modify`]), so a
 //! write never loses what another process wrote since we last read. Data that does not parse
 //! aborts the write: an unreadable cache is never overwritten.
+//!
+//! # Partitions in memory
+//!
+//! With a whole-document store (a file, or no store for a public client) there is one
+//! in-memory cache. With a partitioned store ([`CacheStore::partitioned`], e.g. Redis), and for
+//! a confidential client keeping its cache in memory, there is one in-memory cache per
+//! [`Partition`]: a web app or API serving many users and tenants then copies and writes only
+//! the partition a request touches, never everyone's tokens (MSAL.NET does the same). The map
+//! of partitions grows with the users and tenants served; an evicted partition of a persistent
+//! store would simply be read again, so this is the place for a bound when one is needed.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use msal_cache::{
@@ -14,25 +25,87 @@ use msal_cache::{
 
 use crate::Error;
 
+#[derive(Clone)]
 struct State {
     cache: Arc<TokenCache>,
     version: Option<StoreVersion>,
 }
 
+impl Default for State {
+    fn default() -> Self {
+        State {
+            cache: Arc::new(TokenCache::new()),
+            version: None,
+        }
+    }
+}
+
+/// The in-memory copies: one for a whole-document store, one per partition otherwise.
+enum Slots {
+    Single(RwLock<State>),
+    Partitioned(RwLock<HashMap<String, State>>),
+}
+
 /// The in-memory cache and, when configured, the store that persists it.
 pub(crate) struct CacheAccess {
     store: Option<Arc<dyn CacheStore>>,
-    state: RwLock<State>,
+    slots: Slots,
 }
 
 impl CacheAccess {
-    pub(crate) fn new(store: Option<Arc<dyn CacheStore>>) -> Self {
+    /// `partition_in_memory`: keep one in-memory cache per partition even without a store
+    /// (confidential clients).
+    pub(crate) fn new(store: Option<Arc<dyn CacheStore>>, partition_in_memory: bool) -> Self {
+        let partitioned = match &store {
+            Some(store) => store.partitioned(),
+            None => partition_in_memory,
+        };
         CacheAccess {
             store,
-            state: RwLock::new(State {
-                cache: Arc::new(TokenCache::new()),
-                version: None,
-            }),
+            slots: if partitioned {
+                Slots::Partitioned(RwLock::new(HashMap::new()))
+            } else {
+                Slots::Single(RwLock::new(State::default()))
+            },
+        }
+    }
+
+    /// The in-memory state of `partition` (a copy: two `Arc`s and a version).
+    fn state(&self, partition: Partition<'_>) -> State {
+        match &self.slots {
+            Slots::Single(state) => state.read().unwrap_or_else(|p| p.into_inner()).clone(),
+            Slots::Partitioned(map) => map
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&partition.key())
+                .cloned()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Set `partition`'s state, when `only_if_at` is `None` or the state is still at that
+    /// version (a concurrent call may have moved it on).
+    fn set_state(
+        &self,
+        partition: Partition<'_>,
+        new: State,
+        only_if_at: Option<Option<StoreVersion>>,
+    ) {
+        let stale = |current: &State| only_if_at.is_some_and(|v| current.version != v);
+        match &self.slots {
+            Slots::Single(state) => {
+                let mut state = state.write().unwrap_or_else(|p| p.into_inner());
+                if !stale(&state) {
+                    *state = new;
+                }
+            }
+            Slots::Partitioned(map) => {
+                let mut map = map.write().unwrap_or_else(|p| p.into_inner());
+                let slot = map.entry(partition.key()).or_default();
+                if !stale(slot) {
+                    *slot = new;
+                }
+            }
         }
     }
 
@@ -41,18 +114,22 @@ impl CacheAccess {
         &self,
         partition: Partition<'_>,
     ) -> Result<Arc<TokenCache>, Error> {
-        if let Some(store) = &self.store {
-            let known = self.read_state().version;
-            match store.load(partition, known).await? {
-                Loaded::Unchanged => {}
-                Loaded::Missing => self.replace(Arc::new(TokenCache::new()), None, known),
-                Loaded::Data { bytes, version } => {
-                    let cache = TokenCache::from_json(&bytes).map_err(|e| self.locate(e))?;
-                    self.replace(Arc::new(cache), Some(version), known);
-                }
-            }
-        }
-        Ok(Arc::clone(&self.read_state().cache))
+        let current = self.state(partition);
+        let Some(store) = &self.store else {
+            return Ok(current.cache);
+        };
+        let known = current.version;
+        let fresh = match store.load(partition, known).await? {
+            Loaded::Unchanged => return Ok(current.cache),
+            Loaded::Missing => State::default(),
+            Loaded::Data { bytes, version } => State {
+                cache: Arc::new(TokenCache::from_json(&bytes).map_err(|e| self.locate(e))?),
+                version: Some(version),
+            },
+        };
+        let cache = Arc::clone(&fresh.cache);
+        self.set_state(partition, fresh, Some(known));
+        Ok(cache)
     }
 
     /// Apply `op` to the cache, persisting it through the store. Returns what `op` returned
@@ -63,16 +140,14 @@ impl CacheAccess {
         mut op: impl FnMut(&mut TokenCache) -> T + Send,
     ) -> Result<T, Error> {
         let Some(store) = &self.store else {
-            let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-            let out = op(Arc::make_mut(&mut state.cache));
-            return Ok(out);
+            return Ok(self.write_in_memory(partition, op));
         };
         // The version our copy is at: when the store still holds it, the store skips reading
         // and parsing the data again and we apply the change to a copy of our own.
-        let (known, ours) = {
-            let state = self.read_state();
-            (state.version, Arc::clone(&state.cache))
-        };
+        let State {
+            version: known,
+            cache: ours,
+        } = self.state(partition);
         let mut result: Option<(T, TokenCache)> = None;
         let mut update = |current: Current<'_>| -> Result<Vec<u8>, CacheError> {
             let mut cache = match current {
@@ -91,10 +166,34 @@ impl CacheAccess {
             .map_err(|e| self.locate(e))?;
         let (out, cache) = result
             .ok_or_else(|| Error::Internal("the cache store did not run the update".into()))?;
-        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-        state.cache = Arc::new(cache);
-        state.version = Some(version);
+        self.set_state(
+            partition,
+            State {
+                cache: Arc::new(cache),
+                version: Some(version),
+            },
+            None,
+        );
         Ok(out)
+    }
+
+    /// Without a store the in-memory cache is the cache: change it in place under the lock.
+    fn write_in_memory<T>(
+        &self,
+        partition: Partition<'_>,
+        mut op: impl FnMut(&mut TokenCache) -> T,
+    ) -> T {
+        match &self.slots {
+            Slots::Single(state) => {
+                let mut state = state.write().unwrap_or_else(|p| p.into_inner());
+                op(Arc::make_mut(&mut state.cache))
+            }
+            Slots::Partitioned(map) => {
+                let mut map = map.write().unwrap_or_else(|p| p.into_inner());
+                let slot = map.entry(partition.key()).or_default();
+                op(Arc::make_mut(&mut slot.cache))
+            }
+        }
     }
 
     /// Name the store's location in a "corrupt data" error that does not say where it was.
@@ -123,24 +222,6 @@ impl CacheAccess {
         match &self.store {
             Some(store) => Ok(store.lock_refresh(partition).await?),
             None => Ok(None),
-        }
-    }
-
-    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Install a freshly loaded cache unless a concurrent call already moved the state on.
-    fn replace(
-        &self,
-        cache: Arc<TokenCache>,
-        version: Option<StoreVersion>,
-        expected: Option<StoreVersion>,
-    ) {
-        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-        if state.version == expected {
-            state.cache = cache;
-            state.version = version;
         }
     }
 }

@@ -19,6 +19,8 @@ pub(crate) const MAX_PLAUSIBLE_LIFETIME: Duration = Duration::from_secs(10 * 365
 /// What the single-flight map is keyed by: requests with equal keys share one refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct RefreshKey {
+    /// Whose token: a home account id, `app` for app-only tokens, `obo:{hash}` for
+    /// on-behalf-of tokens.
     pub home_account_id: String,
     pub authority: String,
     pub scopes: String,
@@ -58,6 +60,12 @@ pub(crate) struct ClientCore {
     /// Concurrent `acquire_token` calls needing interaction for the same account share one
     /// prompt.
     pub prompts: Arc<SingleFlight<String, AuthenticationResult>>,
+    /// A confidential client's credential (`None` for public clients).
+    pub credential: Option<crate::credential::ClientCredential>,
+    /// The Azure region whose regional token endpoint client-credential requests use.
+    pub azure_region: Option<String>,
+    /// How long identical requests are blocked after a 429/5xx without `Retry-After`.
+    pub status_block: Duration,
 }
 
 impl ClientCore {
@@ -69,13 +77,22 @@ impl ClientCore {
         msal_core::clock::unix_seconds(self.now())
     }
 
+    /// Whether this is a confidential client (it has a credential of its own).
+    pub(crate) fn is_confidential(&self) -> bool {
+        self.credential.is_some()
+    }
+
     /// The cache partition holding an account's tokens. A public client's cache is one
     /// document (a desktop or command-line app keeps its user's tokens together, and
-    /// `accounts()` must see every one of them), so every call uses [`Partition::All`];
-    /// per-account and per-app partitions are for confidential clients serving many users,
-    /// whose calls each concern one known partition.
-    pub(crate) fn user_partition<'a>(&self, _home_account_id: &'a str) -> Partition<'a> {
-        Partition::All
+    /// `accounts()` must see every one of them), so every call uses [`Partition::All`]. A
+    /// confidential client serves many users, and each call concerns one of them: their own
+    /// partition.
+    pub(crate) fn user_partition<'a>(&self, home_account_id: &'a str) -> Partition<'a> {
+        if self.is_confidential() {
+            Partition::Account(home_account_id)
+        } else {
+            Partition::All
+        }
     }
 
     /// The endpoints of `authority` (known, or discovered once).

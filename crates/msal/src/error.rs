@@ -54,6 +54,16 @@ pub enum Error {
     /// cancelled or took too long, the redirect was forged, or no UI could be shown.
     #[error("interactive sign-in failed: {0}")]
     Interaction(#[from] msal_interactive::WebUiError),
+    /// The client credential could not be used: an unreadable certificate or key, a key that
+    /// does not belong to its certificate, or an assertion callback that failed.
+    #[error("client credential: {message}")]
+    Credential {
+        /// What is wrong (never a secret).
+        message: String,
+        /// The underlying error (e.g. the assertion callback's).
+        #[source]
+        source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+    },
     /// A background task failed unexpectedly (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),

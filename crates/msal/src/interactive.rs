@@ -131,6 +131,58 @@ impl std::fmt::Debug for AcquireTokenInteractive {
 }
 
 /// The authorization code flow, start to finish.
+/// What goes into an authorization request URL.
+pub(crate) struct AuthorizeParams<'a> {
+    pub redirect_uri: &'a str,
+    /// The scopes to consent to, reserved ones included.
+    pub scope: &'a str,
+    pub state: &'a str,
+    pub nonce: &'a str,
+    pub pkce: &'a Pkce,
+    pub prompt: Option<Prompt>,
+    pub login_hint: Option<&'a str>,
+    pub domain_hint: Option<&'a str>,
+    pub claims: Option<&'a str>,
+    pub correlation_id: &'a str,
+}
+
+/// The authorization request URL (code flow with PKCE S256, `state`, `nonce`).
+pub(crate) fn authorize_url(
+    core: &ClientCore,
+    endpoint: &url::Url,
+    p: &AuthorizeParams<'_>,
+) -> url::Url {
+    let mut url = endpoint.clone();
+    {
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("client_id", &core.client_id)
+            .append_pair("response_type", "code")
+            .append_pair("response_mode", "query")
+            .append_pair("redirect_uri", p.redirect_uri)
+            .append_pair("scope", p.scope)
+            .append_pair("state", p.state)
+            .append_pair("nonce", p.nonce)
+            .append_pair("code_challenge", p.pkce.challenge())
+            .append_pair("code_challenge_method", p.pkce.method())
+            .append_pair("client_info", "1");
+        if let Some(prompt) = p.prompt {
+            query.append_pair("prompt", prompt.as_str());
+        }
+        query.append_pair("client-request-id", p.correlation_id);
+        if let Some(hint) = p.login_hint {
+            query.append_pair("login_hint", hint);
+        }
+        if let Some(hint) = p.domain_hint {
+            query.append_pair("domain_hint", hint);
+        }
+        if let Some(claims) = p.claims {
+            query.append_pair("claims", claims);
+        }
+    }
+    url
+}
+
 pub(crate) async fn sign_in_interactively(
     core: &ClientCore,
     web_ui: &dyn WebUi,
@@ -158,36 +210,22 @@ pub(crate) async fn sign_in_interactively(
     let pkce = Pkce::new();
     let state = random_urlsafe(32);
     let nonce = random_urlsafe(32);
-    let mut authorize_url = endpoints.authorization.clone();
-    {
-        let consent_scope = consent.to_request_string();
-        let mut query = authorize_url.query_pairs_mut();
-        query
-            .append_pair("client_id", &core.client_id)
-            .append_pair("response_type", "code")
-            .append_pair("response_mode", "query")
-            .append_pair("redirect_uri", &redirect_uri)
-            .append_pair("scope", &consent_scope)
-            .append_pair("state", &state)
-            .append_pair("nonce", &nonce)
-            .append_pair("code_challenge", pkce.challenge())
-            .append_pair("code_challenge_method", pkce.method())
-            .append_pair("client_info", "1")
-            .append_pair(
-                "prompt",
-                options.prompt.unwrap_or(Prompt::SelectAccount).as_str(),
-            )
-            .append_pair("client-request-id", &correlation_id);
-        if let Some(hint) = &options.login_hint {
-            query.append_pair("login_hint", hint);
-        }
-        if let Some(hint) = &options.domain_hint {
-            query.append_pair("domain_hint", hint);
-        }
-        if let Some(claims) = &claims {
-            query.append_pair("claims", claims);
-        }
-    }
+    let authorize_url = authorize_url(
+        core,
+        &endpoints.authorization,
+        &AuthorizeParams {
+            redirect_uri: &redirect_uri,
+            scope: &consent.to_request_string(),
+            state: &state,
+            nonce: &nonce,
+            pkce: &pkce,
+            prompt: Some(options.prompt.unwrap_or(Prompt::SelectAccount)),
+            login_hint: options.login_hint.as_deref(),
+            domain_hint: options.domain_hint.as_deref(),
+            claims: claims.as_deref(),
+            correlation_id: &correlation_id,
+        },
+    );
     tracing::debug!(%correlation_id, redirect_uri = %redirect_uri, "interactive sign-in started");
     let response = session.complete(&authorize_url, &state).await?;
 

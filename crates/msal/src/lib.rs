@@ -51,6 +51,25 @@
 //!   browser. `acquire_token` falls back to it where no browser can be opened, if the app set
 //!   [`PublicClientApplicationBuilder::device_code_fallback`].
 //!
+//! ## Daemons, web apps and web APIs
+//! [`ConfidentialClientApplication`] holds a credential of its own: a client secret, a
+//! [`ClientCertificate`] (client assertion JWTs, see [`credential`]) or an assertion callback
+//! (workload identity federation). It serves, cache-first like everything else:
+//! - [`ConfidentialClientApplication::acquire_token_for_client`]: the app's own tokens, cached
+//!   per client and tenant (a per-request tenant is allowed), with `refresh_in` honoured in the
+//!   background and an opt-in regional endpoint;
+//! - [`ConfidentialClientApplication::acquire_token_on_behalf_of`]: an API calling another API
+//!   as its caller, cached per hash of the incoming assertion (see [`on_behalf_of`]);
+//! - web app sign-in with [`ConfidentialClientApplication::authorization_request`] and
+//!   [`ConfidentialClientApplication::acquire_token_by_auth_code_flow`] (see [`auth_code`]),
+//!   then [`ConfidentialClientApplication::acquire_token_silent`] per user.
+//!
+//! Its cache is partitioned (app tokens per client and tenant, user tokens per home account,
+//! on-behalf-of tokens per assertion), in memory and in partitioned stores such as
+//! `msal::cache::RedisCache` (feature `redis` of `msal-cache`), so a request never copies or writes other users' tokens. Where a
+//! 429/5xx comes without `Retry-After`, identical requests are blocked for 5 s (a service
+//! retries for many users at once; a public client waits 60 s).
+//!
 //! ## Behaviour worth knowing
 //! - **Runtime**: async on Tokio. Refreshes run as spawned tasks so they finish even when the
 //!   caller goes away. Outside a Tokio runtime the futures still work, but they are driven by
@@ -83,13 +102,18 @@
 #![forbid(unsafe_code)]
 
 mod acquire;
+mod app_token;
+pub mod auth_code;
 mod builder;
 mod cache_access;
 mod client_core;
+mod confidential_client;
+pub mod credential;
 mod device_code;
 mod endpoints;
 mod error;
 mod interactive;
+pub mod on_behalf_of;
 mod public_client;
 mod result;
 mod sign_in;
@@ -99,10 +123,18 @@ mod token_request;
 mod write_back;
 
 pub use acquire::AcquireToken;
+pub use app_token::AcquireTokenForClient;
+pub use auth_code::{
+    AcquireTokenByAuthorizationCode, AuthorizationCodeFlow, AuthorizationRequestBuilder,
+};
 pub use builder::{
     PublicClientApplicationBuilder, DEFAULT_AUTHORITY, DEFAULT_EXPIRY_BUFFER,
     DEFAULT_MAX_REFRESH_WAIT,
 };
+pub use confidential_client::{
+    ConfidentialClientApplication, ConfidentialClientApplicationBuilder,
+};
+pub use credential::{AssertionError, AssertionRequest, ClientCertificate, JwtSignature};
 pub use device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
 pub use error::{Error, ServiceError, UiRequiredError, UiRequiredReason};
 pub use interactive::{AcquireTokenInteractive, Prompt};
@@ -110,6 +142,7 @@ pub use msal_core::{
     Account, Authority, Clock, ManualClock, OAuthError, SystemClock, UiRequiredClassification,
 };
 pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
+pub use on_behalf_of::AcquireTokenOnBehalfOf;
 pub use public_client::{AcquireTokenSilent, PublicClientApplication};
 pub use result::{AuthenticationResult, TokenSource};
 

@@ -178,8 +178,8 @@ impl std::fmt::Debug for PublicClientApplication {
 /// A silent token request; set options, then `.await` it.
 #[must_use = "a request does nothing until it is awaited"]
 pub struct AcquireTokenSilent {
-    core: Arc<ClientCore>,
-    input: SilentInput,
+    pub(crate) core: Arc<ClientCore>,
+    pub(crate) input: SilentInput,
 }
 
 impl AcquireTokenSilent {

@@ -24,8 +24,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use msal_cache::schema::RefreshTokenEntry;
-use msal_cache::{AccessTokenQuery, RedeemedRefreshToken, RefreshLock, TokenCache, TokenWrite};
+use msal_cache::{
+    AccessTokenQuery, Partition, RedeemedRefreshToken, RefreshLock, TokenCache, TokenWrite,
+};
 use msal_core::clock::from_unix_seconds;
 use msal_core::{Account, Authority, ScopeSet, TokenResponse};
 
@@ -50,6 +53,19 @@ pub(crate) struct SilentParams {
     /// Skip the access-token lookup (force_refresh, or a claims challenge from the caller).
     pub bypass_cache: bool,
     pub correlation_id: String,
+    /// Whether the account's tokens are in a partition of their own (confidential clients).
+    pub own_partition: bool,
+}
+
+impl SilentParams {
+    /// Where the account's tokens are cached.
+    pub(crate) fn cache_partition(&self) -> Partition<'_> {
+        if self.own_partition {
+            Partition::Account(&self.account.home_account_id)
+        } else {
+            Partition::All
+        }
+    }
 }
 
 /// The raw inputs of a silent request, as the request builder collected them.
@@ -92,6 +108,7 @@ pub(crate) fn normalise(core: &ClientCore, input: SilentInput) -> Result<SilentP
                 .as_deref()
                 .is_some_and(|c| !c.trim().is_empty()),
         correlation_id,
+        own_partition: core.is_confidential(),
     })
 }
 
@@ -125,10 +142,66 @@ pub(crate) fn merge_claims(
 }
 
 /// A cached access token found for a request.
-struct Found {
-    expires_on: u64,
-    refresh_on: Option<u64>,
-    result: AuthenticationResult,
+pub(crate) struct Found {
+    pub expires_on: u64,
+    pub refresh_on: Option<u64>,
+    pub result: AuthenticationResult,
+}
+
+/// A token request served cache-first: a user's silent call, an app token, an on-behalf-of
+/// token. [`serve`] runs the part they share (lookup, expiry buffer, proactive refresh,
+/// single-flight, falling back to a still-valid token); each flow says where its token is
+/// cached and how a new one is obtained.
+pub(crate) trait CachedFlow: Send + Sync + Sized + 'static {
+    fn correlation_id(&self) -> &str;
+    /// Skip the cached token (force_refresh, a claims challenge).
+    fn bypass_cache(&self) -> bool;
+    /// The cache partition the token lives in.
+    fn partition(&self) -> Partition<'_>;
+    /// The usable cached token, if any (expiry against now is decided by the caller).
+    fn find(&self, core: &ClientCore, cache: &TokenCache) -> Option<Found>;
+    /// Requests with equal keys share one network call.
+    fn refresh_key(&self) -> RefreshKey;
+    /// Obtain a new token and cache it: runs as the single-flight task.
+    fn acquire(
+        core: Arc<ClientCore>,
+        flow: Arc<Self>,
+    ) -> BoxFuture<'static, Result<AuthenticationResult, Error>>;
+}
+
+impl CachedFlow for SilentParams {
+    fn correlation_id(&self) -> &str {
+        &self.correlation_id
+    }
+
+    fn bypass_cache(&self) -> bool {
+        self.bypass_cache
+    }
+
+    fn partition(&self) -> Partition<'_> {
+        self.cache_partition()
+    }
+
+    fn find(&self, core: &ClientCore, cache: &TokenCache) -> Option<Found> {
+        find_access_token(core, cache, self)
+    }
+
+    fn refresh_key(&self) -> RefreshKey {
+        RefreshKey {
+            home_account_id: self.account.home_account_id.to_ascii_lowercase(),
+            authority: self.authority.canonical_url(),
+            scopes: self.match_scopes.to_target().to_ascii_lowercase(),
+            claims: self.claims.clone(),
+            bypass_cache: self.bypass_cache,
+        }
+    }
+
+    fn acquire(
+        core: Arc<ClientCore>,
+        flow: Arc<Self>,
+    ) -> BoxFuture<'static, Result<AuthenticationResult, Error>> {
+        Box::pin(refresh(core, flow))
+    }
 }
 
 pub(crate) async fn acquire_token_silent(
@@ -139,26 +212,24 @@ pub(crate) async fn acquire_token_silent(
     let params = Arc::new(normalise(&core, input)?);
     let span =
         tracing::debug_span!("acquire_token_silent", correlation_id = %params.correlation_id);
-    silent(core, params).instrument(span).await
+    serve(core, params).instrument(span).await
 }
 
-async fn silent(
+/// Serve a flow cache-first. See the [module documentation](self).
+pub(crate) async fn serve<F: CachedFlow>(
     core: Arc<ClientCore>,
-    params: Arc<SilentParams>,
+    flow: Arc<F>,
 ) -> Result<AuthenticationResult, Error> {
     let mut fallback = None;
-    if !params.bypass_cache {
-        let cache = core
-            .cache
-            .snapshot(core.user_partition(&params.account.home_account_id))
-            .await?;
-        if let Some(found) = find_access_token(&core, &cache, &params) {
+    if !flow.bypass_cache() {
+        let cache = core.cache.snapshot(flow.partition()).await?;
+        if let Some(found) = flow.find(&core, &cache) {
             let now = core.now_secs();
             if found.expires_on > now + core.expiry_buffer.as_secs() {
                 if found.refresh_on.is_some_and(|r| r <= now) {
-                    start_background_refresh(&core, &params);
+                    start_background_refresh(&core, &flow);
                 }
-                tracing::debug!(correlation_id = %params.correlation_id, "access token served from the cache");
+                tracing::debug!(correlation_id = %flow.correlation_id(), "access token served from the cache");
                 return Ok(found.result);
             }
             if found.expires_on > now {
@@ -167,29 +238,28 @@ async fn silent(
         }
     }
 
-    let key = refresh_key(&params);
-    let (flight, joined) = core.flights.run(key, {
-        let (core, params) = (Arc::clone(&core), Arc::clone(&params));
-        move || refresh(core, params)
+    let (future, joined) = core.flights.run(flow.refresh_key(), {
+        let (core, flow) = (Arc::clone(&core), Arc::clone(&flow));
+        move || F::acquire(core, flow)
     });
     if joined {
-        tracing::debug!(correlation_id = %params.correlation_id, "joined a refresh already in flight");
+        tracing::debug!(correlation_id = %flow.correlation_id(), "joined a refresh already in flight");
     }
     let Some(cached) = fallback else {
-        return flight.await;
+        return future.await;
     };
     // A token that still works is in hand: wait for the refresh only so long, then serve the
     // cached token while the refresh (a spawned task) finishes in the background.
     let outcome = if tokio::runtime::Handle::try_current().is_ok() {
-        match tokio::time::timeout(core.max_refresh_wait, flight).await {
+        match tokio::time::timeout(core.max_refresh_wait, future).await {
             Ok(outcome) => outcome,
             Err(_) => {
-                tracing::warn!(correlation_id = %params.correlation_id, "refresh still running after {:?}; serving the cached token, which has not expired yet", core.max_refresh_wait);
+                tracing::warn!(correlation_id = %flow.correlation_id(), "refresh still running after {:?}; serving the cached token, which has not expired yet", core.max_refresh_wait);
                 return Ok(cached);
             }
         }
     } else {
-        flight.await
+        future.await
     };
     match outcome {
         Ok(result) => Ok(result),
@@ -198,43 +268,53 @@ async fn silent(
         // captive portal's HTML, a misbehaving proxy) leaves the caller with the token that
         // still works.
         Err(e) if !e.is_ui_required() && !matches!(e, Error::UserMismatch) => {
-            tracing::warn!(correlation_id = %params.correlation_id, error = %e, "refresh failed; serving the cached token, which has not expired yet");
+            tracing::warn!(correlation_id = %flow.correlation_id(), error = %e, "refresh failed; serving the cached token, which has not expired yet");
             Ok(cached)
         }
         Err(e) => Err(e),
     }
 }
 
-fn refresh_key(params: &SilentParams) -> RefreshKey {
-    RefreshKey {
-        home_account_id: params.account.home_account_id.to_ascii_lowercase(),
-        authority: params.authority.canonical_url(),
-        scopes: params.match_scopes.to_target().to_ascii_lowercase(),
-        claims: params.claims.clone(),
-        bypass_cache: params.bypass_cache,
-    }
-}
-
 /// Start a refresh in the background (at most one per key); its failure is only logged.
-fn start_background_refresh(core: &Arc<ClientCore>, params: &Arc<SilentParams>) {
+fn start_background_refresh<F: CachedFlow>(core: &Arc<ClientCore>, flow: &Arc<F>) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         tracing::debug!("refresh_on passed but no Tokio runtime runs background work; the cached token is served until it nears expiry");
         return;
     };
-    let (flight, joined) = core.flights.run(refresh_key(params), {
-        let (core, params) = (Arc::clone(core), Arc::clone(params));
-        move || refresh(core, params)
+    let (future, joined) = core.flights.run(flow.refresh_key(), {
+        let (core, flow) = (Arc::clone(core), Arc::clone(flow));
+        move || F::acquire(core, flow)
     });
     if joined {
         return;
     }
-    let correlation_id = params.correlation_id.clone();
+    let correlation_id = flow.correlation_id().to_owned();
     tracing::debug!(%correlation_id, "refresh_on passed: refreshing in the background");
     runtime.spawn(async move {
-        if let Err(e) = flight.await {
+        if let Err(e) = future.await {
             tracing::warn!(%correlation_id, error = %e, "background refresh failed; the cached token is still served until it expires");
         }
     });
+}
+
+/// Under the refresh lock: whether a refresh that just finished (here or in another process)
+/// already cached a token that serves this request without a new one.
+pub(crate) async fn cached_after_lock<F: CachedFlow>(
+    core: &ClientCore,
+    flow: &F,
+) -> Result<(Arc<TokenCache>, Option<AuthenticationResult>), Error> {
+    let cache = core.cache.snapshot(flow.partition()).await?;
+    if !flow.bypass_cache() {
+        if let Some(found) = flow.find(core, &cache) {
+            let now = core.now_secs();
+            let fresh = found.expires_on > now + core.expiry_buffer.as_secs()
+                && found.refresh_on.is_none_or(|r| r > now);
+            if fresh {
+                return Ok((cache, Some(found.result)));
+            }
+        }
+    }
+    Ok((cache, None))
 }
 
 /// Look up the best cached access token for the request.
@@ -302,20 +382,11 @@ async fn refresh(
 ) -> Result<AuthenticationResult, Error> {
     // Held until the new tokens are saved: another process needing the same refresh waits,
     // then finds our result in the cache below instead of redeeming the refresh token again.
-    let _refresh_lock = take_refresh_lock(&core, &params).await;
-    let cache = core
-        .cache
-        .snapshot(core.user_partition(&params.account.home_account_id))
-        .await?;
-    if !params.bypass_cache {
-        if let Some(found) = find_access_token(&core, &cache, &params) {
-            let now = core.now_secs();
-            let fresh = found.expires_on > now + core.expiry_buffer.as_secs()
-                && found.refresh_on.is_none_or(|r| r > now);
-            if fresh {
-                return Ok(found.result);
-            }
-        }
+    let _refresh_lock =
+        take_refresh_lock(&core, params.cache_partition(), &params.correlation_id).await;
+    let (cache, served) = cached_after_lock(&core, &*params).await?;
+    if let Some(result) = served {
+        return Ok(result);
     }
     let candidates = refresh_candidates(&core, &cache, &params);
     drop(cache);
@@ -353,13 +424,16 @@ const REFRESH_LOCK_WAIT: Duration = Duration::from_secs(45);
 
 /// Take the store's cross-process refresh lock. Never fails the call: a lock that cannot be had
 /// in time (or at all) only costs the coordination, which is logged.
-async fn take_refresh_lock(core: &ClientCore, params: &SilentParams) -> Option<RefreshLock> {
-    let partition = core.user_partition(&params.account.home_account_id);
+pub(crate) async fn take_refresh_lock(
+    core: &ClientCore,
+    partition: Partition<'_>,
+    correlation_id: &str,
+) -> Option<RefreshLock> {
     let outcome = if tokio::runtime::Handle::try_current().is_ok() {
         match tokio::time::timeout(REFRESH_LOCK_WAIT, core.cache.lock_refresh(partition)).await {
             Ok(outcome) => outcome,
             Err(_) => {
-                tracing::warn!(correlation_id = %params.correlation_id, "another process has held the cache's refresh lock for {REFRESH_LOCK_WAIT:?}; refreshing without it");
+                tracing::warn!(%correlation_id, "another process has held the cache's refresh lock for {REFRESH_LOCK_WAIT:?}; refreshing without it");
                 return None;
             }
         }
@@ -369,7 +443,7 @@ async fn take_refresh_lock(core: &ClientCore, params: &SilentParams) -> Option<R
     match outcome {
         Ok(lock) => lock,
         Err(e) => {
-            tracing::warn!(correlation_id = %params.correlation_id, error = %e, "could not take the cache's refresh lock; refreshing without it");
+            tracing::warn!(%correlation_id, error = %e, "could not take the cache's refresh lock; refreshing without it");
             None
         }
     }

@@ -9,7 +9,7 @@
 use msal_cache::schema::RefreshTokenEntry;
 use msal_core::token_response::{parse_token_response, TokenResponseError};
 use msal_core::{Endpoints, TokenResponse};
-use msal_http::throttle::{throttle_key, HTTP_STATUS_BLOCK, MAX_RETRY_AFTER, UI_REQUIRED_BLOCK};
+use msal_http::throttle::{throttle_key, MAX_RETRY_AFTER, UI_REQUIRED_BLOCK};
 use msal_http::{endpoints as http_endpoints, secret_fingerprint};
 
 use crate::client_core::{ClientCore, Throttled};
@@ -24,30 +24,8 @@ pub(crate) async fn redeem_refresh_token(
     params: &SilentParams,
     rt: &RefreshTokenEntry,
 ) -> Result<TokenResponse, Error> {
-    let now = core.now();
     let scope = params.requested.to_request_string();
     let authority = params.authority.canonical_url();
-    let strict_key = throttle_key(&[
-        &core.client_id,
-        &authority,
-        &scope,
-        &params.account.home_account_id,
-    ]);
-    if let Some((until, Throttled::Status(status))) = core.throttle.check(&strict_key, now) {
-        tracing::debug!(correlation_id = %params.correlation_id, "request throttled locally");
-        return Err(Error::Throttled { until, status });
-    }
-    let ui_key = throttle_key(&[
-        &core.client_id,
-        &authority,
-        &scope,
-        &secret_fingerprint(&rt.secret),
-    ]);
-    if let Some((_, Throttled::UiRequired(err))) = core.throttle.check(&ui_key, now) {
-        tracing::debug!(correlation_id = %params.correlation_id, "interaction-required answer replayed from the throttle cache");
-        return Err(*err);
-    }
-
     let mut form: Vec<(&str, &str)> = vec![
         ("client_id", &core.client_id),
         ("grant_type", "refresh_token"),
@@ -59,12 +37,64 @@ pub(crate) async fn redeem_refresh_token(
         form.push(("claims", claims));
     }
     let anchor = anchor_mailbox(&params.account.home_account_id);
+    let request = ThrottledRequest {
+        token_endpoint: &endpoints.token,
+        form: &form,
+        correlation_id: &params.correlation_id,
+        anchor_mailbox: anchor.as_deref(),
+        strict_key: throttle_key(&[
+            &core.client_id,
+            &authority,
+            &scope,
+            &params.account.home_account_id,
+        ]),
+        ui_key: Some(throttle_key(&[
+            &core.client_id,
+            &authority,
+            &scope,
+            &secret_fingerprint(&rt.secret),
+        ])),
+    };
+    send_throttled(core, request).await
+}
+
+/// A token request with its throttling keys.
+pub(crate) struct ThrottledRequest<'a> {
+    pub token_endpoint: &'a url::Url,
+    pub form: &'a [(&'a str, &'a str)],
+    pub correlation_id: &'a str,
+    pub anchor_mailbox: Option<&'a str>,
+    /// Identical requests (client, authority, scopes, whose token) fail fast while the server
+    /// has asked us to back off.
+    pub strict_key: String,
+    /// Requests that would present the same grant (e.g. the same refresh token) get a recent
+    /// "interaction required" answer again instead of asking the server.
+    pub ui_key: Option<String>,
+}
+
+/// Send a token request under MSAL.NET's throttling rules (see the module documentation).
+pub(crate) async fn send_throttled(
+    core: &ClientCore,
+    request: ThrottledRequest<'_>,
+) -> Result<TokenResponse, Error> {
+    let now = core.now();
+    if let Some((until, Throttled::Status(status))) = core.throttle.check(&request.strict_key, now)
+    {
+        tracing::debug!(correlation_id = %request.correlation_id, "request throttled locally");
+        return Err(Error::Throttled { until, status });
+    }
+    if let Some(ui_key) = &request.ui_key {
+        if let Some((_, Throttled::UiRequired(err))) = core.throttle.check(ui_key, now) {
+            tracing::debug!(correlation_id = %request.correlation_id, "interaction-required answer replayed from the throttle cache");
+            return Err(*err);
+        }
+    }
     let answer = post_token_request(
         core,
-        &endpoints.token,
-        &form,
-        &params.correlation_id,
-        anchor.as_deref(),
+        request.token_endpoint,
+        request.form,
+        request.correlation_id,
+        request.anchor_mailbox,
     )
     .await?;
 
@@ -73,15 +103,19 @@ pub(crate) async fn redeem_refresh_token(
     let backoff = match answer.retry_after {
         _ if (200..300).contains(&status) => None,
         Some(ra) if status >= 400 => Some(ra.min(MAX_RETRY_AFTER)),
-        None if status == 429 || status >= 500 => Some(HTTP_STATUS_BLOCK),
+        None if status == 429 || status >= 500 => Some(core.status_block),
         _ => None,
     };
     if let Some(block) = backoff {
-        core.throttle
-            .block(strict_key, core.now(), block, Throttled::Status(status));
+        core.throttle.block(
+            request.strict_key,
+            core.now(),
+            block,
+            Throttled::Status(status),
+        );
     }
     let outcome = answer.outcome;
-    if let Err(err) = &outcome {
+    if let (Err(err), Some(ui_key)) = (&outcome, request.ui_key) {
         if err.is_ui_required() {
             core.throttle.block(
                 ui_key,
@@ -103,7 +137,9 @@ pub(crate) struct TokenAnswer {
 }
 
 /// POST a grant to the token endpoint (one retry on 5xx/timeout) and classify the answer.
-/// Transport failures are the outer error; everything the server said is in the answer.
+/// Transport failures are the outer error; everything the server said is in the answer. A
+/// confidential client's credential (secret or signed assertion) is added here, for every
+/// grant.
 pub(crate) async fn post_token_request(
     core: &ClientCore,
     token_endpoint: &url::Url,
@@ -115,7 +151,22 @@ pub(crate) async fn post_token_request(
         .iter()
         .map(|a| ("x-anchormailbox", *a))
         .collect();
-    let request = http_endpoints::form_post(token_endpoint, form, correlation_id, &extra)?;
+    let credential_fields = match &core.credential {
+        Some(credential) => {
+            credential
+                .form_fields(
+                    &core.client_id,
+                    token_endpoint.as_str(),
+                    core.authority.kind(),
+                    core.now_secs(),
+                )
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let mut form = form.to_vec();
+    form.extend(credential_fields.iter().map(|(k, v)| (*k, v.as_str())));
+    let request = http_endpoints::form_post(token_endpoint, &form, correlation_id, &extra)?;
     let response =
         http_endpoints::execute(core.http.as_ref(), request, &core.retry, core.now()).await?;
     let status = response.status.as_u16();

@@ -1,0 +1,364 @@
+//! App tokens: the client credentials grant (a daemon or service acting as itself).
+//!
+//! Cached in the app partition of `(client, tenant)`, with no account and no refresh token;
+//! served by the same cache-first pipeline as users' tokens ([`crate::silent::serve`]):
+//! expiry buffer, `refresh_in` refreshed in the background, single-flight, the still-valid
+//! token served through an outage.
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use msal_cache::schema::AccessTokenEntry;
+use msal_cache::{AccessTokenQuery, Partition, TokenCache, TokenWrite};
+use msal_core::clock::from_unix_seconds;
+use msal_core::{Authority, ScopeSet, TokenResponse};
+use msal_http::throttle::throttle_key;
+
+use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
+use crate::silent::{cached_after_lock, merge_claims, serve, take_refresh_lock, CachedFlow, Found};
+use crate::token_request::{send_throttled, ThrottledRequest};
+use crate::write_back::cached_target;
+use crate::{AuthenticationResult, Error, TokenSource};
+
+/// A client credentials request; set options, then `.await` it.
+#[must_use = "a request does nothing until it is awaited"]
+pub struct AcquireTokenForClient {
+    pub(crate) core: Arc<ClientCore>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) options: RequestOptions,
+}
+
+/// Options every confidential request takes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RequestOptions {
+    pub tenant: Option<String>,
+    pub claims: Option<String>,
+    pub force_refresh: bool,
+    pub correlation_id: Option<String>,
+}
+
+impl AcquireTokenForClient {
+    /// Ask this tenant instead of the configured authority's (a multi-tenant app serving its
+    /// customers' tenants). Tokens are cached per tenant.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.options.tenant = Some(tenant.into());
+        self
+    }
+
+    /// A claims challenge (JSON) from a resource's `WWW-Authenticate` header: skips the cache
+    /// and is sent with the request.
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.options.claims = Some(claims.into());
+        self
+    }
+
+    /// Skip the cached token and ask the identity provider (default false).
+    pub fn force_refresh(mut self, force: bool) -> Self {
+        self.options.force_refresh = force;
+        self
+    }
+
+    /// The correlation id sent as `client-request-id` (default: a new UUID).
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.options.correlation_id = Some(id.into());
+        self
+    }
+}
+
+impl IntoFuture for AcquireTokenForClient {
+    type Output = Result<AuthenticationResult, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            use tracing::Instrument;
+            let flow = Arc::new(AppTokenFlow::new(&self.core, &self.scopes, self.options)?);
+            let span = tracing::debug_span!("acquire_token_for_client", correlation_id = %flow.correlation_id);
+            serve(self.core, flow).instrument(span).await
+        })
+    }
+}
+
+impl std::fmt::Debug for AcquireTokenForClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcquireTokenForClient")
+            .field("scopes", &self.scopes)
+            .field("tenant", &self.options.tenant)
+            .field("force_refresh", &self.options.force_refresh)
+            .field("claims", &self.options.claims.is_some())
+            .finish()
+    }
+}
+
+/// The authority a confidential request goes to: the configured one, or the same host with
+/// the request's tenant.
+pub(crate) fn request_authority(
+    core: &ClientCore,
+    tenant: Option<&str>,
+) -> Result<Authority, Error> {
+    let Some(tenant) = tenant.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(core.authority.clone());
+    };
+    // A tenant is a GUID or a domain name: anything else would change the URL's path or query.
+    let valid = tenant.len() <= 256
+        && tenant
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+    if !valid {
+        return Err(Error::InvalidArgument(format!(
+            "{tenant:?} is not a tenant id or domain name"
+        )));
+    }
+    match core.authority.kind() {
+        msal_core::AuthorityKind::Aad | msal_core::AuthorityKind::Ciam => {
+            Ok(core.authority.with_tenant(tenant))
+        }
+        _ => Err(Error::InvalidArgument(
+            "a per-request tenant needs an Entra ID authority".into(),
+        )),
+    }
+}
+
+/// A normalised client credentials request.
+pub(crate) struct AppTokenFlow {
+    client_id: String,
+    requested: ScopeSet,
+    match_scopes: ScopeSet,
+    authority: Authority,
+    tenant: String,
+    claims: Option<String>,
+    bypass_cache: bool,
+    correlation_id: String,
+}
+
+impl AppTokenFlow {
+    fn new(core: &ClientCore, scopes: &[String], options: RequestOptions) -> Result<Self, Error> {
+        let correlation_id = options
+            .correlation_id
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let requested =
+            ScopeSet::parse_request(scopes).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        let match_scopes = requested.without_reserved();
+        if match_scopes.is_empty() {
+            return Err(Error::InvalidArgument(
+                "client credentials need a resource scope, e.g. https://graph.microsoft.com/.default"
+                    .into(),
+            ));
+        }
+        let authority = request_authority(core, options.tenant.as_deref())?;
+        if authority.is_multi_tenant() {
+            return Err(Error::InvalidArgument(
+                "client credentials need a tenant: configure a tenanted authority or set the request's tenant (common and organizations name no tenant to issue an app token in)".into(),
+            ));
+        }
+        let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
+        Ok(AppTokenFlow {
+            client_id: core.client_id.clone(),
+            tenant: authority.tenant().unwrap_or("").to_owned(),
+            requested,
+            match_scopes,
+            authority,
+            bypass_cache: options.force_refresh
+                || options
+                    .claims
+                    .as_deref()
+                    .is_some_and(|c| !c.trim().is_empty()),
+            claims,
+            correlation_id,
+        })
+    }
+}
+
+/// The result of a cached access token.
+pub(crate) fn cached_result(
+    entry: &AccessTokenEntry,
+    account: Option<msal_core::Account>,
+    id_token: Option<String>,
+    correlation_id: &str,
+) -> Found {
+    Found {
+        expires_on: entry.expires_on,
+        refresh_on: entry.refresh_on,
+        result: AuthenticationResult {
+            access_token: entry.secret.clone(),
+            token_type: entry.token_type.clone().unwrap_or_else(|| "Bearer".into()),
+            expires_on: from_unix_seconds(entry.expires_on),
+            refresh_on: entry.refresh_on.map(from_unix_seconds),
+            scopes: ScopeSet::from_target(&entry.target).to_vec(),
+            account,
+            id_token,
+            tenant_id: Some(entry.realm.clone()).filter(|r| !r.is_empty()),
+            source: TokenSource::Cache,
+            correlation_id: correlation_id.to_owned(),
+        },
+    }
+}
+
+/// The access token entry of a response.
+pub(crate) fn access_token_entry(
+    core: &ClientCore,
+    home_account_id: Option<String>,
+    environment: &str,
+    realm: &str,
+    tokens: &TokenResponse,
+    target: &ScopeSet,
+    now: u64,
+) -> AccessTokenEntry {
+    AccessTokenEntry {
+        credential_type: "AccessToken".into(),
+        secret: tokens.access_token.clone(),
+        home_account_id,
+        environment: environment.to_owned(),
+        client_id: core.client_id.clone(),
+        realm: realm.to_owned(),
+        target: target.to_target(),
+        cached_at: now,
+        expires_on: now.saturating_add(tokens.expires_in),
+        extended_expires_on: now.saturating_add(tokens.ext_expires_in),
+        refresh_on: tokens.refresh_in.map(|r| now.saturating_add(r)),
+        token_type: Some(tokens.token_type.clone()),
+        extra: Default::default(),
+    }
+}
+
+/// A Bearer token, or a protocol error.
+pub(crate) fn check_bearer(tokens: &TokenResponse) -> Result<(), Error> {
+    if tokens.token_type.eq_ignore_ascii_case("bearer") {
+        Ok(())
+    } else {
+        Err(Error::Protocol {
+            status: Some(200),
+            message: format!(
+                "expected a Bearer token, got token_type {:?}",
+                tokens.token_type
+            ),
+        })
+    }
+}
+
+/// The regional token endpoint (ESTS-R) for `region`: `{region}.login.microsoft.com` for the
+/// public cloud's hosts, `{region}.{host}` for the others.
+pub(crate) fn regional_token_endpoint(endpoint: &url::Url, region: &str) -> Option<url::Url> {
+    let host = endpoint.host_str()?;
+    let regional_host = match host {
+        "login.microsoftonline.com"
+        | "login.windows.net"
+        | "login.microsoft.com"
+        | "sts.windows.net" => format!("{region}.login.microsoft.com"),
+        _ => format!("{region}.{host}"),
+    };
+    let mut regional = endpoint.clone();
+    regional.set_host(Some(&regional_host)).ok()?;
+    Some(regional)
+}
+
+impl CachedFlow for AppTokenFlow {
+    fn correlation_id(&self) -> &str {
+        &self.correlation_id
+    }
+
+    fn bypass_cache(&self) -> bool {
+        self.bypass_cache
+    }
+
+    fn partition(&self) -> Partition<'_> {
+        Partition::App {
+            client_id: &self.client_id,
+            tenant: &self.tenant,
+        }
+    }
+
+    fn find(&self, core: &ClientCore, cache: &TokenCache) -> Option<Found> {
+        let max_expires_on = core
+            .now_secs()
+            .saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs());
+        let entry = cache.find_access_token(&AccessTokenQuery {
+            home_account_id: None,
+            environment: self.authority.environment(),
+            client_id: &self.client_id,
+            realm: &self.tenant,
+            scopes: &self.match_scopes,
+            max_expires_on,
+        })?;
+        Some(cached_result(entry, None, None, &self.correlation_id))
+    }
+
+    fn refresh_key(&self) -> RefreshKey {
+        RefreshKey {
+            home_account_id: "app".into(),
+            authority: self.authority.canonical_url(),
+            scopes: self.match_scopes.to_target().to_ascii_lowercase(),
+            claims: self.claims.clone(),
+            bypass_cache: self.bypass_cache,
+        }
+    }
+
+    fn acquire(
+        core: Arc<ClientCore>,
+        flow: Arc<Self>,
+    ) -> BoxFuture<'static, Result<AuthenticationResult, Error>> {
+        Box::pin(async move {
+            let _lock = take_refresh_lock(&core, flow.partition(), &flow.correlation_id).await;
+            if let (_, Some(result)) = cached_after_lock(&core, &*flow).await? {
+                return Ok(result);
+            }
+            let endpoints = core
+                .endpoints_for(&flow.authority, &flow.correlation_id)
+                .await?;
+            let token_endpoint = match (&core.azure_region, flow.authority.kind()) {
+                (Some(region), msal_core::AuthorityKind::Aad) => {
+                    regional_token_endpoint(&endpoints.token, region)
+                        .unwrap_or_else(|| endpoints.token.clone())
+                }
+                _ => endpoints.token.clone(),
+            };
+            let scope = flow.requested.to_target();
+            let mut form: Vec<(&str, &str)> = vec![
+                ("client_id", &core.client_id),
+                ("grant_type", "client_credentials"),
+                ("scope", &scope),
+            ];
+            if let Some(claims) = &flow.claims {
+                form.push(("claims", claims));
+            }
+            let authority = flow.authority.canonical_url();
+            let tokens = send_throttled(
+                &core,
+                ThrottledRequest {
+                    token_endpoint: &token_endpoint,
+                    form: &form,
+                    correlation_id: &flow.correlation_id,
+                    anchor_mailbox: None,
+                    strict_key: throttle_key(&[&core.client_id, &authority, &scope, "app"]),
+                    ui_key: None,
+                },
+            )
+            .await?;
+            check_bearer(&tokens)?;
+
+            let now = core.now_secs();
+            let target = cached_target(&tokens, &flow.requested);
+            let entry = access_token_entry(
+                &core,
+                None,
+                flow.authority.environment(),
+                &flow.tenant,
+                &tokens,
+                &target,
+                now,
+            );
+            let write = TokenWrite {
+                access_token: Some(entry.clone()),
+                ..TokenWrite::default()
+            };
+            core.cache
+                .write(flow.partition(), |c| c.apply(&write))
+                .await?;
+            tracing::debug!(correlation_id = %flow.correlation_id, "app token acquired");
+            let mut found = cached_result(&entry, None, None, &flow.correlation_id);
+            found.result.source = TokenSource::IdentityProvider;
+            Ok(found.result)
+        })
+    }
+}

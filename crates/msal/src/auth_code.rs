@@ -1,0 +1,348 @@
+//! Signing users in to a web app: the authorization code flow with PKCE, `state` and `nonce`.
+//!
+//! Two requests of the web app, with the user's browser in between:
+//!
+//! 1. [`ConfidentialClientApplication::authorization_request`] builds an
+//!    [`AuthorizationCodeFlow`]: the URL to redirect the browser to, and the secrets the
+//!    callback needs (`state`, `nonce`, the PKCE verifier). Keep it in the user's session (it
+//!    is `serde`-serializable; the PKCE verifier is a secret, so the session must be
+//!    server-side or encrypted).
+//! 2. On the redirect back, [`ConfidentialClientApplication::acquire_token_by_auth_code_flow`]
+//!    checks the response's `state` (in constant time), then redeems the code with the PKCE
+//!    verifier and the app's credential, checks the ID token's `nonce` and audience, and caches
+//!    the tokens in the user's partition. Later requests use
+//!    [`acquire_token_silent`](ConfidentialClientApplication::acquire_token_silent) with the
+//!    account.
+//!
+//! [`ConfidentialClientApplication::acquire_token_by_authorization_code`] is the lower-level
+//! redemption for apps that handle the redirect themselves.
+//!
+//! [`ConfidentialClientApplication::authorization_request`]: crate::ConfidentialClientApplication::authorization_request
+//! [`ConfidentialClientApplication::acquire_token_by_auth_code_flow`]: crate::ConfidentialClientApplication::acquire_token_by_auth_code_flow
+//! [`ConfidentialClientApplication::acquire_token_by_authorization_code`]: crate::ConfidentialClientApplication::acquire_token_by_authorization_code
+//! [`ConfidentialClientApplication::acquire_token_silent`]: crate::ConfidentialClientApplication::acquire_token_silent
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use msal_core::pkce::{random_urlsafe, Pkce};
+use msal_core::ScopeSet;
+use msal_interactive::AuthorizationResponse;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::client_core::ClientCore;
+use crate::interactive::{authorize_url, AuthorizeParams};
+use crate::sign_in::{save_sign_in, start_sign_in, SignIn, SignInKind, SignInStart};
+use crate::token_request::post_token_request;
+use crate::{AuthenticationResult, Error, Prompt};
+
+/// Builds an [`AuthorizationCodeFlow`]; set options, then `.await` it (it may fetch the
+/// provider's OpenID configuration once).
+#[must_use = "a request does nothing until it is awaited"]
+pub struct AuthorizationRequestBuilder {
+    pub(crate) core: Arc<ClientCore>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) redirect_uri: String,
+    pub(crate) prompt: Option<Prompt>,
+    pub(crate) login_hint: Option<String>,
+    pub(crate) domain_hint: Option<String>,
+    pub(crate) claims: Option<String>,
+    pub(crate) correlation_id: Option<String>,
+}
+
+impl AuthorizationRequestBuilder {
+    /// The `prompt` to send (default: none, the provider decides).
+    pub fn prompt(mut self, prompt: Prompt) -> Self {
+        self.prompt = Some(prompt);
+        self
+    }
+
+    /// Pre-fill the user name on the sign-in page.
+    pub fn login_hint(mut self, login_hint: impl Into<String>) -> Self {
+        self.login_hint = Some(login_hint.into());
+        self
+    }
+
+    /// Skip home realm discovery (`domain_hint`, e.g. `contoso.com`).
+    pub fn domain_hint(mut self, domain_hint: impl Into<String>) -> Self {
+        self.domain_hint = Some(domain_hint.into());
+        self
+    }
+
+    /// A claims request (JSON), e.g. from a claims challenge.
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.claims = Some(claims.into());
+        self
+    }
+
+    /// The correlation id (default: a new UUID), kept for the redemption too.
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.correlation_id = Some(id.into());
+        self
+    }
+}
+
+impl IntoFuture for AuthorizationRequestBuilder {
+    type Output = Result<AuthorizationCodeFlow, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let redirect_uri = url::Url::parse(&self.redirect_uri).map_err(|e| {
+                Error::InvalidArgument(format!("the redirect URI is not a URL: {e}"))
+            })?;
+            let SignInStart {
+                correlation_id,
+                requested,
+                claims,
+                endpoints,
+                ..
+            } = start_sign_in(
+                &self.core,
+                &self.scopes,
+                self.claims.as_deref(),
+                self.correlation_id,
+            )
+            .await?;
+            let pkce = Pkce::new();
+            let state = random_urlsafe(32);
+            let nonce = random_urlsafe(32);
+            let url = authorize_url(
+                &self.core,
+                &endpoints.authorization,
+                &AuthorizeParams {
+                    redirect_uri: redirect_uri.as_str(),
+                    scope: &requested.to_request_string(),
+                    state: &state,
+                    nonce: &nonce,
+                    pkce: &pkce,
+                    prompt: self.prompt,
+                    login_hint: self.login_hint.as_deref(),
+                    domain_hint: self.domain_hint.as_deref(),
+                    claims: claims.as_deref(),
+                    correlation_id: &correlation_id,
+                },
+            );
+            Ok(AuthorizationCodeFlow {
+                authorization_url: url.to_string(),
+                redirect_uri: redirect_uri.to_string(),
+                scopes: requested.to_vec(),
+                state: Zeroizing::new(state),
+                nonce: Zeroizing::new(nonce),
+                pkce_verifier: Zeroizing::new(pkce.verifier().to_owned()),
+                claims,
+                correlation_id,
+            })
+        })
+    }
+}
+
+impl std::fmt::Debug for AuthorizationRequestBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationRequestBuilder")
+            .field("scopes", &self.scopes)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A web app sign-in in progress: where to send the browser, and what the callback needs.
+/// Keep it in the user's (server-side or encrypted) session between the two requests.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct AuthorizationCodeFlow {
+    authorization_url: String,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    state: Zeroizing<String>,
+    nonce: Zeroizing<String>,
+    pkce_verifier: Zeroizing<String>,
+    claims: Option<String>,
+    correlation_id: String,
+}
+
+impl AuthorizationCodeFlow {
+    /// Redirect the user's browser here.
+    pub fn authorization_url(&self) -> &str {
+        &self.authorization_url
+    }
+
+    /// The redirect URI the provider sends the browser back to.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// The `state` sent; the response must carry it back.
+    pub fn state(&self) -> &str {
+        &self.state
+    }
+
+    /// The `nonce` sent; the ID token must carry it back.
+    pub fn nonce(&self) -> &str {
+        &self.nonce
+    }
+
+    /// The PKCE verifier (secret) for redeeming the code.
+    pub fn pkce_verifier(&self) -> &str {
+        &self.pkce_verifier
+    }
+
+    /// The scopes asked for.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// The correlation id of the sign-in.
+    pub fn correlation_id(&self) -> &str {
+        &self.correlation_id
+    }
+
+    /// Check the redirect's query string (`code=...&state=...`, or `error=...`) and return
+    /// the authorization code. The `state` is compared in constant time, and checked before
+    /// anything else: a response with another state is a forgery (login CSRF), not the
+    /// provider's answer.
+    pub fn validate_response(&self, query: &str) -> Result<String, Error> {
+        let query = query.strip_prefix('?').unwrap_or(query);
+        let response = AuthorizationResponse::from_redirect_query(query, &self.state)?;
+        Ok(response.code)
+    }
+}
+
+impl std::fmt::Debug for AuthorizationCodeFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationCodeFlow")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scopes", &self.scopes)
+            .field("correlation_id", &self.correlation_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Redeem an authorization code; set options, then `.await` it.
+#[must_use = "a request does nothing until it is awaited"]
+pub struct AcquireTokenByAuthorizationCode {
+    pub(crate) core: Arc<ClientCore>,
+    pub(crate) code: Zeroizing<String>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) pkce_verifier: Option<Zeroizing<String>>,
+    pub(crate) redirect_uri: Option<String>,
+    pub(crate) nonce: Option<String>,
+    pub(crate) claims: Option<String>,
+    pub(crate) correlation_id: Option<String>,
+}
+
+impl AcquireTokenByAuthorizationCode {
+    /// The redirect URI of the authorization request (the token endpoint checks they are the
+    /// same). Required when the authorization request had one, which is always the case with
+    /// Entra ID.
+    pub fn redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(redirect_uri.into());
+        self
+    }
+
+    /// The `nonce` of the authorization request: the ID token must carry it.
+    pub fn nonce(mut self, nonce: impl Into<String>) -> Self {
+        self.nonce = Some(nonce.into());
+        self
+    }
+
+    /// A claims request (JSON).
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.claims = Some(claims.into());
+        self
+    }
+
+    /// The correlation id sent as `client-request-id` (default: a new UUID).
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.correlation_id = Some(id.into());
+        self
+    }
+}
+
+impl IntoFuture for AcquireTokenByAuthorizationCode {
+    type Output = Result<AuthenticationResult, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(redeem(self))
+    }
+}
+
+impl std::fmt::Debug for AcquireTokenByAuthorizationCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcquireTokenByAuthorizationCode")
+            .field("code", &"[redacted]")
+            .field("scopes", &self.scopes)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AcquireTokenByAuthorizationCode {
+    pub(crate) fn from_flow(
+        core: Arc<ClientCore>,
+        flow: &AuthorizationCodeFlow,
+        code: String,
+    ) -> Self {
+        AcquireTokenByAuthorizationCode {
+            core,
+            code: Zeroizing::new(code),
+            scopes: flow.scopes.clone(),
+            pkce_verifier: Some(flow.pkce_verifier.clone()),
+            redirect_uri: Some(flow.redirect_uri.clone()),
+            nonce: Some(flow.nonce.to_string()),
+            claims: flow.claims.clone(),
+            correlation_id: Some(flow.correlation_id.clone()),
+        }
+    }
+}
+
+async fn redeem(request: AcquireTokenByAuthorizationCode) -> Result<AuthenticationResult, Error> {
+    let core = &request.core;
+    if request.code.trim().is_empty() {
+        return Err(Error::InvalidArgument(
+            "the authorization code is empty".into(),
+        ));
+    }
+    let SignInStart {
+        correlation_id,
+        requested,
+        claims,
+        authority,
+        endpoints,
+    } = start_sign_in(
+        core,
+        &request.scopes,
+        request.claims.as_deref(),
+        request.correlation_id.clone(),
+    )
+    .await?;
+    let scope = ScopeSet::to_request_string(&requested);
+    let mut form: Vec<(&str, &str)> = vec![
+        ("client_id", &core.client_id),
+        ("grant_type", "authorization_code"),
+        ("code", &request.code),
+        ("scope", &scope),
+        ("client_info", "1"),
+    ];
+    if let Some(uri) = &request.redirect_uri {
+        form.push(("redirect_uri", uri));
+    }
+    if let Some(verifier) = &request.pkce_verifier {
+        form.push(("code_verifier", verifier));
+    }
+    if let Some(claims) = &claims {
+        form.push(("claims", claims));
+    }
+    let answer = post_token_request(core, &endpoints.token, &form, &correlation_id, None).await?;
+    let tokens = answer.outcome?;
+    let sign_in = SignIn {
+        authority: &authority,
+        requested: &requested,
+        kind: SignInKind::AuthorizationCode,
+        nonce: request.nonce.as_deref(),
+        correlation_id: &correlation_id,
+    };
+    save_sign_in(core, sign_in, tokens).await
+}

@@ -1,0 +1,432 @@
+//! [`ConfidentialClientApplication`]: daemons, web apps and web APIs, which hold a credential
+//! of their own.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use msal_cache::{AccountRemoval, CacheStore, Partition};
+use msal_core::{Account, Clock};
+use msal_http::{HttpClient, RetryPolicy};
+use zeroize::Zeroizing;
+
+use crate::app_token::{AcquireTokenForClient, RequestOptions};
+use crate::auth_code::{
+    AcquireTokenByAuthorizationCode, AuthorizationCodeFlow, AuthorizationRequestBuilder,
+};
+use crate::builder::{AuthoritySpec, CoreConfig, CoreExtras};
+use crate::client_core::ClientCore;
+use crate::credential::{AssertionError, AssertionRequest, ClientCertificate, ClientCredential};
+use crate::on_behalf_of::AcquireTokenOnBehalfOf;
+use crate::public_client::AcquireTokenSilent;
+use crate::silent::SilentInput;
+use crate::Error;
+
+/// An application with a credential of its own (a secret, a certificate, or a federated
+/// assertion): a daemon acting as itself, a web app signing users in, a web API calling other
+/// APIs on behalf of its callers.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), msal::Error> {
+/// use msal::ConfidentialClientApplication;
+///
+/// let app = ConfidentialClientApplication::builder("9f1c3e2a-1111-4a2b-9c3d-0123456789ab")
+///     .authority("https://login.microsoftonline.com/contoso.onmicrosoft.com")
+///     .client_secret(std::env::var("CLIENT_SECRET").unwrap_or_default())
+///     .build()?;
+///
+/// // Cache first: only the first call (and one shortly before expiry) reaches Entra ID.
+/// let token = app
+///     .acquire_token_for_client(["https://graph.microsoft.com/.default"])
+///     .await?;
+/// println!("app token expires at {:?}", token.expires_on);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// The cache is partitioned as MSAL.NET partitions it: app tokens per client and tenant, user
+/// tokens per home account, on-behalf-of tokens per incoming assertion. With a partitioned
+/// store such as `RedisCache` (feature `redis` of `msal-cache`) a web farm shares them and each
+/// request moves only its own partition.
+///
+/// Cheap to clone and `Send + Sync`: build it once and share it.
+#[derive(Clone)]
+pub struct ConfidentialClientApplication {
+    core: Arc<ClientCore>,
+}
+
+impl ConfidentialClientApplication {
+    /// Start building an application registered with `client_id`.
+    pub fn builder(client_id: impl Into<String>) -> ConfidentialClientApplicationBuilder {
+        ConfidentialClientApplicationBuilder {
+            config: CoreConfig::new(client_id.into()),
+            credential: None,
+            azure_region: None,
+        }
+    }
+
+    /// The application (client) id.
+    pub fn client_id(&self) -> &str {
+        &self.core.client_id
+    }
+
+    /// The configured authority.
+    pub fn authority(&self) -> &msal_core::Authority {
+        &self.core.authority
+    }
+
+    /// A token for the app itself (the client credentials grant), e.g. for
+    /// `https://graph.microsoft.com/.default`. Served from the app token cache of this client
+    /// and tenant while it is valid for more than the expiry buffer; refreshed in the
+    /// background once the identity provider's `refresh_in` has passed.
+    pub fn acquire_token_for_client<I>(&self, scopes: I) -> AcquireTokenForClient
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        AcquireTokenForClient {
+            core: Arc::clone(&self.core),
+            scopes: collect(scopes),
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// A token for a downstream API, on behalf of the user whose access token this API was
+    /// called with (`user_assertion`). Cached under a hash of the assertion; see
+    /// [the on-behalf-of notes](crate::on_behalf_of).
+    pub fn acquire_token_on_behalf_of<I>(
+        &self,
+        user_assertion: impl Into<String>,
+        scopes: I,
+    ) -> AcquireTokenOnBehalfOf
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        AcquireTokenOnBehalfOf {
+            core: Arc::clone(&self.core),
+            user_assertion: Zeroizing::new(user_assertion.into()),
+            scopes: collect(scopes),
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Start a web app sign-in: the authorization URL to redirect the browser to, with fresh
+    /// `state`, `nonce` and PKCE (S256). See [the web app notes](crate::auth_code).
+    pub fn authorization_request<I>(
+        &self,
+        scopes: I,
+        redirect_uri: impl Into<String>,
+    ) -> AuthorizationRequestBuilder
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        AuthorizationRequestBuilder {
+            core: Arc::clone(&self.core),
+            scopes: collect(scopes),
+            redirect_uri: redirect_uri.into(),
+            prompt: None,
+            login_hint: None,
+            domain_hint: None,
+            claims: None,
+            correlation_id: None,
+        }
+    }
+
+    /// Finish a web app sign-in: check the redirect's `state` against `flow` (constant time),
+    /// then redeem the code with the flow's PKCE verifier and check the ID token's `nonce`. The
+    /// tokens are cached in the user's partition.
+    ///
+    /// `redirect_query` is the query string of the request the browser was redirected with.
+    pub fn acquire_token_by_auth_code_flow(
+        &self,
+        flow: &AuthorizationCodeFlow,
+        redirect_query: &str,
+    ) -> Result<AcquireTokenByAuthorizationCode, Error> {
+        let code = flow.validate_response(redirect_query)?;
+        Ok(AcquireTokenByAuthorizationCode::from_flow(
+            Arc::clone(&self.core),
+            flow,
+            code,
+        ))
+    }
+
+    /// Redeem an authorization code the app received itself, with the PKCE verifier of its
+    /// authorization request (`None` only for requests made without PKCE). Set
+    /// [`redirect_uri`](AcquireTokenByAuthorizationCode::redirect_uri) to the request's.
+    pub fn acquire_token_by_authorization_code<I>(
+        &self,
+        code: impl Into<String>,
+        scopes: I,
+        pkce_verifier: Option<&str>,
+    ) -> AcquireTokenByAuthorizationCode
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        AcquireTokenByAuthorizationCode {
+            core: Arc::clone(&self.core),
+            code: Zeroizing::new(code.into()),
+            scopes: collect(scopes),
+            pkce_verifier: pkce_verifier.map(|v| Zeroizing::new(v.to_owned())),
+            redirect_uri: None,
+            nonce: None,
+            claims: None,
+            correlation_id: None,
+        }
+    }
+
+    /// A token for a signed-in user of a web app, without interaction: from the user's cache
+    /// partition, else by redeeming their refresh token (with the app's credential). Fails with
+    /// [`Error::UiRequired`] when the user must sign in again.
+    pub fn acquire_token_silent<I>(&self, scopes: I, account: &Account) -> AcquireTokenSilent
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        AcquireTokenSilent {
+            core: Arc::clone(&self.core),
+            input: SilentInput {
+                scopes: collect(scopes),
+                account: account.clone(),
+                force_refresh: false,
+                claims: None,
+                correlation_id: None,
+            },
+        }
+    }
+
+    /// The signed-in user with this home account id (what a web app keeps in its session), from
+    /// that user's cache partition. A confidential client has no `accounts()`: with a
+    /// partitioned cache, listing every user would mean reading every partition.
+    pub async fn account(&self, home_account_id: &str) -> Result<Option<Account>, Error> {
+        let cache = self
+            .core
+            .cache
+            .snapshot(Partition::Account(home_account_id))
+            .await?;
+        Ok(cache.account(home_account_id, self.core.authority.environment()))
+    }
+
+    /// Sign a user out of this web app: remove their refresh token, access and ID tokens for
+    /// this app, and their account entry once no app holds a refresh token for it.
+    pub async fn remove_account(&self, account: &Account) -> Result<(), Error> {
+        if account.home_account_id.is_empty() {
+            return Ok(());
+        }
+        let removal = AccountRemoval {
+            home_account_id: &account.home_account_id,
+            environment: self.core.authority.environment(),
+            client_id: &self.core.client_id,
+        };
+        self.core
+            .cache
+            .write(Partition::Account(&account.home_account_id), |c| {
+                c.remove_account(&removal)
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+fn collect<I>(scopes: I) -> Vec<String>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
+    scopes.into_iter().map(|s| s.as_ref().to_owned()).collect()
+}
+
+impl std::fmt::Debug for ConfidentialClientApplication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfidentialClientApplication")
+            .field("client_id", &self.core.client_id)
+            .field("authority", &self.core.authority)
+            .field("credential", &self.core.credential)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builder for [`ConfidentialClientApplication`]; `build` does no I/O. A credential
+/// ([`client_secret`](Self::client_secret), [`certificate`](Self::certificate) or
+/// [`client_assertion`](Self::client_assertion)) is required.
+pub struct ConfidentialClientApplicationBuilder {
+    config: CoreConfig,
+    credential: Option<ClientCredential>,
+    azure_region: Option<String>,
+}
+
+impl ConfidentialClientApplicationBuilder {
+    /// An Entra ID, B2C, CIAM or ADFS authority, e.g.
+    /// `https://login.microsoftonline.com/<tenant>` (default:
+    /// [`DEFAULT_AUTHORITY`](crate::DEFAULT_AUTHORITY); app tokens and on-behalf-of need a
+    /// tenant, given here or per request).
+    pub fn authority(mut self, authority: &str) -> Self {
+        self.config.authority = AuthoritySpec::Standard(authority.to_owned());
+        self
+    }
+
+    /// Any OpenID Connect provider, by issuer URL; its endpoints come from
+    /// `{issuer}/.well-known/openid-configuration`.
+    pub fn oidc_authority(mut self, issuer: &str) -> Self {
+        self.config.authority = AuthoritySpec::Oidc(issuer.to_owned());
+        self
+    }
+
+    /// Whether to validate unknown Entra hosts with Microsoft's instance discovery (default
+    /// true).
+    pub fn instance_discovery(mut self, enabled: bool) -> Self {
+        self.config.instance_discovery = enabled;
+        self
+    }
+
+    /// Authenticate with a client secret. It is kept in memory that is wiped when the
+    /// application is dropped, and never appears in logs or `Debug` output.
+    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.credential = Some(ClientCredential::Secret(Arc::new(Zeroizing::new(
+            secret.into(),
+        ))));
+        self
+    }
+
+    /// Authenticate with a certificate: every request carries a client assertion JWT signed
+    /// with its key (see [`ClientCertificate`]).
+    pub fn certificate(mut self, certificate: ClientCertificate) -> Self {
+        self.credential = Some(ClientCredential::Certificate(certificate));
+        self
+    }
+
+    /// Authenticate with an assertion the app obtains itself, asked for on every token request:
+    /// workload identity federation (a Kubernetes service account token, a GitHub Actions OIDC
+    /// token, a managed identity's token...). The callback should cache what it can; it is
+    /// given the client id and the token endpoint (the assertion's audience).
+    pub fn client_assertion<F, Fut>(mut self, callback: F) -> Self
+    where
+        F: Fn(AssertionRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<String, AssertionError>> + Send + 'static,
+    {
+        self.credential = Some(ClientCredential::assertion_callback(callback));
+        self
+    }
+
+    /// Where the token cache is kept (default: in this process's memory, one partition per
+    /// user, tenant and assertion).
+    pub fn cache(mut self, store: impl CacheStore + 'static) -> Self {
+        self.config.cache = Some(Arc::new(store));
+        self
+    }
+
+    /// The HTTP transport (default: [`msal_http::ReqwestHttpClient`]).
+    pub fn http_client(mut self, client: impl HttpClient + 'static) -> Self {
+        self.config.http = Some(Arc::new(client));
+        self
+    }
+
+    /// The clock every expiry decision reads (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.config.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// How long before expiry a cached access token is refreshed instead of served
+    /// (default 5 minutes).
+    pub fn token_expiry_buffer(mut self, buffer: Duration) -> Self {
+        self.config.expiry_buffer = buffer;
+        self
+    }
+
+    /// When a cached token is inside the expiry buffer but has not expired, how long a call
+    /// waits for its refresh before returning the cached token (default 5 s).
+    pub fn max_refresh_wait(mut self, wait: Duration) -> Self {
+        self.config.max_refresh_wait = wait;
+        self
+    }
+
+    /// Retries of token requests (default: one retry after 1 s on 5xx without `Retry-After`
+    /// and on timeouts).
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.config.retry = retry;
+        self
+    }
+
+    /// Client capabilities (e.g. `["cp1"]` for continuous access evaluation), sent as the
+    /// `xms_cc` claim with every token request.
+    pub fn client_capabilities<I>(mut self, capabilities: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.config.client_capabilities = capabilities.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Send client-credential requests to Entra's regional endpoint in this Azure region
+    /// (ESTS-R, e.g. `westus2`): `{region}.login.microsoft.com` for the public cloud. Opt-in,
+    /// for services running in that region. Tokens are cached under the configured authority's
+    /// host as usual; refresh tokens and other grants keep the global endpoint.
+    pub fn azure_region(mut self, region: impl Into<String>) -> Self {
+        self.azure_region = Some(region.into());
+        self
+    }
+
+    /// Validate the configuration and build the application. No I/O happens here.
+    pub fn build(self) -> Result<ConfidentialClientApplication, Error> {
+        let credential = self.credential.ok_or_else(|| {
+            Error::InvalidArgument(
+                "a confidential client needs a credential: client_secret, certificate or client_assertion".into(),
+            )
+        })?;
+        if let ClientCredential::Secret(secret) = &credential {
+            if secret.trim().is_empty() {
+                return Err(Error::InvalidArgument("the client secret is empty".into()));
+            }
+        }
+        let azure_region = match self.azure_region.map(|r| r.trim().to_ascii_lowercase()) {
+            Some(r) if r.is_empty() => None,
+            Some(r) if r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => Some(r),
+            Some(r) => {
+                return Err(Error::InvalidArgument(format!(
+                    "{r:?} is not an Azure region name"
+                )))
+            }
+            None => None,
+        };
+        let core = self.config.into_core(CoreExtras {
+            // A confidential client never shows UI itself; a web app redirects its user's
+            // browser (see `authorization_request`).
+            web_ui: Arc::new(NoWebUi),
+            custom_web_ui: true,
+            device_code_fallback: None,
+            credential: Some(credential),
+            azure_region,
+        })?;
+        Ok(ConfidentialClientApplication {
+            core: Arc::new(core),
+        })
+    }
+}
+
+impl std::fmt::Debug for ConfidentialClientApplicationBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfidentialClientApplicationBuilder")
+            .field("client_id", &self.config.client_id)
+            .field("credential", &self.credential)
+            .field("azure_region", &self.azure_region)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The web UI slot of a confidential client: never used (no interactive flow is offered).
+struct NoWebUi;
+
+#[async_trait::async_trait]
+impl msal_interactive::WebUi for NoWebUi {
+    async fn start(
+        &self,
+    ) -> Result<Box<dyn msal_interactive::AuthorizationSession>, msal_interactive::WebUiError> {
+        Err(msal_interactive::WebUiError::Unavailable(
+            "a confidential client does not show UI; redirect the user's browser to an authorization_request URL".into(),
+        ))
+    }
+}

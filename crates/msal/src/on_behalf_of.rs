@@ -1,0 +1,398 @@
+//! On-behalf-of (OBO): an API exchanges the access token it was called with (the *user
+//! assertion*) for a token to a downstream API, as the same user.
+//!
+//! Tokens are cached under a hash of the incoming assertion (base64url SHA-256, MSAL.NET's
+//! `user_assertion_hash`), in that hash's own partition: the next request carrying the same
+//! assertion is a cache hit, and no other request can be served a token obtained with
+//! someone else's assertion. When the access token nears expiry, the OBO refresh token is
+//! redeemed; if that fails for any reason but a transient one, the assertion itself is
+//! exchanged again (it may well still be valid). An answer of "interaction required" (e.g.
+//! conditional access) is [`Error::UiRequired`] with the claims to send back to the API's
+//! client in a `WWW-Authenticate` challenge.
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use futures::future::BoxFuture;
+use msal_cache::schema::RefreshTokenEntry;
+use msal_cache::{AccessTokenQuery, Partition, TokenCache, TokenWrite, USER_ASSERTION_HASH};
+use msal_core::{Account, Authority, ScopeSet, TokenResponse};
+use msal_http::throttle::throttle_key;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::app_token::{
+    access_token_entry, cached_result, check_bearer, request_authority, RequestOptions,
+};
+use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
+use crate::silent::{cached_after_lock, merge_claims, serve, take_refresh_lock, CachedFlow, Found};
+use crate::token_request::{send_throttled, ThrottledRequest};
+use crate::write_back::{cached_target, check_response};
+use crate::{AuthenticationResult, Error};
+
+/// The grant type of the on-behalf-of exchange (RFC 7523).
+const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// An on-behalf-of request; set options, then `.await` it.
+#[must_use = "a request does nothing until it is awaited"]
+pub struct AcquireTokenOnBehalfOf {
+    pub(crate) core: Arc<ClientCore>,
+    pub(crate) user_assertion: Zeroizing<String>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) options: RequestOptions,
+}
+
+impl AcquireTokenOnBehalfOf {
+    /// Ask this tenant instead of the configured authority's.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.options.tenant = Some(tenant.into());
+        self
+    }
+
+    /// A claims challenge (JSON) from the downstream API: skips the cache and is sent with the
+    /// request.
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.options.claims = Some(claims.into());
+        self
+    }
+
+    /// Skip the cached token and ask the identity provider (default false).
+    pub fn force_refresh(mut self, force: bool) -> Self {
+        self.options.force_refresh = force;
+        self
+    }
+
+    /// The correlation id sent as `client-request-id` (default: a new UUID).
+    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+        self.options.correlation_id = Some(id.into());
+        self
+    }
+}
+
+impl IntoFuture for AcquireTokenOnBehalfOf {
+    type Output = Result<AuthenticationResult, Error>;
+    type IntoFuture = BoxFuture<'static, Self::Output>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            use tracing::Instrument;
+            let flow = Arc::new(OboFlow::new(
+                &self.core,
+                self.user_assertion,
+                &self.scopes,
+                self.options,
+            )?);
+            let span = tracing::debug_span!("acquire_token_on_behalf_of", correlation_id = %flow.correlation_id);
+            serve(self.core, flow).instrument(span).await
+        })
+    }
+}
+
+impl std::fmt::Debug for AcquireTokenOnBehalfOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcquireTokenOnBehalfOf")
+            .field("user_assertion", &"[redacted]")
+            .field("scopes", &self.scopes)
+            .field("tenant", &self.options.tenant)
+            .field("force_refresh", &self.options.force_refresh)
+            .finish()
+    }
+}
+
+/// The partition key of an incoming assertion: base64url of its SHA-256, as MSAL.NET computes
+/// it. Only the hash is ever stored.
+pub fn user_assertion_hash(user_assertion: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(user_assertion.as_bytes()))
+}
+
+struct OboFlow {
+    client_id: String,
+    user_assertion: Zeroizing<String>,
+    assertion_hash: String,
+    requested: ScopeSet,
+    match_scopes: ScopeSet,
+    authority: Authority,
+    tenant: String,
+    claims: Option<String>,
+    bypass_cache: bool,
+    correlation_id: String,
+}
+
+impl OboFlow {
+    fn new(
+        core: &ClientCore,
+        user_assertion: Zeroizing<String>,
+        scopes: &[String],
+        options: RequestOptions,
+    ) -> Result<Self, Error> {
+        let correlation_id = options
+            .correlation_id
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        if user_assertion.trim().is_empty() {
+            return Err(Error::InvalidArgument("the user assertion is empty".into()));
+        }
+        let requested =
+            ScopeSet::parse_request(scopes).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        let match_scopes = requested.without_reserved();
+        if match_scopes.is_empty() {
+            return Err(Error::InvalidArgument(
+                "at least one scope besides openid, profile and offline_access is required".into(),
+            ));
+        }
+        let authority = request_authority(core, options.tenant.as_deref())?;
+        if authority.is_multi_tenant() {
+            return Err(Error::InvalidArgument(
+                "on-behalf-of needs a tenant: configure a tenanted authority or set the request's tenant".into(),
+            ));
+        }
+        let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
+        Ok(OboFlow {
+            client_id: core.client_id.clone(),
+            assertion_hash: user_assertion_hash(&user_assertion),
+            user_assertion,
+            tenant: authority.tenant().unwrap_or("").to_owned(),
+            requested,
+            match_scopes,
+            authority,
+            bypass_cache: options.force_refresh
+                || options
+                    .claims
+                    .as_deref()
+                    .is_some_and(|c| !c.trim().is_empty()),
+            claims,
+            correlation_id,
+        })
+    }
+
+    fn account(&self, home_account_id: Option<&str>) -> Option<Account> {
+        let hid = home_account_id.filter(|h| !h.is_empty())?;
+        let mut account = Account::new(hid, self.authority.environment(), "");
+        account.tenant_id = self.tenant.clone();
+        Some(account)
+    }
+
+    /// Redeem the OBO refresh token; `None` when it cannot help (the caller then exchanges the
+    /// assertion again).
+    async fn redeem(
+        &self,
+        core: &ClientCore,
+        token_endpoint: &url::Url,
+        rt: &RefreshTokenEntry,
+    ) -> Option<Result<TokenResponse, Error>> {
+        let scope = self.requested.to_request_string();
+        let mut form: Vec<(&str, &str)> = vec![
+            ("client_id", &core.client_id),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt.secret),
+            ("scope", &scope),
+            ("client_info", "1"),
+        ];
+        if let Some(claims) = &self.claims {
+            form.push(("claims", claims));
+        }
+        let authority = self.authority.canonical_url();
+        let outcome = send_throttled(
+            core,
+            ThrottledRequest {
+                token_endpoint,
+                form: &form,
+                correlation_id: &self.correlation_id,
+                anchor_mailbox: None,
+                strict_key: throttle_key(&[
+                    &core.client_id,
+                    &authority,
+                    &scope,
+                    &self.assertion_hash,
+                ]),
+                ui_key: None,
+            },
+        )
+        .await;
+        match outcome {
+            Err(e) if !e.is_transient() => {
+                tracing::debug!(correlation_id = %self.correlation_id, error = %e, "the on-behalf-of refresh token failed; exchanging the assertion again");
+                None
+            }
+            outcome => Some(outcome),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        core: &ClientCore,
+        token_endpoint: &url::Url,
+    ) -> Result<TokenResponse, Error> {
+        let scope = self.requested.to_request_string();
+        let mut form: Vec<(&str, &str)> = vec![
+            ("client_id", &core.client_id),
+            ("grant_type", JWT_BEARER_GRANT),
+            ("assertion", &self.user_assertion),
+            ("requested_token_use", "on_behalf_of"),
+            ("scope", &scope),
+            ("client_info", "1"),
+        ];
+        if let Some(claims) = &self.claims {
+            form.push(("claims", claims));
+        }
+        let authority = self.authority.canonical_url();
+        send_throttled(
+            core,
+            ThrottledRequest {
+                token_endpoint,
+                form: &form,
+                correlation_id: &self.correlation_id,
+                anchor_mailbox: None,
+                strict_key: throttle_key(&[
+                    &core.client_id,
+                    &authority,
+                    &scope,
+                    &self.assertion_hash,
+                ]),
+                ui_key: Some(throttle_key(&[
+                    &core.client_id,
+                    &authority,
+                    &scope,
+                    "obo",
+                    &self.assertion_hash,
+                ])),
+            },
+        )
+        .await
+    }
+}
+
+impl CachedFlow for OboFlow {
+    fn correlation_id(&self) -> &str {
+        &self.correlation_id
+    }
+
+    fn bypass_cache(&self) -> bool {
+        self.bypass_cache
+    }
+
+    fn partition(&self) -> Partition<'_> {
+        Partition::UserAssertion(&self.assertion_hash)
+    }
+
+    fn find(&self, core: &ClientCore, cache: &TokenCache) -> Option<Found> {
+        let max_expires_on = core
+            .now_secs()
+            .saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs());
+        let entry = cache.find_on_behalf_of_access_token(
+            &self.assertion_hash,
+            &AccessTokenQuery {
+                home_account_id: None,
+                environment: self.authority.environment(),
+                client_id: &self.client_id,
+                realm: &self.tenant,
+                scopes: &self.match_scopes,
+                max_expires_on,
+            },
+        )?;
+        let account = self.account(entry.home_account_id.as_deref());
+        Some(cached_result(entry, account, None, &self.correlation_id))
+    }
+
+    fn refresh_key(&self) -> RefreshKey {
+        RefreshKey {
+            home_account_id: format!("obo:{}", self.assertion_hash),
+            authority: self.authority.canonical_url(),
+            scopes: self.match_scopes.to_target().to_ascii_lowercase(),
+            claims: self.claims.clone(),
+            bypass_cache: self.bypass_cache,
+        }
+    }
+
+    fn acquire(
+        core: Arc<ClientCore>,
+        flow: Arc<Self>,
+    ) -> BoxFuture<'static, Result<AuthenticationResult, Error>> {
+        Box::pin(async move {
+            let _lock = take_refresh_lock(&core, flow.partition(), &flow.correlation_id).await;
+            let (cache, served) = cached_after_lock(&core, &*flow).await?;
+            if let Some(result) = served {
+                return Ok(result);
+            }
+            let environment = flow.authority.environment().to_owned();
+            // A claims challenge must reach the assertion exchange: a refresh token cannot
+            // satisfy new conditions.
+            let rt = (!flow.bypass_cache)
+                .then(|| {
+                    cache.on_behalf_of_refresh_token(
+                        &flow.assertion_hash,
+                        &environment,
+                        &flow.client_id,
+                    )
+                })
+                .flatten()
+                .cloned();
+            drop(cache);
+            let endpoints = core
+                .endpoints_for(&flow.authority, &flow.correlation_id)
+                .await?;
+            let redeemed = match &rt {
+                Some(rt) => flow.redeem(&core, &endpoints.token, rt).await,
+                None => None,
+            };
+            let tokens = match redeemed {
+                Some(outcome) => outcome?,
+                None => flow.exchange(&core, &endpoints.token).await?,
+            };
+            check_bearer(&tokens)?;
+            let checked = check_response(&tokens)?;
+            let home_account_id = checked
+                .client_info_home_account_id
+                .clone()
+                .or_else(|| checked.claims.as_ref().and_then(|c| c.sub.clone()));
+
+            let now = core.now_secs();
+            let target = cached_target(&tokens, &flow.requested);
+            let mut entry = access_token_entry(
+                &core,
+                home_account_id.clone(),
+                &environment,
+                &flow.tenant,
+                &tokens,
+                &target,
+                now,
+            );
+            let hash = serde_json::Value::String(flow.assertion_hash.clone());
+            entry.extra.insert(USER_ASSERTION_HASH.into(), hash.clone());
+            let refresh_token = tokens.refresh_token.as_ref().map(|secret| {
+                let mut rt = RefreshTokenEntry {
+                    credential_type: "RefreshToken".into(),
+                    secret: secret.clone(),
+                    home_account_id: home_account_id.clone().unwrap_or_default(),
+                    environment: environment.clone(),
+                    client_id: core.client_id.clone(),
+                    target: Some(target.to_target()),
+                    last_modification_time: Some(now),
+                    family_id: None,
+                    extra: Default::default(),
+                };
+                rt.extra.insert(USER_ASSERTION_HASH.into(), hash.clone());
+                rt
+            });
+            let write = TokenWrite {
+                access_token: Some(entry.clone()),
+                refresh_token,
+                ..TokenWrite::default()
+            };
+            core.cache
+                .write(flow.partition(), |c| c.apply(&write))
+                .await?;
+            tracing::debug!(correlation_id = %flow.correlation_id, "on-behalf-of token acquired");
+            let account = flow.account(home_account_id.as_deref());
+            let mut found = cached_result(
+                &entry,
+                account,
+                tokens.id_token.clone(),
+                &flow.correlation_id,
+            );
+            found.result.source = crate::TokenSource::IdentityProvider;
+            Ok(found.result)
+        })
+    }
+}
