@@ -1,7 +1,8 @@
 // Time MSAL Node's silent cache hit over a cache fixture written by msal-bench-fixtures.
 //
 //     node bench_hit.mjs --cache FILE [--warmup S] [--min-time S] [--min-batches K]
-//                        [--max-account-lookup N]
+//                        [--max-account-lookup N] [--loader entrywise]
+//     node bench_hit.mjs --cache FILE --check-entrywise 1   (self-test of the entrywise parser)
 //
 // Reads FILE (unified token cache, MSAL Python dialect, which MSAL Node reads) and
 // FILE.meta.json (client id, authority, the probe account and its expected access token),
@@ -42,6 +43,8 @@ function parseArgs(argv) {
         else if (flag === "--min-time") args.minTime = Number(value);
         else if (flag === "--min-batches") args.minBatches = Number(value);
         else if (flag === "--max-account-lookup") args.maxAccountLookup = Number(value);
+        else if (flag === "--loader") args.loader = value; // "entrywise" forces it (for tests)
+        else if (flag === "--check-entrywise") args.checkEntrywise = value;
         else throw new Error(`unknown argument ${flag}`);
     }
     if (!args.cache) throw new Error("--cache FILE is required");
@@ -118,7 +121,7 @@ function parseEntrywise(path) {
     const fd = openSync(path, "r");
     const size = fstatSync(fd).size;
     const result = {};
-    const chunkSize = 64 << 20;
+    const chunkSize = Number(process.env.MSAL_BENCH_CHUNK || 64 << 20);
     let buf = Buffer.alloc(0);
     let offset = 0; // file offset of buf[0]
     let fileOffset = 0;
@@ -143,9 +146,10 @@ function parseEntrywise(path) {
             const kept = buf.subarray(keepFrom - offset);
             const chunk = Buffer.alloc(Math.min(chunkSize, size - fileOffset));
             const read = readSync(fd, chunk, 0, chunk.length, fileOffset);
+            if (read === 0) throw new Error("entrywise parser: short read");
             fileOffset += read;
             buf = Buffer.concat([kept, chunk.subarray(0, read)]);
-            i = offset + buf.length - read - keepFrom; // continue at the first new byte
+            i = kept.length; // continue at the first new byte
             offset = keepFrom;
             continue;
         }
@@ -185,11 +189,13 @@ function parseEntrywise(path) {
     return result;
 }
 
-function loadCache(pca, path) {
+function loadCache(pca, path, loader) {
     const tokenCache = pca.getTokenCache();
-    const size = fstatSync(openSync(path, "r")).size;
+    const fd = openSync(path, "r");
+    const size = fstatSync(fd).size;
+    closeSync(fd);
     // A file of this many bytes decodes to at most that many UTF-16 units.
-    if (size < bufferConstants.MAX_STRING_LENGTH) {
+    if (loader !== "entrywise" && size < bufferConstants.MAX_STRING_LENGTH) {
         tokenCache.deserialize(readFileSync(path, "utf8"));
         return "deserialize";
     }
@@ -236,6 +242,14 @@ async function measure(runBatch, warmup, minTime, minBatches, batchTarget = 0.01
 
 async function main() {
     const args = parseArgs(process.argv.slice(2));
+    if (args.checkEntrywise) {
+        // Self-test: the entrywise parser must agree with JSON.parse on a file both can read.
+        const a = JSON.stringify(parseEntrywise(args.cache));
+        const b = JSON.stringify(JSON.parse(readFileSync(args.cache, "utf8")));
+        if (a !== b) throw new Error("entrywise parser disagrees with JSON.parse");
+        console.log(JSON.stringify({ entrywise_check: "ok", bytes: a.length }));
+        return;
+    }
     const meta = JSON.parse(readFileSync(`${args.cache}.meta.json`, "utf8"));
     const { environment: host, tenant_id: tenant, scopes } = meta;
     const expected = meta.probe_access_token;
@@ -251,7 +265,7 @@ async function main() {
         },
         system: { networkClient: network },
     });
-    const loader = loadCache(pca, args.cache);
+    const loader = loadCache(pca, args.cache, args.loader);
     // The probe account as MSAL Node's AccountInfo, from the cache's Account entry. Not from
     // getAccountByHomeId(): that builds every account (getAllAccounts), each with a lookup of
     // its ID tokens that re-classifies the whole cache, so it is quadratic in the number of
