@@ -194,6 +194,13 @@ def first_to_be_killed():
 
 
 def run_one(args, series, n, path, estimates):
+    r = attempt(args, series, n, path, estimates)
+    if "not_run" in r and "failed" not in r["not_run"] and "timed out" not in r["not_run"]:
+        print("  {:<13} n={:<8} not run ({})".format(series, n, r["not_run"]), flush=True)
+    return r
+
+
+def attempt(args, series, n, path, estimates):
     est_gb = estimates.memory_gb(series, n)
     avail_gb = mem_available_gb()
     budget_gb = avail_gb * args.memory_fraction
