@@ -38,6 +38,8 @@ DEFAULT_KB_PER_ACCOUNT = {
     "msal-node": 30.0,
 }
 FIXTURE_KB_PER_ACCOUNT = 6.03
+# The generator's format version (`schema` in FILE.meta.json); older fixtures are regenerated.
+FIXTURE_SCHEMA = "msal-bench-fixture/1"
 
 
 def mem_available_gb():
@@ -118,7 +120,8 @@ def ensure_fixture(args, n):
     try:
         with open(meta_path) as f:
             meta = json.load(f)
-        if meta.get("accounts") == n and meta.get("bytes") == os.path.getsize(path):
+        if (meta.get("schema") == FIXTURE_SCHEMA and meta.get("accounts") == n
+                and meta.get("bytes") == os.path.getsize(path)):
             return path
     except (OSError, ValueError):
         pass
