@@ -369,6 +369,7 @@ def main():
                      "min_batches": args.min_batches},
         "runs": runs,
     }
+    os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
     with open(args.results, "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")
