@@ -926,7 +926,7 @@ impl TokenCache {
     ///
     /// The document is read in one pass straight into the index: no `serde_json::Value` of the
     /// whole document, strings borrowed from `bytes` until an entry keeps them. A large document
-    /// is read on two threads, each taking whole sections (see [`TokenCache::from_json_split`]).
+    /// is read on two threads, each taking whole sections (see `from_json_split`).
     /// (A section that appears twice in one document is loaded twice, into the same cache.)
     pub fn from_json(bytes: &[u8]) -> Result<Self, CacheError> {
         if bytes.len() >= SPLIT_MIN_BYTES {
@@ -1114,7 +1114,7 @@ impl TokenCache {
     /// Serialize in MSAL Python's dialect (4-space indented JSON, keys sorted for stable diffs).
     ///
     /// Written straight from the index into one buffer sized up front; no `serde_json::Value`,
-    /// and strings that need no escaping (secrets, in practice) are copied whole ([`JsonOut`]).
+    /// and strings that need no escaping (secrets, in practice) are copied whole (see `JsonOut`).
     pub fn to_json(&self) -> Vec<u8> {
         let mut size = 256;
         let at = self.access_tokens.sorted(&mut size);
