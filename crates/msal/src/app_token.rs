@@ -186,8 +186,14 @@ pub(crate) fn cached_result(
             token_type: entry.token_type.clone().unwrap_or_else(|| "Bearer".into()),
             expires_on: from_unix_seconds(entry.expires_on),
             refresh_on: entry.refresh_on.map(from_unix_seconds),
-            // As cached: msal-rs writes targets sorted and deduplicated, so this costs no parse.
-            scopes: entry.target.split_whitespace().map(str::to_owned).collect(),
+            // As cached: msal-rs writes targets sorted, deduplicated and separated by single
+            // spaces, so this costs no parse (and no Unicode whitespace tables).
+            scopes: entry
+                .target
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
             account,
             id_token,
             tenant_id: Some(entry.realm.clone()).filter(|r| !r.is_empty()),
