@@ -38,33 +38,42 @@ pub(crate) struct RequestOptions {
     pub correlation_id: Option<String>,
 }
 
-impl AcquireTokenForClient {
-    /// Ask this tenant instead of the configured authority's (a multi-tenant app serving its
-    /// customers' tenants). Tokens are cached per tenant.
-    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-        self.options.tenant = Some(tenant.into());
-        self
-    }
+/// The options every confidential request builder takes, on a builder with an `options:
+/// RequestOptions` field.
+macro_rules! request_options {
+    ($builder:ty) => {
+        impl $builder {
+            /// Ask this tenant instead of the configured authority's (a multi-tenant app serving
+            /// its customers' tenants). Tokens are cached per tenant.
+            pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+                self.options.tenant = Some(tenant.into());
+                self
+            }
 
-    /// A claims challenge (JSON) from a resource's `WWW-Authenticate` header: skips the cache
-    /// and is sent with the request.
-    pub fn claims(mut self, claims: impl Into<String>) -> Self {
-        self.options.claims = Some(claims.into());
-        self
-    }
+            /// A claims challenge (JSON) from a resource's `WWW-Authenticate` header: skips the
+            /// cache and is sent with the request.
+            pub fn claims(mut self, claims: impl Into<String>) -> Self {
+                self.options.claims = Some(claims.into());
+                self
+            }
 
-    /// Skip the cached token and ask the identity provider (default false).
-    pub fn force_refresh(mut self, force: bool) -> Self {
-        self.options.force_refresh = force;
-        self
-    }
+            /// Skip the cached token and ask the identity provider (default false).
+            pub fn force_refresh(mut self, force: bool) -> Self {
+                self.options.force_refresh = force;
+                self
+            }
 
-    /// The correlation id sent as `client-request-id` (default: a new UUID).
-    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
-        self.options.correlation_id = Some(id.into());
-        self
-    }
+            /// The correlation id sent as `client-request-id` (default: a new UUID).
+            pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
+                self.options.correlation_id = Some(id.into());
+                self
+            }
+        }
+    };
 }
+pub(crate) use request_options;
+
+request_options!(AcquireTokenForClient);
 
 impl IntoFuture for AcquireTokenForClient {
     type Output = Result<AuthenticationResult, Error>;

@@ -44,32 +44,7 @@ pub struct AcquireTokenOnBehalfOf {
     pub(crate) options: RequestOptions,
 }
 
-impl AcquireTokenOnBehalfOf {
-    /// Ask this tenant instead of the configured authority's.
-    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-        self.options.tenant = Some(tenant.into());
-        self
-    }
-
-    /// A claims challenge (JSON) from the downstream API: skips the cache and is sent with the
-    /// request.
-    pub fn claims(mut self, claims: impl Into<String>) -> Self {
-        self.options.claims = Some(claims.into());
-        self
-    }
-
-    /// Skip the cached token and ask the identity provider (default false).
-    pub fn force_refresh(mut self, force: bool) -> Self {
-        self.options.force_refresh = force;
-        self
-    }
-
-    /// The correlation id sent as `client-request-id` (default: a new UUID).
-    pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
-        self.options.correlation_id = Some(id.into());
-        self
-    }
-}
+crate::app_token::request_options!(AcquireTokenOnBehalfOf);
 
 impl IntoFuture for AcquireTokenOnBehalfOf {
     type Output = Result<AuthenticationResult, Error>;
@@ -192,24 +167,7 @@ impl OboFlow {
         if let Some(claims) = &self.claims {
             form.push(("claims", claims));
         }
-        let authority = self.authority.canonical_url();
-        let outcome = send_throttled(
-            core,
-            ThrottledRequest {
-                token_endpoint,
-                form: &form,
-                correlation_id: &self.correlation_id,
-                anchor_mailbox: None,
-                strict_key: throttle_key(&[
-                    &core.client_id,
-                    &authority,
-                    &scope,
-                    &self.assertion_hash,
-                ]),
-                ui_key: None,
-            },
-        )
-        .await;
+        let outcome = self.send(core, token_endpoint, &form, &scope, false).await;
         match outcome {
             Err(e) if !e.is_transient() => {
                 tracing::debug!(correlation_id = %self.correlation_id, error = %e, "the on-behalf-of refresh token failed; exchanging the assertion again");
@@ -236,27 +194,35 @@ impl OboFlow {
         if let Some(claims) = &self.claims {
             form.push(("claims", claims));
         }
+        self.send(core, token_endpoint, &form, &scope, true).await
+    }
+
+    /// Send one of this flow's grants under the throttling rules: identical requests for the
+    /// same assertion back off together; an exchange of the assertion that was answered
+    /// "interaction required" is answered the same for a while without asking again.
+    async fn send(
+        &self,
+        core: &ClientCore,
+        token_endpoint: &url::Url,
+        form: &[(&str, &str)],
+        scope: &str,
+        replay_ui_required: bool,
+    ) -> Result<TokenResponse, Error> {
         let authority = self.authority.canonical_url();
+        let key = |parts: &[&str]| {
+            let mut all = vec![core.client_id.as_str(), &authority, scope];
+            all.extend_from_slice(parts);
+            throttle_key(&all)
+        };
         send_throttled(
             core,
             ThrottledRequest {
                 token_endpoint,
-                form: &form,
+                form,
                 correlation_id: &self.correlation_id,
                 anchor_mailbox: None,
-                strict_key: throttle_key(&[
-                    &core.client_id,
-                    &authority,
-                    &scope,
-                    &self.assertion_hash,
-                ]),
-                ui_key: Some(throttle_key(&[
-                    &core.client_id,
-                    &authority,
-                    &scope,
-                    "obo",
-                    &self.assertion_hash,
-                ])),
+                strict_key: key(&[&self.assertion_hash]),
+                ui_key: replay_ui_required.then(|| key(&["obo", &self.assertion_hash])),
             },
         )
         .await
