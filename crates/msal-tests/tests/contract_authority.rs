@@ -182,3 +182,29 @@ async fn invalid_authorities_fail_at_build() {
     let r = msal::PublicClientApplication::builder(" ").build();
     assert!(matches!(r, Err(Error::InvalidArgument(_))));
 }
+
+/// A tampered cache cannot steer a refresh: for `common`, the refresh goes to the account's
+/// home tenant, but a "tenant" that is not a tenant id or domain name (here with a `/` and a
+/// query) is not put into the URL; the configured authority is used instead.
+#[tokio::test]
+async fn a_home_tenant_that_is_not_a_tenant_never_reaches_the_url() {
+    let h = Harness::new().await;
+    let bad_hid = "uid.evil/../x?tenant=other";
+    h.seed(
+        &CacheDoc::new()
+            .account(bad_hid, ENV, "", "mallory@contoso.example")
+            .refresh_token(bad_hid, ENV, CLIENT_ID, "rt-1", None),
+    )
+    .await;
+    mount_token(&h, "/common/oauth2/v2.0/token").await;
+    let account = msal::Account::new(bad_hid, ENV, "");
+
+    // The mocked endpoint answers for the harness's usual user, so the result is a user
+    // mismatch; what matters here is where the refresh token was sent.
+    let outcome = h.app.acquire_token_silent(["User.Read"], &account).await;
+    assert!(matches!(outcome, Err(Error::UserMismatch)), "{outcome:?}");
+    let requests = h.server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].url.path(), "/common/oauth2/v2.0/token");
+    assert_eq!(requests[0].url.query(), None);
+}

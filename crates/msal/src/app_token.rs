@@ -109,12 +109,7 @@ pub(crate) fn request_authority(
     let Some(tenant) = tenant.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(Arc::clone(&core.authority));
     };
-    // A tenant is a GUID or a domain name: anything else would change the URL's path or query.
-    let valid = tenant.len() <= 256
-        && tenant
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
-    if !valid {
+    if !crate::client_core::is_valid_tenant(tenant) {
         return Err(Error::InvalidArgument(format!(
             "{tenant:?} is not a tenant id or domain name"
         )));
