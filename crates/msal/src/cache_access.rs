@@ -218,7 +218,10 @@ impl CacheAccess {
         Ok(out)
     }
 
-    /// Without a store the in-memory cache is the cache: change it in place under the lock.
+    /// Without a store the in-memory cache is the cache. A partition's copy is changed in place
+    /// under the map's lock. The single copy is read lock-free, so a write changes a copy of it
+    /// and publishes that: O(cache) per write, like a store's whole-document save, and writes
+    /// are rare (a sign-in, or one refresh per token lifetime) next to reads.
     fn write_in_memory<T>(
         &self,
         partition: Partition<'_>,
