@@ -281,7 +281,7 @@ impl PublicClientCredential {
             Interaction::Fail => unreachable!("handled above"),
         }
         .map_err(msal_error)?;
-        self.remember(result.account.as_ref());
+        self.remember(result.account());
         Ok(result)
     }
 
@@ -366,7 +366,7 @@ impl PublicClientCredential {
         }
         match request.await {
             Ok(result) => {
-                self.remember(result.account.as_ref().or(Some(&account)));
+                self.remember(result.account().or(Some(&account)));
                 Ok(Silent::Token(result))
             }
             Err(e) if e.is_ui_required() => Ok(Silent::NeedsUser {

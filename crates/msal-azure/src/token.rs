@@ -80,18 +80,18 @@ pub(crate) fn check_scopes(scopes: &[&str]) -> azure_core::Result<()> {
 /// would no longer serve from its cache.
 pub(crate) fn access_token(result: AuthenticationResult, margin: Duration) -> AccessToken {
     let reported = result
-        .expires_on
+        .expires_on()
         .checked_sub(margin)
         .unwrap_or(UNIX_EPOCH)
         .max(UNIX_EPOCH);
     tracing::debug!(
-        source = ?result.source,
-        scopes = ?result.scopes,
-        correlation_id = %result.correlation_id,
+        source = ?result.source(),
+        scopes = ?result.scopes(),
+        correlation_id = %result.correlation_id(),
         "token acquired"
     );
     AccessToken::new(
-        Secret::new(result.access_token),
+        Secret::new(result.access_token().to_owned()),
         OffsetDateTime::from(reported),
     )
 }

@@ -45,9 +45,9 @@ fn peer_fixture_hit(c: &mut Criterion) {
                     .into_future(),
             )
             .unwrap();
-        assert_eq!(first.source, TokenSource::Cache);
+        assert_eq!(first.source(), TokenSource::Cache);
         assert_eq!(
-            first.access_token,
+            first.access_token(),
             fixtures::access_token(fixtures::probe_index(n), DEFAULT_EXPIRES_ON)
         );
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
@@ -56,7 +56,7 @@ fn peer_fixture_hit(c: &mut Criterion) {
                     .acquire_token_silent([REQUESTED_SCOPE], &account)
                     .await
                     .unwrap();
-                r.access_token.len()
+                r.access_token().len()
             })
         });
     }

@@ -82,15 +82,15 @@ fn token_account_json(account: &Account) -> Value {
 
 /// `msal token --json`.
 pub fn token_json(result: &AuthenticationResult) -> Value {
-    let expires = unix_seconds(result.expires_on);
+    let expires = unix_seconds(result.expires_on());
     json!({
-        "accessToken": result.access_token,
+        "accessToken": result.access_token(),
         "expiresOn": rfc3339_utc(expires),
         "expiresOnUnix": expires,
-        "tokenType": result.token_type,
-        "scopes": result.scopes,
-        "account": result.account.as_ref().map(token_account_json),
-        "source": source_name(result.source),
+        "tokenType": result.token_type(),
+        "scopes": result.scopes(),
+        "account": result.account().map(token_account_json),
+        "source": source_name(result.source()),
     })
 }
 

@@ -115,7 +115,7 @@ async fn instance_discovery_off_skips_validation() {
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(r.access_token, "at-new");
+    assert_eq!(r.access_token(), "at-new");
     let reqs = h.server.received_requests().await.unwrap();
     assert_eq!(discovery_requests(&reqs), 0);
 }

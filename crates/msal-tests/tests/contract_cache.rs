@@ -74,7 +74,7 @@ fn client_ids(doc: &Value, section: &str) -> Vec<String> {
 fn assert_ui_required(result: Result<msal::AuthenticationResult, Error>) {
     match result {
         Err(e) => assert!(e.is_ui_required(), "expected UI required, got {e:?}"),
-        Ok(r) => panic!("expected UI required, got a token from {:?}", r.source),
+        Ok(r) => panic!("expected UI required, got a token from {:?}", r.source()),
     }
 }
 
@@ -111,7 +111,7 @@ async fn a_new_app_over_the_same_file_serves_the_saved_token_without_http() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-2", TokenSource::IdentityProvider)
     );
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
@@ -123,10 +123,7 @@ async fn a_new_app_over_the_same_file_serves_the_saved_token_without_http() {
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-2", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-2", TokenSource::Cache));
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 
     // The file: the unified schema in MSAL Python's dialect.
@@ -294,16 +291,16 @@ async fn entries_under_login_windows_net_are_found_by_a_login_microsoftonline_co
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-net", TokenSource::Cache)
     );
-    assert!(r.id_token.is_some());
+    assert!(r.id_token().is_some());
     let r = h
         .app
         .acquire_token_silent(["User.Read"], &alice())
         .await
         .unwrap();
-    assert_eq!(r.access_token, "at-net");
+    assert_eq!(r.access_token(), "at-net");
     assert!(h.server.received_requests().await.unwrap().is_empty());
 }
 
@@ -370,7 +367,7 @@ async fn msal_net_dialect_is_a_cache_hit_and_survives_a_refresh() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source, r.token_type.as_str()),
+        (r.access_token(), r.source(), r.token_type()),
         ("at-net", TokenSource::Cache, "Bearer")
     );
     assert!(h.server.received_requests().await.unwrap().is_empty());
@@ -388,7 +385,7 @@ async fn msal_net_dialect_is_a_cache_hit_and_survives_a_refresh() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-mail", TokenSource::IdentityProvider)
     );
 
@@ -424,10 +421,7 @@ async fn msal_net_dialect_is_a_cache_hit_and_survives_a_refresh() {
             .acquire_token_silent([scope], &accounts[0])
             .await
             .unwrap();
-        assert_eq!(
-            (r.access_token.as_str(), r.source),
-            (secret, TokenSource::Cache)
-        );
+        assert_eq!((r.access_token(), r.source()), (secret, TokenSource::Cache));
     }
     assert_eq!(h.token_requests().await.len(), 1);
 }
@@ -483,7 +477,7 @@ async fn msal_python_common_realm_access_token_is_a_cache_hit() {
             .await
             .unwrap();
         assert_eq!(
-            (r.access_token.as_str(), r.source),
+            (r.access_token(), r.source()),
             ("at-py", TokenSource::Cache)
         );
     }
@@ -515,7 +509,7 @@ async fn unknown_app_redeems_the_family_refresh_token_and_joins_the_family() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-2", TokenSource::IdentityProvider)
     );
     let requests = h.token_requests().await;
@@ -571,7 +565,7 @@ async fn client_mismatch_on_the_family_token_falls_back_to_the_apps_own_token() 
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-2", TokenSource::IdentityProvider)
     );
     let sent: Vec<String> = h
@@ -704,10 +698,7 @@ async fn remove_account_removes_this_apps_tokens_and_the_account_once_unused() {
         .acquire_token_silent(["User.Read"], &alice())
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-b", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-b", TokenSource::Cache));
     assert_ui_required(h.app.acquire_token_silent(["User.Read"], &alice()).await);
 
     other.remove_account(&alice()).await.unwrap();
@@ -819,10 +810,7 @@ async fn oidc_authority_discovers_once_and_only_when_the_network_is_needed() {
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-1", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-1", TokenSource::Cache));
     assert!(server.received_requests().await.unwrap().is_empty());
 
     clock.advance(Duration::from_secs(3500));
@@ -831,7 +819,7 @@ async fn oidc_authority_discovers_once_and_only_when_the_network_is_needed() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-2", TokenSource::IdentityProvider)
     );
     let seen: Vec<(String, String)> = server
@@ -858,7 +846,7 @@ async fn oidc_authority_discovers_once_and_only_when_the_network_is_needed() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-3", TokenSource::IdentityProvider)
     );
     let requests = server.received_requests().await.unwrap();
@@ -958,7 +946,7 @@ async fn a_second_app_sees_the_first_apps_refresh_and_never_uses_a_stale_refresh
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-2", TokenSource::IdentityProvider)
     );
     assert_eq!(h.token_requests().await.len(), 1);
@@ -967,10 +955,7 @@ async fn a_second_app_sees_the_first_apps_refresh_and_never_uses_a_stale_refresh
         .acquire_token_silent(["User.Read"], &alice())
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-2", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-2", TokenSource::Cache));
     assert_eq!(h.token_requests().await.len(), 1);
 
     h.clock.advance(Duration::from_secs(3500));
@@ -979,7 +964,7 @@ async fn a_second_app_sees_the_first_apps_refresh_and_never_uses_a_stale_refresh
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-3", TokenSource::IdentityProvider)
     );
     let requests = h.token_requests().await;
@@ -993,10 +978,7 @@ async fn a_second_app_sees_the_first_apps_refresh_and_never_uses_a_stale_refresh
         .acquire_token_silent(["User.Read"], &alice())
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-3", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-3", TokenSource::Cache));
     assert_eq!(h.token_requests().await.len(), 2);
 }
 
@@ -1025,7 +1007,7 @@ async fn joining_the_family_after_msal_net_wrote_the_app_metadata_keeps_the_acco
         .acquire_token_silent(["Mail.Read"], &alice())
         .await
         .unwrap();
-    assert_eq!(r.access_token, "at-mail");
+    assert_eq!(r.access_token(), "at-mail");
     let stored = h.stored().await;
     let rts = entries(&stored, "RefreshToken");
     assert_eq!(rts.len(), 1);
@@ -1043,7 +1025,7 @@ async fn joining_the_family_after_msal_net_wrote_the_app_metadata_keeps_the_acco
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-3", TokenSource::IdentityProvider)
     );
     let sent: Vec<String> = h
@@ -1111,7 +1093,7 @@ async fn tokens_sharing_only_openid_scopes_coexist_after_a_refresh() {
         .acquire_token_silent(["api://contoso/Files.Read"], &alice())
         .await
         .unwrap();
-    assert_eq!(r.access_token, "at-api");
+    assert_eq!(r.access_token(), "at-api");
     let mut ats = access_token_secrets(&h.stored().await);
     ats.sort();
     assert_eq!(ats, ["at-api", "at-graph"]);
@@ -1121,7 +1103,7 @@ async fn tokens_sharing_only_openid_scopes_coexist_after_a_refresh() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-graph", TokenSource::Cache)
     );
     assert_eq!(h.token_requests().await.len(), 1);
@@ -1162,15 +1144,12 @@ async fn a_second_app_over_the_same_file_sees_the_first_apps_refresh() {
         .acquire_token_silent(["User.Read"], &alice())
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::IdentityProvider);
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
     let r = b
         .acquire_token_silent(["User.Read"], &alice())
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-2", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-2", TokenSource::Cache));
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 
     clock.advance(Duration::from_secs(3500));
@@ -1178,7 +1157,7 @@ async fn a_second_app_over_the_same_file_sees_the_first_apps_refresh() {
         .acquire_token_silent(["User.Read"], &alice())
         .await
         .unwrap();
-    assert_eq!(r.access_token, "at-3");
+    assert_eq!(r.access_token(), "at-3");
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 2);
     assert_eq!(form(&requests[1])["refresh_token"], "rt-2");

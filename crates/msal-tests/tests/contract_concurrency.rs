@@ -146,7 +146,7 @@ async fn concurrent_calls_on_an_expired_token_share_one_refresh(callers: usize) 
     let mut served = 0;
     for task in tasks {
         let r = task.await.unwrap().unwrap();
-        assert_eq!(r.access_token, "at-2");
+        assert_eq!(r.access_token(), "at-2");
         served += 1;
     }
     assert_eq!(served, callers);
@@ -179,11 +179,11 @@ async fn single_flight_is_keyed_by_scopes_and_force_refresh_calls_share_one_requ
         .collect();
     let mut user_tokens = Vec::new();
     for t in user_read {
-        user_tokens.push(t.await.unwrap().unwrap().access_token);
+        user_tokens.push(t.await.unwrap().unwrap().access_token().to_owned());
     }
     let mut mail_tokens = Vec::new();
     for t in mail_read {
-        mail_tokens.push(t.await.unwrap().unwrap().access_token);
+        mail_tokens.push(t.await.unwrap().unwrap().access_token().to_owned());
     }
     assert_eq!(h.token_requests().await.len(), 2);
     user_tokens.dedup();
@@ -213,8 +213,8 @@ async fn single_flight_is_keyed_by_scopes_and_force_refresh_calls_share_one_requ
     let mut forced_tokens = Vec::new();
     for t in forced {
         let r = t.await.unwrap().unwrap();
-        assert_eq!(r.source, TokenSource::IdentityProvider);
-        forced_tokens.push(r.access_token);
+        assert_eq!(r.source(), TokenSource::IdentityProvider);
+        forced_tokens.push(r.access_token().to_owned());
     }
     forced_tokens.dedup();
     assert_eq!(forced_tokens, vec!["at-3-User.Read".to_owned()]);
@@ -250,10 +250,7 @@ async fn refresh_on_passed_serves_the_cached_token_and_refreshes_once_in_the_bac
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-1", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-1", TokenSource::Cache));
     wait_for("one background token request", || async {
         h.token_requests().await.len() == 1
     })
@@ -270,10 +267,7 @@ async fn refresh_on_passed_serves_the_cached_token_and_refreshes_once_in_the_bac
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-2", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-2", TokenSource::Cache));
     assert_eq!(h.token_requests().await.len(), 1);
 }
 
@@ -307,11 +301,11 @@ async fn ten_concurrent_calls_past_refresh_on_trigger_one_background_refresh() {
         let r = t.await.unwrap().unwrap();
         // Every call was answered from the cache (the refreshed token, if the background
         // refresh already finished when it looked, else the old one).
-        assert_eq!(r.source, TokenSource::Cache);
+        assert_eq!(r.source(), TokenSource::Cache);
         assert!(
-            r.access_token == "at-1" || r.access_token == "at-2",
+            r.access_token() == "at-1" || r.access_token() == "at-2",
             "{}",
-            r.access_token
+            r.access_token()
         );
     }
     wait_for("the refreshed token in the cache", || async {
@@ -323,10 +317,7 @@ async fn ten_concurrent_calls_past_refresh_on_trigger_one_background_refresh() {
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-2", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-2", TokenSource::Cache));
     assert_eq!(h.token_requests().await.len(), 1);
 }
 
@@ -353,10 +344,7 @@ async fn failed_background_refresh_is_silent_and_keeps_the_refresh_token() {
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-1", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-1", TokenSource::Cache));
     wait_for("the background token request", || async {
         h.token_requests().await.len() == 1
     })
@@ -368,10 +356,7 @@ async fn failed_background_refresh_is_silent_and_keeps_the_refresh_token() {
             .acquire_token_silent(["User.Read"], &account)
             .await
             .unwrap();
-        assert_eq!(
-            (r.access_token.as_str(), r.source),
-            ("at-1", TokenSource::Cache)
-        );
+        assert_eq!((r.access_token(), r.source()), ("at-1", TokenSource::Cache));
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(refresh_token_secrets(&h.stored().await), vec!["rt-1"]);
@@ -421,10 +406,7 @@ async fn refresh_completes_and_saves_the_rotated_token_after_the_caller_is_dropp
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-2", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-2", TokenSource::Cache));
     assert_eq!(h.token_requests().await.len(), 1);
 }
 
@@ -503,10 +485,10 @@ async fn contention_with_a_moving_clock_never_returns_an_expired_token() {
                     .unwrap();
                 in_progress.lock().unwrap().remove(&id);
                 assert!(
-                    r.expires_on > floor + BUFFER,
+                    r.expires_on() > floor + BUFFER,
                     "call {id} got {} expiring at {:?}, not after {:?} + 300 s",
-                    r.access_token,
-                    r.expires_on,
+                    r.access_token(),
+                    r.expires_on(),
                     floor
                 );
                 tokio::task::yield_now().await;

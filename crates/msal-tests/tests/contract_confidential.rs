@@ -263,14 +263,14 @@ async fn client_credentials_send_the_exact_form_and_the_second_call_is_a_cache_h
         .acquire_token_for_client([GRAPH_DEFAULT])
         .await
         .unwrap();
-    assert_eq!(r.access_token, "app-at-1");
-    assert_eq!(r.source, TokenSource::IdentityProvider);
-    assert_eq!(r.token_type, "Bearer");
-    assert!(r.account.is_none());
-    assert!(r.id_token.is_none());
-    assert_eq!(r.tenant_id.as_deref(), Some(UTID));
-    assert_eq!(r.expires_on, at(T0 + 3600));
-    assert_eq!(r.scopes, vec![GRAPH_DEFAULT.to_owned()]);
+    assert_eq!(r.access_token(), "app-at-1");
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
+    assert_eq!(r.token_type(), "Bearer");
+    assert!(r.account().is_none());
+    assert!(r.id_token().is_none());
+    assert_eq!(r.tenant_id(), Some(UTID));
+    assert_eq!(r.expires_on(), at(T0 + 3600));
+    assert_eq!(r.scopes(), vec![GRAPH_DEFAULT.to_owned()]);
 
     let requests = cc.token_requests().await;
     assert_eq!(requests.len(), 1);
@@ -296,10 +296,10 @@ async fn client_credentials_send_the_exact_form_and_the_second_call_is_a_cache_h
         .acquire_token_for_client([GRAPH_DEFAULT])
         .await
         .unwrap();
-    assert_eq!(hit.access_token, "app-at-1");
-    assert_eq!(hit.source, TokenSource::Cache);
-    assert!(hit.account.is_none());
-    assert_eq!(hit.tenant_id.as_deref(), Some(UTID));
+    assert_eq!(hit.access_token(), "app-at-1");
+    assert_eq!(hit.source(), TokenSource::Cache);
+    assert!(hit.account().is_none());
+    assert_eq!(hit.tenant_id(), Some(UTID));
     assert_eq!(cc.token_requests().await.len(), 1);
 
     let doc = cc.stored(app_partition(UTID)).await;
@@ -368,10 +368,10 @@ async fn another_scope_set_is_a_new_request_and_both_stay_cached() {
         .await
         .unwrap();
     assert_eq!(
-        (graph.access_token.as_str(), vault.access_token.as_str()),
+        (graph.access_token(), vault.access_token()),
         ("graph-at", "vault-at")
     );
-    assert_eq!(vault.source, TokenSource::IdentityProvider);
+    assert_eq!(vault.source(), TokenSource::IdentityProvider);
 
     for (scope, expected) in [
         (GRAPH_DEFAULT, "graph-at"),
@@ -379,7 +379,7 @@ async fn another_scope_set_is_a_new_request_and_both_stay_cached() {
     ] {
         let r = cc.app.acquire_token_for_client([scope]).await.unwrap();
         assert_eq!(
-            (r.access_token.as_str(), r.source),
+            (r.access_token(), r.source()),
             (expected, TokenSource::Cache)
         );
     }
@@ -411,8 +411,8 @@ async fn a_per_request_tenant_goes_to_that_tenant_and_is_cached_separately() {
         .tenant("other")
         .await
         .unwrap();
-    assert_eq!(other.access_token, "other-at");
-    assert_eq!(other.tenant_id.as_deref(), Some("other"));
+    assert_eq!(other.access_token(), "other-at");
+    assert_eq!(other.tenant_id(), Some("other"));
     assert_eq!(cc.urls(), vec![token_url("other")]);
 
     // The configured tenant is not served the other tenant's token.
@@ -422,7 +422,7 @@ async fn a_per_request_tenant_goes_to_that_tenant_and_is_cached_separately() {
         .await
         .unwrap();
     assert_eq!(
-        (home.access_token.as_str(), home.source),
+        (home.access_token(), home.source()),
         ("home-at", TokenSource::IdentityProvider)
     );
 
@@ -434,7 +434,7 @@ async fn a_per_request_tenant_goes_to_that_tenant_and_is_cached_separately() {
         .await
         .unwrap();
     assert_eq!(
-        (other_hit.access_token.as_str(), other_hit.source),
+        (other_hit.access_token(), other_hit.source()),
         ("other-at", TokenSource::Cache)
     );
     let home_hit = cc
@@ -443,7 +443,7 @@ async fn a_per_request_tenant_goes_to_that_tenant_and_is_cached_separately() {
         .await
         .unwrap();
     assert_eq!(
-        (home_hit.access_token.as_str(), home_hit.source),
+        (home_hit.access_token(), home_hit.source()),
         ("home-at", TokenSource::Cache)
     );
     assert_eq!(cc.token_requests().await.len(), 2);
@@ -518,7 +518,7 @@ async fn multi_tenant_authority_without_a_tenant_is_an_invalid_argument() {
             .tenant(UTID)
             .await
             .unwrap();
-        assert_eq!(r.access_token, "tenant-at");
+        assert_eq!(r.access_token(), "tenant-at");
         assert_eq!(cc.urls(), vec![token_url(UTID)]);
     }
 }
@@ -547,7 +547,7 @@ async fn force_refresh_and_claims_bypass_the_cache_and_claims_carry_the_capabili
         .acquire_token_for_client([GRAPH_DEFAULT])
         .await
         .unwrap();
-    assert_eq!(first.access_token, "app-at-1");
+    assert_eq!(first.access_token(), "app-at-1");
     let capabilities_only: Value =
         serde_json::from_str(&form(&cc.token_requests().await[0])["claims"]).unwrap();
     assert_eq!(
@@ -560,7 +560,7 @@ async fn force_refresh_and_claims_bypass_the_cache_and_claims_carry_the_capabili
         .acquire_token_for_client([GRAPH_DEFAULT])
         .await
         .unwrap();
-    assert_eq!(hit.source, TokenSource::Cache);
+    assert_eq!(hit.source(), TokenSource::Cache);
 
     let forced = cc
         .app
@@ -569,7 +569,7 @@ async fn force_refresh_and_claims_bypass_the_cache_and_claims_carry_the_capabili
         .await
         .unwrap();
     assert_eq!(
-        (forced.access_token.as_str(), forced.source),
+        (forced.access_token(), forced.source()),
         ("app-at-2", TokenSource::IdentityProvider)
     );
 
@@ -581,7 +581,7 @@ async fn force_refresh_and_claims_bypass_the_cache_and_claims_carry_the_capabili
         .await
         .unwrap();
     assert_eq!(
-        (challenged.access_token.as_str(), challenged.source),
+        (challenged.access_token(), challenged.source()),
         ("app-at-3", TokenSource::IdentityProvider)
     );
     let requests = cc.token_requests().await;
@@ -601,7 +601,7 @@ async fn force_refresh_and_claims_bypass_the_cache_and_claims_carry_the_capabili
         .await
         .unwrap();
     assert_eq!(
-        (later.access_token.as_str(), later.source),
+        (later.access_token(), later.source()),
         ("app-at-3", TokenSource::Cache)
     );
     assert_eq!(cc.token_requests().await.len(), 3);
@@ -630,7 +630,7 @@ async fn refresh_in_serves_the_cached_token_and_refreshes_once_in_the_background
         .acquire_token_for_client([GRAPH_DEFAULT])
         .await
         .unwrap();
-    assert_eq!(r.refresh_on, Some(at(T0 + 3600)));
+    assert_eq!(r.refresh_on(), Some(at(T0 + 3600)));
 
     // The background refresh's answer is slow, so the calls below arrive while it is running.
     Mock::given(method("POST"))
@@ -651,11 +651,11 @@ async fn refresh_in_serves_the_cached_token_and_refreshes_once_in_the_background
             .acquire_token_for_client([GRAPH_DEFAULT])
             .await
             .unwrap();
-        assert_eq!(served.source, TokenSource::Cache);
+        assert_eq!(served.source(), TokenSource::Cache);
         assert!(
-            served.access_token == "app-at-1" || served.access_token == "app-at-2",
+            served.access_token() == "app-at-1" || served.access_token() == "app-at-2",
             "{}",
-            served.access_token
+            served.access_token()
         );
     }
     eventually("the background refresh landed in the cache", || async {
@@ -663,7 +663,7 @@ async fn refresh_in_serves_the_cached_token_and_refreshes_once_in_the_background
             .acquire_token_for_client([GRAPH_DEFAULT])
             .await
             .unwrap()
-            .access_token
+            .access_token()
             == "app-at-2"
     })
     .await;
@@ -698,7 +698,7 @@ async fn a_token_inside_the_expiry_buffer_is_replaced() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("app-at-1", TokenSource::Cache)
     );
 
@@ -710,10 +710,10 @@ async fn a_token_inside_the_expiry_buffer_is_replaced() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("app-at-2", TokenSource::IdentityProvider)
     );
-    assert_eq!(r.expires_on, at(T0 + 3301 + 3600));
+    assert_eq!(r.expires_on(), at(T0 + 3301 + 3600));
     assert_eq!(cc.token_requests().await.len(), 2);
 }
 
@@ -739,7 +739,7 @@ async fn fifty_concurrent_calls_make_one_request() {
         })
         .collect();
     for call in futures::future::join_all(calls).await {
-        assert_eq!(call.unwrap().unwrap().access_token, "app-at-1");
+        assert_eq!(call.unwrap().unwrap().access_token(), "app-at-1");
     }
     assert_eq!(cc.token_requests().await.len(), 1);
 }
@@ -852,7 +852,7 @@ async fn server_errors_are_retried_once_then_reported_and_briefly_throttled() {
         .acquire_token_for_client([GRAPH_DEFAULT])
         .await
         .unwrap();
-    assert_eq!(r.access_token, "app-at-1");
+    assert_eq!(r.access_token(), "app-at-1");
     assert_eq!(cc.token_requests().await.len(), 3);
 }
 
@@ -909,14 +909,14 @@ async fn retry_after_throttles_identical_calls_without_a_request() {
         .acquire_token_for_client(["https://vault.azure.net/.default"])
         .await
         .unwrap();
-    assert_eq!(vault.access_token, "app-at-1");
+    assert_eq!(vault.access_token(), "app-at-1");
     let other = cc
         .app
         .acquire_token_for_client([GRAPH_DEFAULT])
         .tenant("other")
         .await
         .unwrap();
-    assert_eq!(other.access_token, "other-at");
+    assert_eq!(other.access_token(), "other-at");
     assert_eq!(cc.token_requests().await.len(), 3);
 
     cc.clock.advance(Duration::from_secs(31));
@@ -925,7 +925,7 @@ async fn retry_after_throttles_identical_calls_without_a_request() {
         .acquire_token_for_client([GRAPH_DEFAULT])
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::IdentityProvider);
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
     assert_eq!(cc.token_requests().await.len(), 4);
 }
 
@@ -1003,7 +1003,7 @@ async fn a_still_valid_token_is_served_when_its_refresh_fails() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("app-at-1", TokenSource::Cache)
     );
     assert_eq!(
@@ -1195,7 +1195,7 @@ async fn certificate_assertion_for_an_oidc_authority_is_rs256_with_x5t() {
         .acquire_token_for_client(["api://backend/.default"])
         .await
         .unwrap();
-    assert_eq!(r.access_token, "oidc-at");
+    assert_eq!(r.access_token(), "oidc-at");
     let assertion = client_assertion(&cc.token_requests().await[0]);
     let (header, claims) = verify_assertion(&assertion, Algorithm::RS256, token_endpoint);
     assert_eq!(header.alg, Algorithm::RS256);
@@ -1625,10 +1625,10 @@ async fn on_behalf_of_sends_the_exact_form_and_the_same_assertion_is_a_cache_hit
         .acquire_token_on_behalf_of(alice.clone(), [GRAPH_USER_READ])
         .await
         .unwrap();
-    assert_eq!(r.access_token, "obo-at-1");
-    assert_eq!(r.source, TokenSource::IdentityProvider);
-    assert_eq!(r.account.as_ref().unwrap().home_account_id, hid());
-    assert_eq!(r.tenant_id.as_deref(), Some(UTID));
+    assert_eq!(r.access_token(), "obo-at-1");
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
+    assert_eq!(r.account().unwrap().home_account_id, hid());
+    assert_eq!(r.tenant_id(), Some(UTID));
 
     let f = form(&cc.token_requests().await[0]);
     assert_eq!(
@@ -1660,10 +1660,10 @@ async fn on_behalf_of_sends_the_exact_form_and_the_same_assertion_is_a_cache_hit
         .await
         .unwrap();
     assert_eq!(
-        (hit.access_token.as_str(), hit.source),
+        (hit.access_token(), hit.source()),
         ("obo-at-1", TokenSource::Cache)
     );
-    assert_eq!(hit.account.as_ref().unwrap().home_account_id, hid());
+    assert_eq!(hit.account().unwrap().home_account_id, hid());
     assert_eq!(cc.token_requests().await.len(), 1);
 }
 
@@ -1694,9 +1694,9 @@ async fn a_different_assertion_is_never_served_another_assertions_token() {
         .acquire_token_on_behalf_of(bob.clone(), [GRAPH_USER_READ])
         .await
         .unwrap();
-    assert_eq!(a.access_token, "obo-at-alice");
+    assert_eq!(a.access_token(), "obo-at-alice");
     assert_eq!(
-        (b.access_token.as_str(), b.source),
+        (b.access_token(), b.source()),
         ("obo-at-bob", TokenSource::IdentityProvider)
     );
     for (assertion, expected) in [(&alice, "obo-at-alice"), (&bob, "obo-at-bob")] {
@@ -1706,7 +1706,7 @@ async fn a_different_assertion_is_never_served_another_assertions_token() {
             .await
             .unwrap();
         assert_eq!(
-            (r.access_token.as_str(), r.source),
+            (r.access_token(), r.source()),
             (expected, TokenSource::Cache)
         );
     }
@@ -1744,7 +1744,7 @@ async fn after_expiry_the_obo_refresh_token_is_redeemed_and_rotated() {
     cc.clock.advance(Duration::from_secs(3500));
     let r = obo().await.unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("obo-at-2", TokenSource::IdentityProvider)
     );
     let f = form(&cc.token_requests().await[1]);
@@ -1760,7 +1760,7 @@ async fn after_expiry_the_obo_refresh_token_is_redeemed_and_rotated() {
 
     cc.clock.advance(Duration::from_secs(3500));
     let r = obo().await.unwrap();
-    assert_eq!(r.access_token, "obo-at-3");
+    assert_eq!(r.access_token(), "obo-at-3");
     assert_eq!(cc.token_requests().await.len(), 3);
 }
 
@@ -1801,7 +1801,7 @@ async fn a_failing_obo_refresh_token_falls_back_to_exchanging_the_assertion() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("obo-at-2", TokenSource::IdentityProvider)
     );
     let grants: Vec<String> = cc
@@ -2093,9 +2093,9 @@ async fn auth_code_flow_redeems_the_code_then_silent_serves_and_refreshes() {
         .unwrap()
         .await
         .unwrap();
-    assert_eq!(r.access_token, "web-at-1");
-    assert_eq!(r.source, TokenSource::IdentityProvider);
-    let account = r.account.clone().unwrap();
+    assert_eq!(r.access_token(), "web-at-1");
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
+    let account = r.account().cloned().unwrap();
     assert_eq!(account.home_account_id, hid());
     assert_eq!(account.username, "alice@contoso.example");
 
@@ -2120,7 +2120,7 @@ async fn auth_code_flow_redeems_the_code_then_silent_serves_and_refreshes() {
         .await
         .unwrap();
     assert_eq!(
-        (hit.access_token.as_str(), hit.source),
+        (hit.access_token(), hit.source()),
         ("web-at-1", TokenSource::Cache)
     );
     assert_eq!(cc.token_requests().await.len(), 1);
@@ -2144,7 +2144,7 @@ async fn auth_code_flow_redeems_the_code_then_silent_serves_and_refreshes() {
         .await
         .unwrap();
     assert_eq!(
-        (refreshed.access_token.as_str(), refreshed.source),
+        (refreshed.access_token(), refreshed.source()),
         ("web-at-2", TokenSource::IdentityProvider)
     );
     let f = form(&cc.token_requests().await[1]);
@@ -2264,7 +2264,7 @@ async fn acquire_token_by_authorization_code_redeems_a_code_directly() {
         .redirect_uri(REDIRECT_URI)
         .await
         .unwrap();
-    assert_eq!(r.account.unwrap().home_account_id, hid());
+    assert_eq!(r.account().unwrap().home_account_id, hid());
     let f = form(&cc.token_requests().await[0]);
     assert_eq!(f["code"], "raw-code");
     assert_eq!(f["code_verifier"], "verifier-123");
@@ -2469,7 +2469,7 @@ async fn each_grant_uses_its_own_partition_and_a_hit_touches_only_it() {
     // Hits: one load of their own partition each, answered "unchanged".
     let requests_before = server.received_requests().await.unwrap().len();
     let r = app.acquire_token_for_client([GRAPH_DEFAULT]).await.unwrap();
-    assert_eq!(r.source, TokenSource::Cache);
+    assert_eq!(r.source(), TokenSource::Cache);
     assert_eq!(store.take_ops(), vec![Op::Load(app_key.clone())]);
 
     let account = app.account(&hid()).await.unwrap().unwrap();
@@ -2478,11 +2478,11 @@ async fn each_grant_uses_its_own_partition_and_a_hit_touches_only_it() {
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::Cache);
-    assert_eq!(r.access_token, "web-at");
+    assert_eq!(r.source(), TokenSource::Cache);
+    assert_eq!(r.access_token(), "web-at");
     assert_eq!(store.take_ops(), vec![Op::Load(account_key.clone())]);
     assert_eq!(
-        signed_in.account.unwrap().home_account_id,
+        signed_in.account().unwrap().home_account_id,
         account.home_account_id
     );
 
@@ -2490,7 +2490,7 @@ async fn each_grant_uses_its_own_partition_and_a_hit_touches_only_it() {
         .acquire_token_on_behalf_of(alice.clone(), [GRAPH_USER_READ])
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::Cache);
+    assert_eq!(r.source(), TokenSource::Cache);
     assert_eq!(store.take_ops(), vec![Op::Load(obo_key.clone())]);
     assert_eq!(
         server.received_requests().await.unwrap().len(),
@@ -2523,7 +2523,7 @@ async fn a_region_sends_client_credentials_to_the_regional_host_only() {
         .acquire_token_for_client([GRAPH_DEFAULT])
         .await
         .unwrap();
-    assert_eq!(r.access_token, "regional-at");
+    assert_eq!(r.access_token(), "regional-at");
     assert_eq!(
         cc.urls(),
         vec![format!(
@@ -2535,7 +2535,7 @@ async fn a_region_sends_client_credentials_to_the_regional_host_only() {
         .acquire_token_for_client([GRAPH_DEFAULT])
         .await
         .unwrap();
-    assert_eq!(hit.source, TokenSource::Cache);
+    assert_eq!(hit.source(), TokenSource::Cache);
     let doc = cc.stored(app_partition(UTID)).await;
     assert_eq!(entries(&doc, "AccessToken")[0]["environment"], ENV);
 
@@ -2705,7 +2705,7 @@ async fn an_obo_claims_challenge_exchanges_the_assertion_with_the_claims() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("obo-at-2", TokenSource::IdentityProvider)
     );
     let requests = cc.token_requests().await;
@@ -2747,19 +2747,19 @@ async fn an_obo_request_for_another_tenant_goes_there_and_is_cached_apart() {
         }
     };
     let guest = obo(Some("guest-tenant")).await.unwrap();
-    assert_eq!(guest.access_token, "obo-guest");
-    assert_eq!(guest.tenant_id.as_deref(), Some("guest-tenant"));
+    assert_eq!(guest.access_token(), "obo-guest");
+    assert_eq!(guest.tenant_id(), Some("guest-tenant"));
     let home = obo(None).await.unwrap();
-    assert_eq!(home.access_token, "obo-home");
-    assert_eq!(home.tenant_id.as_deref(), Some(UTID));
+    assert_eq!(home.access_token(), "obo-home");
+    assert_eq!(home.tenant_id(), Some(UTID));
     let guest = obo(Some("guest-tenant")).await.unwrap();
     assert_eq!(
-        (guest.access_token.as_str(), guest.source),
+        (guest.access_token(), guest.source()),
         ("obo-guest", TokenSource::Cache)
     );
     let home = obo(None).await.unwrap();
     assert_eq!(
-        (home.access_token.as_str(), home.source),
+        (home.access_token(), home.source()),
         ("obo-home", TokenSource::Cache)
     );
     assert_eq!(cc.urls(), vec![token_url("guest-tenant"), token_url(UTID)]);
@@ -2799,7 +2799,7 @@ async fn concurrent_obo_calls_share_a_request_per_assertion_only() {
                     .acquire_token_on_behalf_of(assertion, [GRAPH_USER_READ])
                     .await
                     .unwrap();
-                assert_eq!(r.access_token, expected);
+                assert_eq!(r.access_token(), expected);
             })
         })
         .collect();
@@ -2833,7 +2833,7 @@ async fn per_request_tenants_compare_without_regard_to_case() {
         .tenant("other")
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::Cache);
+    assert_eq!(r.source(), TokenSource::Cache);
     assert_eq!(cc.token_requests().await.len(), 1);
 }
 
@@ -2880,7 +2880,7 @@ async fn a_multi_tenant_web_app_signs_in_through_common_and_refreshes_in_the_hom
         .unwrap()
         .await
         .unwrap();
-    assert_eq!(r.tenant_id.as_deref(), Some(UTID));
+    assert_eq!(r.tenant_id(), Some(UTID));
     let account = cc.app.account(&hid()).await.unwrap().expect("the account");
     assert_eq!(account.tenant_id, UTID);
     let hit = cc
@@ -2889,7 +2889,7 @@ async fn a_multi_tenant_web_app_signs_in_through_common_and_refreshes_in_the_hom
         .await
         .unwrap();
     assert_eq!(
-        (hit.access_token.as_str(), hit.source),
+        (hit.access_token(), hit.source()),
         ("web-at-1", TokenSource::Cache)
     );
     cc.clock.advance(Duration::from_secs(3500));
@@ -2898,7 +2898,7 @@ async fn a_multi_tenant_web_app_signs_in_through_common_and_refreshes_in_the_hom
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(refreshed.access_token, "web-at-2");
+    assert_eq!(refreshed.access_token(), "web-at-2");
     assert_eq!(cc.urls(), vec![token_url("common"), token_url(UTID)]);
     assert_eq!(form(&cc.token_requests().await[1])["client_secret"], SECRET);
 }

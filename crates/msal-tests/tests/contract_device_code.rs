@@ -125,7 +125,7 @@ async fn device_code_sign_in_polls_then_caches_the_account() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-1", TokenSource::IdentityProvider)
     );
     let shown = shown.lock().unwrap().clone();
@@ -179,7 +179,7 @@ async fn device_code_sign_in_polls_then_caches_the_account() {
         .await
         .unwrap();
     assert_eq!(
-        (hit.access_token.as_str(), hit.source),
+        (hit.access_token(), hit.source()),
         ("at-1", TokenSource::Cache)
     );
     assert_eq!(transport.seen().len(), 4, "the cache hit made no request");
@@ -334,7 +334,7 @@ async fn absurd_interval_and_lifetime_are_bounded_not_a_panic() {
         .acquire_token_with_device_code(["User.Read"], |_| {})
         .await
         .unwrap();
-    assert_eq!(r.access_token, "at-1");
+    assert_eq!(r.access_token(), "at-1");
     assert_eq!(
         transport.seen()[1].0.duration_since(start),
         Duration::from_secs(600)
@@ -354,5 +354,5 @@ async fn absurd_interval_and_lifetime_are_bounded_not_a_panic() {
         .acquire_token_with_device_code(["User.Read"], |_| {})
         .await
         .unwrap();
-    assert_eq!(r.access_token, "at-2");
+    assert_eq!(r.access_token(), "at-2");
 }

@@ -526,7 +526,7 @@ async fn one_retry_on_5xx_without_retry_after() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-2", TokenSource::IdentityProvider)
     );
     let requests = h.token_requests().await;
@@ -627,7 +627,7 @@ async fn retry_after_seconds_blocks_identical_requests() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-mail", TokenSource::IdentityProvider)
     );
     assert_eq!(h.token_requests().await.len(), 2);
@@ -638,7 +638,7 @@ async fn retry_after_seconds_blocks_identical_requests() {
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::IdentityProvider);
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
     assert_eq!(h.token_requests().await.len(), 3);
 }
 
@@ -673,7 +673,7 @@ async fn retry_after_on_a_success_does_not_throttle() {
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(r.access_token, "at-2");
+    assert_eq!(r.access_token(), "at-2");
 
     // An identical request (forced past the cache) goes to the network.
     let r = h
@@ -683,7 +683,7 @@ async fn retry_after_on_a_success_does_not_throttle() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-3", TokenSource::IdentityProvider)
     );
     assert_eq!(h.token_requests().await.len(), 2);
@@ -741,7 +741,7 @@ async fn assert_retry_after_blocks_until(status: u16, retry_after: &str, until: 
 
     h.clock.set(at(until + 1));
     assert_eq!(
-        silent().await.unwrap().source,
+        silent().await.unwrap().source(),
         TokenSource::IdentityProvider
     );
     assert_eq!(h.token_requests().await.len(), 2);
@@ -788,7 +788,7 @@ async fn status_without_retry_after_blocks_for_sixty_seconds() {
             .acquire_token_silent(["User.Read"], &account)
             .await
             .unwrap();
-        assert_eq!(r.source, TokenSource::IdentityProvider, "{status}");
+        assert_eq!(r.source(), TokenSource::IdentityProvider, "{status}");
         assert_eq!(h.token_requests().await.len(), attempts as usize + 1);
     }
 }
@@ -881,10 +881,10 @@ async fn transient_failure_near_expiry_serves_the_cached_token() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-old", TokenSource::Cache)
     );
-    assert_eq!(r.expires_on, at(T0 + 200));
+    assert_eq!(r.expires_on(), at(T0 + 200));
     assert_eq!(h.token_requests().await.len(), 2);
     // Throttled locally now (503 blocks for 60 s): still the cached token, no request.
     h.clock.advance(Duration::from_secs(10));
@@ -894,7 +894,7 @@ async fn transient_failure_near_expiry_serves_the_cached_token() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-old", TokenSource::Cache)
     );
     assert_eq!(h.token_requests().await.len(), 2);

@@ -100,11 +100,11 @@ async fn silent(h: &Harness) -> Result<AuthenticationResult, Error> {
 fn assert_cached(what: &str, r: Result<AuthenticationResult, Error>) {
     let r = r.unwrap_or_else(|e| panic!("{what}: expected the cached token, got {e:?}"));
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         (CACHED_AT, TokenSource::Cache),
         "{what}"
     );
-    assert_eq!(r.expires_on, at(T0 + 200), "{what}");
+    assert_eq!(r.expires_on(), at(T0 + 200), "{what}");
 }
 
 /// Property 4: the store holds exactly what it held before, refresh token included.
@@ -855,7 +855,7 @@ async fn forced_refresh_reports_a_transient_fault() {
         // expiry, through the local throttle the 503 set (transient, so the fallback applies).
         let r = silent(&f.h).await.unwrap();
         assert_eq!(
-            (r.access_token.as_str(), r.source, r.expires_on),
+            (r.access_token(), r.source(), r.expires_on()),
             (CACHED_AT, TokenSource::Cache, at(expires_on))
         );
         assert_eq!(f.attempts().await, 2);

@@ -167,7 +167,7 @@ async fn interactive_sign_in_with_pkce_state_and_nonce() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-1", TokenSource::IdentityProvider)
     );
 
@@ -220,7 +220,7 @@ async fn interactive_sign_in_with_pkce_state_and_nonce() {
         .acquire_token_silent(["User.Read"], &accounts[0])
         .await
         .unwrap();
-    assert_eq!(silent.source, TokenSource::Cache);
+    assert_eq!(silent.source(), TokenSource::Cache);
 }
 
 /// Two sign-ins never reuse a state, nonce or PKCE verifier.
@@ -295,12 +295,12 @@ async fn acquire_token_is_silent_first() {
     let app = app_with(&h, &browser);
 
     let first = app.acquire_token(["User.Read"]).await.unwrap();
-    assert_eq!(first.source, TokenSource::IdentityProvider);
+    assert_eq!(first.source(), TokenSource::IdentityProvider);
     assert_eq!(browser.starts.load(Ordering::SeqCst), 1);
     let second = app.acquire_token(["User.Read"]).await.unwrap();
     assert_eq!(
-        (second.source, second.access_token),
-        (TokenSource::Cache, first.access_token)
+        (second.source(), second.access_token()),
+        (TokenSource::Cache, first.access_token())
     );
     assert_eq!(
         browser.starts.load(Ordering::SeqCst),
@@ -331,7 +331,7 @@ async fn acquire_token_prompts_with_the_claims_challenge() {
         .acquire_token(["User.Read"])
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::IdentityProvider);
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
     let url = browser.last_url();
     assert_eq!(
         query(&url, "claims").unwrap(),
@@ -353,7 +353,7 @@ async fn concurrent_callers_share_one_prompt() {
         .collect();
     let mut tokens = std::collections::BTreeSet::new();
     for call in calls {
-        tokens.insert(call.await.unwrap().unwrap().access_token);
+        tokens.insert(call.await.unwrap().unwrap().access_token().to_owned());
     }
     assert_eq!(browser.starts.load(Ordering::SeqCst), 1);
     assert_eq!(tokens.len(), 1);
@@ -393,7 +393,7 @@ async fn acquire_token_falls_back_to_device_code_without_a_browser() {
         .build()
         .unwrap();
     let r = app.acquire_token(["User.Read"]).await.unwrap();
-    assert_eq!(r.access_token, "at-dc");
+    assert_eq!(r.access_token(), "at-dc");
     assert_eq!(*shown.lock().unwrap(), vec!["WXYZ".to_owned()]);
 
     // Without a fallback the UI's error is the answer.

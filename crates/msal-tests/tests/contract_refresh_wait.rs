@@ -53,7 +53,7 @@ async fn a_hanging_refresh_serves_the_still_valid_token() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-old", TokenSource::Cache)
     );
 
@@ -73,7 +73,7 @@ async fn a_hanging_refresh_serves_the_still_valid_token() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-new", TokenSource::Cache)
     );
     assert_eq!(h.token_requests().await.len(), 1);
@@ -102,7 +102,7 @@ async fn an_expired_token_waits_for_the_refresh() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-new", TokenSource::IdentityProvider)
     );
 }

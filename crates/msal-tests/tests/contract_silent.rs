@@ -73,21 +73,21 @@ async fn cache_hit_makes_no_request_and_matches_scopes_case_insensitively_as_sub
         .unwrap();
 
     assert!(h.server.received_requests().await.unwrap().is_empty());
-    assert_eq!(r.access_token, "at-1");
-    assert_eq!(r.token_type, "Bearer");
-    assert_eq!(r.source, TokenSource::Cache);
+    assert_eq!(r.access_token(), "at-1");
+    assert_eq!(r.token_type(), "Bearer");
+    assert_eq!(r.source(), TokenSource::Cache);
     assert_eq!(
-        sorted_ci(r.scopes.clone()),
+        sorted_ci(r.scopes().to_vec()),
         vec!["email", "openid", "profile", "User.Read"]
     );
-    let acct = r.account.as_ref().expect("account");
+    let acct = r.account().expect("account");
     assert_eq!(acct.home_account_id, hid());
     assert_eq!(acct.username, "alice@contoso.example");
-    assert_eq!(r.id_token.as_deref(), Some(id_token().as_str()));
-    assert_eq!(r.tenant_id.as_deref(), Some(UTID));
-    assert_eq!(r.expires_on, UNIX_EPOCH + Duration::from_secs(T0 + 3600));
-    assert_eq!(r.refresh_on, None);
-    assert!(is_uuid(&r.correlation_id), "{}", r.correlation_id);
+    assert_eq!(r.id_token(), Some(id_token().as_str()));
+    assert_eq!(r.tenant_id(), Some(UTID));
+    assert_eq!(r.expires_on(), UNIX_EPOCH + Duration::from_secs(T0 + 3600));
+    assert_eq!(r.refresh_on(), None);
+    assert!(is_uuid(r.correlation_id()), "{}", r.correlation_id());
 
     // Several requested scopes, in any case, still a subset of the cached target: a hit.
     let hit_subset = h
@@ -95,7 +95,7 @@ async fn cache_hit_makes_no_request_and_matches_scopes_case_insensitively_as_sub
         .acquire_token_silent(["USER.READ", "Email"], &account)
         .await
         .unwrap();
-    assert_eq!(hit_subset.access_token, "at-1");
+    assert_eq!(hit_subset.access_token(), "at-1");
     assert!(h.token_requests().await.is_empty());
 }
 
@@ -122,10 +122,7 @@ async fn reserved_scopes_are_ignored_for_matching_and_alone_are_rejected() {
         )
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-1", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-1", TokenSource::Cache));
 
     let e = h
         .app
@@ -171,7 +168,8 @@ async fn expiry_buffer_edges() {
             "expires at now+{expires_in}"
         );
         assert_eq!(
-            r.access_token, expected_token,
+            r.access_token(),
+            expected_token,
             "expires at now+{expires_in}"
         );
         let source = if expected_requests == 0 {
@@ -179,7 +177,7 @@ async fn expiry_buffer_edges() {
         } else {
             TokenSource::IdentityProvider
         };
-        assert_eq!(r.source, source, "expires at now+{expires_in}");
+        assert_eq!(r.source(), source, "expires at now+{expires_in}");
     }
 }
 
@@ -214,13 +212,13 @@ async fn of_two_matching_access_tokens_the_later_expiring_wins() {
             .acquire_token_silent(["user.read"], &h.account())
             .await
             .unwrap();
-        assert_eq!(r.access_token, "at-late", "case {i}");
+        assert_eq!(r.access_token(), "at-late", "case {i}");
         assert_eq!(
-            r.expires_on,
+            r.expires_on(),
             UNIX_EPOCH + Duration::from_secs(T0 + 2000),
             "case {i}"
         );
-        assert_eq!(r.source, TokenSource::Cache, "case {i}");
+        assert_eq!(r.source(), TokenSource::Cache, "case {i}");
         assert!(h.server.received_requests().await.unwrap().is_empty());
     }
 }
@@ -267,7 +265,7 @@ async fn refresh_rotates_refresh_token_in_place_and_replaces_intersecting_access
         .acquire_token_silent(["User.Read"], &h.account())
         .await
         .unwrap();
-    assert_eq!(r.access_token, "at-new");
+    assert_eq!(r.access_token(), "at-new");
     assert_eq!(form(&h.token_requests().await[0])["refresh_token"], "rt-1");
 
     let after = h.stored().await;
@@ -294,7 +292,7 @@ async fn refresh_rotates_refresh_token_in_place_and_replaces_intersecting_access
         json!((T0 + elapsed + 3600).to_string())
     );
     assert_eq!(
-        r.expires_on,
+        r.expires_on(),
         UNIX_EPOCH + Duration::from_secs(T0 + elapsed + 3600)
     );
 }
@@ -318,7 +316,7 @@ async fn response_without_refresh_token_keeps_the_old_one() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-new", TokenSource::IdentityProvider)
     );
     let after = h.stored().await;
@@ -353,7 +351,7 @@ async fn new_scopes_redeem_the_refresh_token_and_disjoint_tokens_coexist() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-mail", TokenSource::IdentityProvider)
     );
     let requests = h.token_requests().await;
@@ -373,10 +371,7 @@ async fn new_scopes_redeem_the_refresh_token_and_disjoint_tokens_coexist() {
             .acquire_token_silent([scope], &h.account())
             .await
             .unwrap();
-        assert_eq!(
-            (r.access_token.as_str(), r.source),
-            (secret, TokenSource::Cache)
-        );
+        assert_eq!((r.access_token(), r.source()), (secret, TokenSource::Cache));
     }
     assert_eq!(h.token_requests().await.len(), 1);
 }
@@ -408,7 +403,7 @@ async fn force_refresh_skips_a_valid_cached_token() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-2", TokenSource::IdentityProvider)
     );
     let requests = h.token_requests().await;
@@ -448,7 +443,7 @@ async fn claims_skip_the_cache_and_capabilities_are_merged() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-2", TokenSource::IdentityProvider)
     );
     let requests = h.token_requests().await;
@@ -465,10 +460,7 @@ async fn claims_skip_the_cache_and_capabilities_are_merged() {
         .acquire_token_silent(["User.Read"], &h.account())
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-1", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-1", TokenSource::Cache));
     assert_eq!(h.token_requests().await.len(), 1);
 
     // Capabilities + claims: merged.
@@ -477,7 +469,7 @@ async fn claims_skip_the_cache_and_capabilities_are_merged() {
         .claims(claims)
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::IdentityProvider);
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
     let requests = h.token_requests().await;
     assert_eq!(requests.len(), 2);
     let sent: Value = serde_json::from_str(&form(&requests[1])["claims"]).unwrap();
@@ -495,7 +487,7 @@ async fn claims_skip_the_cache_and_capabilities_are_merged() {
         .force_refresh(true)
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::IdentityProvider);
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
     let requests = h.token_requests().await;
     assert_eq!(requests.len(), 3);
     let sent: Value = serde_json::from_str(&form(&requests[2])["claims"]).unwrap();
@@ -555,7 +547,7 @@ async fn refresh_request_shape() {
     );
     let correlation_id = header_value(req, "client-request-id");
     assert!(is_uuid(correlation_id), "{correlation_id}");
-    assert_eq!(r.correlation_id, correlation_id);
+    assert_eq!(r.correlation_id(), correlation_id);
     let sent = form(req);
     assert_eq!(sent["client_id"], CLIENT_ID);
     assert_eq!(sent["grant_type"], "refresh_token");
@@ -589,7 +581,7 @@ async fn refresh_request_shape() {
         header_value(&requests[1], "client-request-id"),
         "my-correlation-42"
     );
-    assert_eq!(r.correlation_id, "my-correlation-42");
+    assert_eq!(r.correlation_id(), "my-correlation-42");
     assert_eq!(form(&requests[1])["refresh_token"], "rt-2");
 }
 
@@ -622,10 +614,10 @@ async fn specific_tenant_authority_and_dot_default_scope() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-graph", TokenSource::IdentityProvider)
     );
-    assert_eq!(r.tenant_id.as_deref(), Some(GUEST));
+    assert_eq!(r.tenant_id(), Some(GUEST));
     let requests = h.token_requests().await;
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].url.path(), guest_token_path);
@@ -650,10 +642,10 @@ async fn specific_tenant_authority_and_dot_default_scope() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-graph", TokenSource::Cache)
     );
-    assert_eq!(r.tenant_id.as_deref(), Some(GUEST));
+    assert_eq!(r.tenant_id(), Some(GUEST));
     assert_eq!(h.token_requests().await.len(), 1);
 }
 
@@ -672,17 +664,17 @@ async fn refresh_result_has_source_identity_provider_and_refresh_on() {
         .acquire_token_silent(["User.Read"], &h.account())
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::IdentityProvider);
-    assert_eq!(r.access_token, "at-2");
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
+    assert_eq!(r.access_token(), "at-2");
     assert_eq!(
-        r.refresh_on,
+        r.refresh_on(),
         Some(UNIX_EPOCH + Duration::from_secs(T0 + 1800))
     );
-    assert_eq!(r.expires_on, UNIX_EPOCH + Duration::from_secs(T0 + 3600));
-    assert_eq!(r.tenant_id.as_deref(), Some(UTID));
-    assert_eq!(r.id_token.as_deref(), Some(id_token().as_str()));
+    assert_eq!(r.expires_on(), UNIX_EPOCH + Duration::from_secs(T0 + 3600));
+    assert_eq!(r.tenant_id(), Some(UTID));
+    assert_eq!(r.id_token(), Some(id_token().as_str()));
     assert_eq!(
-        r.account.as_ref().map(|a| a.home_account_id.as_str()),
+        r.account().map(|a| a.home_account_id.as_str()),
         Some(hid().as_str())
     );
     let at = only_entry(&h.stored().await, "AccessToken");
@@ -702,8 +694,8 @@ async fn refresh_result_has_source_identity_provider_and_refresh_on() {
         .acquire_token_silent(["User.Read"], &h.account())
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::IdentityProvider);
-    assert_eq!(r.refresh_on, None);
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
+    assert_eq!(r.refresh_on(), None);
     assert!(only_entry(&h.stored().await, "AccessToken")
         .get("refresh_on")
         .is_none());

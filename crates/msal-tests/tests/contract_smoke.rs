@@ -25,10 +25,7 @@ async fn hit_then_expiry_then_refresh_then_hit() {
         .acquire_token_silent(["user.read"], &account)
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-1", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-1", TokenSource::Cache));
     assert!(h.server.received_requests().await.unwrap().is_empty());
 
     Mock::given(method("POST"))
@@ -50,7 +47,7 @@ async fn hit_then_expiry_then_refresh_then_hit() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("at-2", TokenSource::IdentityProvider)
     );
     let sent = form(&h.token_requests().await[0]);
@@ -63,10 +60,7 @@ async fn hit_then_expiry_then_refresh_then_hit() {
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(
-        (r.access_token.as_str(), r.source),
-        ("at-2", TokenSource::Cache)
-    );
+    assert_eq!((r.access_token(), r.source()), ("at-2", TokenSource::Cache));
     assert_eq!(refresh_token_secrets(&h.stored().await), vec!["rt-2"]);
     assert_eq!(access_token_secrets(&h.stored().await), vec!["at-2"]);
 }

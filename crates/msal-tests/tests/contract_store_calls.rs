@@ -115,7 +115,7 @@ async fn a_hit_is_one_unchanged_load_and_a_refresh_one_more_check_and_one_write(
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::Cache);
+    assert_eq!(r.source(), TokenSource::Cache);
     assert_eq!(counts.get(), [1, 0, 0, 0, 0]);
 
     // A hit: one load, answered "unchanged".
@@ -142,7 +142,7 @@ async fn a_hit_is_one_unchanged_load_and_a_refresh_one_more_check_and_one_write(
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::IdentityProvider);
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
     assert_eq!(counts.get(), [4, 3, 1, 1, 1]);
     assert_eq!(refresh_token_secrets(&h.stored().await), vec!["rt-2"]);
 }

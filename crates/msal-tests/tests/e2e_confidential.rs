@@ -100,17 +100,17 @@ async fn client_credentials_with_a_secret() {
     .unwrap();
 
     let token = app.acquire_token_for_client([API_DEFAULT]).await.unwrap();
-    assert_eq!(token.source, TokenSource::IdentityProvider);
-    assert!(token.account.is_none());
-    let claims = jwt_claims(&token.access_token);
+    assert_eq!(token.source(), TokenSource::IdentityProvider);
+    assert!(token.account().is_none());
+    let claims = jwt_claims(token.access_token());
     assert_eq!(claims["aud"], "api://e2e");
     assert_eq!(claims["client_id"], SECRET_CLIENT_ID);
     let after_first = http.count();
     assert!(after_first >= 1);
 
     let hit = app.acquire_token_for_client([API_DEFAULT]).await.unwrap();
-    assert_eq!(hit.source, TokenSource::Cache);
-    assert_eq!(hit.access_token, token.access_token);
+    assert_eq!(hit.source(), TokenSource::Cache);
+    assert_eq!(hit.access_token(), token.access_token());
     assert_eq!(http.count(), after_first, "a cache hit reaches no provider");
 
     let forced = app
@@ -118,8 +118,8 @@ async fn client_credentials_with_a_secret() {
         .force_refresh(true)
         .await
         .unwrap();
-    assert_eq!(forced.source, TokenSource::IdentityProvider);
-    assert_ne!(forced.access_token, token.access_token);
+    assert_eq!(forced.source(), TokenSource::IdentityProvider);
+    assert_ne!(forced.access_token(), token.access_token());
 
     // A restarted app over the same cache file: served from the file.
     let restarted = builder(
@@ -138,8 +138,8 @@ async fn client_credentials_with_a_secret() {
         .await
         .unwrap();
     assert_eq!(
-        (r.source, &r.access_token),
-        (TokenSource::Cache, &forced.access_token)
+        (r.source(), &r.access_token()),
+        (TokenSource::Cache, &forced.access_token())
     );
     assert_eq!(http.count(), before);
 
@@ -201,14 +201,14 @@ async fn client_credentials_with_a_certificate() {
             .acquire_token_for_client([API_DEFAULT])
             .await
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        assert_eq!(token.source, TokenSource::IdentityProvider, "{name}");
+        assert_eq!(token.source(), TokenSource::IdentityProvider, "{name}");
         assert_eq!(
-            jwt_claims(&token.access_token)["client_id"],
+            jwt_claims(token.access_token())["client_id"],
             CERTIFICATE_CLIENT_ID
         );
         let before = http.count();
         let hit = app.acquire_token_for_client([API_DEFAULT]).await.unwrap();
-        assert_eq!(hit.source, TokenSource::Cache, "{name}");
+        assert_eq!(hit.source(), TokenSource::Cache, "{name}");
         assert_eq!(http.count(), before);
         // A second request needs a new assertion (a new jti): the provider rejects replays.
         app.acquire_token_for_client([API_DEFAULT])
@@ -279,10 +279,10 @@ async fn web_app_auth_code_sign_in_then_silent() {
         .unwrap()
         .await
         .unwrap();
-    assert_eq!(signed_in.source, TokenSource::IdentityProvider);
-    let account = signed_in.account.clone().unwrap();
+    assert_eq!(signed_in.source(), TokenSource::IdentityProvider);
+    let account = signed_in.account().cloned().unwrap();
     assert_eq!(account.username, "alice@example.com");
-    assert!(signed_in.id_token.is_some());
+    assert!(signed_in.id_token().is_some());
 
     let found = app
         .account(&account.home_account_id)
@@ -296,8 +296,8 @@ async fn web_app_auth_code_sign_in_then_silent() {
         .await
         .unwrap();
     assert_eq!(
-        (hit.source, &hit.access_token),
-        (TokenSource::Cache, &signed_in.access_token)
+        (hit.source(), &hit.access_token()),
+        (TokenSource::Cache, &signed_in.access_token())
     );
     assert_eq!(http.count(), before, "a cache hit reaches no provider");
 
@@ -306,13 +306,13 @@ async fn web_app_auth_code_sign_in_then_silent() {
         .acquire_token_silent(["api://e2e/read"], &found)
         .await
         .unwrap();
-    assert_eq!(refreshed.source, TokenSource::IdentityProvider);
-    assert_ne!(refreshed.access_token, signed_in.access_token);
+    assert_eq!(refreshed.source(), TokenSource::IdentityProvider);
+    assert_ne!(refreshed.access_token(), signed_in.access_token());
     let hit = app
         .acquire_token_silent(["api://e2e/read"], &found)
         .await
         .unwrap();
-    assert_eq!(hit.source, TokenSource::Cache);
+    assert_eq!(hit.source(), TokenSource::Cache);
 
     // The code is single-use: redeeming the same redirect again fails (and the provider, as
     // RFC 6749 §4.1.2 recommends, revokes what that code bought: the refresh token too).

@@ -52,8 +52,8 @@ async fn browser_sign_in_then_silent_refresh_new_scope_and_sign_out() {
         .extra_scopes_to_consent(["api://e2e/write"])
         .await
         .unwrap();
-    assert_eq!(signed_in.source, TokenSource::IdentityProvider);
-    let account = signed_in.account.clone().unwrap();
+    assert_eq!(signed_in.source(), TokenSource::IdentityProvider);
+    let account = signed_in.account().cloned().unwrap();
     assert_eq!(account.username, "alice@example.com");
     assert_eq!(app.accounts().await.unwrap(), vec![account.clone()]);
 
@@ -62,8 +62,8 @@ async fn browser_sign_in_then_silent_refresh_new_scope_and_sign_out() {
         .await
         .unwrap();
     assert_eq!(
-        (hit.source, &hit.access_token),
-        (TokenSource::Cache, &signed_in.access_token)
+        (hit.source(), &hit.access_token()),
+        (TokenSource::Cache, &signed_in.access_token())
     );
 
     // The access token expires (for the app's clock); the cached refresh token buys a new one.
@@ -72,21 +72,21 @@ async fn browser_sign_in_then_silent_refresh_new_scope_and_sign_out() {
         .acquire_token_silent(["api://e2e/read"], &account)
         .await
         .unwrap();
-    assert_eq!(refreshed.source, TokenSource::IdentityProvider);
-    assert_ne!(refreshed.access_token, signed_in.access_token);
+    assert_eq!(refreshed.source(), TokenSource::IdentityProvider);
+    assert_ne!(refreshed.access_token(), signed_in.access_token());
 
     // A scope never asked for silently (consented at sign-in): from the rotated refresh token.
     let write = app
         .acquire_token_silent(["api://e2e/write"], &account)
         .await
         .unwrap();
-    assert_eq!(write.source, TokenSource::IdentityProvider);
+    assert_eq!(write.source(), TokenSource::IdentityProvider);
     let both = app
         .acquire_token_silent(["api://e2e/read"], &account)
         .await
         .unwrap();
     assert_eq!(
-        both.source,
+        both.source(),
         TokenSource::Cache,
         "the read token survived the write token"
     );
@@ -102,7 +102,7 @@ async fn browser_sign_in_then_silent_refresh_new_scope_and_sign_out() {
         .acquire_token_silent(["api://e2e/write"], &account)
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::Cache);
+    assert_eq!(r.source(), TokenSource::Cache);
 
     app.remove_account(&account).await.unwrap();
     assert!(app.accounts().await.unwrap().is_empty());
@@ -148,14 +148,14 @@ async fn device_code_sign_in() {
         })
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::IdentityProvider);
-    let account = r.account.unwrap();
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
+    let account = r.account().unwrap();
     assert_eq!(account.username, "alice@example.com");
     let hit = app
-        .acquire_token_silent(["api://e2e/read"], &account)
+        .acquire_token_silent(["api://e2e/read"], account)
         .await
         .unwrap();
-    assert_eq!(hit.source, TokenSource::Cache);
+    assert_eq!(hit.source(), TokenSource::Cache);
 }
 
 /// The user declines consent: a typed interaction error, nothing cached.

@@ -41,16 +41,21 @@ async fn the_pinned_snippet_compiles_and_runs() -> Result<(), Error> {
     Ok(())
 }
 
-/// The result's pinned fields and types, and Debug redaction.
+/// The result's pinned accessors and types, and Debug redaction.
 #[allow(dead_code)]
 fn result_fields(r: AuthenticationResult) {
-    let _: String = r.access_token.clone();
-    let _: SystemTime = r.expires_on;
-    let _: Vec<String> = r.scopes.clone();
-    let _: Option<Account> = r.account.clone();
-    let _: Option<String> = r.id_token.clone();
-    let _: TokenSource = r.source;
-    assert!(!format!("{r:?}").contains(&r.access_token));
+    let _: &str = r.access_token();
+    let _: &str = r.token_type();
+    let _: SystemTime = r.expires_on();
+    let _: Option<SystemTime> = r.refresh_on();
+    let _: &[String] = r.scopes();
+    let _: Option<&Account> = r.account();
+    let _: Option<&str> = r.id_token();
+    let _: Option<&str> = r.tenant_id();
+    let _: TokenSource = r.source();
+    let _: &str = r.correlation_id();
+    let _: AuthenticationResult = r.clone();
+    assert!(!format!("{r:?}").contains(r.access_token()));
 }
 
 /// Account's pinned public fields.

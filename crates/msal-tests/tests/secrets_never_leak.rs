@@ -587,10 +587,10 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
     p.debug("AcquireTokenSilent", &silent);
     let hit = silent.await.unwrap();
     assert_eq!(
-        (hit.access_token.as_str(), hit.source),
+        (hit.access_token(), hit.source()),
         (at_cached.as_str(), TokenSource::Cache)
     );
-    assert_eq!(hit.id_token.as_deref(), Some(idt_seed.as_str()));
+    assert_eq!(hit.id_token(), Some(idt_seed.as_str()));
     p.debug("AuthenticationResult (cache hit)", &hit);
 
     let at_refreshed = s.add("refreshed AT", "AT-SECRET-7f3a02-refreshed-0002");
@@ -613,8 +613,8 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
         .claims(r#"{"access_token":{"xms_cc":{"values":["cp1"]}}}"#)
         .await
         .unwrap();
-    assert_eq!(refreshed.access_token, at_refreshed);
-    assert_eq!(refreshed.source, TokenSource::IdentityProvider);
+    assert_eq!(refreshed.access_token(), at_refreshed);
+    assert_eq!(refreshed.source(), TokenSource::IdentityProvider);
     p.debug("AuthenticationResult (refresh)", &refreshed);
     let requests = server.received_requests().await.unwrap();
     assert_eq!(form(requests.last().unwrap())["refresh_token"], rt_seed);
@@ -634,7 +634,7 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
         .force_refresh(true)
         .await
         .unwrap();
-    assert_eq!(forced.access_token, at_forced);
+    assert_eq!(forced.access_token(), at_forced);
     let requests = server.received_requests().await.unwrap();
     assert_eq!(form(requests.last().unwrap())["refresh_token"], rt_rotated);
     let stored = String::from_utf8(memory.snapshot().unwrap()).unwrap();
@@ -891,7 +891,7 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
         .claims(r#"{"id_token":{"auth_time":{"essential":true}}}"#);
     p.debug("AcquireTokenInteractive", &request);
     let signed = request.await.unwrap();
-    assert_eq!(signed.source, TokenSource::IdentityProvider);
+    assert_eq!(signed.source(), TokenSource::IdentityProvider);
     p.debug("AuthenticationResult (interactive)", &signed);
     {
         let forms = forms.lock().unwrap();
@@ -908,7 +908,7 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
         .login_hint("alice@contoso.example");
     p.debug("AcquireToken", &request);
     let again = request.await.unwrap();
-    assert_eq!(again.source, TokenSource::Cache);
+    assert_eq!(again.source(), TokenSource::Cache);
     p.debug("AuthenticationResult (acquire_token, cached)", &again);
     // ... and falling back to the web UI for an empty cache.
     let fresh = builder(&server, &clock)
@@ -917,7 +917,7 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
         .build()
         .unwrap();
     let via_ui = fresh.acquire_token(["User.Read"]).await.unwrap();
-    assert_eq!(via_ui.source, TokenSource::IdentityProvider);
+    assert_eq!(via_ui.source(), TokenSource::IdentityProvider);
     p.debug("AuthenticationResult (acquire_token, signed in)", &via_ui);
     assert_eq!(forms.lock().unwrap().len(), 2);
 
@@ -997,7 +997,7 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
         });
     p.debug("AcquireTokenWithDeviceCode", &request);
     let dev = request.await.unwrap();
-    assert_eq!(dev.access_token, at_dev);
+    assert_eq!(dev.access_token(), at_dev);
     p.debug("AuthenticationResult (device code)", &dev);
     assert!(scripted.bodies.lock().unwrap()[1].contains(&device_code));
     for info in shown.lock().unwrap().iter() {
@@ -1099,7 +1099,7 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
             .acquire_token_silent(["User.Read"], &account)
             .await
             .unwrap();
-        assert_eq!(r.source, TokenSource::IdentityProvider, "{name}");
+        assert_eq!(r.source(), TokenSource::IdentityProvider, "{name}");
         // A new app over the same file reads the refreshed token.
         let reader = builder(&server, &clock)
             .cache(SharedStore(Arc::clone(store)))
@@ -1110,7 +1110,7 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
             .await
             .unwrap();
         assert_eq!(
-            (r.access_token.as_str(), r.source),
+            (r.access_token(), r.source()),
             (at.as_str(), TokenSource::Cache),
             "{name}"
         );

@@ -49,7 +49,7 @@ fn throughput(c: &mut Criterion) {
                 .into_future(),
         )
         .unwrap();
-        assert_eq!(r.source, TokenSource::Cache);
+        assert_eq!(r.source(), TokenSource::Cache);
     };
     hit(&app, &account);
     let mut g = c.benchmark_group("throughput_2_threads");
@@ -137,7 +137,7 @@ fn expired_10k_concurrent(c: &mut Criterion) {
                     .collect();
                 for task in tasks {
                     let r = task.await.unwrap().unwrap();
-                    assert_eq!(r.access_token, "new-access-token");
+                    assert_eq!(r.access_token(), "new-access-token");
                 }
                 assert_eq!(endpoint.requests.load(Ordering::SeqCst), 1);
             }
@@ -187,14 +187,14 @@ fn app_token_hit(c: &mut Criterion) {
                     .await
             })
             .unwrap();
-        assert_eq!(first.source, TokenSource::Cache);
+        assert_eq!(first.source(), TokenSource::Cache);
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.to_async(&runtime).iter(|| async {
                 app.acquire_token_for_client(["https://graph.microsoft.com/.default"])
                     .tenant(&tenant)
                     .await
                     .unwrap()
-                    .access_token
+                    .access_token()
                     .len()
             })
         });

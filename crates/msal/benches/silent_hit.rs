@@ -29,14 +29,14 @@ fn bench_store(
             app.acquire_token_silent(["User.Read"], &account)
                 .into_future(),
         );
-        assert_eq!(first.unwrap().source, TokenSource::Cache);
+        assert_eq!(first.unwrap().source(), TokenSource::Cache);
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.to_async(rt).iter(|| async {
                 let r = app
                     .acquire_token_silent(["User.Read"], &account)
                     .await
                     .unwrap();
-                r.access_token.len()
+                r.access_token().len()
             })
         });
     }

@@ -292,7 +292,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let token = app
                 .acquire_token_silent(["api://demo/read"], &account)
                 .await?;
-            Ok(format!("{:?}", token.source))
+            Ok(format!("{:?}", token.source()))
         };
         step(label, &store, &server, call).await?;
     }

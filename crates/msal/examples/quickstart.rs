@@ -76,9 +76,9 @@ async fn timed(
     match result {
         Ok(token) => println!(
             "{label:<44} {:<18} {:>9.3} ms  {requests} HTTP request(s)  -> {}",
-            format!("{:?}", token.source),
+            format!("{:?}", token.source()),
             elapsed.as_secs_f64() * 1e3,
-            token.access_token,
+            token.access_token(),
         ),
         Err(e) if e.is_ui_required() => println!(
             "{label:<44} {:<18} {:>9.3} ms  {requests} HTTP request(s)  -> {e}",
@@ -183,11 +183,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::time::sleep(Duration::from_millis(3500)).await;
     let before = provider.received_requests().await.unwrap_or_default().len();
     let calls: Vec<_> = (0..16)
-        .map(|_| tokio::spawn(app.acquire_token_silent(scopes, &account).into_future()))
+        .map(|_| {
+            // A request borrows the app and the account: a spawned task owns clones of them.
+            let (app, account) = (app.clone(), account.clone());
+            tokio::spawn(async move { app.acquire_token_silent(scopes, &account).await })
+        })
         .collect();
     let mut tokens = std::collections::BTreeSet::new();
     for call in calls {
-        tokens.insert(call.await??.access_token);
+        tokens.insert(call.await??.access_token().to_owned());
     }
     let sent = provider.received_requests().await.unwrap_or_default().len() - before;
     println!(

@@ -89,10 +89,10 @@ async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
     let mut claims = None;
     if let Some(account) = &account {
         let silent = acquire_token_silent(
-            Arc::clone(&core),
+            &core,
             SilentInput {
                 scopes: request.scopes.clone(),
-                account: account.clone(),
+                account,
                 force_refresh: false,
                 claims: None,
                 correlation_id: request.correlation_id.clone(),

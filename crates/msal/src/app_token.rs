@@ -16,6 +16,7 @@ use msal_core::{Authority, ScopeSet, TokenResponse};
 use msal_http::throttle::throttle_key;
 
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
+use crate::result::TokenData;
 use crate::silent::{cached_after_lock, merge_claims, serve, take_refresh_lock, CachedFlow, Found};
 use crate::token_request::{send_throttled, ThrottledRequest};
 use crate::write_back::cached_target;
@@ -185,25 +186,28 @@ pub(crate) fn cached_result(
     Found {
         expires_on: entry.expires_on,
         refresh_on: entry.refresh_on,
-        result: AuthenticationResult {
-            access_token: entry.secret.clone(),
-            token_type: entry.token_type.clone().unwrap_or_else(|| "Bearer".into()),
-            expires_on: from_unix_seconds(entry.expires_on),
-            refresh_on: entry.refresh_on.map(from_unix_seconds),
-            // As cached: msal-rs writes targets sorted, deduplicated and separated by single
-            // spaces, so this costs no parse (and no Unicode whitespace tables).
-            scopes: entry
-                .target
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            account,
-            id_token,
-            tenant_id: Some(entry.realm.clone()).filter(|r| !r.is_empty()),
-            source: TokenSource::Cache,
-            correlation_id: correlation_id.to_owned(),
-        },
+        result: AuthenticationResult::new(
+            Arc::new(TokenData {
+                access_token: entry.secret.clone(),
+                token_type: entry.token_type.clone().unwrap_or_else(|| "Bearer".into()),
+                expires_on: from_unix_seconds(entry.expires_on),
+                refresh_on: entry.refresh_on.map(from_unix_seconds),
+                // As cached: msal-rs writes targets sorted, deduplicated and separated by single
+                // spaces, so this costs no parse (and no Unicode whitespace tables).
+                scopes: entry
+                    .target
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                account,
+                id_token,
+                tenant_id: Some(entry.realm.clone()).filter(|r| !r.is_empty()),
+            }),
+            TokenSource::Cache,
+            correlation_id.to_owned(),
+        ),
+        account_cached: false,
     }
 }
 

@@ -17,6 +17,7 @@
 //! store would simply be read again, so this is the place for a bound when one is needed.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use arc_swap::ArcSwap;
@@ -25,20 +26,34 @@ use msal_cache::{
     CacheError, CacheStore, Current, Loaded, Partition, RefreshLock, StoreVersion, TokenCache,
 };
 
+use crate::hit_memo::HitMemo;
 use crate::Error;
 
 #[derive(Clone)]
 struct State {
     cache: Arc<TokenCache>,
     version: Option<StoreVersion>,
+    /// Unique to this copy of the cache (see [`HitMemo`]): a new copy, a new generation.
+    generation: u64,
+}
+
+/// Generations are unique in the process, so an entry of one app's memo can never match a
+/// copy it was not built from.
+static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
+
+impl State {
+    fn new(cache: Arc<TokenCache>, version: Option<StoreVersion>) -> Self {
+        State {
+            cache,
+            version,
+            generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
+        }
+    }
 }
 
 impl Default for State {
     fn default() -> Self {
-        State {
-            cache: Arc::new(TokenCache::new()),
-            version: None,
-        }
+        State::new(Arc::new(TokenCache::new()), None)
     }
 }
 
@@ -56,6 +71,8 @@ enum Slots {
 pub(crate) struct CacheAccess {
     store: Option<Arc<dyn CacheStore>>,
     slots: Slots,
+    /// Recent silent hits, valid for the generation they were built from.
+    pub(crate) memo: HitMemo,
 }
 
 impl CacheAccess {
@@ -73,6 +90,7 @@ impl CacheAccess {
             } else {
                 Slots::Single(ArcSwap::from_pointee(State::default()), Mutex::new(()))
             },
+            memo: HitMemo::new(),
         }
     }
 
@@ -98,6 +116,7 @@ impl CacheAccess {
         only_if_at: Option<Option<StoreVersion>>,
     ) {
         let stale = |current: &State| only_if_at.is_some_and(|v| current.version != v);
+        self.memo.clear();
         match &self.slots {
             Slots::Single(state, writer) => {
                 let _writer = writer.lock().unwrap_or_else(|p| p.into_inner());
@@ -127,28 +146,72 @@ impl CacheAccess {
         Ok(self
             .load_changed(store.as_ref(), partition, current.version)
             .await?
-            .unwrap_or(current.cache))
+            .map_or(current.cache, |fresh| fresh.cache))
     }
 
-    /// Run `f` on the cache, up to date with the store: like [`snapshot`](Self::snapshot),
-    /// but the single in-memory copy is read in place, without taking a reference to it (the
-    /// cache-hit path).
+    /// The generation of `partition`'s in-memory copy, up to date with the store (the
+    /// memo's validity check: one "unchanged?" question to the store, as every hit asks).
+    pub(crate) async fn generation(&self, partition: Partition<'_>) -> Result<u64, Error> {
+        let Slots::Single(state, _) = &self.slots else {
+            let current = self.state(partition);
+            let Some(store) = &self.store else {
+                return Ok(current.generation);
+            };
+            return Ok(self
+                .load_changed(store.as_ref(), partition, current.version)
+                .await?
+                .map_or(current.generation, |fresh| fresh.generation));
+        };
+        let current = state.load();
+        let Some(store) = &self.store else {
+            return Ok(current.generation);
+        };
+        let (known, generation) = (current.version, current.generation);
+        drop(current);
+        Ok(self
+            .load_changed(store.as_ref(), partition, known)
+            .await?
+            .map_or(generation, |fresh| fresh.generation))
+    }
+
+    /// Run `f` on the cache, up to date with the store, with the copy's generation: like
+    /// [`snapshot`](Self::snapshot), but the single in-memory copy is read in place, without
+    /// taking a reference to it (the cache-hit path).
+    ///
+    /// `validated`: a generation this call already had the store confirm (the hit memo asked
+    /// it just before); while it is still the one in memory, the store is not asked again.
     pub(crate) async fn read<T>(
         &self,
         partition: Partition<'_>,
-        f: impl FnOnce(&TokenCache) -> T,
+        validated: Option<u64>,
+        f: impl FnOnce(&TokenCache, u64) -> T,
     ) -> Result<T, Error> {
         let Slots::Single(state, _) = &self.slots else {
-            let cache = self.snapshot(partition).await?;
-            return Ok(f(&cache));
+            let current = self.state(partition);
+            let fresh = match &self.store {
+                Some(_) if validated == Some(current.generation) => None,
+                Some(store) => {
+                    self.load_changed(store.as_ref(), partition, current.version)
+                        .await?
+                }
+                None => None,
+            };
+            let state = fresh.unwrap_or(current);
+            return Ok(f(&state.cache, state.generation));
         };
-        let Some(store) = &self.store else {
-            return Ok(f(&state.load().cache));
+        let current = state.load();
+        let store = match &self.store {
+            Some(store) if validated != Some(current.generation) => store,
+            _ => return Ok(f(&current.cache, current.generation)),
         };
-        let known = state.load().version;
+        let known = current.version;
+        drop(current);
         match self.load_changed(store.as_ref(), partition, known).await? {
-            None => Ok(f(&state.load().cache)),
-            Some(cache) => Ok(f(&cache)),
+            None => {
+                let current = state.load();
+                Ok(f(&current.cache, current.generation))
+            }
+            Some(fresh) => Ok(f(&fresh.cache, fresh.generation)),
         }
     }
 
@@ -159,18 +222,17 @@ impl CacheAccess {
         store: &dyn CacheStore,
         partition: Partition<'_>,
         known: Option<StoreVersion>,
-    ) -> Result<Option<Arc<TokenCache>>, Error> {
+    ) -> Result<Option<State>, Error> {
         let fresh = match store.load(partition, known).await? {
             Loaded::Unchanged => return Ok(None),
             Loaded::Missing => State::default(),
-            Loaded::Data { bytes, version } => State {
-                cache: Arc::new(TokenCache::from_json(&bytes).map_err(|e| self.locate(e))?),
-                version: Some(version),
-            },
+            Loaded::Data { bytes, version } => State::new(
+                Arc::new(TokenCache::from_json(&bytes).map_err(|e| self.locate(e))?),
+                Some(version),
+            ),
         };
-        let cache = Arc::clone(&fresh.cache);
-        self.set_state(partition, fresh, Some(known));
-        Ok(Some(cache))
+        self.set_state(partition, fresh.clone(), Some(known));
+        Ok(Some(fresh))
     }
 
     /// Apply `op` to the cache, persisting it through the store. Returns what `op` returned
@@ -188,6 +250,7 @@ impl CacheAccess {
         let State {
             version: known,
             cache: ours,
+            ..
         } = self.state(partition);
         let mut result: Option<(T, TokenCache)> = None;
         let mut update = |current: Current<'_>| -> Result<Vec<u8>, CacheError> {
@@ -207,14 +270,7 @@ impl CacheAccess {
             .map_err(|e| self.locate(e))?;
         let (out, cache) = result
             .ok_or_else(|| Error::Internal("the cache store did not run the update".into()))?;
-        self.set_state(
-            partition,
-            State {
-                cache: Arc::new(cache),
-                version: Some(version),
-            },
-            None,
-        );
+        self.set_state(partition, State::new(Arc::new(cache), Some(version)), None);
         Ok(out)
     }
 
@@ -230,15 +286,20 @@ impl CacheAccess {
         match &self.slots {
             Slots::Single(state, writer) => {
                 let _writer = writer.lock().unwrap_or_else(|p| p.into_inner());
-                let mut next = State::clone(&state.load());
-                let out = op(Arc::make_mut(&mut next.cache));
-                state.store(Arc::new(next));
+                let current = state.load();
+                let mut cache = Arc::clone(&current.cache);
+                let out = op(Arc::make_mut(&mut cache));
+                state.store(Arc::new(State::new(cache, current.version)));
+                self.memo.clear();
                 out
             }
             Slots::Partitioned(map) => {
                 let mut map = map.write().unwrap_or_else(|p| p.into_inner());
                 let slot = map.entry(partition.key()).or_default();
-                op(Arc::make_mut(&mut slot.cache))
+                let out = op(Arc::make_mut(&mut slot.cache));
+                slot.generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
+                self.memo.clear();
+                out
             }
         }
     }

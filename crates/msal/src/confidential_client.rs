@@ -39,7 +39,7 @@ use crate::Error;
 /// let token = app
 ///     .acquire_token_for_client(["https://graph.microsoft.com/.default"])
 ///     .await?;
-/// println!("app token expires at {:?}", token.expires_on);
+/// println!("app token expires at {:?}", token.expires_on());
 /// # Ok(())
 /// # }
 /// ```
@@ -180,16 +180,20 @@ impl ConfidentialClientApplication {
     /// A token for a signed-in user of a web app, without interaction: from the user's cache
     /// partition, else by redeeming their refresh token (with the app's credential). Fails with
     /// [`Error::UiRequired`] when the user must sign in again.
-    pub fn acquire_token_silent<I>(&self, scopes: I, account: &Account) -> AcquireTokenSilent
+    pub fn acquire_token_silent<'a, I>(
+        &'a self,
+        scopes: I,
+        account: &'a Account,
+    ) -> AcquireTokenSilent<'a>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
         AcquireTokenSilent {
-            core: Arc::clone(&self.core),
+            core: &self.core,
             input: SilentInput {
                 scopes: collect(scopes),
-                account: account.clone(),
+                account,
                 force_refresh: false,
                 claims: None,
                 correlation_id: None,

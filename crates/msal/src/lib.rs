@@ -27,8 +27,8 @@
 //! match accounts.first() {
 //!     Some(account) => match app.acquire_token_silent(["User.Read"], account).await {
 //!         Ok(token) => {
-//!             assert_eq!(token.source, TokenSource::Cache); // no network request was made
-//!             println!("token for {} expires at {:?}", account.username, token.expires_on);
+//!             assert_eq!(token.source(), TokenSource::Cache); // no network request was made
+//!             println!("token for {} expires at {:?}", account.username, token.expires_on());
 //!         }
 //!         Err(e) if e.is_ui_required() => { /* sign the user in interactively */ }
 //!         Err(e) => return Err(e),
@@ -113,6 +113,7 @@ pub mod credential;
 mod device_code;
 mod endpoints;
 mod error;
+mod hit_memo;
 mod interactive;
 pub mod on_behalf_of;
 mod public_client;

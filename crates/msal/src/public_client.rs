@@ -71,16 +71,20 @@ impl PublicClientApplication {
     /// [`Error::UiRequired`] when only an interactive sign-in can help.
     ///
     /// The returned builder takes options and is awaited directly.
-    pub fn acquire_token_silent<I>(&self, scopes: I, account: &Account) -> AcquireTokenSilent
+    pub fn acquire_token_silent<'a, I>(
+        &'a self,
+        scopes: I,
+        account: &'a Account,
+    ) -> AcquireTokenSilent<'a>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
         AcquireTokenSilent {
-            core: Arc::clone(&self.core),
+            core: &self.core,
             input: SilentInput {
                 scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
-                account: account.clone(),
+                account,
                 force_refresh: false,
                 claims: None,
                 correlation_id: None,
@@ -183,13 +187,17 @@ impl std::fmt::Debug for PublicClientApplication {
 }
 
 /// A silent token request; set options, then `.await` it.
+///
+/// It borrows the application and the account until it completes: a cache hit then takes
+/// no reference count on either, which threads sharing an app would contend on. To run it on
+/// another task, move clones into that task (`PublicClientApplication` is cheap to clone).
 #[must_use = "a request does nothing until it is awaited"]
-pub struct AcquireTokenSilent {
-    pub(crate) core: Arc<ClientCore>,
-    pub(crate) input: SilentInput,
+pub struct AcquireTokenSilent<'a> {
+    pub(crate) core: &'a Arc<ClientCore>,
+    pub(crate) input: SilentInput<'a>,
 }
 
-impl AcquireTokenSilent {
+impl AcquireTokenSilent<'_> {
     /// Skip the cached access token and redeem the refresh token (default false).
     pub fn force_refresh(mut self, force: bool) -> Self {
         self.input.force_refresh = force;
@@ -210,16 +218,16 @@ impl AcquireTokenSilent {
     }
 }
 
-impl IntoFuture for AcquireTokenSilent {
+impl<'a> IntoFuture for AcquireTokenSilent<'a> {
     type Output = Result<AuthenticationResult, Error>;
-    type IntoFuture = BoxFuture<'static, Self::Output>;
+    type IntoFuture = BoxFuture<'a, Self::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(acquire_token_silent(self.core, self.input))
     }
 }
 
-impl std::fmt::Debug for AcquireTokenSilent {
+impl std::fmt::Debug for AcquireTokenSilent<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AcquireTokenSilent")
             .field("scopes", &self.input.scopes)

@@ -34,14 +34,17 @@ use msal_core::{Account, Authority, ScopeSet, TokenResponse};
 use crate::app_token::cached_result;
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
 use crate::error::UiRequiredReason;
+use crate::hit_memo::MemoKey;
 use crate::token_request::redeem_refresh_token;
 use crate::write_back::{
     cached_target, check_response, identity_provider_result, realm_for, token_entries, Placement,
 };
-use crate::{AuthenticationResult, Error};
+use crate::{AuthenticationResult, Error, TokenSource};
 
 /// A normalised silent request.
 pub(crate) struct SilentParams {
+    /// The scopes exactly as the caller gave them (the hit memo's key).
+    pub raw_scopes: Vec<String>,
     /// The scopes as requested (reserved ones included if the caller gave them).
     pub requested: ScopeSet,
     /// The scopes cached tokens are matched on: requested minus reserved.
@@ -56,6 +59,8 @@ pub(crate) struct SilentParams {
     pub correlation_id: String,
     /// Whether the account's tokens are in a partition of their own (confidential clients).
     pub own_partition: bool,
+    /// The cache generation the store confirmed for this call already (the hit memo asked).
+    pub validated_generation: Option<u64>,
 }
 
 impl SilentParams {
@@ -75,15 +80,23 @@ impl SilentParams {
 }
 
 /// The raw inputs of a silent request, as the request builder collected them.
-pub(crate) struct SilentInput {
+pub(crate) struct SilentInput<'a> {
     pub scopes: Vec<String>,
-    pub account: Account,
+    pub account: &'a Account,
     pub force_refresh: bool,
     pub claims: Option<String>,
     pub correlation_id: Option<String>,
 }
 
-pub(crate) fn normalise(core: &ClientCore, input: SilentInput) -> Result<SilentParams, Error> {
+impl SilentInput<'_> {
+    /// Whether the cached token may be served: no force_refresh, no claims challenge.
+    fn may_use_cache(&self) -> bool {
+        !self.force_refresh && self.claims.as_deref().is_none_or(|c| c.trim().is_empty())
+    }
+}
+
+pub(crate) fn normalise(core: &ClientCore, input: SilentInput<'_>) -> Result<SilentParams, Error> {
+    let bypass_cache = !input.may_use_cache();
     let correlation_id = input
         .correlation_id
         .unwrap_or_else(crate::correlation::new_correlation_id);
@@ -103,18 +116,16 @@ pub(crate) fn normalise(core: &ClientCore, input: SilentInput) -> Result<SilentP
     }
     let claims = merge_claims(input.claims.as_deref(), &core.client_capabilities)?;
     Ok(SilentParams {
+        bypass_cache,
+        raw_scopes: input.scopes,
         requested,
         match_scopes,
-        tenant_authority: core.request_authority(&input.account),
-        account: input.account,
+        tenant_authority: core.request_authority(input.account),
+        account: input.account.clone(),
         claims,
-        bypass_cache: input.force_refresh
-            || input
-                .claims
-                .as_deref()
-                .is_some_and(|c| !c.trim().is_empty()),
         correlation_id,
         own_partition: core.is_confidential(),
+        validated_generation: None,
     })
 }
 
@@ -152,6 +163,8 @@ pub(crate) struct Found {
     pub expires_on: u64,
     pub refresh_on: Option<u64>,
     pub result: AuthenticationResult,
+    /// Whether the result's account is the cache's (not the caller's value echoed back).
+    pub account_cached: bool,
 }
 
 /// A token request served cache-first: a user's silent call, an app token, an on-behalf-of
@@ -162,12 +175,19 @@ pub(crate) trait CachedFlow: Send + Sync + Sized + 'static {
     fn correlation_id(&self) -> &str;
     /// Skip the cached token (force_refresh, a claims challenge).
     fn bypass_cache(&self) -> bool;
+    /// A cache generation the store confirmed for this call already, if any.
+    fn validated_generation(&self) -> Option<u64> {
+        None
+    }
     /// The cache partition the token lives in.
     fn partition(&self) -> Partition<'_>;
     /// The usable cached token, if any (expiry against now is decided by the caller).
     fn find(&self, core: &ClientCore, cache: &TokenCache) -> Option<Found>;
     /// Requests with equal keys share one network call.
     fn refresh_key(&self) -> RefreshKey;
+    /// A cached token found for this request in cache generation `generation` is about to be
+    /// served: remember it for the next identical request (see [`crate::hit_memo`]).
+    fn remember(&self, _core: &ClientCore, _generation: u64, _found: &Found) {}
     /// Obtain a new token and cache it: runs as the single-flight task.
     fn acquire(
         core: Arc<ClientCore>,
@@ -184,12 +204,33 @@ impl CachedFlow for SilentParams {
         self.bypass_cache
     }
 
+    fn validated_generation(&self) -> Option<u64> {
+        self.validated_generation
+    }
+
     fn partition(&self) -> Partition<'_> {
         self.cache_partition()
     }
 
     fn find(&self, core: &ClientCore, cache: &TokenCache) -> Option<Found> {
         find_access_token(core, cache, self)
+    }
+
+    fn remember(&self, core: &ClientCore, generation: u64, found: &Found) {
+        // Only when the result's account came from the cache: otherwise it is the caller's
+        // own account value, which the memo's key does not capture.
+        if found.account_cached {
+            core.cache.memo.put(
+                generation,
+                &MemoKey {
+                    account: &self.account,
+                    scopes: &self.raw_scopes,
+                },
+                found.expires_on,
+                found.refresh_on,
+                Arc::clone(found.result.token_data()),
+            );
+        }
     }
 
     fn refresh_key(&self) -> RefreshKey {
@@ -216,14 +257,59 @@ impl CachedFlow for SilentParams {
 }
 
 pub(crate) async fn acquire_token_silent(
-    core: Arc<ClientCore>,
-    input: SilentInput,
+    core: &Arc<ClientCore>,
+    input: SilentInput<'_>,
 ) -> Result<AuthenticationResult, Error> {
     use tracing::Instrument;
-    let params = Arc::new(normalise(&core, input)?);
+    let mut validated_generation = None;
+    if input.may_use_cache() {
+        match memoised_hit(core, &input).await? {
+            Ok(result) => return Ok(result),
+            Err(generation) => validated_generation = Some(generation),
+        }
+    }
+    let mut params = normalise(core, input)?;
+    params.validated_generation = validated_generation;
+    let params = Arc::new(params);
     let span =
         tracing::debug_span!("acquire_token_silent", correlation_id = %params.correlation_id);
-    serve(core, params).instrument(span).await
+    serve(Arc::clone(core), params).instrument(span).await
+}
+
+/// The hit memo's answer for a plain request whose token is fresh (see
+/// [`crate::hit_memo`]). Otherwise the cache generation the store just confirmed, which the
+/// full path then uses without asking the store again.
+async fn memoised_hit(
+    core: &ClientCore,
+    input: &SilentInput<'_>,
+) -> Result<Result<AuthenticationResult, u64>, Error> {
+    let partition = if core.is_confidential() {
+        Partition::Account(&input.account.home_account_id)
+    } else {
+        Partition::All
+    };
+    let generation = core.cache.generation(partition).await?;
+    let key = MemoKey {
+        account: input.account,
+        scopes: &input.scopes,
+    };
+    let Some((expires_on, refresh_on, token)) = core.cache.memo.get(generation, &key) else {
+        return Ok(Err(generation));
+    };
+    let now = core.now_secs();
+    if expires_on <= now + core.expiry_buffer.as_secs() || refresh_on.is_some_and(|r| r <= now) {
+        return Ok(Err(generation));
+    }
+    let correlation_id = input
+        .correlation_id
+        .clone()
+        .unwrap_or_else(crate::correlation::new_correlation_id);
+    tracing::debug!(%correlation_id, "access token served from the cache");
+    Ok(Ok(AuthenticationResult::new(
+        token,
+        TokenSource::Cache,
+        correlation_id,
+    )))
 }
 
 /// Serve a flow cache-first. See the [module documentation](self).
@@ -235,13 +321,19 @@ pub(crate) async fn serve<F: CachedFlow>(
     if !flow.bypass_cache() {
         let found = core
             .cache
-            .read(flow.partition(), |cache| flow.find(&core, cache))
+            .read(
+                flow.partition(),
+                flow.validated_generation(),
+                |cache, generation| flow.find(&core, cache).map(|found| (found, generation)),
+            )
             .await?;
-        if let Some(found) = found {
+        if let Some((found, generation)) = found {
             let now = core.now_secs();
             if found.expires_on > now + core.expiry_buffer.as_secs() {
                 if found.refresh_on.is_some_and(|r| r <= now) {
                     start_background_refresh(&core, &flow);
+                } else {
+                    flow.remember(&core, generation, &found);
                 }
                 tracing::debug!(correlation_id = %flow.correlation_id(), "access token served from the cache");
                 return Ok(found.result);
@@ -371,15 +463,16 @@ fn find_access_token(
             realm,
         )
         .map(|t| t.secret.clone());
-    let account = cache
-        .account(&params.account.home_account_id, environment)
-        .unwrap_or_else(|| params.account.clone());
-    Some(cached_result(
+    let cached_account = cache.account(&params.account.home_account_id, environment);
+    let account_cached = cached_account.is_some();
+    let mut found = cached_result(
         entry,
-        Some(account),
+        Some(cached_account.unwrap_or_else(|| params.account.clone())),
         id_token,
         &params.correlation_id,
-    ))
+    );
+    found.account_cached = account_cached;
+    Some(found)
 }
 
 /// The refresh itself: runs as the single-flight task.

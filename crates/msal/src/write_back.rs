@@ -1,10 +1,13 @@
 //! Turning a token response into cache entries and a result: shared by refreshes and sign-ins.
 
+use std::sync::Arc;
+
 use msal_cache::schema::{AccessTokenEntry, AppMetadataEntry, IdTokenEntry};
 use msal_core::clock::from_unix_seconds;
 use msal_core::{Account, Authority, ClientInfo, IdTokenClaims, ScopeSet, TokenResponse};
 
 use crate::client_core::ClientCore;
+use crate::result::TokenData;
 use crate::{AuthenticationResult, Error, TokenSource};
 
 /// What a response says about who it is for, once checked.
@@ -130,16 +133,18 @@ pub(crate) fn identity_provider_result(
     account: Account,
     correlation_id: &str,
 ) -> AuthenticationResult {
-    AuthenticationResult {
-        access_token: tokens.access_token,
-        token_type: tokens.token_type,
-        expires_on: from_unix_seconds(access_token.expires_on),
-        refresh_on: access_token.refresh_on.map(from_unix_seconds),
-        scopes: target.to_vec(),
-        account: Some(account),
-        id_token: tokens.id_token,
-        tenant_id: Some(access_token.realm.clone()).filter(|r| !r.is_empty()),
-        source: TokenSource::IdentityProvider,
-        correlation_id: correlation_id.to_owned(),
-    }
+    AuthenticationResult::new(
+        Arc::new(TokenData {
+            access_token: tokens.access_token,
+            token_type: tokens.token_type,
+            expires_on: from_unix_seconds(access_token.expires_on),
+            refresh_on: access_token.refresh_on.map(from_unix_seconds),
+            scopes: target.to_vec(),
+            account: Some(account),
+            id_token: tokens.id_token,
+            tenant_id: Some(access_token.realm.clone()).filter(|r| !r.is_empty()),
+        }),
+        TokenSource::IdentityProvider,
+        correlation_id.to_owned(),
+    )
 }

@@ -50,8 +50,8 @@ async fn cache_hit_in_a_new_app_never_touches_the_transport() {
         .acquire_token_silent(["User.Read"], &account)
         .await
         .unwrap();
-    assert_eq!(r.source, TokenSource::Cache);
-    assert_eq!(r.access_token, "example-access-token");
+    assert_eq!(r.source(), TokenSource::Cache);
+    assert_eq!(r.access_token(), "example-access-token");
 }
 
 /// An expired token costs exactly one request, a POST to the home tenant's token endpoint.
@@ -77,10 +77,10 @@ async fn expired_token_costs_exactly_one_token_request() {
         .await
         .unwrap();
     assert_eq!(
-        (r.access_token.as_str(), r.source),
+        (r.access_token(), r.source()),
         ("fresh", TokenSource::IdentityProvider)
     );
-    assert!(r.expires_on > SystemTime::UNIX_EPOCH + Duration::from_secs(NOW + 3000));
+    assert!(r.expires_on() > SystemTime::UNIX_EPOCH + Duration::from_secs(NOW + 3000));
 }
 
 /// A transport failure surfaces as a transient HTTP error, never as "interaction required".

@@ -120,7 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("the probe account is not in the cache")?;
     let first = rt.block_on(app.acquire_token_silent(&scopes, &account).into_future())?;
     let load_s = t.elapsed().as_secs_f64();
-    if first.source != TokenSource::Cache || first.access_token != expected {
+    if first.source() != TokenSource::Cache || first.access_token() != expected {
         return Err("the first call was not the expected cache hit".into());
     }
 
@@ -134,7 +134,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rt.block_on(async {
             for _ in 0..k {
                 match app.acquire_token_silent(&scopes, &account).await {
-                    Ok(r) if r.source == TokenSource::Cache && r.access_token == expected => {}
+                    Ok(r) if r.source() == TokenSource::Cache && r.access_token() == expected => {}
                     Ok(_) => failure = Some("a hit was not served from the cache".into()),
                     Err(e) => failure = Some(format!("a hit failed: {e}")),
                 }

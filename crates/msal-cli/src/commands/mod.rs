@@ -106,7 +106,7 @@ fn show_device_code(info: &DeviceCodeInfo) {
 
 /// The "signed in" line on stderr.
 pub(crate) fn report_signed_in(result: &AuthenticationResult) {
-    match &result.account {
+    match &result.account() {
         Some(account) => eprintln!("Signed in as {}", display_name(account)),
         None => eprintln!("Signed in"),
     }

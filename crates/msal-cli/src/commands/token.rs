@@ -87,12 +87,12 @@ pub async fn run(global: &GlobalOptions, args: &TokenArgs) -> Result<(), CliErro
 
 /// Where the token came from, on stderr.
 fn report_source(result: &AuthenticationResult) {
-    let from = match result.source {
+    let from = match result.source() {
         TokenSource::Cache => "the token cache",
         _ => "the identity provider",
     };
-    let expiry = relative_expiry(unix_seconds(result.expires_on), now_unix());
-    match &result.account {
+    let expiry = relative_expiry(unix_seconds(result.expires_on()), now_unix());
+    match &result.account() {
         Some(account) => eprintln!(
             "msal: token for {} from {from} ({expiry})",
             display_name(account)
@@ -107,6 +107,6 @@ fn print_result(result: &AuthenticationResult, json: bool) -> Result<(), CliErro
             .map_err(|err| CliError::Other(format!("cannot format the result: {err}")))?;
         print_stdout(&text)
     } else {
-        print_stdout(&result.access_token)
+        print_stdout(result.access_token())
     }
 }

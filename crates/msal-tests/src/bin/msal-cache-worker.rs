@@ -110,6 +110,6 @@ async fn refresh(path: &str, issuer: &str, scope: &str) -> Outcome {
         .next()
         .ok_or("no account in the cache")?;
     let token = app.acquire_token_silent([scope], &account).await?;
-    println!("{:?} {}", token.source, token.access_token);
+    println!("{:?} {}", token.source(), token.access_token());
     Ok(())
 }

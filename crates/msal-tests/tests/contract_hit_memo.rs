@@ -1,0 +1,282 @@
+//! Contract tests of the hit memo: repeated silent hits share one result, and nothing the full
+//! lookup would see differently (a store written by someone else, a sign-out, the expiry
+//! buffer, `refresh_on`, force_refresh, claims, a request spelled differently) is answered
+//! from it. Run on every backend (`MSAL_TEST_BACKEND`).
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use msal::TokenSource;
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+fn seeded(at: &str, expires_on: u64, refresh_on: Option<u64>) -> CacheDoc {
+    CacheDoc::new()
+        .signed_in(CLIENT_ID, "rt-1")
+        .access_token_at(
+            &hid(),
+            ENV,
+            CLIENT_ID,
+            UTID,
+            "User.Read email openid profile",
+            at,
+            expires_on,
+            refresh_on,
+        )
+}
+
+async fn refresh_answers(h: &Harness, at: &str) {
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_response(
+            at,
+            Some("rt-2"),
+            "User.Read email openid profile",
+            3600,
+        )))
+        .mount(&h.server)
+        .await;
+}
+
+/// Behaviour: the second identical hit is served from the memo: the same token (the very same
+/// bytes, shared, not copied), a correlation id of its own, no request.
+#[tokio::test]
+async fn repeated_hits_share_one_result_with_a_correlation_id_each() {
+    let h = Harness::new().await;
+    h.seed(&seeded("at-1", T0 + 3600, None)).await;
+    let account = h.account();
+
+    let first = h
+        .app
+        .acquire_token_silent(["User.Read"], &account)
+        .await
+        .unwrap();
+    let second = h
+        .app
+        .acquire_token_silent(["User.Read"], &account)
+        .await
+        .unwrap();
+
+    assert_eq!(first.access_token(), "at-1");
+    assert_eq!(second.source(), TokenSource::Cache);
+    assert_eq!(
+        first.access_token().as_ptr(),
+        second.access_token().as_ptr(),
+        "the second hit shares the first one's token"
+    );
+    assert_eq!(first.account(), second.account());
+    assert_eq!(first.id_token(), second.id_token());
+    assert_eq!(first.scopes(), second.scopes());
+    assert_ne!(first.correlation_id(), second.correlation_id());
+    let given = h
+        .app
+        .acquire_token_silent(["User.Read"], &account)
+        .correlation_id("0f0e0d0c-0b0a-4908-8706-050403020100")
+        .await
+        .unwrap();
+    assert_eq!(
+        given.correlation_id(),
+        "0f0e0d0c-0b0a-4908-8706-050403020100"
+    );
+    assert!(h.server.received_requests().await.unwrap().is_empty());
+}
+
+/// Behaviour: a token written to the store by someone else (another process, another app)
+/// is what the next hit returns, memo or not.
+#[tokio::test]
+async fn a_token_written_to_the_store_elsewhere_is_seen_by_the_next_hit() {
+    let h = Harness::new().await;
+    h.seed(&seeded("at-1", T0 + 3600, None)).await;
+    let account = h.account();
+    for _ in 0..2 {
+        let r = h
+            .app
+            .acquire_token_silent(["User.Read"], &account)
+            .await
+            .unwrap();
+        assert_eq!(r.access_token(), "at-1");
+    }
+
+    h.seed(&seeded("at-2", T0 + 7200, None)).await;
+    let r = h
+        .app
+        .acquire_token_silent(["User.Read"], &account)
+        .await
+        .unwrap();
+    assert_eq!(r.access_token(), "at-2");
+    assert!(h.server.received_requests().await.unwrap().is_empty());
+}
+
+/// Behaviour: after sign-out, the account's memoised hit is gone: the next silent call needs
+/// the user, with no request.
+#[tokio::test]
+async fn sign_out_ends_memoised_hits() {
+    let h = Harness::new().await;
+    h.seed(&seeded("at-1", T0 + 3600, None)).await;
+    let account = h.account();
+    for _ in 0..2 {
+        h.app
+            .acquire_token_silent(["User.Read"], &account)
+            .await
+            .unwrap();
+    }
+
+    h.app.remove_account(&account).await.unwrap();
+    let e = h
+        .app
+        .acquire_token_silent(["User.Read"], &account)
+        .await
+        .unwrap_err();
+    assert!(e.is_ui_required(), "{e:?}");
+    assert!(h.server.received_requests().await.unwrap().is_empty());
+}
+
+/// Behaviour: the 5-minute expiry buffer applies to memoised hits: once the token is inside
+/// it, the refresh token is redeemed (one request) and the new token is served, then hit.
+#[tokio::test]
+async fn the_expiry_buffer_ends_a_memoised_hit_and_the_refreshed_token_replaces_it() {
+    let h = Harness::new().await;
+    h.seed(&seeded("at-1", T0 + 3600, None)).await;
+    refresh_answers(&h, "at-2").await;
+    let account = h.account();
+    for _ in 0..2 {
+        let r = h
+            .app
+            .acquire_token_silent(["User.Read"], &account)
+            .await
+            .unwrap();
+        assert_eq!(r.access_token(), "at-1");
+    }
+
+    h.clock.advance(Duration::from_secs(3600 - 300));
+    let r = h
+        .app
+        .acquire_token_silent(["User.Read"], &account)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.access_token(), r.source()),
+        ("at-2", TokenSource::IdentityProvider)
+    );
+    for _ in 0..2 {
+        let r = h
+            .app
+            .acquire_token_silent(["User.Read"], &account)
+            .await
+            .unwrap();
+        assert_eq!((r.access_token(), r.source()), ("at-2", TokenSource::Cache));
+    }
+    assert_eq!(h.token_requests().await.len(), 1);
+}
+
+/// Behaviour: a memoised token whose `refresh_on` has passed is still served, and one
+/// background refresh starts, as without the memo.
+#[tokio::test]
+async fn refresh_on_passed_starts_the_background_refresh_after_memoised_hits() {
+    let h = Harness::new().await;
+    h.seed(&seeded("at-1", T0 + 3600, Some(T0 + 1800))).await;
+    refresh_answers(&h, "at-2").await;
+    let account = h.account();
+    for _ in 0..2 {
+        h.app
+            .acquire_token_silent(["User.Read"], &account)
+            .await
+            .unwrap();
+    }
+    assert!(h.token_requests().await.is_empty());
+
+    h.clock.advance(Duration::from_secs(1800));
+    let r = h
+        .app
+        .acquire_token_silent(["User.Read"], &account)
+        .await
+        .unwrap();
+    assert_eq!((r.access_token(), r.source()), ("at-1", TokenSource::Cache));
+    // The background refresh lands: later hits serve its token.
+    let mut served = String::new();
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        served = h
+            .app
+            .acquire_token_silent(["User.Read"], &account)
+            .await
+            .unwrap()
+            .access_token()
+            .to_owned();
+        if served == "at-2" {
+            break;
+        }
+    }
+    assert_eq!(served, "at-2");
+    assert_eq!(h.token_requests().await.len(), 1);
+}
+
+/// Behaviour: force_refresh and a claims challenge skip a memoised hit.
+#[tokio::test]
+async fn force_refresh_and_claims_skip_the_memo() {
+    let h = Harness::new().await;
+    h.seed(&seeded("at-1", T0 + 3600, None)).await;
+    refresh_answers(&h, "at-2").await;
+    let account = h.account();
+    for _ in 0..2 {
+        h.app
+            .acquire_token_silent(["User.Read"], &account)
+            .await
+            .unwrap();
+    }
+
+    let forced = h
+        .app
+        .acquire_token_silent(["User.Read"], &account)
+        .force_refresh(true)
+        .await
+        .unwrap();
+    assert_eq!(forced.source(), TokenSource::IdentityProvider);
+    let challenged = h
+        .app
+        .acquire_token_silent(["User.Read"], &account)
+        .claims(r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#)
+        .await
+        .unwrap();
+    assert_eq!(challenged.source(), TokenSource::IdentityProvider);
+    assert_eq!(h.token_requests().await.len(), 2);
+}
+
+/// Behaviour: requests spelled differently (case, order, another scope) are answered by the
+/// full lookup, correctly, each from the cache; one for scopes the token lacks is refreshed.
+#[tokio::test]
+async fn requests_spelled_differently_get_what_the_full_lookup_gives() {
+    let h = Harness::new().await;
+    h.seed(&seeded("at-1", T0 + 3600, None)).await;
+    refresh_answers(&h, "at-mail").await;
+    let account = h.account();
+    for scopes in [
+        vec!["User.Read"],
+        vec!["User.Read"],
+        vec!["user.read"],
+        vec!["email", "User.Read"],
+        vec!["User.Read", "email"],
+        vec!["User.Read", "email"],
+    ] {
+        let r = h
+            .app
+            .acquire_token_silent(scopes.clone(), &account)
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.access_token(), r.source()),
+            ("at-1", TokenSource::Cache),
+            "{scopes:?}"
+        );
+    }
+    assert!(h.token_requests().await.is_empty());
+    let r = h
+        .app
+        .acquire_token_silent(["Mail.Read"], &account)
+        .await
+        .unwrap();
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
+    assert_eq!(h.token_requests().await.len(), 1);
+}
