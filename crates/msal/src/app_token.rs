@@ -186,8 +186,8 @@ pub(crate) fn cached_result(
         expires_on: entry.expires_on,
         refresh_on: entry.refresh_on,
         result: AuthenticationResult {
-            access_token: entry.secret.clone(),
-            token_type: entry.token_type.clone().unwrap_or_else(|| "Bearer".into()),
+            access_token: entry.secret.to_string(),
+            token_type: entry.token_type.as_deref().unwrap_or("Bearer").to_owned(),
             expires_on: from_unix_seconds(entry.expires_on),
             refresh_on: entry.refresh_on.map(from_unix_seconds),
             // As cached: msal-rs writes targets sorted, deduplicated and separated by single
@@ -200,7 +200,7 @@ pub(crate) fn cached_result(
                 .collect(),
             account,
             id_token,
-            tenant_id: Some(entry.realm.clone()).filter(|r| !r.is_empty()),
+            tenant_id: Some(entry.realm.to_string()).filter(|r| !r.is_empty()),
             source: TokenSource::Cache,
             correlation_id: correlation_id.to_owned(),
         },
@@ -219,17 +219,17 @@ pub(crate) fn access_token_entry(
 ) -> AccessTokenEntry {
     AccessTokenEntry {
         credential_type: "AccessToken".into(),
-        secret: tokens.access_token.clone(),
-        home_account_id,
-        environment: environment.to_owned(),
-        client_id: core.client_id.clone(),
-        realm: realm.to_owned(),
-        target: target.to_target(),
+        secret: tokens.access_token.as_str().into(),
+        home_account_id: home_account_id.map(Into::into),
+        environment: environment.into(),
+        client_id: core.client_id.as_str().into(),
+        realm: realm.into(),
+        target: target.to_target().into(),
         cached_at: now,
         expires_on: now.saturating_add(tokens.expires_in),
         extended_expires_on: now.saturating_add(tokens.ext_expires_in),
         refresh_on: tokens.refresh_in.map(|r| now.saturating_add(r)),
-        token_type: Some(tokens.token_type.clone()),
+        token_type: Some(tokens.token_type.as_str().into()),
         extra: Default::default(),
     }
 }

@@ -329,11 +329,11 @@ impl CachedFlow for OboFlow {
             let refresh_token = tokens.refresh_token.as_ref().map(|secret| {
                 let mut rt = RefreshTokenEntry {
                     credential_type: "RefreshToken".into(),
-                    secret: secret.clone(),
-                    home_account_id: home_account_id.clone().unwrap_or_default(),
-                    environment: environment.clone(),
-                    client_id: core.client_id.clone(),
-                    target: Some(target.to_target()),
+                    secret: secret.as_str().into(),
+                    home_account_id: home_account_id.as_deref().unwrap_or_default().into(),
+                    environment: environment.as_str().into(),
+                    client_id: core.client_id.as_str().into(),
+                    target: Some(target.to_target().into()),
                     last_modification_time: Some(now),
                     family_id: None,
                     extra: Default::default(),

@@ -370,7 +370,7 @@ fn find_access_token(
             &core.client_id,
             realm,
         )
-        .map(|t| t.secret.clone());
+        .map(|t| t.secret.to_string());
     let account = cache
         .account(&params.account.home_account_id, environment)
         .unwrap_or_else(|| params.account.clone());
