@@ -38,7 +38,7 @@ use serde_json::{Map, Value};
 
 use arcstr::ArcStr;
 
-use crate::intern::{Interner, SharedStrings};
+use crate::intern::{constant, Interner, SharedStrings};
 use crate::keys;
 use crate::schema::{
     fields_to_value, AccessTokenEntry, AccountEntry, AppMetadataEntry, EntrySeed, FieldSink,
@@ -887,6 +887,121 @@ pub struct AccountRemoval<'a> {
     pub client_id: &'a str,
 }
 
+/// Strings that entries about to be stored can take instead of their own equal copies (see
+/// [`TokenCache::apply`]). A handful at most: a linear search is the cheapest.
+#[derive(Default)]
+struct Donors(Vec<ArcStr>);
+
+impl Donors {
+    /// `value` replaced by a static constant or an equal donor, or else offered as one.
+    fn share(&mut self, value: &mut ArcStr) {
+        if let Some(c) = constant(value) {
+            *value = c;
+            return;
+        }
+        match self.find(value) {
+            Some(d) => *value = d.clone(),
+            None => self.offer(value),
+        }
+    }
+
+    fn find(&self, value: &str) -> Option<&ArcStr> {
+        self.0.iter().find(|d| d.as_str() == value)
+    }
+
+    fn offer(&mut self, value: &ArcStr) {
+        // Static strings (the schema's constants, the empty string) cost nothing to keep apart.
+        if !ArcStr::is_static(value) && self.find(value).is_none() {
+            self.0.push(value.clone());
+        }
+    }
+
+    fn offer_all<'a>(&mut self, values: impl IntoIterator<Item = &'a ArcStr>) {
+        for v in values {
+            self.offer(v);
+        }
+    }
+
+    fn share_all<'a>(&mut self, values: impl IntoIterator<Item = &'a mut ArcStr>) {
+        for v in values {
+            self.share(v);
+        }
+    }
+
+    // Secrets are never shared: they are unique, so comparing them would find nothing.
+
+    fn share_access_token(&mut self, e: &mut AccessTokenEntry) {
+        let AccessTokenEntry {
+            credential_type,
+            home_account_id,
+            environment,
+            client_id,
+            realm,
+            target,
+            token_type,
+            ..
+        } = e;
+        self.share_all([credential_type, environment, client_id, realm, target]);
+        self.share_all(home_account_id.iter_mut().chain(token_type));
+    }
+
+    fn share_refresh_token(&mut self, e: &mut RefreshTokenEntry) {
+        let RefreshTokenEntry {
+            credential_type,
+            home_account_id,
+            environment,
+            client_id,
+            target,
+            family_id,
+            ..
+        } = e;
+        self.share_all([credential_type, home_account_id, environment, client_id]);
+        self.share_all(target.iter_mut().chain(family_id));
+    }
+
+    fn share_id_token(&mut self, e: &mut IdTokenEntry) {
+        let IdTokenEntry {
+            credential_type,
+            home_account_id,
+            environment,
+            realm,
+            client_id,
+            ..
+        } = e;
+        self.share_all([
+            credential_type,
+            home_account_id,
+            environment,
+            realm,
+            client_id,
+        ]);
+    }
+
+    fn share_account(&mut self, e: &mut AccountEntry) {
+        let AccountEntry {
+            home_account_id,
+            environment,
+            realm,
+            authority_type,
+            account_source,
+            ..
+        } = e;
+        self.share_all([home_account_id, environment, realm, authority_type]);
+        self.share_all(account_source);
+    }
+
+    fn share_app_metadata(&mut self, e: &mut AppMetadataEntry) {
+        let AppMetadataEntry {
+            client_id,
+            environment,
+            family_id,
+            ..
+        } = e;
+        self.share_all([client_id, environment]);
+        self.share_all(family_id);
+    }
+}
+
 /// A fingerprint of a secret for comparisons that must not keep the secret itself around.
 pub fn secret_fingerprint(secret: &str) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -1478,7 +1593,13 @@ impl TokenCache {
                 }
             }
         }
+        // The new entries take the strings the cache already holds (and share them among
+        // themselves), so that a cache written to for a long time keeps them once as a loaded
+        // one does, rather than a copy per entry.
+        let mut donors = self.donors(w);
         if let Some(at) = &w.access_token {
+            let mut at = at.clone();
+            donors.share_access_token(&mut at);
             // Intersection is judged on resource scopes only: every token carries OpenID's
             // `openid profile email`, and a new Mail.Read token must not evict User.Read.
             let new_scopes = ScopeSet::from_target(&at.target).without_oidc();
@@ -1497,21 +1618,63 @@ impl TokenCache {
                     && r.entry.is_plain_bearer()
                     && r.scopes.intersects(&new_scopes)
             });
-            self.insert_access_token(at.clone());
+            self.insert_access_token(at);
         }
         if let Some(rt) = &w.refresh_token {
-            self.insert_refresh_token(rt.clone(), false);
+            let mut rt = rt.clone();
+            donors.share_refresh_token(&mut rt);
+            self.insert_refresh_token(rt, false);
         }
         if let Some(idt) = &w.id_token {
-            self.insert_id_token(idt.clone());
+            let mut idt = idt.clone();
+            donors.share_id_token(&mut idt);
+            self.insert_id_token(idt);
         }
         if let Some(account) = &w.account {
-            self.insert_account(account.clone());
+            let mut account = account.clone();
+            donors.share_account(&mut account);
+            self.insert_account(account);
         }
         if let Some(meta) = &w.app_metadata {
-            self.insert_app_metadata(meta.clone());
+            let mut meta = meta.clone();
+            donors.share_app_metadata(&mut meta);
+            self.insert_app_metadata(meta);
         }
         true
+    }
+
+    /// The strings of the entries a write's entries will sit beside: the account entries of its
+    /// account and the access tokens of its new access token's bucket (two hash probes).
+    fn donors(&self, w: &TokenWrite) -> Donors {
+        let mut donors = Donors::default();
+        let hid = [
+            w.account.as_ref().map(|a| &a.home_account_id),
+            w.access_token
+                .as_ref()
+                .and_then(|a| a.home_account_id.as_ref()),
+            w.refresh_token.as_ref().map(|r| &r.home_account_id),
+            w.id_token.as_ref().map(|i| &i.home_account_id),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|h| !h.is_empty());
+        if let Some(hid) = hid {
+            let b = Bucket::new(&[hid]);
+            for e in self.accounts.bucket(&b, b.hash(&self.hasher)) {
+                donors.offer_all([&e.home_account_id, &e.environment, &e.realm]);
+            }
+        }
+        if let Some(at) = &w.access_token {
+            let hid = owner(at.home_account_id.as_deref().unwrap_or(""), &at.extra);
+            let b = Bucket::new(&[hid, &at.environment, &at.client_id, &at.realm]);
+            let first = self.access_tokens.bucket(&b, b.hash(&self.hasher)).next();
+            if let Some(r) = first {
+                let e = &r.entry;
+                donors.offer_all([&e.environment, &e.client_id, &e.realm, &e.target]);
+                donors.offer_all(e.home_account_id.iter().chain(&e.token_type));
+            }
+        }
+        donors
     }
 
     /// Remove an account for an app. Returns whether anything was removed.
@@ -2006,6 +2169,179 @@ mod tests {
                 String::from_utf8(expected).unwrap()
             );
         }
+    }
+
+    /// Two accounts with an access, refresh and ID token and an account entry each.
+    fn two_accounts() -> String {
+        let mut sections = [String::new(), String::new(), String::new(), String::new()];
+        for (i, hid) in ["a.t", "b.t"].iter().enumerate() {
+            let common = format!(
+                r#""home_account_id": "{hid}", "environment": "login.microsoftonline.com",
+                   "client_id": "c""#
+            );
+            let sep = if i > 0 { "," } else { "" };
+            sections[0] += &format!(
+                r#"{sep}"{hid}-at": {{"credential_type": "AccessToken", "secret": "at{i}", {common},
+                   "realm": "t", "target": "User.Read", "token_type": "Bearer"}}"#
+            );
+            sections[1] += &format!(
+                r#"{sep}"{hid}-rt": {{"credential_type": "RefreshToken", "secret": "rt{i}", {common}}}"#
+            );
+            sections[2] += &format!(
+                r#"{sep}"{hid}-idt": {{"credential_type": "IdToken", "secret": "id{i}", {common},
+                   "realm": "t"}}"#
+            );
+            sections[3] += &format!(
+                r#"{sep}"{hid}-acc": {{"home_account_id": "{hid}",
+                   "environment": "login.microsoftonline.com", "realm": "t",
+                   "username": "u{i}", "authority_type": "MSSTS"}}"#
+            );
+        }
+        let [at, rt, idt, acc] = sections;
+        format!(
+            r#"{{"AccessToken": {{{at}}}, "RefreshToken": {{{rt}}}, "IdToken": {{{idt}}},
+                "Account": {{{acc}}}}}"#
+        )
+    }
+
+    /// Whether all of `strings` are one allocation (or one static string).
+    fn one<'a>(strings: impl IntoIterator<Item = &'a ArcStr>) -> bool {
+        let all: Vec<&ArcStr> = strings.into_iter().collect();
+        all.windows(2).all(|w| ArcStr::ptr_eq(w[0], w[1]))
+    }
+
+    /// Every string an account's entries repeat is stored once, whichever way the cache got it:
+    /// the home account id always, the other values only with `all` (a two-thread load keeps a
+    /// copy of those per thread: a handful of strings, not one per account).
+    fn assert_shared(cache: &TokenCache, hid: &str, all: bool) {
+        let mut ats = cache.access_tokens.iter().map(|r| &r.entry);
+        let at = ats
+            .find(|e| e.home_account_id.as_deref() == Some(hid))
+            .unwrap();
+        let rt = cache
+            .refresh_tokens
+            .iter()
+            .find(|e| e.home_account_id == hid)
+            .unwrap();
+        let idt = cache
+            .id_tokens
+            .iter()
+            .find(|e| e.home_account_id == hid)
+            .unwrap();
+        let acc = cache
+            .accounts
+            .iter()
+            .find(|e| e.home_account_id == hid)
+            .unwrap();
+        let hids = [
+            &rt.home_account_id,
+            &idt.home_account_id,
+            &acc.home_account_id,
+        ];
+        assert!(
+            one(at.home_account_id.iter().chain(hids)),
+            "home account id"
+        );
+        if all {
+            let envs = [
+                &at.environment,
+                &rt.environment,
+                &idt.environment,
+                &acc.environment,
+            ];
+            assert!(one(envs), "environment");
+            assert!(
+                one([&at.client_id, &rt.client_id, &idt.client_id]),
+                "client id"
+            );
+            assert!(one([&at.realm, &idt.realm, &acc.realm]), "realm");
+        }
+        for constant in [
+            &at.credential_type,
+            &rt.credential_type,
+            &idt.credential_type,
+        ] {
+            assert!(ArcStr::is_static(constant), "{constant}");
+        }
+        assert!(at.token_type.iter().all(ArcStr::is_static));
+        assert!(ArcStr::is_static(&acc.authority_type));
+    }
+
+    #[test]
+    fn a_load_stores_each_repeated_string_once_on_one_thread_or_two() {
+        let doc = two_accounts();
+        let seq = TokenCache::from_json_sequential(doc.as_bytes()).expect("fixture loads");
+        let split = TokenCache::from_json_split(doc.as_bytes()).expect("fixture splits");
+        for (cache, all) in [(&seq, true), (&split, false)] {
+            assert_eq!(cache.counts(), (2, 2, 2, 2, 0));
+            assert_shared(cache, "a.t", all);
+            assert_shared(cache, "b.t", all);
+            let envs = cache.accounts.iter().map(|e| &e.environment);
+            assert!(one(envs), "across accounts too");
+        }
+        assert_eq!(seq.to_json(), split.to_json());
+    }
+
+    #[test]
+    fn a_write_takes_the_strings_the_cache_already_holds() {
+        let mut cache = TokenCache::from_json_sequential(two_accounts().as_bytes()).unwrap();
+        let fresh = |s: &str| ArcStr::from(s.to_owned());
+        let (hid, env) = (fresh("a.t"), fresh("login.microsoftonline.com"));
+        let at = AccessTokenEntry {
+            credential_type: fresh("AccessToken"),
+            secret: fresh("new-at"),
+            home_account_id: Some(fresh("a.t")),
+            environment: fresh("login.microsoftonline.com"),
+            client_id: fresh("c"),
+            realm: fresh("t"),
+            target: fresh("User.Read"),
+            cached_at: 1,
+            expires_on: 2,
+            extended_expires_on: 2,
+            refresh_on: None,
+            token_type: Some(fresh("Bearer")),
+            extra: Default::default(),
+        };
+        let idt = IdTokenEntry {
+            credential_type: fresh("IdToken"),
+            secret: fresh("new-idt"),
+            home_account_id: hid.clone(),
+            environment: env.clone(),
+            realm: fresh("t"),
+            client_id: fresh("c"),
+            extra: Default::default(),
+        };
+        let meta = AppMetadataEntry {
+            client_id: fresh("c"),
+            environment: env,
+            family_id: Some(fresh("1")),
+            extra: Default::default(),
+        };
+        assert!(cache.apply(&TokenWrite {
+            access_token: Some(at),
+            id_token: Some(idt),
+            app_metadata: Some(meta),
+            ..TokenWrite::default()
+        }));
+        assert_eq!(cache.counts(), (2, 2, 2, 2, 1));
+        assert_shared(&cache, "a.t", true);
+        let meta = cache.app_metadata.iter().next().unwrap();
+        let acc = cache.accounts.iter().next().unwrap();
+        assert!(one([&meta.environment, &acc.environment]));
+        assert!(meta.family_id.iter().all(ArcStr::is_static));
+        assert_eq!(
+            cache
+                .find_access_token(&AccessTokenQuery {
+                    home_account_id: Some("a.t"),
+                    environment: "login.microsoftonline.com",
+                    client_id: "c",
+                    realm: "t",
+                    scopes: &ScopeSet::new(["User.Read"]),
+                    max_expires_on: u64::MAX,
+                })
+                .map(|e| e.secret.as_str()),
+            Some("new-at")
+        );
     }
 
     #[test]

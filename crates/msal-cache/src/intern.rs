@@ -46,7 +46,7 @@ pub(crate) enum Recent {
 const RECENT_SLOTS: usize = 6;
 
 /// The schema's well-known values, which need no allocation at all.
-fn constant(s: &str) -> Option<ArcStr> {
+pub(crate) fn constant(s: &str) -> Option<ArcStr> {
     Some(match s {
         "" => ArcStr::new(),
         "AccessToken" => arcstr::literal!("AccessToken"),
