@@ -6,7 +6,7 @@
 //! back untouched. Timestamps are strings of Unix seconds; numbers are accepted too, and anything
 //! unparsable reads as 0 ("int or 0", as MSAL.NET does), which makes a token count as expired.
 //!
-//! String fields are [`ArcStr`](crate::ArcStr)s: entries read by one load share each repeated
+//! String fields are [`ArcStr`]s: entries read by one load share each repeated
 //! value (see the crate documentation), and cloning an entry or handing out its secret copies no
 //! bytes. Build them with `.into()` from a `&str` or `String`; read them as `&str` (`&*field`,
 //! `field.as_str()`) or compare them with `==` against either.
