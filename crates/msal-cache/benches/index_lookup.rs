@@ -25,8 +25,8 @@ fn cache_with(n: usize) -> TokenCache {
     for i in 0..n {
         cache.insert_access_token(AccessTokenEntry {
             credential_type: "AccessToken".into(),
-            secret: format!("eyJ0eXAiOiJKV1QiLCJub25jZSI6Ij{i:0>1500}"),
-            home_account_id: Some(hid(i)),
+            secret: format!("eyJ0eXAiOiJKV1QiLCJub25jZSI6Ij{i:0>1500}").into(),
+            home_account_id: Some(hid(i).into()),
             environment: "login.microsoftonline.com".into(),
             client_id: CLIENT.into(),
             realm: TENANT.into(),
@@ -79,11 +79,11 @@ fn app_tokens(c: &mut Criterion) {
         for i in 0..n {
             cache.insert_access_token(AccessTokenEntry {
                 credential_type: "AccessToken".into(),
-                secret: format!("eyJ0eXAiOiJKV1QiLCJub25jZSI6Ij{i:0>1500}"),
+                secret: format!("eyJ0eXAiOiJKV1QiLCJub25jZSI6Ij{i:0>1500}").into(),
                 home_account_id: None,
                 environment: "login.microsoftonline.com".into(),
                 client_id: CLIENT.into(),
-                realm: tenant(i),
+                realm: tenant(i).into(),
                 target: "https://graph.microsoft.com/.default".into(),
                 cached_at: 1_700_000_000,
                 expires_on: 1_700_003_600,

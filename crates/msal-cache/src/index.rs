@@ -13,12 +13,14 @@
 //! loses nothing.
 //!
 //! Layout, chosen for caches of a million entries: each kind's entries sit in one vector (a
-//! slab), and a bucket is a chain through it whose head is found by a 64-bit hash of the bucket
-//! name. Nothing per entry is stored for the index but that hash and a link: bucket names and
-//! cache keys are never kept as strings (keys are rebuilt when saving), and parsed scope sets are
-//! shared between the access tokens of the same `target`. Hashes are keyed per cache (SipHash
-//! with random keys, so crafted entries cannot pile into one chain) and can still collide, so
-//! every walk checks each entry's own fields against the bucket before using it.
+//! slab), and a bucket is a chain through it whose head is found by a 32-bit hash of the bucket
+//! name. Nothing is stored for the index but that hash per bucket and a link per entry: bucket
+//! names and cache keys are never kept as strings (keys are rebuilt when saving), and parsed
+//! scope sets are shared between the access tokens of the same `target`. Hashes are keyed per
+//! cache (foldhash with a random seed, so crafted entries cannot pile into one chain) and can
+//! still collide, so every walk checks each entry's own fields against the bucket before using
+//! it. The entries' strings are shared [`ArcStr`]s: a load stores each repeated value once (see
+//! `crate::intern`).
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry as MapEntry;
@@ -34,6 +36,9 @@ use serde::ser::SerializeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use arcstr::ArcStr;
+
+use crate::intern::{constant, Interner, SharedStrings};
 use crate::keys;
 use crate::schema::{
     fields_to_value, AccessTokenEntry, AccountEntry, AppMetadataEntry, EntrySeed, FieldSink,
@@ -117,7 +122,7 @@ impl<'a> Bucket<'a> {
         }
     }
 
-    fn hash(&self, state: &BucketHasher) -> u64 {
+    fn hash(&self, state: &BucketHasher) -> ChainHash {
         // Eight bytes at a time, lowercased in a register: no copy, no allocation, and a few
         // hundred instructions for a typical 170-byte name (a byte loop took 1,500).
         let mut h = state.build_hasher();
@@ -136,7 +141,8 @@ impl<'a> Bucket<'a> {
             // The length ends the part, so that zero padding and field boundaries are unambiguous.
             h.write_usize(part.len());
         }
-        h.finish()
+        // The low half of a well-mixed hash (see `ChainHash`).
+        h.finish() as ChainHash
     }
 
     /// Whether an entry with these bucket fields belongs to this bucket (hashes can collide).
@@ -192,19 +198,36 @@ fn same(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-/// The bucket hashes are already uniform, so the chain-head map uses them as they are.
+/// What names a chain: 32 bits of the bucket name's keyed hash.
+///
+/// 32 bits rather than 64 halve the chain-head maps (a slot of `(u32, u32)` is 8 bytes, of
+/// `(u64, u32)` 16), which at 100,000 accounts is 40 bytes per account. The cost is more chains
+/// that two buckets share by chance (about n^2 / 2^33 pairs: a hundred among a million buckets,
+/// unpredictable since the hash is keyed), each costing a comparison on the walks that meet it;
+/// walks check every entry's fields anyway.
+type ChainHash = u32;
+
+/// The hashes the tables here are keyed by are already uniform, so they are used as they are:
+/// a chain hash spread over 64 bits, a 64-bit one (the tables of a load's shared strings,
+/// `crate::intern`) unchanged.
 #[derive(Default, Clone, Copy)]
-struct Prehashed(u64);
+pub(crate) struct Prehashed(u64);
 
 impl Hasher for Prehashed {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used (the keys are u64); this keeps the trait's contract anyway.
+        // Only `write_u32`/`write_u64` are used (the keys are those); this keeps the trait's
+        // contract anyway.
         for &b in bytes {
             self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
+    }
+    fn write_u32(&mut self, n: u32) {
+        // The map takes its bucket from the low bits and a tag from the top seven: multiplying
+        // by an odd constant keeps the low bits as uniform as they were and fills the top ones.
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
@@ -363,7 +386,7 @@ struct Slot<T> {
 struct Section<T> {
     slots: Vec<Slot<T>>,
     free: Vec<u32>,
-    heads: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
+    heads: HashMap<ChainHash, u32, BuildHasherDefault<Prehashed>>,
     len: usize,
 }
 
@@ -381,7 +404,7 @@ impl<T> Default for Section<T> {
 impl<T: Stored> Section<T> {
     /// The slots of the chain of `hash`, which holds the bucket's entries and, rarely, those of
     /// another bucket whose hash collides: callers check [`Bucket::holds`].
-    fn chain(&self, hash: u64) -> impl Iterator<Item = (u32, &T)> + '_ {
+    fn chain(&self, hash: ChainHash) -> impl Iterator<Item = (u32, &T)> + '_ {
         let mut cur = self.heads.get(&hash).copied().unwrap_or(NIL);
         std::iter::from_fn(move || {
             while cur != NIL {
@@ -400,7 +423,7 @@ impl<T: Stored> Section<T> {
     fn bucket<'s, 'b, 'n>(
         &'s self,
         b: &'b Bucket<'n>,
-        hash: u64,
+        hash: ChainHash,
     ) -> impl Iterator<Item = &'s T> + use<'s, 'b, 'n, T> {
         self.chain(hash)
             .map(|(_, item)| item)
@@ -412,7 +435,7 @@ impl<T: Stored> Section<T> {
     }
 
     /// Append to the end of the chain of `hash`.
-    fn push(&mut self, hash: u64, item: T) {
+    fn push(&mut self, hash: ChainHash, item: T) {
         let slot = Slot {
             next: NIL,
             item: Some(item),
@@ -443,7 +466,7 @@ impl<T: Stored> Section<T> {
     }
 
     /// Remove the entries of the chain of `hash` that `remove` picks; returns how many.
-    fn remove_where(&mut self, hash: u64, mut remove: impl FnMut(&T) -> bool) -> usize {
+    fn remove_where(&mut self, hash: ChainHash, mut remove: impl FnMut(&T) -> bool) -> usize {
         let Some(&head) = self.heads.get(&hash) else {
             return 0;
         };
@@ -476,7 +499,7 @@ impl<T: Stored> Section<T> {
     }
 
     fn retain_all(&mut self, mut keep: impl FnMut(&T) -> bool) -> usize {
-        let hashes: Vec<u64> = self.heads.keys().copied().collect();
+        let hashes: Vec<ChainHash> = self.heads.keys().copied().collect();
         hashes
             .into_iter()
             .map(|h| self.remove_where(h, |item| !keep(item)))
@@ -814,14 +837,18 @@ pub struct TokenWrite {
 }
 
 /// The refresh token a refresh redeemed, and what to rotate it to. `Debug` hides the new secret.
+///
+/// What names the stored entry is [`ArcStr`], as in the entry, so that it is taken from the
+/// redeemed entry without a copy; what comes from the token response is a `String`, as the
+/// response has it.
 #[derive(Clone)]
 pub struct RedeemedRefreshToken {
     /// Its home account.
-    pub home_account_id: String,
+    pub home_account_id: ArcStr,
     /// Its environment as stored.
-    pub environment: String,
+    pub environment: ArcStr,
     /// Its client id or family id (what its key is made of).
-    pub client_or_family: String,
+    pub client_or_family: ArcStr,
     /// The secret that was redeemed: a concurrent rotation by another process is detected by a
     /// mismatch and the newer token is kept.
     pub redeemed_secret_fingerprint: u64,
@@ -858,6 +885,121 @@ pub struct AccountRemoval<'a> {
     pub environment: &'a str,
     /// The app removing it.
     pub client_id: &'a str,
+}
+
+/// Strings that entries about to be stored can take instead of their own equal copies (see
+/// [`TokenCache::apply`]). A handful at most: a linear search is the cheapest.
+#[derive(Default)]
+struct Donors(Vec<ArcStr>);
+
+impl Donors {
+    /// `value` replaced by a static constant or an equal donor, or else offered as one.
+    fn share(&mut self, value: &mut ArcStr) {
+        if let Some(c) = constant(value) {
+            *value = c;
+            return;
+        }
+        match self.find(value) {
+            Some(d) => *value = d.clone(),
+            None => self.offer(value),
+        }
+    }
+
+    fn find(&self, value: &str) -> Option<&ArcStr> {
+        self.0.iter().find(|d| d.as_str() == value)
+    }
+
+    fn offer(&mut self, value: &ArcStr) {
+        // Static strings (the schema's constants, the empty string) cost nothing to keep apart.
+        if !ArcStr::is_static(value) && self.find(value).is_none() {
+            self.0.push(value.clone());
+        }
+    }
+
+    fn offer_all<'a>(&mut self, values: impl IntoIterator<Item = &'a ArcStr>) {
+        for v in values {
+            self.offer(v);
+        }
+    }
+
+    fn share_all<'a>(&mut self, values: impl IntoIterator<Item = &'a mut ArcStr>) {
+        for v in values {
+            self.share(v);
+        }
+    }
+
+    // Secrets are never shared: they are unique, so comparing them would find nothing.
+
+    fn share_access_token(&mut self, e: &mut AccessTokenEntry) {
+        let AccessTokenEntry {
+            credential_type,
+            home_account_id,
+            environment,
+            client_id,
+            realm,
+            target,
+            token_type,
+            ..
+        } = e;
+        self.share_all([credential_type, environment, client_id, realm, target]);
+        self.share_all(home_account_id.iter_mut().chain(token_type));
+    }
+
+    fn share_refresh_token(&mut self, e: &mut RefreshTokenEntry) {
+        let RefreshTokenEntry {
+            credential_type,
+            home_account_id,
+            environment,
+            client_id,
+            target,
+            family_id,
+            ..
+        } = e;
+        self.share_all([credential_type, home_account_id, environment, client_id]);
+        self.share_all(target.iter_mut().chain(family_id));
+    }
+
+    fn share_id_token(&mut self, e: &mut IdTokenEntry) {
+        let IdTokenEntry {
+            credential_type,
+            home_account_id,
+            environment,
+            realm,
+            client_id,
+            ..
+        } = e;
+        self.share_all([
+            credential_type,
+            home_account_id,
+            environment,
+            realm,
+            client_id,
+        ]);
+    }
+
+    fn share_account(&mut self, e: &mut AccountEntry) {
+        let AccountEntry {
+            home_account_id,
+            environment,
+            realm,
+            authority_type,
+            account_source,
+            ..
+        } = e;
+        self.share_all([home_account_id, environment, realm, authority_type]);
+        self.share_all(account_source);
+    }
+
+    fn share_app_metadata(&mut self, e: &mut AppMetadataEntry) {
+        let AppMetadataEntry {
+            client_id,
+            environment,
+            family_id,
+            ..
+        } = e;
+        self.share_all([client_id, environment]);
+        self.share_all(family_id);
+    }
 }
 
 /// A fingerprint of a secret for comparisons that must not keep the secret itself around.
@@ -1022,12 +1164,14 @@ impl TokenCache {
             }
         }
         let hasher = cache.hasher.clone();
+        let home_accounts = SharedStrings::default();
         let load = |kinds: &[&'static str]| -> Option<TokenCache> {
             let mut part = TokenCache {
                 hasher: hasher.clone(),
                 ..TokenCache::default()
             };
             let mut fields = Fields::new();
+            let mut strings = Interner::with_shared(&home_accounts);
             let mut bad_section = None;
             for (kind, value) in known.iter().filter(|(k, _)| kinds.contains(k)) {
                 // As in the one-thread load: one UTF-8 check, then a `str` parse.
@@ -1037,6 +1181,7 @@ impl TokenCache {
                     cache: &mut part,
                     section: kind,
                     fields: &mut fields,
+                    strings: &mut strings,
                     name: kind,
                     bad_section: &mut bad_section,
                 };
@@ -1090,21 +1235,26 @@ impl TokenCache {
     }
 
     /// Type and insert one entry; false when it does not type as its kind.
-    fn load_fields(&mut self, section: &str, fields: &Fields<'_>) -> bool {
+    fn load_fields(
+        &mut self,
+        section: &str,
+        fields: &Fields<'_>,
+        strings: &mut Interner<'_>,
+    ) -> bool {
         match section {
-            AT => AccessTokenEntry::from_fields(fields)
+            AT => AccessTokenEntry::from_fields(fields, strings)
                 .map(|e| self.insert_access_token(e))
                 .is_some(),
-            RT => RefreshTokenEntry::from_fields(fields)
+            RT => RefreshTokenEntry::from_fields(fields, strings)
                 .map(|e| self.insert_refresh_token(e, true))
                 .is_some(),
-            IDT => IdTokenEntry::from_fields(fields)
+            IDT => IdTokenEntry::from_fields(fields, strings)
                 .map(|e| self.insert_id_token(e))
                 .is_some(),
-            ACCOUNT => AccountEntry::from_fields(fields)
+            ACCOUNT => AccountEntry::from_fields(fields, strings)
                 .map(|e| self.insert_account(e))
                 .is_some(),
-            APP => AppMetadataEntry::from_fields(fields)
+            APP => AppMetadataEntry::from_fields(fields, strings)
                 .map(|e| self.insert_app_metadata(e))
                 .is_some(),
             _ => false,
@@ -1429,12 +1579,12 @@ impl TokenCache {
                 // If another process rotated this token while we were refreshing, its secret no
                 // longer matches the one we redeemed; ours is newer still (the server issued it
                 // after), so it wins either way.
-                rt.secret = new_secret.clone();
+                rt.secret = new_secret.as_str().into();
                 rt.last_modification_time = Some(redeemed.now);
             }
             if rt.family_id.is_none() {
                 if let Some(f) = &redeemed.family_id {
-                    rt.family_id = Some(f.clone());
+                    rt.family_id = Some(f.as_str().into());
                     // A family id changes the key: re-insert under the family key.
                     let entry = rt.clone();
                     self.refresh_tokens
@@ -1443,7 +1593,13 @@ impl TokenCache {
                 }
             }
         }
+        // The new entries take the strings the cache already holds (and share them among
+        // themselves), so that a cache written to for a long time keeps them once as a loaded
+        // one does, rather than a copy per entry.
+        let mut donors = self.donors(w);
         if let Some(at) = &w.access_token {
+            let mut at = at.clone();
+            donors.share_access_token(&mut at);
             // Intersection is judged on resource scopes only: every token carries OpenID's
             // `openid profile email`, and a new Mail.Read token must not evict User.Read.
             let new_scopes = ScopeSet::from_target(&at.target).without_oidc();
@@ -1462,21 +1618,63 @@ impl TokenCache {
                     && r.entry.is_plain_bearer()
                     && r.scopes.intersects(&new_scopes)
             });
-            self.insert_access_token(at.clone());
+            self.insert_access_token(at);
         }
         if let Some(rt) = &w.refresh_token {
-            self.insert_refresh_token(rt.clone(), false);
+            let mut rt = rt.clone();
+            donors.share_refresh_token(&mut rt);
+            self.insert_refresh_token(rt, false);
         }
         if let Some(idt) = &w.id_token {
-            self.insert_id_token(idt.clone());
+            let mut idt = idt.clone();
+            donors.share_id_token(&mut idt);
+            self.insert_id_token(idt);
         }
         if let Some(account) = &w.account {
-            self.insert_account(account.clone());
+            let mut account = account.clone();
+            donors.share_account(&mut account);
+            self.insert_account(account);
         }
         if let Some(meta) = &w.app_metadata {
-            self.insert_app_metadata(meta.clone());
+            let mut meta = meta.clone();
+            donors.share_app_metadata(&mut meta);
+            self.insert_app_metadata(meta);
         }
         true
+    }
+
+    /// The strings of the entries a write's entries will sit beside: the account entries of its
+    /// account and the access tokens of its new access token's bucket (two hash probes).
+    fn donors(&self, w: &TokenWrite) -> Donors {
+        let mut donors = Donors::default();
+        let hid = [
+            w.account.as_ref().map(|a| &a.home_account_id),
+            w.access_token
+                .as_ref()
+                .and_then(|a| a.home_account_id.as_ref()),
+            w.refresh_token.as_ref().map(|r| &r.home_account_id),
+            w.id_token.as_ref().map(|i| &i.home_account_id),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|h| !h.is_empty());
+        if let Some(hid) = hid {
+            let b = Bucket::new(&[hid]);
+            for e in self.accounts.bucket(&b, b.hash(&self.hasher)) {
+                donors.offer_all([&e.home_account_id, &e.environment, &e.realm]);
+            }
+        }
+        if let Some(at) = &w.access_token {
+            let hid = owner(at.home_account_id.as_deref().unwrap_or(""), &at.extra);
+            let b = Bucket::new(&[hid, &at.environment, &at.client_id, &at.realm]);
+            let first = self.access_tokens.bucket(&b, b.hash(&self.hasher)).next();
+            if let Some(r) = first {
+                let e = &r.entry;
+                donors.offer_all([&e.environment, &e.client_id, &e.realm, &e.target]);
+                donors.offer_all(e.home_account_id.iter().chain(&e.token_type));
+            }
+        }
+        donors
     }
 
     /// Remove an account for an app. Returns whether anything was removed.
@@ -1547,8 +1745,9 @@ impl<'de> Visitor<'de> for Loader<'_> {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        // One field buffer for every entry of the document.
+        // One field buffer and one string table for every entry of the document.
         let mut fields = Fields::new();
+        let mut strings = Interner::default();
         while let Some(Key(name)) = map.next_key()? {
             let Some(&known) = SECTIONS.iter().find(|s| s.eq_ignore_ascii_case(&name)) else {
                 let value: Value = map.next_value()?;
@@ -1559,6 +1758,7 @@ impl<'de> Visitor<'de> for Loader<'_> {
                 cache: &mut *self.cache,
                 section: known,
                 fields: &mut fields,
+                strings: &mut strings,
                 name: &name,
                 bad_section: &mut *self.bad_section,
             })?;
@@ -1568,29 +1768,31 @@ impl<'de> Visitor<'de> for Loader<'_> {
 }
 
 /// Reads one known section's entries into the cache.
-struct SectionLoader<'a, 'de> {
+struct SectionLoader<'a, 'de, 's> {
     cache: &'a mut TokenCache,
     section: &'static str,
     fields: &'a mut Fields<'de>,
+    /// The load's shared strings.
+    strings: &'a mut Interner<'s>,
     name: &'a str,
     bad_section: &'a mut Option<String>,
 }
 
-impl<'de> DeserializeSeed<'de> for SectionLoader<'_, 'de> {
+impl<'de> DeserializeSeed<'de> for SectionLoader<'_, 'de, '_> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl SectionLoader<'_, '_> {
+impl SectionLoader<'_, '_, '_> {
     fn not_an_object<E: de::Error>(self) -> Result<(), E> {
         *self.bad_section = Some(self.name.to_owned());
         Err(E::custom("a section is not a JSON object"))
     }
 }
 
-impl<'de> Visitor<'de> for SectionLoader<'_, 'de> {
+impl<'de> Visitor<'de> for SectionLoader<'_, 'de, '_> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON object")
@@ -1599,7 +1801,10 @@ impl<'de> Visitor<'de> for SectionLoader<'_, 'de> {
         while let Some(Key(key)) = map.next_key()? {
             match map.next_value_seed(EntrySeed(&mut *self.fields))? {
                 RawEntry::Object => {
-                    if !self.cache.load_fields(self.section, self.fields) {
+                    if !self
+                        .cache
+                        .load_fields(self.section, self.fields, self.strings)
+                    {
                         let value = fields_to_value(self.fields);
                         self.cache
                             .unparsed
@@ -1792,13 +1997,13 @@ fn non_bearer_key_suffix(entry: &AccessTokenEntry) -> String {
 
 fn to_account(e: &AccountEntry) -> Account {
     let mut a = Account::new(
-        e.home_account_id.clone(),
-        e.environment.clone(),
-        e.username.clone(),
+        e.home_account_id.as_str(),
+        e.environment.as_str(),
+        e.username.as_str(),
     );
-    a.local_account_id = e.local_account_id.clone();
-    a.tenant_id = e.realm.clone();
-    a.name = e.name.clone();
+    a.local_account_id = e.local_account_id.to_string();
+    a.tenant_id = e.realm.to_string();
+    a.name = e.name.as_ref().map(ArcStr::to_string);
     a
 }
 
@@ -1966,6 +2171,179 @@ mod tests {
         }
     }
 
+    /// Two accounts with an access, refresh and ID token and an account entry each.
+    fn two_accounts() -> String {
+        let mut sections = [String::new(), String::new(), String::new(), String::new()];
+        for (i, hid) in ["a.t", "b.t"].iter().enumerate() {
+            let common = format!(
+                r#""home_account_id": "{hid}", "environment": "login.microsoftonline.com",
+                   "client_id": "c""#
+            );
+            let sep = if i > 0 { "," } else { "" };
+            sections[0] += &format!(
+                r#"{sep}"{hid}-at": {{"credential_type": "AccessToken", "secret": "at{i}", {common},
+                   "realm": "t", "target": "User.Read", "token_type": "Bearer"}}"#
+            );
+            sections[1] += &format!(
+                r#"{sep}"{hid}-rt": {{"credential_type": "RefreshToken", "secret": "rt{i}", {common}}}"#
+            );
+            sections[2] += &format!(
+                r#"{sep}"{hid}-idt": {{"credential_type": "IdToken", "secret": "id{i}", {common},
+                   "realm": "t"}}"#
+            );
+            sections[3] += &format!(
+                r#"{sep}"{hid}-acc": {{"home_account_id": "{hid}",
+                   "environment": "login.microsoftonline.com", "realm": "t",
+                   "username": "u{i}", "authority_type": "MSSTS"}}"#
+            );
+        }
+        let [at, rt, idt, acc] = sections;
+        format!(
+            r#"{{"AccessToken": {{{at}}}, "RefreshToken": {{{rt}}}, "IdToken": {{{idt}}},
+                "Account": {{{acc}}}}}"#
+        )
+    }
+
+    /// Whether all of `strings` are one allocation (or one static string).
+    fn one<'a>(strings: impl IntoIterator<Item = &'a ArcStr>) -> bool {
+        let all: Vec<&ArcStr> = strings.into_iter().collect();
+        all.windows(2).all(|w| ArcStr::ptr_eq(w[0], w[1]))
+    }
+
+    /// Every string an account's entries repeat is stored once, whichever way the cache got it:
+    /// the home account id always, the other values only with `all` (a two-thread load keeps a
+    /// copy of those per thread: a handful of strings, not one per account).
+    fn assert_shared(cache: &TokenCache, hid: &str, all: bool) {
+        let mut ats = cache.access_tokens.iter().map(|r| &r.entry);
+        let at = ats
+            .find(|e| e.home_account_id.as_deref() == Some(hid))
+            .unwrap();
+        let rt = cache
+            .refresh_tokens
+            .iter()
+            .find(|e| e.home_account_id == hid)
+            .unwrap();
+        let idt = cache
+            .id_tokens
+            .iter()
+            .find(|e| e.home_account_id == hid)
+            .unwrap();
+        let acc = cache
+            .accounts
+            .iter()
+            .find(|e| e.home_account_id == hid)
+            .unwrap();
+        let hids = [
+            &rt.home_account_id,
+            &idt.home_account_id,
+            &acc.home_account_id,
+        ];
+        assert!(
+            one(at.home_account_id.iter().chain(hids)),
+            "home account id"
+        );
+        if all {
+            let envs = [
+                &at.environment,
+                &rt.environment,
+                &idt.environment,
+                &acc.environment,
+            ];
+            assert!(one(envs), "environment");
+            assert!(
+                one([&at.client_id, &rt.client_id, &idt.client_id]),
+                "client id"
+            );
+            assert!(one([&at.realm, &idt.realm, &acc.realm]), "realm");
+        }
+        for constant in [
+            &at.credential_type,
+            &rt.credential_type,
+            &idt.credential_type,
+        ] {
+            assert!(ArcStr::is_static(constant), "{constant}");
+        }
+        assert!(at.token_type.iter().all(ArcStr::is_static));
+        assert!(ArcStr::is_static(&acc.authority_type));
+    }
+
+    #[test]
+    fn a_load_stores_each_repeated_string_once_on_one_thread_or_two() {
+        let doc = two_accounts();
+        let seq = TokenCache::from_json_sequential(doc.as_bytes()).expect("fixture loads");
+        let split = TokenCache::from_json_split(doc.as_bytes()).expect("fixture splits");
+        for (cache, all) in [(&seq, true), (&split, false)] {
+            assert_eq!(cache.counts(), (2, 2, 2, 2, 0));
+            assert_shared(cache, "a.t", all);
+            assert_shared(cache, "b.t", all);
+            let envs = cache.accounts.iter().map(|e| &e.environment);
+            assert!(one(envs), "across accounts too");
+        }
+        assert_eq!(seq.to_json(), split.to_json());
+    }
+
+    #[test]
+    fn a_write_takes_the_strings_the_cache_already_holds() {
+        let mut cache = TokenCache::from_json_sequential(two_accounts().as_bytes()).unwrap();
+        let fresh = |s: &str| ArcStr::from(s.to_owned());
+        let (hid, env) = (fresh("a.t"), fresh("login.microsoftonline.com"));
+        let at = AccessTokenEntry {
+            credential_type: fresh("AccessToken"),
+            secret: fresh("new-at"),
+            home_account_id: Some(fresh("a.t")),
+            environment: fresh("login.microsoftonline.com"),
+            client_id: fresh("c"),
+            realm: fresh("t"),
+            target: fresh("User.Read"),
+            cached_at: 1,
+            expires_on: 2,
+            extended_expires_on: 2,
+            refresh_on: None,
+            token_type: Some(fresh("Bearer")),
+            extra: Default::default(),
+        };
+        let idt = IdTokenEntry {
+            credential_type: fresh("IdToken"),
+            secret: fresh("new-idt"),
+            home_account_id: hid.clone(),
+            environment: env.clone(),
+            realm: fresh("t"),
+            client_id: fresh("c"),
+            extra: Default::default(),
+        };
+        let meta = AppMetadataEntry {
+            client_id: fresh("c"),
+            environment: env,
+            family_id: Some(fresh("1")),
+            extra: Default::default(),
+        };
+        assert!(cache.apply(&TokenWrite {
+            access_token: Some(at),
+            id_token: Some(idt),
+            app_metadata: Some(meta),
+            ..TokenWrite::default()
+        }));
+        assert_eq!(cache.counts(), (2, 2, 2, 2, 1));
+        assert_shared(&cache, "a.t", true);
+        let meta = cache.app_metadata.iter().next().unwrap();
+        let acc = cache.accounts.iter().next().unwrap();
+        assert!(one([&meta.environment, &acc.environment]));
+        assert!(meta.family_id.iter().all(ArcStr::is_static));
+        assert_eq!(
+            cache
+                .find_access_token(&AccessTokenQuery {
+                    home_account_id: Some("a.t"),
+                    environment: "login.microsoftonline.com",
+                    client_id: "c",
+                    realm: "t",
+                    scopes: &ScopeSet::new(["User.Read"]),
+                    max_expires_on: u64::MAX,
+                })
+                .map(|e| e.secret.as_str()),
+            Some("new-at")
+        );
+    }
+
     #[test]
     fn chains_keep_insertion_order_through_removals_and_reuse() {
         let state = BucketHasher::default();
@@ -1974,9 +2352,9 @@ mod tests {
             home_account_id: "u.t".into(),
             environment: "login.microsoftonline.com".into(),
             realm: realm.into(),
-            local_account_id: String::new(),
-            username: String::new(),
-            authority_type: String::new(),
+            local_account_id: ArcStr::new(),
+            username: ArcStr::new(),
+            authority_type: ArcStr::new(),
             account_source: None,
             name: None,
             extra: Default::default(),

@@ -43,6 +43,15 @@
 //! # Ok::<(), msal_cache::CacheError>(())
 //! ```
 //!
+//! Strings in entries are [`ArcStr`] (re-exported from the `arcstr` crate): an 8-byte,
+//! reference-counted, immutable string. A loaded cache stores each value that repeats across
+//! entries once (an account's home account id is shared by its access, refresh and ID tokens and
+//! its account entry; the cloud, client, tenant and scopes by every entry that has them) and the
+//! schema's constants (`AccessToken`, `Bearer`, ...) take no memory at all, which is most of what
+//! a large cache holds besides the secrets. Handing a token out of the cache is a reference
+//! count increment, not a copy. `ArcStr` dereferences to `str`, compares with `&str` and `String`,
+//! and is made with `.into()` from either.
+//!
 //! Choices where the other MSAL libraries differ or say nothing:
 //! - Keys are written in Python's dialect (lowercased, sorted `target`), refresh-token keys
 //!   without target and family refresh tokens keyed by family id, as decided for msal-rs.
@@ -58,6 +67,7 @@ pub mod encrypted;
 pub mod error;
 pub mod file;
 pub mod index;
+mod intern;
 pub mod keys;
 pub mod memory;
 #[cfg(feature = "redis")]
@@ -67,6 +77,7 @@ pub mod store;
 
 #[cfg(feature = "redis")]
 pub use crate::redis::RedisCache;
+pub use arcstr::ArcStr;
 pub use encrypted::EncryptedFileCache;
 pub use error::CacheError;
 pub use file::FileCache;

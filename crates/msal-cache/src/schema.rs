@@ -5,6 +5,11 @@
 //! `client_info` on every entry). Unknown fields are kept in each entry's `extra` map and written
 //! back untouched. Timestamps are strings of Unix seconds; numbers are accepted too, and anything
 //! unparsable reads as 0 ("int or 0", as MSAL.NET does), which makes a token count as expired.
+//!
+//! String fields are [`ArcStr`]s: entries read by one load share each repeated
+//! value (see the crate documentation), and cloning an entry or handing out its secret copies no
+//! bytes. Build them with `.into()` from a `&str` or `String`; read them as `&str` (`&*field`,
+//! `field.as_str()`) or compare them with `==` against either.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -13,6 +18,10 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+
+use arcstr::ArcStr;
+
+use crate::intern::{How, Interner, Recent};
 
 /// Unknown fields of an entry, kept for the round trip. Reads and writes like a
 /// `serde_json::Map` (it dereferences to one).
@@ -53,19 +62,19 @@ impl From<Map<String, Value>> for Extra {
 #[derive(Clone)]
 pub struct AccessTokenEntry {
     /// `AccessToken` (.NET writes `ATExt` for tokens with extra key components).
-    pub credential_type: String,
+    pub credential_type: ArcStr,
     /// The access token.
-    pub secret: String,
+    pub secret: ArcStr,
     /// `{uid}.{utid}`; `null` for app-only tokens (MSAL Python writes `null`).
-    pub home_account_id: Option<String>,
+    pub home_account_id: Option<ArcStr>,
     /// The host the token was issued by.
-    pub environment: String,
+    pub environment: ArcStr,
     /// The client (application) id.
-    pub client_id: String,
+    pub client_id: ArcStr,
     /// The tenant.
-    pub realm: String,
+    pub realm: ArcStr,
     /// The scopes, space-separated.
-    pub target: String,
+    pub target: ArcStr,
     /// When it was written (Unix seconds).
     pub cached_at: u64,
     /// When it expires (Unix seconds).
@@ -75,13 +84,13 @@ pub struct AccessTokenEntry {
     /// When to refresh proactively (Unix seconds), if the server said.
     pub refresh_on: Option<u64>,
     /// Token type; absent means `Bearer` (.NET omits it).
-    pub token_type: Option<String>,
+    pub token_type: Option<ArcStr>,
     /// Fields msal-rs does not interpret (`kid`, `key_id`, `ext`, `client_info`, ...).
     pub extra: Extra,
 }
 
-fn access_token_type() -> String {
-    "AccessToken".to_owned()
+fn access_token_type() -> ArcStr {
+    arcstr::literal!("AccessToken")
 }
 
 impl AccessTokenEntry {
@@ -130,27 +139,27 @@ impl AccessTokenEntry {
 #[derive(Clone)]
 pub struct RefreshTokenEntry {
     /// `RefreshToken`.
-    pub credential_type: String,
+    pub credential_type: ArcStr,
     /// The refresh token.
-    pub secret: String,
+    pub secret: ArcStr,
     /// `{uid}.{utid}`.
-    pub home_account_id: String,
+    pub home_account_id: ArcStr,
     /// The host the token was issued by.
-    pub environment: String,
+    pub environment: ArcStr,
     /// The client (application) id.
-    pub client_id: String,
+    pub client_id: ArcStr,
     /// Scopes of the response that created it (Python writes it; informational only).
-    pub target: Option<String>,
+    pub target: Option<ArcStr>,
     /// When it was last rotated (Unix seconds; Python only).
     pub last_modification_time: Option<u64>,
     /// The FOCI family (`"1"`) for family refresh tokens.
-    pub family_id: Option<String>,
+    pub family_id: Option<ArcStr>,
     /// Fields msal-rs does not interpret.
     pub extra: Extra,
 }
 
-fn refresh_token_type() -> String {
-    "RefreshToken".to_owned()
+fn refresh_token_type() -> ArcStr {
+    arcstr::literal!("RefreshToken")
 }
 
 impl RefreshTokenEntry {
@@ -164,44 +173,44 @@ impl RefreshTokenEntry {
 #[derive(Clone)]
 pub struct IdTokenEntry {
     /// `IdToken`.
-    pub credential_type: String,
+    pub credential_type: ArcStr,
     /// The raw JWT.
-    pub secret: String,
+    pub secret: ArcStr,
     /// `{uid}.{utid}`.
-    pub home_account_id: String,
+    pub home_account_id: ArcStr,
     /// The host the token was issued by.
-    pub environment: String,
+    pub environment: ArcStr,
     /// The tenant.
-    pub realm: String,
+    pub realm: ArcStr,
     /// The client (application) id.
-    pub client_id: String,
+    pub client_id: ArcStr,
     /// Fields msal-rs does not interpret.
     pub extra: Extra,
 }
 
-fn id_token_type() -> String {
-    "IdToken".to_owned()
+fn id_token_type() -> ArcStr {
+    arcstr::literal!("IdToken")
 }
 
 /// An account entry (`Account` section): one per home account, environment and tenant.
 #[derive(Debug, Clone)]
 pub struct AccountEntry {
     /// `{uid}.{utid}`.
-    pub home_account_id: String,
+    pub home_account_id: ArcStr,
     /// The host the account signed in at.
-    pub environment: String,
+    pub environment: ArcStr,
     /// The tenant of this profile.
-    pub realm: String,
+    pub realm: ArcStr,
     /// Object id in `realm` (`oid`, else `sub`).
-    pub local_account_id: String,
+    pub local_account_id: ArcStr,
     /// Sign-in name.
-    pub username: String,
+    pub username: ArcStr,
     /// `MSSTS`, `ADFS`, `MSA` or `Other`.
-    pub authority_type: String,
+    pub authority_type: ArcStr,
     /// The grant that created it (Python), e.g. `authorization_code`.
-    pub account_source: Option<String>,
+    pub account_source: Option<ArcStr>,
     /// Display name (.NET writes it).
-    pub name: Option<String>,
+    pub name: Option<ArcStr>,
     /// Fields msal-rs does not interpret.
     pub extra: Extra,
 }
@@ -210,11 +219,11 @@ pub struct AccountEntry {
 #[derive(Debug, Clone)]
 pub struct AppMetadataEntry {
     /// The client (application) id.
-    pub client_id: String,
+    pub client_id: ArcStr,
     /// The host.
-    pub environment: String,
+    pub environment: ArcStr,
     /// The family, when the client is a member.
-    pub family_id: Option<String>,
+    pub family_id: Option<ArcStr>,
     /// Fields msal-rs does not interpret.
     pub extra: Extra,
 }
@@ -309,20 +318,20 @@ impl Field<'_> {
     }
 
     /// MSAL.NET's leniency: a string, or `null` (empty), a number or a boolean as text.
-    fn lenient_string(&self) -> Option<String> {
+    fn lenient_string(&self, how: How, strings: &mut Interner<'_>) -> Option<ArcStr> {
         match self {
-            Field::Str(s) => Some(s.as_ref().to_owned()),
-            Field::Other(Value::Null) => Some(String::new()),
-            Field::Other(Value::Number(n)) => Some(n.to_string()),
-            Field::Other(Value::Bool(b)) => Some(b.to_string()),
+            Field::Str(s) => Some(strings.store(how, s)),
+            Field::Other(Value::Null) => Some(ArcStr::new()),
+            Field::Other(Value::Number(n)) => Some(n.to_string().into()),
+            Field::Other(Value::Bool(b)) => Some(b.to_string().into()),
             Field::Other(_) => None,
         }
     }
 
     /// A string or `null`; anything else does not type.
-    fn optional_string(&self) -> Option<Option<String>> {
+    fn optional_string(&self, how: How, strings: &mut Interner<'_>) -> Option<Option<ArcStr>> {
         match self {
-            Field::Str(s) => Some(Some(s.as_ref().to_owned())),
+            Field::Str(s) => Some(Some(strings.store(how, s))),
             Field::Other(Value::Null) => Some(None),
             Field::Other(_) => None,
         }
@@ -494,19 +503,45 @@ fn pick<'f, 'de, const N: usize>(
 }
 
 /// A lenient string field, with its default when absent.
-fn lenient_or(field: Option<&Field<'_>>, default: impl FnOnce() -> String) -> Option<String> {
-    field.map_or_else(|| Some(default()), Field::lenient_string)
+fn lenient_or(
+    field: Option<&Field<'_>>,
+    default: impl FnOnce() -> ArcStr,
+    how: How,
+    strings: &mut Interner<'_>,
+) -> Option<ArcStr> {
+    match field {
+        Some(f) => f.lenient_string(how, strings),
+        None => Some(default()),
+    }
 }
 
 /// A required lenient string field.
-fn required(field: Option<&Field<'_>>) -> Option<String> {
-    field?.lenient_string()
+fn required(field: Option<&Field<'_>>, how: How, strings: &mut Interner<'_>) -> Option<ArcStr> {
+    field?.lenient_string(how, strings)
 }
 
 /// A string-or-null field, `None` when absent.
-fn optional(field: Option<&Field<'_>>) -> Option<Option<String>> {
-    field.map_or(Some(None), Field::optional_string)
+fn optional(
+    field: Option<&Field<'_>>,
+    how: How,
+    strings: &mut Interner<'_>,
+) -> Option<Option<ArcStr>> {
+    match field {
+        Some(f) => f.optional_string(how, strings),
+        None => Some(None),
+    }
 }
+
+// How each field is stored: secrets and what is unique per user are copied; the rest repeats
+// across entries (the home account id over an account's four entries, the others over all).
+const SECRET: How = How::Own;
+const UNIQUE: How = How::Own;
+const HOME_ACCOUNT: How = How::Shared(Recent::HomeAccount);
+const ENVIRONMENT: How = How::Shared(Recent::Environment);
+const CLIENT: How = How::Shared(Recent::Client);
+const REALM: How = How::Shared(Recent::Realm);
+const TARGET: How = How::Shared(Recent::Target);
+const REPEATED: How = How::Shared(Recent::Other);
 
 fn timestamp(field: Option<&Field<'_>>) -> u64 {
     field.map_or(0, Field::timestamp)
@@ -514,96 +549,97 @@ fn timestamp(field: Option<&Field<'_>>) -> u64 {
 
 /// Typing of collected fields, one impl per entry kind.
 pub(crate) trait FromFields: Sized {
-    /// `None` when a required field is missing or a field has a type it cannot take.
-    fn from_fields(fields: &Fields<'_>) -> Option<Self>;
+    /// `None` when a required field is missing or a field has a type it cannot take. Strings
+    /// that repeat across entries are taken from (and added to) `strings`.
+    fn from_fields(fields: &Fields<'_>, strings: &mut Interner<'_>) -> Option<Self>;
 }
 
 impl FromFields for AccessTokenEntry {
-    fn from_fields(fields: &Fields<'_>) -> Option<Self> {
+    fn from_fields(fields: &Fields<'_>, strings: &mut Interner<'_>) -> Option<Self> {
         let mut extra = Map::new();
         let [credential_type, secret, home_account_id, environment, client_id, realm, target, cached_at, expires_on, extended_expires_on, refresh_on, token_type] =
             pick(fields, ACCESS_TOKEN_FIELDS, &mut extra);
         Some(AccessTokenEntry {
-            credential_type: lenient_or(credential_type, access_token_type)?,
-            secret: required(secret)?,
-            home_account_id: optional(home_account_id)?,
-            environment: required(environment)?,
-            client_id: required(client_id)?,
-            realm: lenient_or(realm, String::new)?,
-            target: lenient_or(target, String::new)?,
+            credential_type: lenient_or(credential_type, access_token_type, REPEATED, strings)?,
+            secret: required(secret, SECRET, strings)?,
+            home_account_id: optional(home_account_id, HOME_ACCOUNT, strings)?,
+            environment: required(environment, ENVIRONMENT, strings)?,
+            client_id: required(client_id, CLIENT, strings)?,
+            realm: lenient_or(realm, ArcStr::new, REALM, strings)?,
+            target: lenient_or(target, ArcStr::new, TARGET, strings)?,
             cached_at: timestamp(cached_at),
             expires_on: timestamp(expires_on),
             extended_expires_on: timestamp(extended_expires_on),
             refresh_on: Some(timestamp(refresh_on)).filter(|v| *v != 0),
-            token_type: optional(token_type)?,
+            token_type: optional(token_type, REPEATED, strings)?,
             extra: extra.into(),
         })
     }
 }
 
 impl FromFields for RefreshTokenEntry {
-    fn from_fields(fields: &Fields<'_>) -> Option<Self> {
+    fn from_fields(fields: &Fields<'_>, strings: &mut Interner<'_>) -> Option<Self> {
         let mut extra = Map::new();
         let [credential_type, secret, home_account_id, environment, client_id, target, last_modification_time, family_id] =
             pick(fields, REFRESH_TOKEN_FIELDS, &mut extra);
         Some(RefreshTokenEntry {
-            credential_type: lenient_or(credential_type, refresh_token_type)?,
-            secret: required(secret)?,
-            home_account_id: lenient_or(home_account_id, String::new)?,
-            environment: required(environment)?,
-            client_id: required(client_id)?,
-            target: optional(target)?,
+            credential_type: lenient_or(credential_type, refresh_token_type, REPEATED, strings)?,
+            secret: required(secret, SECRET, strings)?,
+            home_account_id: lenient_or(home_account_id, ArcStr::new, HOME_ACCOUNT, strings)?,
+            environment: required(environment, ENVIRONMENT, strings)?,
+            client_id: required(client_id, CLIENT, strings)?,
+            target: optional(target, TARGET, strings)?,
             last_modification_time: Some(timestamp(last_modification_time)).filter(|v| *v != 0),
-            family_id: optional(family_id)?,
+            family_id: optional(family_id, REPEATED, strings)?,
             extra: extra.into(),
         })
     }
 }
 
 impl FromFields for IdTokenEntry {
-    fn from_fields(fields: &Fields<'_>) -> Option<Self> {
+    fn from_fields(fields: &Fields<'_>, strings: &mut Interner<'_>) -> Option<Self> {
         let mut extra = Map::new();
         let [credential_type, secret, home_account_id, environment, realm, client_id] =
             pick(fields, ID_TOKEN_FIELDS, &mut extra);
         Some(IdTokenEntry {
-            credential_type: lenient_or(credential_type, id_token_type)?,
-            secret: required(secret)?,
-            home_account_id: lenient_or(home_account_id, String::new)?,
-            environment: required(environment)?,
-            realm: lenient_or(realm, String::new)?,
-            client_id: required(client_id)?,
+            credential_type: lenient_or(credential_type, id_token_type, REPEATED, strings)?,
+            secret: required(secret, SECRET, strings)?,
+            home_account_id: lenient_or(home_account_id, ArcStr::new, HOME_ACCOUNT, strings)?,
+            environment: required(environment, ENVIRONMENT, strings)?,
+            realm: lenient_or(realm, ArcStr::new, REALM, strings)?,
+            client_id: required(client_id, CLIENT, strings)?,
             extra: extra.into(),
         })
     }
 }
 
 impl FromFields for AccountEntry {
-    fn from_fields(fields: &Fields<'_>) -> Option<Self> {
+    fn from_fields(fields: &Fields<'_>, strings: &mut Interner<'_>) -> Option<Self> {
         let mut extra = Map::new();
         let [home_account_id, environment, realm, local_account_id, username, authority_type, account_source, name] =
             pick(fields, ACCOUNT_FIELDS, &mut extra);
         Some(AccountEntry {
-            home_account_id: required(home_account_id)?,
-            environment: required(environment)?,
-            realm: lenient_or(realm, String::new)?,
-            local_account_id: lenient_or(local_account_id, String::new)?,
-            username: lenient_or(username, String::new)?,
-            authority_type: lenient_or(authority_type, String::new)?,
-            account_source: optional(account_source)?,
-            name: optional(name)?,
+            home_account_id: required(home_account_id, HOME_ACCOUNT, strings)?,
+            environment: required(environment, ENVIRONMENT, strings)?,
+            realm: lenient_or(realm, ArcStr::new, REALM, strings)?,
+            local_account_id: lenient_or(local_account_id, ArcStr::new, UNIQUE, strings)?,
+            username: lenient_or(username, ArcStr::new, UNIQUE, strings)?,
+            authority_type: lenient_or(authority_type, ArcStr::new, REPEATED, strings)?,
+            account_source: optional(account_source, REPEATED, strings)?,
+            name: optional(name, UNIQUE, strings)?,
             extra: extra.into(),
         })
     }
 }
 
 impl FromFields for AppMetadataEntry {
-    fn from_fields(fields: &Fields<'_>) -> Option<Self> {
+    fn from_fields(fields: &Fields<'_>, strings: &mut Interner<'_>) -> Option<Self> {
         let mut extra = Map::new();
         let [client_id, environment, family_id] = pick(fields, APP_METADATA_FIELDS, &mut extra);
         Some(AppMetadataEntry {
-            client_id: required(client_id)?,
-            environment: required(environment)?,
-            family_id: optional(family_id)?,
+            client_id: required(client_id, CLIENT, strings)?,
+            environment: required(environment, ENVIRONMENT, strings)?,
+            family_id: optional(family_id, REPEATED, strings)?,
             extra: extra.into(),
         })
     }
@@ -631,7 +667,7 @@ macro_rules! deserialize_via_fields {
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let fields = d.deserialize_map(FieldsVisitor)?;
-                <$ty>::from_fields(&fields)
+                <$ty>::from_fields(&fields, &mut Interner::default())
                     .ok_or_else(|| de::Error::custom(concat!("not a valid ", $what, " entry")))
             }
         }

@@ -7,7 +7,8 @@ use msal_cache::schema::{
     AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry,
 };
 use msal_cache::{
-    AccessTokenQuery, AccountRemoval, CacheError, RedeemedRefreshToken, TokenCache, TokenWrite,
+    AccessTokenQuery, AccountRemoval, ArcStr, CacheError, RedeemedRefreshToken, TokenCache,
+    TokenWrite,
 };
 use msal_core::ScopeSet;
 use proptest::prelude::*;
@@ -171,7 +172,7 @@ fn at(
     AccessTokenEntry {
         credential_type: "AccessToken".into(),
         secret: secret.into(),
-        home_account_id: hid.map(str::to_owned),
+        home_account_id: hid.map(ArcStr::from),
         environment: env.into(),
         client_id: client.into(),
         realm: realm.into(),
@@ -194,7 +195,7 @@ fn rt(hid: &str, env: &str, client: &str, family: Option<&str>, secret: &str) ->
         client_id: client.into(),
         target: None,
         last_modification_time: Some(1_700_000_000),
-        family_id: family.map(str::to_owned),
+        family_id: family.map(ArcStr::from),
         extra: Default::default(),
     }
 }
@@ -229,7 +230,7 @@ fn meta(env: &str, client: &str, family: Option<&str>) -> AppMetadataEntry {
     AppMetadataEntry {
         client_id: client.into(),
         environment: env.into(),
-        family_id: family.map(str::to_owned),
+        family_id: family.map(ArcStr::from),
         extra: Default::default(),
     }
 }
@@ -1097,7 +1098,7 @@ fn bound_and_non_bearer_tokens_are_never_returned() {
     for tt in [Some("Bearer"), Some("bearer"), Some("BEARER"), None] {
         let mut cache = TokenCache::new();
         let mut e = at(Some("u.t"), PY_ENV, "c", "r", "a", 5000, "ok");
-        e.token_type = tt.map(str::to_owned);
+        e.token_type = tt.map(ArcStr::from);
         cache.insert_access_token(e);
         assert!(
             cache

@@ -1390,7 +1390,7 @@ async fn cache_store_and_write_types_redact_secrets_in_debug() {
         .await
         .unwrap();
     let redeemed = RedeemedRefreshToken {
-        home_account_id: common::hid(),
+        home_account_id: common::hid().into(),
         environment: ENV.into(),
         client_or_family: CLIENT_ID.into(),
         redeemed_secret_fingerprint: msal::cache::index::secret_fingerprint(&rt),

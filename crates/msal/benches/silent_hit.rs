@@ -1,7 +1,9 @@
 //! `acquire_token_silent` served from the cache, through the whole facade: request
 //! normalisation, the store's "unchanged?" check, the index lookup, the expiry decision and the
-//! result (access token, ID token and account cloned out). Realistic case: cached scopes
-//! `email openid profile User.Read`, requested `User.Read`.
+//! result (access token, ID token and account, shared with the cache's memo of recent hits).
+//! Realistic case: cached scopes `email openid profile User.Read`, requested `User.Read`.
+//! `silent_hit_memory_cache_every_call_another_account` defeats the memo on purpose: every
+//! call is for another account, so each one takes the full lookup.
 
 #![forbid(unsafe_code)]
 
@@ -43,6 +45,44 @@ fn bench_store(
     g.finish();
 }
 
+/// Hits that never repeat within the memo's reach: each call asks for another of 4,096
+/// accounts, so every hit takes the full path (normalise, index probes, build the result).
+/// What a service pays for a user's first request after the cache changed.
+fn bench_rotating(c: &mut Criterion, rt: &tokio::runtime::Runtime, sizes: &[usize]) {
+    let mut g = c.benchmark_group("silent_hit_memory_cache_every_call_another_account");
+    for &n in sizes {
+        let app = builder()
+            .cache(MemoryCache::from_bytes(cache_json(n, in_a_day())))
+            .build()
+            .unwrap();
+        let accounts: Vec<Account> = (0..4_096.min(n))
+            .map(|i| {
+                // Spread over the whole cache, not its first entries.
+                let mut account = Account::new(hid(i * n / 4_096.min(n)), ENV, "");
+                account.tenant_id = TENANT.into();
+                account
+            })
+            .collect();
+        let mut next = 0usize;
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.to_async(rt).iter(|| {
+                // A stride coprime with 4,096 visits every account before repeating one.
+                next = (next + 1_237) % accounts.len();
+                let account = &accounts[next];
+                let app = &app;
+                async move {
+                    let r = app
+                        .acquire_token_silent(["User.Read"], account)
+                        .await
+                        .unwrap();
+                    r.access_token().len()
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 fn builder() -> msal::PublicClientApplicationBuilder {
     PublicClientApplication::builder(CLIENT).authority(&format!("https://{ENV}/{TENANT}"))
 }
@@ -62,6 +102,7 @@ fn silent_hit(c: &mut Criterion) {
             Box::new(move || builder().cache(store.clone()).build().unwrap())
         },
     );
+    bench_rotating(c, &rt, &[1_000, 100_000]);
     // An unchanged file costs one stat per hit; the file is parsed once, on the first call.
     let dir = tempfile::tempdir().unwrap();
     bench_store(c, &rt, "silent_hit_file_cache", &[1, 1_000], |n, bytes| {

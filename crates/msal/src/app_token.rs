@@ -21,6 +21,7 @@ use crate::silent::{cached_after_lock, merge_claims, serve, take_refresh_lock, C
 use crate::token_request::{send_throttled, ThrottledRequest};
 use crate::write_back::cached_target;
 use crate::{AuthenticationResult, Error, TokenSource};
+use msal_cache::ArcStr;
 
 /// A client credentials request; set options, then `.await` it.
 #[must_use = "a request does nothing until it is awaited"]
@@ -180,7 +181,7 @@ impl AppTokenFlow {
 pub(crate) fn cached_result(
     entry: &AccessTokenEntry,
     account: Option<msal_core::Account>,
-    id_token: Option<String>,
+    id_token: Option<ArcStr>,
     correlation_id: &str,
 ) -> Found {
     Found {
@@ -189,7 +190,10 @@ pub(crate) fn cached_result(
         result: AuthenticationResult::new(
             Arc::new(TokenData {
                 access_token: entry.secret.clone(),
-                token_type: entry.token_type.clone().unwrap_or_else(|| "Bearer".into()),
+                token_type: entry
+                    .token_type
+                    .clone()
+                    .unwrap_or_else(|| arcstr::literal!("Bearer")),
                 expires_on: from_unix_seconds(entry.expires_on),
                 refresh_on: entry.refresh_on.map(from_unix_seconds),
                 // As cached: msal-rs writes targets sorted, deduplicated and separated by single
@@ -223,17 +227,17 @@ pub(crate) fn access_token_entry(
 ) -> AccessTokenEntry {
     AccessTokenEntry {
         credential_type: "AccessToken".into(),
-        secret: tokens.access_token.clone(),
-        home_account_id,
-        environment: environment.to_owned(),
-        client_id: core.client_id.clone(),
-        realm: realm.to_owned(),
-        target: target.to_target(),
+        secret: tokens.access_token.as_str().into(),
+        home_account_id: home_account_id.map(Into::into),
+        environment: environment.into(),
+        client_id: core.client_id.as_str().into(),
+        realm: realm.into(),
+        target: target.to_target().into(),
         cached_at: now,
         expires_on: now.saturating_add(tokens.expires_in),
         extended_expires_on: now.saturating_add(tokens.ext_expires_in),
         refresh_on: tokens.refresh_in.map(|r| now.saturating_add(r)),
-        token_type: Some(tokens.token_type.clone()),
+        token_type: Some(tokens.token_type.as_str().into()),
         extra: Default::default(),
     }
 }

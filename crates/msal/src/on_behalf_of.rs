@@ -17,6 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures::future::BoxFuture;
 use msal_cache::schema::RefreshTokenEntry;
+use msal_cache::ArcStr;
 use msal_cache::{AccessTokenQuery, Partition, TokenCache, TokenWrite, USER_ASSERTION_HASH};
 use msal_core::{Account, Authority, ScopeSet, TokenResponse};
 use msal_http::throttle::throttle_key;
@@ -329,11 +330,11 @@ impl CachedFlow for OboFlow {
             let refresh_token = tokens.refresh_token.as_ref().map(|secret| {
                 let mut rt = RefreshTokenEntry {
                     credential_type: "RefreshToken".into(),
-                    secret: secret.clone(),
-                    home_account_id: home_account_id.clone().unwrap_or_default(),
-                    environment: environment.clone(),
-                    client_id: core.client_id.clone(),
-                    target: Some(target.to_target()),
+                    secret: secret.as_str().into(),
+                    home_account_id: home_account_id.as_deref().unwrap_or_default().into(),
+                    environment: environment.as_str().into(),
+                    client_id: core.client_id.as_str().into(),
+                    target: Some(target.to_target().into()),
                     last_modification_time: Some(now),
                     family_id: None,
                     extra: Default::default(),
@@ -354,7 +355,7 @@ impl CachedFlow for OboFlow {
             let mut found = cached_result(
                 &entry,
                 account,
-                tokens.id_token.clone(),
+                tokens.id_token.as_deref().map(ArcStr::from),
                 &flow.correlation_id,
             );
             found.result.source = crate::TokenSource::IdentityProvider;

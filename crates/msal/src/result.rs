@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use msal_cache::ArcStr;
 use msal_core::Account;
 
 /// Where a token came from.
@@ -29,16 +30,17 @@ pub struct AuthenticationResult {
     correlation_id: String,
 }
 
-/// What the results served from one cache entry (or one response) share.
+/// What the results served from one cache entry (or one response) share. The token strings
+/// are the cache's own (`ArcStr`): building this copies no token.
 pub(crate) struct TokenData {
-    pub(crate) access_token: String,
-    pub(crate) token_type: String,
+    pub(crate) access_token: ArcStr,
+    pub(crate) token_type: ArcStr,
     pub(crate) expires_on: SystemTime,
     pub(crate) refresh_on: Option<SystemTime>,
     pub(crate) scopes: Vec<String>,
     pub(crate) account: Option<Account>,
-    pub(crate) id_token: Option<String>,
-    pub(crate) tenant_id: Option<String>,
+    pub(crate) id_token: Option<ArcStr>,
+    pub(crate) tenant_id: Option<ArcStr>,
 }
 
 impl AuthenticationResult {

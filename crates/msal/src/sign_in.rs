@@ -126,27 +126,27 @@ pub(crate) async fn save_sign_in(
         .as_ref()
         .map(|secret| RefreshTokenEntry {
             credential_type: "RefreshToken".into(),
-            secret: secret.clone(),
-            home_account_id: home_account_id.clone(),
-            environment: environment.clone(),
-            client_id: core.client_id.clone(),
-            target: Some(target.to_target()),
+            secret: secret.as_str().into(),
+            home_account_id: home_account_id.as_str().into(),
+            environment: environment.as_str().into(),
+            client_id: core.client_id.as_str().into(),
+            target: Some(target.to_target().into()),
             last_modification_time: Some(now),
-            family_id: tokens.foci.clone(),
+            family_id: tokens.foci.as_deref().map(Into::into),
             extra: Default::default(),
         });
     let account_entry = AccountEntry {
-        home_account_id: home_account_id.clone(),
-        environment: environment.clone(),
-        realm: realm.clone(),
+        home_account_id: home_account_id.as_str().into(),
+        environment: environment.as_str().into(),
+        realm: realm.as_str().into(),
         local_account_id: claims
             .and_then(|c| c.local_account_id())
             .unwrap_or(&home_account_id)
-            .to_owned(),
-        username: claims.and_then(|c| c.username()).unwrap_or("").to_owned(),
-        authority_type: sign_in.authority.authority_type().to_owned(),
-        account_source: Some(sign_in.kind.account_source().to_owned()),
-        name: claims.and_then(|c| c.name.clone()),
+            .into(),
+        username: claims.and_then(|c| c.username()).unwrap_or("").into(),
+        authority_type: sign_in.authority.authority_type().into(),
+        account_source: Some(sign_in.kind.account_source().into()),
+        name: claims.and_then(|c| c.name.as_deref()).map(Into::into),
         extra: Default::default(),
     };
     let write = TokenWrite {
@@ -161,10 +161,10 @@ pub(crate) async fn save_sign_in(
         .write(core.user_partition(&home_account_id), |c| c.apply(&write))
         .await?;
     tracing::debug!(correlation_id = %sign_in.correlation_id, kind = ?sign_in.kind, "signed in; tokens cached");
-    let mut account = Account::new(home_account_id, environment, account_entry.username);
-    account.local_account_id = account_entry.local_account_id;
+    let mut account = Account::new(home_account_id, environment, &*account_entry.username);
+    account.local_account_id = account_entry.local_account_id.to_string();
     account.tenant_id = realm;
-    account.name = account_entry.name;
+    account.name = account_entry.name.as_deref().map(str::to_owned);
     Ok(identity_provider_result(
         tokens,
         &access_token,

@@ -9,6 +9,7 @@ use msal_core::{Account, Authority, ClientInfo, IdTokenClaims, ScopeSet, TokenRe
 use crate::client_core::ClientCore;
 use crate::result::TokenData;
 use crate::{AuthenticationResult, Error, TokenSource};
+use msal_cache::ArcStr;
 
 /// What a response says about who it is for, once checked.
 pub(crate) struct Checked {
@@ -94,32 +95,32 @@ pub(crate) fn token_entries(
 ) -> (AccessTokenEntry, Option<IdTokenEntry>, AppMetadataEntry) {
     let access_token = AccessTokenEntry {
         credential_type: "AccessToken".into(),
-        secret: tokens.access_token.clone(),
-        home_account_id: Some(place.home_account_id.to_owned()),
-        environment: place.environment.to_owned(),
-        client_id: core.client_id.clone(),
-        realm: place.realm.to_owned(),
-        target: target.to_target(),
+        secret: tokens.access_token.as_str().into(),
+        home_account_id: Some(place.home_account_id.into()),
+        environment: place.environment.into(),
+        client_id: core.client_id.as_str().into(),
+        realm: place.realm.into(),
+        target: target.to_target().into(),
         cached_at: now,
         expires_on: now.saturating_add(tokens.expires_in),
         extended_expires_on: now.saturating_add(tokens.ext_expires_in),
         refresh_on: tokens.refresh_in.map(|r| now.saturating_add(r)),
-        token_type: Some(tokens.token_type.clone()),
+        token_type: Some(tokens.token_type.as_str().into()),
         extra: Default::default(),
     };
     let id_token = tokens.id_token.as_ref().map(|secret| IdTokenEntry {
         credential_type: "IdToken".into(),
-        secret: secret.clone(),
-        home_account_id: place.home_account_id.to_owned(),
-        environment: place.environment.to_owned(),
-        realm: place.realm.to_owned(),
-        client_id: core.client_id.clone(),
+        secret: secret.as_str().into(),
+        home_account_id: place.home_account_id.into(),
+        environment: place.environment.into(),
+        realm: place.realm.into(),
+        client_id: core.client_id.as_str().into(),
         extra: Default::default(),
     });
     let app_metadata = AppMetadataEntry {
-        client_id: core.client_id.clone(),
-        environment: place.environment.to_owned(),
-        family_id: tokens.foci.clone(),
+        client_id: core.client_id.as_str().into(),
+        environment: place.environment.into(),
+        family_id: tokens.foci.as_deref().map(Into::into),
         extra: Default::default(),
     };
     (access_token, id_token, app_metadata)
@@ -135,13 +136,17 @@ pub(crate) fn identity_provider_result(
 ) -> AuthenticationResult {
     AuthenticationResult::new(
         Arc::new(TokenData {
-            access_token: tokens.access_token,
-            token_type: tokens.token_type,
+            // The cache entry's strings: the response's token is not copied again.
+            access_token: access_token.secret.clone(),
+            token_type: access_token
+                .token_type
+                .clone()
+                .unwrap_or_else(|| ArcStr::from(tokens.token_type.as_str())),
             expires_on: from_unix_seconds(access_token.expires_on),
             refresh_on: access_token.refresh_on.map(from_unix_seconds),
             scopes: target.to_vec(),
             account: Some(account),
-            id_token: tokens.id_token,
+            id_token: tokens.id_token.as_deref().map(ArcStr::from),
             tenant_id: Some(access_token.realm.clone()).filter(|r| !r.is_empty()),
         }),
         TokenSource::IdentityProvider,

@@ -46,7 +46,7 @@ async fn stress(path: &str, worker: &str, cycles: usize) -> Outcome {
     let cache = FileCache::new(path);
     for cycle in 0..cycles {
         let entry = AppMetadataEntry {
-            client_id: format!("w{worker}-{cycle}"),
+            client_id: format!("w{worker}-{cycle}").into(),
             environment: "stress.example".into(),
             family_id: None,
             extra: Default::default(),
