@@ -152,26 +152,7 @@ impl CacheAccess {
     /// The generation of `partition`'s in-memory copy, up to date with the store (the
     /// memo's validity check: one "unchanged?" question to the store, as every hit asks).
     pub(crate) async fn generation(&self, partition: Partition<'_>) -> Result<u64, Error> {
-        let Slots::Single(state, _) = &self.slots else {
-            let current = self.state(partition);
-            let Some(store) = &self.store else {
-                return Ok(current.generation);
-            };
-            return Ok(self
-                .load_changed(store.as_ref(), partition, current.version)
-                .await?
-                .map_or(current.generation, |fresh| fresh.generation));
-        };
-        let current = state.load();
-        let Some(store) = &self.store else {
-            return Ok(current.generation);
-        };
-        let (known, generation) = (current.version, current.generation);
-        drop(current);
-        Ok(self
-            .load_changed(store.as_ref(), partition, known)
-            .await?
-            .map_or(generation, |fresh| fresh.generation))
+        self.read(partition, None, |_, generation| generation).await
     }
 
     /// Run `f` on the cache, up to date with the store, with the copy's generation: like
