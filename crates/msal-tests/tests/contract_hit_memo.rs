@@ -280,3 +280,52 @@ async fn requests_spelled_differently_get_what_the_full_lookup_gives() {
     assert_eq!(r.source(), TokenSource::IdentityProvider);
     assert_eq!(h.token_requests().await.len(), 1);
 }
+
+/// Behaviour: while other tasks hit the memo as fast as they can (and so keep filling it from
+/// whatever cache copy they read), a token written to the store is what the very next hit
+/// returns, every time: an entry built from an older copy of the cache is never served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_hitters_never_serve_a_token_older_than_the_last_write() {
+    let h = std::sync::Arc::new(Harness::new().await);
+    h.seed(&seeded("at-0", T0 + 3600, None)).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hitters: Vec<_> = (0..2)
+        .map(|_| {
+            let (h, stop) = (h.clone(), stop.clone());
+            tokio::spawn(async move {
+                let account = h.account();
+                let mut hits = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = h
+                        .app
+                        .acquire_token_silent(["User.Read"], &account)
+                        .await
+                        .unwrap();
+                    assert_eq!(r.source(), TokenSource::Cache);
+                    hits += 1;
+                    tokio::task::yield_now().await;
+                }
+                hits
+            })
+        })
+        .collect();
+
+    let account = h.account();
+    for i in 1..=300 {
+        let secret = format!("at-{i}");
+        h.seed(&seeded(&secret, T0 + 3600 + i, None)).await;
+        let r = h
+            .app
+            .acquire_token_silent(["User.Read"], &account)
+            .await
+            .unwrap();
+        assert_eq!(r.access_token(), secret, "after write {i}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut hits = 0;
+    for hitter in hitters {
+        hits += hitter.await.unwrap();
+    }
+    assert!(hits > 0, "the hitters ran");
+    assert!(h.server.received_requests().await.unwrap().is_empty());
+}
