@@ -463,6 +463,91 @@ async fn a_per_request_tenant_goes_to_that_tenant_and_is_cached_separately() {
     }
 }
 
+/// Behaviour: repeated app-token hits come from the hit memo (the same token bytes, shared),
+/// keyed by the request's tenant as given: another tenant never gets this tenant's token, a
+/// tenant spelled in another case gets the full lookup's answer, and a token inside the expiry
+/// buffer is replaced, memo or not.
+#[tokio::test]
+async fn repeated_app_token_hits_share_one_result_per_tenant() {
+    let cc = Cc::new().await;
+    cc_ok("other", app_token("other-at", 3600))
+        .expect(1)
+        .mount(&cc.server)
+        .await;
+    cc_ok(UTID, app_token("home-at", 3600))
+        .up_to_n_times(1)
+        .mount(&cc.server)
+        .await;
+
+    let mut home = Vec::new();
+    let mut other = Vec::new();
+    for _ in 0..3 {
+        home.push(
+            cc.app
+                .acquire_token_for_client([GRAPH_DEFAULT])
+                .await
+                .unwrap(),
+        );
+        other.push(
+            cc.app
+                .acquire_token_for_client([GRAPH_DEFAULT])
+                .tenant("other")
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(home.iter().all(|r| r.access_token() == "home-at"));
+    assert!(other.iter().all(|r| r.access_token() == "other-at"));
+    assert_eq!(home[2].source(), TokenSource::Cache);
+    assert_eq!(
+        home[1].access_token().as_ptr(),
+        home[2].access_token().as_ptr(),
+        "the third hit shares the second one's token"
+    );
+    assert_eq!(
+        other[1].access_token().as_ptr(),
+        other[2].access_token().as_ptr()
+    );
+    assert_ne!(home[1].correlation_id(), home[2].correlation_id());
+    let spelled = cc
+        .app
+        .acquire_token_for_client([GRAPH_DEFAULT])
+        .tenant("OTHER")
+        .await
+        .unwrap();
+    assert_eq!(
+        (spelled.access_token(), spelled.source()),
+        ("other-at", TokenSource::Cache)
+    );
+    assert_eq!(cc.token_requests().await.len(), 2);
+
+    cc_ok(UTID, app_token("home-at-2", 3600))
+        .expect(1)
+        .mount(&cc.server)
+        .await;
+    cc.clock.advance(Duration::from_secs(3600 - 300));
+    let renewed = cc
+        .app
+        .acquire_token_for_client([GRAPH_DEFAULT])
+        .await
+        .unwrap();
+    assert_eq!(
+        (renewed.access_token(), renewed.source()),
+        ("home-at-2", TokenSource::IdentityProvider)
+    );
+    for _ in 0..2 {
+        let hit = cc
+            .app
+            .acquire_token_for_client([GRAPH_DEFAULT])
+            .await
+            .unwrap();
+        assert_eq!(
+            (hit.access_token(), hit.source()),
+            ("home-at-2", TokenSource::Cache)
+        );
+    }
+}
+
 /// Behaviour: a per-request tenant that is not a GUID or domain name (anything that would
 /// change the URL's path, query or fragment) is an invalid argument and sends nothing.
 #[tokio::test]

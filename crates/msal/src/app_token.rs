@@ -16,8 +16,11 @@ use msal_core::{Authority, ScopeSet, TokenResponse};
 use msal_http::throttle::throttle_key;
 
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
+use crate::hit_memo::MemoKey;
 use crate::result::TokenData;
-use crate::silent::{cached_after_lock, merge_claims, serve, take_refresh_lock, CachedFlow, Found};
+use crate::silent::{
+    cached_after_lock, memo_answer, merge_claims, serve, take_refresh_lock, CachedFlow, Found,
+};
 use crate::token_request::{send_throttled, ThrottledRequest};
 use crate::write_back::cached_target;
 use crate::{AuthenticationResult, Error, TokenSource};
@@ -84,7 +87,23 @@ impl IntoFuture for AcquireTokenForClient {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             use tracing::Instrument;
-            let flow = Arc::new(AppTokenFlow::new(&self.core, &self.scopes, self.options)?);
+            let may_use_cache = !self.options.force_refresh
+                && self
+                    .options
+                    .claims
+                    .as_deref()
+                    .is_none_or(|c| c.trim().is_empty());
+            let mut validated_generation = None;
+            if may_use_cache {
+                match memoised_app_hit(&self.core, &self.scopes, &self.options).await? {
+                    Ok(result) => return Ok(result),
+                    Err(generation) => validated_generation = Some(generation),
+                }
+            }
+            let mut flow = AppTokenFlow::new(&self.core, &self.scopes, self.options)?;
+            flow.validated_generation = validated_generation;
+            flow.raw_scopes = self.scopes;
+            let flow = Arc::new(flow);
             let span = tracing::debug_span!("acquire_token_for_client", correlation_id = %flow.correlation_id);
             serve(self.core, flow).instrument(span).await
         })
@@ -100,6 +119,36 @@ impl std::fmt::Debug for AcquireTokenForClient {
             .field("claims", &self.options.claims.is_some())
             .finish()
     }
+}
+
+/// The hit memo's answer for a plain client credentials request (see [`crate::hit_memo`]), or
+/// the generation the store just confirmed for the full path.
+async fn memoised_app_hit(
+    core: &ClientCore,
+    scopes: &[String],
+    options: &RequestOptions,
+) -> Result<Result<AuthenticationResult, u64>, Error> {
+    // The partition the full path will use (`AppTokenFlow::partition`): the request's tenant as
+    // the authority keeps it, or the configured one's. An invalid tenant never has a memo entry
+    // (its request failed) and fails again on the full path.
+    let requested = options
+        .tenant
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let tenant = match requested {
+        Some(t) => std::borrow::Cow::Owned(t.to_ascii_lowercase()),
+        None => std::borrow::Cow::Borrowed(core.authority.tenant().unwrap_or("")),
+    };
+    let partition = Partition::App {
+        client_id: &core.client_id,
+        tenant: &tenant,
+    };
+    let key = MemoKey::App {
+        tenant: options.tenant.as_deref(),
+        scopes,
+    };
+    memo_answer(core, partition, &key, options.correlation_id.as_deref()).await
 }
 
 /// The authority a confidential request goes to: the configured one, or the same host with
@@ -138,6 +187,11 @@ pub(crate) struct AppTokenFlow {
     claims: Option<String>,
     bypass_cache: bool,
     correlation_id: String,
+    /// The scopes and tenant exactly as the caller gave them (the hit memo's key).
+    raw_scopes: Vec<String>,
+    raw_tenant: Option<String>,
+    /// The cache generation the store confirmed for this call already (the hit memo asked).
+    validated_generation: Option<u64>,
 }
 
 impl AppTokenFlow {
@@ -162,6 +216,9 @@ impl AppTokenFlow {
         }
         let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
         Ok(AppTokenFlow {
+            raw_scopes: Vec::new(),
+            raw_tenant: options.tenant,
+            validated_generation: None,
             client_id: core.client_id.clone(),
             tenant: authority.tenant().unwrap_or("").to_owned(),
             match_scopes,
@@ -280,6 +337,23 @@ impl CachedFlow for AppTokenFlow {
 
     fn bypass_cache(&self) -> bool {
         self.bypass_cache
+    }
+
+    fn validated_generation(&self) -> Option<u64> {
+        self.validated_generation
+    }
+
+    fn remember(&self, core: &ClientCore, generation: u64, found: &Found) {
+        core.cache.memo.put(
+            generation,
+            &MemoKey::App {
+                tenant: self.raw_tenant.as_deref(),
+                scopes: &self.raw_scopes,
+            },
+            found.expires_on,
+            found.refresh_on,
+            Arc::clone(found.result.token_data()),
+        );
     }
 
     fn partition(&self) -> Partition<'_> {

@@ -13,9 +13,10 @@
 //!   used only while that generation is current. Whatever the cache says now is what the
 //!   full lookup would find now. Writes also empty the memo, so a signed-out account's tokens
 //!   do not stay in memory here.
-//! - The key is the request exactly as given (home account id, environment, tenant, scopes in
-//!   order): the full lookup's answer depends on nothing else once the generation is fixed. A
-//!   request spelled differently simply misses and takes the full path.
+//! - The key is the request exactly as given: for a user's token the home account id,
+//!   environment, tenant and scopes in order; for an app token (client credentials) the
+//!   request's tenant and scopes. The full lookup's answer depends on nothing else once the
+//!   generation is fixed. A request spelled differently simply misses and takes the full path.
 //! - Only plain requests use it: no `force_refresh`, no claims; a token inside the expiry
 //!   buffer, or past its `refresh_on`, goes the full path, which refreshes it.
 //!
@@ -40,10 +41,7 @@ pub(crate) const SLOTS: usize = 256;
 /// A memoised hit: the shared result and what decides whether it may still be served.
 pub(crate) struct MemoEntry {
     generation: u64,
-    home_account_id: String,
-    environment: String,
-    tenant_id: String,
-    scopes: Vec<String>,
+    key: OwnedKey,
     pub(crate) expires_on: u64,
     pub(crate) refresh_on: Option<u64>,
     pub(crate) token: Arc<TokenData>,
@@ -51,26 +49,93 @@ pub(crate) struct MemoEntry {
 
 /// A request as the caller wrote it.
 #[derive(Clone, Copy)]
-pub(crate) struct MemoKey<'a> {
-    pub(crate) account: &'a Account,
-    pub(crate) scopes: &'a [String],
+pub(crate) enum MemoKey<'a> {
+    /// A user's token (`acquire_token_silent`).
+    User {
+        account: &'a Account,
+        scopes: &'a [String],
+    },
+    /// An app token (`acquire_token_for_client`), with the request's own tenant if it set one.
+    App {
+        tenant: Option<&'a str>,
+        scopes: &'a [String],
+    },
+}
+
+/// A [`MemoKey`] kept in an entry.
+enum OwnedKey {
+    User {
+        home_account_id: String,
+        environment: String,
+        tenant_id: String,
+        scopes: Vec<String>,
+    },
+    App {
+        tenant: Option<String>,
+        scopes: Vec<String>,
+    },
 }
 
 impl MemoKey<'_> {
     fn hash(&self, state: &foldhash::quality::RandomState) -> u64 {
         let mut h = state.build_hasher();
-        self.account.home_account_id.hash(&mut h);
-        self.account.environment.hash(&mut h);
-        self.account.tenant_id.hash(&mut h);
-        self.scopes.hash(&mut h);
+        match self {
+            MemoKey::User { account, scopes } => {
+                0u8.hash(&mut h);
+                account.home_account_id.hash(&mut h);
+                account.environment.hash(&mut h);
+                account.tenant_id.hash(&mut h);
+                scopes.hash(&mut h);
+            }
+            MemoKey::App { tenant, scopes } => {
+                1u8.hash(&mut h);
+                tenant.hash(&mut h);
+                scopes.hash(&mut h);
+            }
+        }
         h.finish()
     }
 
-    fn matches(&self, entry: &MemoEntry) -> bool {
-        entry.home_account_id == self.account.home_account_id
-            && entry.environment == self.account.environment
-            && entry.tenant_id == self.account.tenant_id
-            && entry.scopes == self.scopes
+    fn matches(&self, key: &OwnedKey) -> bool {
+        match (self, key) {
+            (
+                MemoKey::User { account, scopes },
+                OwnedKey::User {
+                    home_account_id,
+                    environment,
+                    tenant_id,
+                    scopes: kept,
+                },
+            ) => {
+                *home_account_id == account.home_account_id
+                    && *environment == account.environment
+                    && *tenant_id == account.tenant_id
+                    && kept == scopes
+            }
+            (
+                MemoKey::App { tenant, scopes },
+                OwnedKey::App {
+                    tenant: kept_tenant,
+                    scopes: kept,
+                },
+            ) => kept_tenant.as_deref() == *tenant && kept == scopes,
+            _ => false,
+        }
+    }
+
+    fn keep(self) -> OwnedKey {
+        match self {
+            MemoKey::User { account, scopes } => OwnedKey::User {
+                home_account_id: account.home_account_id.clone(),
+                environment: account.environment.clone(),
+                tenant_id: account.tenant_id.clone(),
+                scopes: scopes.to_vec(),
+            },
+            MemoKey::App { tenant, scopes } => OwnedKey::App {
+                tenant: tenant.map(str::to_owned),
+                scopes: scopes.to_vec(),
+            },
+        }
     }
 }
 
@@ -102,7 +167,7 @@ impl HitMemo {
     ) -> Option<(u64, Option<u64>, Arc<TokenData>)> {
         let guard = self.slot(key).load();
         let entry = guard.as_ref()?;
-        (entry.generation == generation && key.matches(entry))
+        (entry.generation == generation && key.matches(&entry.key))
             .then(|| (entry.expires_on, entry.refresh_on, Arc::clone(&entry.token)))
     }
 
@@ -117,10 +182,7 @@ impl HitMemo {
     ) {
         self.slot(key).store(Some(Arc::new(MemoEntry {
             generation,
-            home_account_id: key.account.home_account_id.clone(),
-            environment: key.account.environment.clone(),
-            tenant_id: key.account.tenant_id.clone(),
-            scopes: key.scopes.to_vec(),
+            key: key.keep(),
             expires_on,
             refresh_on,
             token,
@@ -167,7 +229,7 @@ mod tests {
         let memo = HitMemo::new();
         let alice = account("uid.utid", "utid");
         let scopes = vec!["User.Read".to_owned()];
-        let key = MemoKey {
+        let key = MemoKey::User {
             account: &alice,
             scopes: &scopes,
         };
@@ -186,19 +248,19 @@ mod tests {
         let other_tenant = account("uid.utid", "other");
         let bob = account("uid2.utid", "utid");
         for key in [
-            MemoKey {
+            MemoKey::User {
                 account: &alice,
                 scopes: &other_scopes,
             },
-            MemoKey {
+            MemoKey::User {
                 account: &alice,
                 scopes: &upper,
             },
-            MemoKey {
+            MemoKey::User {
                 account: &other_tenant,
                 scopes: &scopes,
             },
-            MemoKey {
+            MemoKey::User {
                 account: &bob,
                 scopes: &scopes,
             },
@@ -215,7 +277,7 @@ mod tests {
             .map(|i| account(&format!("uid{i}.utid"), "utid"))
             .collect();
         for a in &accounts {
-            let key = MemoKey {
+            let key = MemoKey::User {
                 account: a,
                 scopes: &scopes,
             };
@@ -233,7 +295,7 @@ mod tests {
             .map(|i| account(&format!("uid{i}.utid"), "utid"))
             .collect();
         for a in &accounts {
-            let key = MemoKey {
+            let key = MemoKey::User {
                 account: a,
                 scopes: &scopes,
             };
@@ -247,7 +309,7 @@ mod tests {
             .filter(|a| {
                 memo.get(
                     1,
-                    &MemoKey {
+                    &MemoKey::User {
                         account: a,
                         scopes: &scopes,
                     },

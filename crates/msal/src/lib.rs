@@ -99,7 +99,9 @@
 //! - **Realms**: for `common`/`organizations`, tokens are cached and refreshed under the
 //!   account's home tenant (as MSAL.NET does); lookups also find MSAL Python's `common` entries.
 //! - **Cost of a hit**: an app asks for the same token before every call it makes, so a
-//!   repeated silent hit is served from a memo of recent hits (256 slots, lock-free): one hash
+//!   repeated silent hit (a user's token, or an app token from
+//!   [`ConfidentialClientApplication::acquire_token_for_client`]) is served from a memo of
+//!   recent hits (256 slots, lock-free): one hash
 //!   probe, the expiry check and one reference count, about 0.2 µs (see `BENCHMARKS.md`).
 //!   A memo entry is only used while the in-memory cache it was built from is current (the
 //!   store is still asked "unchanged?" on every call: a `stat` for a file) and writes empty

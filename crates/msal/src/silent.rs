@@ -222,7 +222,7 @@ impl CachedFlow for SilentParams {
         if found.account_cached {
             core.cache.memo.put(
                 generation,
-                &MemoKey {
+                &MemoKey::User {
                     account: &self.account,
                     scopes: &self.raw_scopes,
                 },
@@ -288,22 +288,32 @@ async fn memoised_hit(
     } else {
         Partition::All
     };
-    let generation = core.cache.generation(partition).await?;
-    let key = MemoKey {
+    let key = MemoKey::User {
         account: input.account,
         scopes: &input.scopes,
     };
-    let Some((expires_on, refresh_on, token)) = core.cache.memo.get(generation, &key) else {
+    memo_answer(core, partition, &key, input.correlation_id.as_deref()).await
+}
+
+/// The memo's answer for `key` in `partition` (see [`crate::hit_memo`]): a result when its
+/// entry is current and its token fresh (not inside the expiry buffer, `refresh_on` not
+/// passed); otherwise the generation the store just confirmed, for the full path.
+pub(crate) async fn memo_answer(
+    core: &ClientCore,
+    partition: Partition<'_>,
+    key: &MemoKey<'_>,
+    correlation_id: Option<&str>,
+) -> Result<Result<AuthenticationResult, u64>, Error> {
+    let generation = core.cache.generation(partition).await?;
+    let Some((expires_on, refresh_on, token)) = core.cache.memo.get(generation, key) else {
         return Ok(Err(generation));
     };
     let now = core.now_secs();
     if expires_on <= now + core.expiry_buffer.as_secs() || refresh_on.is_some_and(|r| r <= now) {
         return Ok(Err(generation));
     }
-    let correlation_id = input
-        .correlation_id
-        .clone()
-        .unwrap_or_else(crate::correlation::new_correlation_id);
+    let correlation_id =
+        correlation_id.map_or_else(crate::correlation::new_correlation_id, str::to_owned);
     tracing::debug!(%correlation_id, "access token served from the cache");
     Ok(Ok(AuthenticationResult::new(
         token,
