@@ -26,6 +26,19 @@ fn seeded(at: &str, expires_on: u64, refresh_on: Option<u64>) -> CacheDoc {
         )
 }
 
+/// Two identical silent hits for `User.Read`, both served `secret` from the cache (the second
+/// from the memo).
+async fn hit_twice(h: &Harness, account: &msal::Account, secret: &str) {
+    for _ in 0..2 {
+        let r = h
+            .app
+            .acquire_token_silent(["User.Read"], account)
+            .await
+            .unwrap();
+        assert_eq!((r.access_token(), r.source()), (secret, TokenSource::Cache));
+    }
+}
+
 async fn refresh_answers(h: &Harness, at: &str) {
     Mock::given(method("POST"))
         .and(path(TOKEN_PATH))
@@ -90,14 +103,7 @@ async fn a_token_written_to_the_store_elsewhere_is_seen_by_the_next_hit() {
     let h = Harness::new().await;
     h.seed(&seeded("at-1", T0 + 3600, None)).await;
     let account = h.account();
-    for _ in 0..2 {
-        let r = h
-            .app
-            .acquire_token_silent(["User.Read"], &account)
-            .await
-            .unwrap();
-        assert_eq!(r.access_token(), "at-1");
-    }
+    hit_twice(&h, &account, "at-1").await;
 
     h.seed(&seeded("at-2", T0 + 7200, None)).await;
     let r = h
@@ -116,12 +122,7 @@ async fn sign_out_ends_memoised_hits() {
     let h = Harness::new().await;
     h.seed(&seeded("at-1", T0 + 3600, None)).await;
     let account = h.account();
-    for _ in 0..2 {
-        h.app
-            .acquire_token_silent(["User.Read"], &account)
-            .await
-            .unwrap();
-    }
+    hit_twice(&h, &account, "at-1").await;
 
     h.app.remove_account(&account).await.unwrap();
     let e = h
@@ -141,14 +142,7 @@ async fn the_expiry_buffer_ends_a_memoised_hit_and_the_refreshed_token_replaces_
     h.seed(&seeded("at-1", T0 + 3600, None)).await;
     refresh_answers(&h, "at-2").await;
     let account = h.account();
-    for _ in 0..2 {
-        let r = h
-            .app
-            .acquire_token_silent(["User.Read"], &account)
-            .await
-            .unwrap();
-        assert_eq!(r.access_token(), "at-1");
-    }
+    hit_twice(&h, &account, "at-1").await;
 
     h.clock.advance(Duration::from_secs(3600 - 300));
     let r = h
@@ -160,14 +154,7 @@ async fn the_expiry_buffer_ends_a_memoised_hit_and_the_refreshed_token_replaces_
         (r.access_token(), r.source()),
         ("at-2", TokenSource::IdentityProvider)
     );
-    for _ in 0..2 {
-        let r = h
-            .app
-            .acquire_token_silent(["User.Read"], &account)
-            .await
-            .unwrap();
-        assert_eq!((r.access_token(), r.source()), ("at-2", TokenSource::Cache));
-    }
+    hit_twice(&h, &account, "at-2").await;
     assert_eq!(h.token_requests().await.len(), 1);
 }
 
@@ -179,12 +166,7 @@ async fn refresh_on_passed_starts_the_background_refresh_after_memoised_hits() {
     h.seed(&seeded("at-1", T0 + 3600, Some(T0 + 1800))).await;
     refresh_answers(&h, "at-2").await;
     let account = h.account();
-    for _ in 0..2 {
-        h.app
-            .acquire_token_silent(["User.Read"], &account)
-            .await
-            .unwrap();
-    }
+    hit_twice(&h, &account, "at-1").await;
     assert!(h.token_requests().await.is_empty());
 
     h.clock.advance(Duration::from_secs(1800));
@@ -220,12 +202,7 @@ async fn force_refresh_and_claims_skip_the_memo() {
     h.seed(&seeded("at-1", T0 + 3600, None)).await;
     refresh_answers(&h, "at-2").await;
     let account = h.account();
-    for _ in 0..2 {
-        h.app
-            .acquire_token_silent(["User.Read"], &account)
-            .await
-            .unwrap();
-    }
+    hit_twice(&h, &account, "at-1").await;
 
     let forced = h
         .app
