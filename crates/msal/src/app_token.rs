@@ -43,6 +43,13 @@ pub(crate) struct RequestOptions {
     pub correlation_id: Option<String>,
 }
 
+impl RequestOptions {
+    /// Whether a cached token may be served: no force_refresh, no claims challenge.
+    pub(crate) fn may_use_cache(&self) -> bool {
+        !self.force_refresh && self.claims.as_deref().is_none_or(|c| c.trim().is_empty())
+    }
+}
+
 /// The options every confidential request builder takes, on a builder with an `options:
 /// RequestOptions` field.
 macro_rules! request_options {
@@ -87,22 +94,15 @@ impl IntoFuture for AcquireTokenForClient {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             use tracing::Instrument;
-            let may_use_cache = !self.options.force_refresh
-                && self
-                    .options
-                    .claims
-                    .as_deref()
-                    .is_none_or(|c| c.trim().is_empty());
             let mut validated_generation = None;
-            if may_use_cache {
+            if self.options.may_use_cache() {
                 match memoised_app_hit(&self.core, &self.scopes, &self.options).await? {
                     Ok(result) => return Ok(result),
                     Err(generation) => validated_generation = Some(generation),
                 }
             }
-            let mut flow = AppTokenFlow::new(&self.core, &self.scopes, self.options)?;
+            let mut flow = AppTokenFlow::new(&self.core, self.scopes, self.options)?;
             flow.validated_generation = validated_generation;
-            flow.raw_scopes = self.scopes;
             let flow = Arc::new(flow);
             let span = tracing::debug_span!("acquire_token_for_client", correlation_id = %flow.correlation_id);
             serve(self.core, flow).instrument(span).await
@@ -195,11 +195,12 @@ pub(crate) struct AppTokenFlow {
 }
 
 impl AppTokenFlow {
-    fn new(core: &ClientCore, scopes: &[String], options: RequestOptions) -> Result<Self, Error> {
+    fn new(core: &ClientCore, scopes: Vec<String>, options: RequestOptions) -> Result<Self, Error> {
+        let bypass_cache = !options.may_use_cache();
         let correlation_id = options
             .correlation_id
             .unwrap_or_else(crate::correlation::new_correlation_id);
-        let match_scopes = ScopeSet::parse_request(scopes)
+        let match_scopes = ScopeSet::parse_request(&scopes)
             .map_err(|e| Error::InvalidArgument(e.to_string()))?
             .without_reserved();
         if match_scopes.is_empty() {
@@ -216,18 +217,14 @@ impl AppTokenFlow {
         }
         let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
         Ok(AppTokenFlow {
-            raw_scopes: Vec::new(),
+            raw_scopes: scopes,
+            bypass_cache,
             raw_tenant: options.tenant,
             validated_generation: None,
             client_id: core.client_id.clone(),
             tenant: authority.tenant().unwrap_or("").to_owned(),
             match_scopes,
             authority,
-            bypass_cache: options.force_refresh
-                || options
-                    .claims
-                    .as_deref()
-                    .is_some_and(|c| !c.trim().is_empty()),
             claims,
             correlation_id,
         })

@@ -103,6 +103,7 @@ impl OboFlow {
         scopes: &[String],
         options: RequestOptions,
     ) -> Result<Self, Error> {
+        let bypass_cache = !options.may_use_cache();
         let correlation_id = options
             .correlation_id
             .unwrap_or_else(crate::correlation::new_correlation_id);
@@ -132,11 +133,7 @@ impl OboFlow {
             requested,
             match_scopes,
             authority,
-            bypass_cache: options.force_refresh
-                || options
-                    .claims
-                    .as_deref()
-                    .is_some_and(|c| !c.trim().is_empty()),
+            bypass_cache,
             claims,
             correlation_id,
         })
