@@ -11,41 +11,56 @@ results=target/test-output.txt
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Every step has a time bound, so a hang anywhere fails the run with its name instead of using up
+# CI's time. The bounds are several times what a step takes on a fresh 2-core machine (see the
+# Tests section of the README); the tests bound their own waits more tightly and print what a
+# stuck process said.
+bounded() {
+  local seconds=$1
+  shift
+  local rc=0
+  timeout --kill-after=30 "$seconds" "$@" || rc=$?
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    printf '\n==> TIMED OUT after %s s: %s\n' "$seconds" "$*" >&2
+  fi
+  return "$rc"
+}
+
 step "cargo fmt --check"
-cargo fmt --all -- --check
+bounded 300 cargo fmt --all -- --check
 
 step "cargo clippy (all targets, all features, warnings are errors)"
-cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+bounded 2400 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 step "cargo doc (every public item documented, no broken links; warnings are errors)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked --quiet
+RUSTDOCFLAGS="-D warnings" bounded 1200 cargo doc --workspace --no-deps --all-features --locked --quiet
 
 step "layering: msal-core has no I/O crates; msal-cache and msal-http depend on msal-core only"
-scripts/check-layering.sh
+bounded 300 scripts/check-layering.sh
 
 step "cargo deny: licences, bans (duplicates), sources; advisories where the database is reachable"
-scripts/deny.sh
+bounded 900 scripts/deny.sh
 
 step "redis-server for the Redis cache backend (installed if missing, loopback only)"
-redis_env=$(scripts/redis-server.sh start)
+redis_env=$(bounded 600 scripts/redis-server.sh start)
 export "${redis_env?}"
 trap 'scripts/redis-server.sh stop >/dev/null 2>&1 || true' EXIT
 echo "$redis_env"
 
 step "end-to-end provider (oidc-provider via npm ci) and headless Chromium (installed if missing)"
-scripts/e2e-provider.sh setup
+bounded 1200 scripts/e2e-provider.sh setup
 
 step "cargo test (unit, property, contract, multi-process, end-to-end and doc tests; all features)"
-cargo test --workspace --all-features --locked --no-fail-fast 2>&1 | tee -a "$results"
+bounded 2700 cargo test --workspace --all-features --locked --no-fail-fast 2>&1 | tee -a "$results"
 
 for backend in file encrypted redis; do
   step "contract suite against the $backend cache backend"
-  MSAL_TEST_BACKEND=$backend cargo test -p msal-tests --all-features --locked --no-fail-fast \
+  MSAL_TEST_BACKEND=$backend bounded 900 cargo test -p msal-tests --all-features --locked --no-fail-fast \
     --test 'contract_*' 2>&1 | tee -a "$results"
 done
 
 step "fuzzing: every parser target for a short bounded time, from the committed corpus"
-scripts/fuzz.sh 10
+bounded 1200 scripts/fuzz.sh 10
 
 # One plain closing line for CI: the sum over every test binary and backend.
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, i }' "$results"

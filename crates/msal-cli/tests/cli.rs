@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use serde_json::{json, Value};
@@ -198,11 +198,10 @@ impl Fixture {
     }
 }
 
-/// Run a command off the async runtime (the mock server keeps serving).
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
+/// Run a command off the async runtime (the mock server keeps serving), bounded: a command that
+/// hangs fails the test with its stderr.
+async fn run(cmd: Command) -> Output {
+    msal_tests::process::output_within_async(cmd, "the msal binary", Duration::from_secs(120)).await
 }
 
 fn stdout(o: &Output) -> String {

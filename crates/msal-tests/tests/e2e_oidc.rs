@@ -10,7 +10,7 @@ mod e2e_support;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
-use e2e_support::{browser_command, e2e_dir, Provider, SERIAL};
+use e2e_support::{browser_command, complete_device_code_in_browser, e2e_dir, Provider, SERIAL};
 use msal::cache::FileCache;
 use msal::{Error, ManualClock, PublicClientApplication, SystemBrowser, TokenSource, WebUiError};
 
@@ -126,25 +126,12 @@ async fn device_code_sign_in() {
         &clock,
         SystemBrowser::new(),
     );
-    let browser = e2e_dir().join("browser.mjs");
     let r = app
         .acquire_token_with_device_code(["api://e2e/read"], move |info| {
             let uri = info.verification_uri.to_string();
             let code = info.user_code.clone();
-            let browser = browser.clone();
             // The user, elsewhere, opens the page and types the code.
-            std::thread::spawn(move || {
-                let status = Command::new("node")
-                    .arg(&browser)
-                    .arg(&uri)
-                    .args(["--user-code", &code])
-                    .stdout(Stdio::null())
-                    .status();
-                assert!(
-                    status.is_ok_and(|s| s.success()),
-                    "completing the device code in the browser failed"
-                );
-            });
+            std::thread::spawn(move || complete_device_code_in_browser(&uri, &code));
         })
         .await
         .unwrap();
@@ -263,4 +250,38 @@ async fn provider_down_is_a_transient_error() {
         .await
         .unwrap_err();
     assert!(e.is_transient() && !e.is_ui_required(), "{e:?}");
+}
+
+/// A provider that starts but never listens (here: held before its first line by a preloaded
+/// module) fails the test within the bound, and the failure carries what it wrote on stderr,
+/// instead of hanging the suite.
+#[test]
+fn a_provider_that_never_listens_fails_in_time_with_its_stderr() {
+    let started = std::time::Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let preload = dir.path().join("hang.mjs");
+    std::fs::write(
+        &preload,
+        "console.error('stuck before listening');\n\
+         setInterval(() => {}, 1000);\n\
+         await new Promise(() => {});\n",
+    )
+    .unwrap();
+    let hang = format!("--import={}", url::Url::from_file_path(&preload).unwrap());
+    let Err(failure) = std::panic::catch_unwind(|| {
+        Provider::start_within(&[("NODE_OPTIONS", &hang)], Duration::from_secs(3))
+    }) else {
+        panic!("the provider cannot have started");
+    };
+    let message = failure
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(message.contains("printed no line within 3s"), "{message}");
+    assert!(message.contains("stuck before listening"), "{message}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -2,18 +2,21 @@
 //! read-modify-writes lose nothing, a writer killed mid-write leaves a whole file, and two
 //! processes needing the same refresh redeem the refresh token once.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use msal::cache::TokenCache;
+use msal_tests::process::{output_within_async, Supervised};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const WORKER: &str = env!("CARGO_BIN_EXE_msal-cache-worker");
+/// The bound on any one wait for a worker process (the slowest, 200 locked cycles among 16
+/// processes, takes a few seconds).
+const WORKER_WITHIN: Duration = Duration::from_secs(300);
 
 fn temp_files(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)
@@ -55,20 +58,20 @@ fn sixteen_processes_lose_no_write_and_every_state_parses() {
     };
     let workers: Vec<_> = (0..WORKERS)
         .map(|w| {
-            Command::new(WORKER)
-                .args([
-                    "stress",
-                    cache.to_str().unwrap(),
-                    &w.to_string(),
-                    &CYCLES.to_string(),
-                ])
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            let mut command = Command::new(WORKER);
+            command.args([
+                "stress",
+                cache.to_str().unwrap(),
+                &w.to_string(),
+                &CYCLES.to_string(),
+            ]);
+            Supervised::spawn(command, &format!("stress worker {w}"))
         })
         .collect();
     for worker in workers {
-        let out = worker.wait_with_output().unwrap();
+        let out = worker
+            .finish(WORKER_WITHIN)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(
             out.status.success(),
             "worker failed: {}",
@@ -106,24 +109,21 @@ fn a_writer_killed_mid_write_leaves_a_whole_file() {
     let started = Instant::now();
     let mut last_committed = 0u64;
     for round in 0..100u64 {
-        let mut child = Command::new(WORKER)
-            .args(["writer", cache.to_str().unwrap()])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut command = Command::new(WORKER);
+        command.args(["writer", cache.to_str().unwrap()]);
+        let mut child = Supervised::spawn(command, "writer worker");
         // Wait for at least one committed write, then let it run a little (varying) longer.
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
+        let line = child
+            .read_line(WORKER_WITHIN)
+            .unwrap_or_else(|e| panic!("{e}"));
         std::thread::sleep(Duration::from_micros(300 + (round * 7919) % 4000));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        let out = child.kill_and_finish(WORKER_WITHIN); // SIGKILL
         let mut printed: Vec<u64> = line.trim().parse().into_iter().collect();
-        for l in stdout.lines() {
-            if let Ok(n) = l.unwrap().trim().parse() {
-                printed.push(n);
-            }
-        }
+        printed.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| l.trim().parse::<u64>().ok()),
+        );
         let last_printed = printed.into_iter().max().unwrap();
         let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&cache).unwrap())
             .unwrap_or_else(|e| panic!("round {round}: the file does not parse: {e}"));
@@ -195,12 +195,11 @@ async fn two_processes_refreshing_at_once_redeem_the_refresh_token_once() {
     .unwrap();
 
     let spawn = || {
-        tokio::process::Command::new(WORKER)
-            .args(["refresh", cache.to_str().unwrap(), &issuer, "api://x/read"])
-            .output()
+        let mut command = Command::new(WORKER);
+        command.args(["refresh", cache.to_str().unwrap(), &issuer, "api://x/read"]);
+        output_within_async(command, "refresh worker", WORKER_WITHIN)
     };
     let (a, b) = tokio::join!(spawn(), spawn());
-    let (a, b) = (a.unwrap(), b.unwrap());
     for out in [&a, &b] {
         assert!(
             out.status.success(),
