@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The layering rule, checked on the real dependency graph (normal dependencies only):
-# msal-core does no I/O; msal-cache and msal-http depend on msal-core and no other msal crate;
+# msal-core does no I/O; msal-cache, msal-http and msal-interactive depend on msal-core and no
+# other msal crate;
 # a user of msal-cache alone gets neither reqwest nor tokio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,10 @@ done
 http=$(deps msal-http)
 for forbidden in msal-cache msal-interactive msal; do
   if grep -qx "$forbidden" <<<"$http"; then echo "msal-http depends on $forbidden"; fail=1; fi
+done
+interactive=$(deps msal-interactive)
+for forbidden in msal-cache msal-http msal; do
+  if grep -qx "$forbidden" <<<"$interactive"; then echo "msal-interactive depends on $forbidden"; fail=1; fi
 done
 [ "$fail" = 0 ] && echo "layering OK: msal-core ($(wc -l <<<"$core") crates), msal-cache ($(wc -l <<<"$cache") crates), no tokio/reqwest below the facade's transport"
 exit "$fail"

@@ -55,10 +55,10 @@ export const PUBLIC_CLIENT_ID = 'msal-rs-e2e';
 export const CONFIDENTIAL_CLIENT_ID = 'msal-rs-e2e-confidential';
 export const CONFIDENTIAL_CLIENT_SECRET = 'e2e-secret';
 // A confidential client authenticating with a certificate (private_key_jwt): its key is the
-// public key of the committed test certificate crates/msal-tests/data/certs/cert.pem.
+// public key of the committed test certificate msal-tests/data/certs/cert.pem.
 export const CERTIFICATE_CLIENT_ID = 'msal-rs-e2e-certificate';
 const CERTIFICATE_PUBLIC_KEY = crypto.createPublicKey(
-  fs.readFileSync(new URL('../../crates/msal-tests/data/certs/public.pem', import.meta.url)),
+  fs.readFileSync(new URL('../../msal-tests/data/certs/public.pem', import.meta.url)),
 ).export({ format: 'jwk' });
 const TENANT_ID = 'e2e00000-0000-4000-8000-000000000000'; // utid in client_info
 const API_RESOURCE = 'api://e2e';

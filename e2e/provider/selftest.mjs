@@ -421,7 +421,7 @@ async function main() {
   });
 
   await step('client credentials (certificate client, private_key_jwt RS256 and PS256; a foreign key is refused)', async () => {
-    const certs = path.join(HERE, '../../crates/msal-tests/data/certs');
+    const certs = path.join(HERE, '../../msal-tests/data/certs');
     const assertion = (keyFile, alg) => {
       const now = Math.floor(Date.now() / 1000);
       const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');

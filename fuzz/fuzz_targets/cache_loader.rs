@@ -4,7 +4,7 @@
 //! - `from_json` never panics, whatever the bytes;
 //! - if it succeeds, `to_json` writes every entry the cache holds: as many entries in the five
 //!   sections as there are parsed entries plus entries kept aside verbatim because they did not
-//!   parse ("a load/save round trip loses nothing", crates/msal-cache/src/index.rs);
+//!   parse ("a load/save round trip loses nothing", msal-cache/src/index.rs);
 //! - `from_json` accepts what `to_json` wrote, with the same number of entries of each kind
 //!   (access, refresh, id, account, app metadata) and of entries kept aside;
 //! - saving is a fixpoint after one round: `to_json(from_json(to_json(c)))` is `to_json(c)`,

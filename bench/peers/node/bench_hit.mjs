@@ -8,7 +8,7 @@
 // FILE.meta.json (client id, authority, the probe account and its expected access token),
 // deserializes the file into a PublicClientApplication's token cache, and times
 // acquireTokenSilent({ account, scopes: ["User.Read"] }) for the probe (middle) account with
-// the same batch rules as msal-rs's runner (crates/msal-bench/src/timing.rs). Prints one JSON
+// the same batch rules as msal-rs's runner (msal-bench/src/timing.rs). Prints one JSON
 // line.
 //
 // Nothing leaves the machine: the app is configured with `authorityMetadata` and
@@ -211,7 +211,7 @@ function quantile(sorted, q) {
     return sorted[Math.min(Math.max(rank, 1), sorted.length) - 1];
 }
 
-// The same rules as crates/msal-bench/src/timing.rs.
+// The same rules as msal-bench/src/timing.rs.
 async function measure(runBatch, warmup, minTime, minBatches, batchTarget = 0.010) {
     const now = () => Number(process.hrtime.bigint()) / 1e9;
     const start = now();

@@ -6,7 +6,7 @@ Reads FILE (unified token cache, MSAL Python dialect) and FILE.meta.json (client
 authority, the probe account and its expected access token), builds a
 ``msal.PublicClientApplication`` over a ``SerializableTokenCache`` holding the file, and times
 ``acquire_token_silent(["User.Read"], account)`` for the probe (middle) account, with the same
-batch rules as msal-rs's runner (crates/msal-bench/src/timing.rs). Prints one JSON line.
+batch rules as msal-rs's runner (msal-bench/src/timing.rs). Prints one JSON line.
 
 Nothing leaves the machine: the app gets ``http_client=StubHttp(...)``, which answers MSAL's
 two discovery GETs (instance discovery and the tenant's OpenID configuration) with canned JSON
@@ -122,7 +122,7 @@ def quantile(sorted_values, q):
 
 
 def measure(run_batch, warmup, min_time, min_batches, batch_target=0.010):
-    """The same rules as crates/msal-bench/src/timing.rs."""
+    """The same rules as msal-bench/src/timing.rs."""
     start = time.perf_counter()
     warm = 0
     while warm == 0 or time.perf_counter() - start < warmup:

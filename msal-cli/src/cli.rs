@@ -1,0 +1,193 @@
+//! The command line: options, subcommands and their help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Sign in to Microsoft Entra ID (or any OpenID Connect provider) and get access tokens.
+///
+/// Silent-first: tokens come from the token cache when they can, then from the cached refresh
+/// token, and only then from a sign-in (system browser, or a device code where no browser can
+/// be shown). Results go to stdout, progress and prompts to stderr.
+///
+/// Exit codes: 0 success, 1 error, 2 usage, 3 interaction required but not allowed
+/// (token --no-interaction).
+#[derive(Debug, Parser)]
+#[command(
+    name = "msal",
+    version,
+    propagate_version = true,
+    after_long_help = "\
+The token cache is encrypted by default. Its key: MSAL_CACHE_PASSPHRASE (Argon2id) if set, else
+the key file {cache}.key if it exists, else the OS keyring (when built with the `keyring`
+feature), else a new random key file {cache}.key (mode 0600). A key file makes a copied or
+backed-up cache file useless on its own; it does not protect against the same OS user.
+--plaintext-cache keeps MSAL's unified JSON instead, shared with MSAL Python, .NET and Node."
+)]
+pub(crate) struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command (each also read from an environment variable).
+#[derive(Debug, Args)]
+pub(crate) struct GlobalOptions {
+    /// The application (client) id registered with the identity provider [required by every
+    /// command but `cache inspect`].
+    #[arg(long, env = "MSAL_CLIENT_ID", global = true, value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// An Entra ID authority (https://login.microsoftonline.com/<tenant>, B2C, CIAM, ADFS)
+    /// [default: https://login.microsoftonline.com/organizations].
+    #[arg(long, env = "MSAL_AUTHORITY", global = true, value_name = "URL")]
+    pub authority: Option<String>,
+
+    /// Any OpenID Connect provider, by issuer URL (endpoints from its discovery document).
+    #[arg(
+        long,
+        env = "MSAL_OIDC_AUTHORITY",
+        global = true,
+        value_name = "ISSUER",
+        conflicts_with = "authority"
+    )]
+    pub oidc_authority: Option<String>,
+
+    /// The token cache file [default: {user cache dir}/msal-rs/msal_token_cache.bin, or
+    /// msal_token_cache.json with --plaintext-cache].
+    #[arg(long, env = "MSAL_CACHE", global = true, value_name = "PATH")]
+    pub cache: Option<PathBuf>,
+
+    /// Keep the cache as plain unified-schema JSON (mode 0600) instead of encrypting it, e.g.
+    /// to share it with MSAL Python, .NET or Node.
+    #[arg(long, global = true)]
+    pub plaintext_cache: bool,
+
+    /// Never keep the encrypted cache's key in the OS keyring (builds with the `keyring`
+    /// feature): use MSAL_CACHE_PASSPHRASE or a key file.
+    #[arg(
+        long,
+        env = "MSAL_NO_KEYRING",
+        global = true,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub no_keyring: bool,
+
+    /// Never open a browser: sign in with a device code.
+    #[arg(long, global = true)]
+    pub no_browser: bool,
+
+    /// Debug logs of the msal crates on stderr (no tokens, no personal data), and where the
+    /// cache key and each token come from.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Sign in (system browser, or a device code) and cache the account's tokens.
+    Login(LoginArgs),
+    /// Print an access token for the given scopes: from the cache, else refreshed, else after a
+    /// sign-in.
+    Token(TokenArgs),
+    /// List the accounts signed in to this client (from the cache; no network).
+    Accounts(AccountsArgs),
+    /// Sign an account out: remove its tokens for this client from the cache.
+    Logout(LogoutArgs),
+    /// Look into the token cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// `msal login`.
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// A scope to consent to now (repeatable, or space-separated) [default: the OpenID Connect
+    /// scopes only: openid profile offline_access].
+    #[arg(long, short, value_name = "SCOPE")]
+    pub scope: Vec<String>,
+
+    /// Sign in with a device code (enter a code on another device) instead of a browser.
+    #[arg(long)]
+    pub device_code: bool,
+
+    /// Pre-fill the sign-in name.
+    #[arg(long, value_name = "USERNAME")]
+    pub login_hint: Option<String>,
+}
+
+/// `msal token`.
+#[derive(Debug, Args)]
+pub(crate) struct TokenArgs {
+    /// A scope the token is for (repeatable, or space-separated), e.g.
+    /// https://graph.microsoft.com/.default.
+    #[arg(long, short, required = true, value_name = "SCOPE")]
+    pub scope: Vec<String>,
+
+    /// The account, by username or home account id [default: the only signed-in account].
+    #[arg(long, short, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+
+    /// Print a JSON object (accessToken, expiresOn, expiresOnUnix, tokenType, scopes, account,
+    /// source) instead of the token alone.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Skip the cached access token and redeem the refresh token.
+    #[arg(long)]
+    pub force_refresh: bool,
+
+    /// Never sign in: fail with exit code 3 when no token can be had silently.
+    #[arg(long)]
+    pub no_interaction: bool,
+
+    /// When a sign-in is needed, use a device code instead of a browser.
+    #[arg(long)]
+    pub device_code: bool,
+}
+
+/// `msal accounts`.
+#[derive(Debug, Args)]
+pub(crate) struct AccountsArgs {
+    /// Print a JSON array instead of one account per line (username, home account id,
+    /// environment, tab-separated).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `msal logout`.
+#[derive(Debug, Args)]
+pub(crate) struct LogoutArgs {
+    /// The account to sign out, by username or home account id [default: the only signed-in
+    /// account].
+    #[arg(long, short, value_name = "ACCOUNT", conflicts_with = "all")]
+    pub account: Option<String>,
+
+    /// Sign every account out.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `msal cache ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CacheCommand {
+    /// Summarize the cache: its kind, entry counts, and per account its realms, access tokens
+    /// (scopes and expiry) and whether a refresh token is held. Never prints a token or key.
+    /// Needs no client id.
+    Inspect,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,113 @@
+//! The subcommands, and what they share: picking an account and signing in.
+
+mod accounts;
+mod inspect;
+mod login;
+mod logout;
+mod token;
+
+use msal::{Account, AuthenticationResult, DeviceCodeInfo, PublicClientApplication, WebUiError};
+
+use crate::cli::{CacheCommand, Cli, Command, GlobalOptions};
+use crate::error::CliError;
+use crate::output::display_name;
+
+/// Run a parsed command line.
+pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Login(args) => login::run(global, args).await,
+        Command::Token(args) => token::run(global, args).await,
+        Command::Accounts(args) => accounts::run(global, args).await,
+        Command::Logout(args) => logout::run(global, args).await,
+        Command::Cache(CacheCommand::Inspect) => inspect::run(global).await,
+    }
+}
+
+/// The cached account `wanted` names, by username or home account id (case-insensitive).
+pub(crate) fn find_account<'a>(accounts: &'a [Account], wanted: &str) -> Option<&'a Account> {
+    accounts
+        .iter()
+        .find(|a| a.home_account_id.eq_ignore_ascii_case(wanted))
+        .or_else(|| {
+            accounts
+                .iter()
+                .find(|a| !a.username.is_empty() && a.username.eq_ignore_ascii_case(wanted))
+        })
+}
+
+/// The names of some accounts, for messages.
+pub(crate) fn names(accounts: &[Account]) -> String {
+    accounts
+        .iter()
+        .map(display_name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How to sign in.
+pub(crate) struct SignIn<'a> {
+    /// The scopes to sign in for.
+    pub scopes: &'a [String],
+    /// Use a device code even if a browser could be shown.
+    pub device_code: bool,
+    /// Pre-fill the sign-in name (browser only).
+    pub login_hint: Option<&'a str>,
+    /// A claims challenge from a failed silent attempt.
+    pub claims: Option<&'a str>,
+}
+
+/// Sign in: the system browser when one can be shown, else (or when opening it fails) the
+/// device code flow, its code shown on stderr.
+pub(crate) async fn sign_in(
+    app: &PublicClientApplication,
+    global: &GlobalOptions,
+    how: SignIn<'_>,
+) -> Result<AuthenticationResult, CliError> {
+    let browser = !(how.device_code || global.no_browser) && msal_interactive::browser_available();
+    if browser {
+        eprintln!("msal: opening the browser to sign in...");
+        let mut request = app.acquire_token_interactive(how.scopes);
+        if let Some(hint) = how.login_hint {
+            request = request.login_hint(hint);
+        }
+        if let Some(claims) = how.claims {
+            request = request.claims(claims);
+        }
+        match request.await {
+            Err(msal::Error::Interaction(WebUiError::Unavailable(reason))) => {
+                eprintln!("msal: the browser could not be opened ({reason}); using a device code");
+            }
+            other => return Ok(other?),
+        }
+    } else if global.verbose {
+        eprintln!("msal: signing in with a device code");
+    }
+    let mut request = app.acquire_token_with_device_code(how.scopes, show_device_code);
+    if let Some(claims) = how.claims {
+        request = request.claims(claims);
+    }
+    Ok(request.await?)
+}
+
+/// The device code prompt, on stderr.
+fn show_device_code(info: &DeviceCodeInfo) {
+    match &info.message {
+        Some(message) if message.contains(&info.user_code) => eprintln!("{message}"),
+        _ => eprintln!(
+            "To sign in, open {} in a browser and enter the code {}",
+            info.verification_uri, info.user_code
+        ),
+    }
+    if let Some(complete) = &info.verification_uri_complete {
+        eprintln!("(or open {complete})");
+    }
+}
+
+/// The "signed in" line on stderr.
+pub(crate) fn report_signed_in(result: &AuthenticationResult) {
+    match &result.account() {
+        Some(account) => eprintln!("Signed in as {}", display_name(account)),
+        None => eprintln!("Signed in"),
+    }
+}

@@ -1,0 +1,56 @@
+//! The tool's errors and their exit codes.
+
+use std::fmt;
+
+/// Why a command failed. `Display` is the one line printed after `msal: error: `; it never
+/// holds a token (the facade's and the cache's errors carry none).
+#[derive(Debug)]
+pub(crate) enum CliError {
+    /// Bad or missing configuration (exit code 2, like clap's usage errors).
+    Usage(String),
+    /// A token could only be had by signing in, which was not allowed (exit code 3).
+    InteractionRequired(String),
+    /// The facade failed.
+    Msal(msal::Error),
+    /// The token cache could not be opened or read.
+    Cache(msal_cache::CacheError),
+    /// Anything else.
+    Other(String),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::InteractionRequired(_) => 3,
+            _ => 1,
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Usage(m) | CliError::InteractionRequired(m) | CliError::Other(m) => {
+                f.write_str(m)
+            }
+            CliError::Msal(e) => write!(f, "{e}"),
+            CliError::Cache(e) => write!(f, "token cache: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl From<msal::Error> for CliError {
+    fn from(e: msal::Error) -> Self {
+        CliError::Msal(e)
+    }
+}
+
+impl From<msal_cache::CacheError> for CliError {
+    fn from(e: msal_cache::CacheError) -> Self {
+        CliError::Cache(e)
+    }
+}

@@ -1,0 +1,108 @@
+//! # `msal`: sign in and get access tokens from the command line
+//!
+//! A small tool on top of the msal-rs facade, for scripts and terminals, in the spirit of
+//! `az login` / `az account get-access-token`:
+//!
+//! ```text
+//! msal login [--scope S]... [--device-code] [--login-hint H]
+//! msal token --scope S [--scope S2]... [--account A] [--json] [--force-refresh] [--no-interaction]
+//! msal accounts [--json]
+//! msal logout [--account A | --all]
+//! msal cache inspect
+//! ```
+//!
+//! **stdout carries only the result** (the access token alone on one line, or JSON); progress,
+//! prompts (the device code) and errors go to stderr, so `TOKEN=$(msal token --scope ...)` works.
+//!
+//! ## Configuration
+//! Every global option also reads an environment variable:
+//!
+//! | option | variable | default |
+//! |---|---|---|
+//! | `--client-id` | `MSAL_CLIENT_ID` | none; required by every command but `cache inspect` |
+//! | `--authority` | `MSAL_AUTHORITY` | `https://login.microsoftonline.com/organizations` |
+//! | `--oidc-authority` | `MSAL_OIDC_AUTHORITY` | none (any OpenID Connect issuer; excludes `--authority`) |
+//! | `--cache` | `MSAL_CACHE` | `{user cache folder}/msal-rs/msal_token_cache.bin` (`.json` with `--plaintext-cache`) |
+//!
+//! The user cache folder is `$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on
+//! macOS and `%LOCALAPPDATA%` on Windows.
+//!
+//! ## The token cache and its key
+//! By default the cache is an encrypted file (XChaCha20-Poly1305). Its key comes from, in order:
+//! 1. `MSAL_CACHE_PASSPHRASE`: a key derived from the passphrase with Argon2id. Protects the
+//!    cache against anyone without the passphrase, including other processes of the same user
+//!    that do not have it.
+//! 2. An existing key file `{cache}.key` (so a cache keeps working when the tool is rebuilt).
+//! 3. With the cargo feature `keyring`, unless `--no-keyring`/`MSAL_NO_KEYRING` is set: the OS
+//!    keyring (service `msal-rs`, account = the absolute cache path), when it can be used. Protects against copies of the disk or home folder; not against
+//!    programs running as the same user.
+//! 4. A random 32-byte key file `{cache}.key`, created with mode `0600` when neither it nor the
+//!    cache exists, and never overwritten (an unreadable or malformed key file is an error, never
+//!    replaced; an encrypted cache with no key is an error, not a reason to make one). A copied or
+//!    backed-up cache file alone is then useless; it does not protect against anyone who can read
+//!    the user's files (the same OS user, root).
+//!
+//! `--verbose` names the key source used on stderr. `--plaintext-cache` uses a plain unified-JSON
+//! file instead (mode `0600`), e.g. to share it with MSAL Python, .NET or Node.
+//!
+//! ## Signing in
+//! `login`, and `token` when no token can be had silently, sign in with the system browser (it
+//! honours `$BROWSER`) and a loopback redirect, or with the device code flow when `--device-code`
+//! or `--no-browser` is given, when no browser can be shown (no display, an SSH session) or when
+//! opening it fails. `login` with no `--scope` asks for the OpenID Connect scopes only
+//! (`openid profile offline_access`). `token` is silent-first: a cached access token valid for
+//! more than 5 minutes, else the cached refresh token, else a sign-in (or exit code 3 with
+//! `--no-interaction`). It drives silent and interactive steps itself rather than calling the
+//! facade's all-in-one `acquire_token`, to offer `--no-interaction` and `--no-browser` and to say
+//! on stderr when the user is asked to sign in.
+//!
+//! ## Exit codes
+//! `0` success; `1` any error; `2` usage (bad options, no client id); `3` interaction required
+//! but not allowed (`token --no-interaction`). Errors are one line on stderr, `msal: error: ...`,
+//! and never contain a token.
+
+mod cli;
+mod commands;
+mod config;
+mod error;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    if cli.global.verbose {
+        init_tracing();
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("msal: error: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("msal: error: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// Debug logs of the msal crates (which log no tokens and no personal data) on stderr.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::new(
+        "warn,msal=debug,msal_core=debug,msal_cache=debug,msal_http=debug,msal_interactive=debug,msal_cli=debug",
+    );
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .try_init();
+}

@@ -1,0 +1,38 @@
+//! # msal-core
+//!
+//! The protocol vocabulary of [msal-rs](https://github.com/msal-rs/msal-rs), with no I/O:
+//! nothing in this crate opens a socket, a file or a runtime, so it can be used anywhere
+//! (a cache tool, a WebAssembly front end, a test).
+//!
+//! - [`authority`]: Entra ID, B2C, CIAM, ADFS and generic OpenID Connect authorities, their
+//!   endpoints and Entra's host alias groups.
+//! - [`scopes`]: case-insensitive scope sets and the reserved OpenID scopes.
+//! - [`token_response`]: parsing token endpoint answers into a success or a typed error, and
+//!   classifying OAuth errors ("interaction required" or not).
+//! - [`id_token`] and [`client_info`]: decoding what identifies the account.
+//! - [`account`]: the [`Account`] type users see.
+//! - [`pkce`]: PKCE S256 and random `state`/`nonce`.
+//! - [`clock`]: the [`Clock`] trait every expiry decision goes through.
+//!
+//! Secrets (access, refresh and ID tokens, PKCE verifiers) never appear in `Debug` output or
+//! error messages of these types.
+
+pub mod account;
+pub mod authority;
+pub mod client_info;
+pub mod clock;
+pub mod id_token;
+pub mod pkce;
+pub mod scopes;
+pub mod token_response;
+
+pub use account::Account;
+pub use authority::{Authority, AuthorityError, AuthorityKind, Endpoints, OidcMetadata};
+pub use client_info::{ClientInfo, ClientInfoError};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use id_token::{IdTokenClaims, IdTokenError};
+pub use pkce::Pkce;
+pub use scopes::{InvalidScope, ScopeSet};
+pub use token_response::{
+    parse_token_response, OAuthError, TokenResponse, TokenResponseError, UiRequiredClassification,
+};

@@ -1,0 +1,112 @@
+//! The end-to-end harness shared by `e2e_oidc.rs` and `e2e_confidential.rs`: the loopback
+//! identity provider (`e2e/provider/provider.mjs`) and the headless-Chromium helper
+//! (`e2e/provider/browser.mjs`). Needs `scripts/e2e-provider.sh setup`.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use msal_tests::process::{output_within, run_ok, Supervised};
+
+/// One browser and one provider at a time: this machine has two cores.
+pub(crate) static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub(crate) fn e2e_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../e2e/provider")
+}
+
+/// How long the provider may take to print its READY line (node starting oidc-provider takes
+/// about a second on this machine; the bound is for a machine under load).
+const PROVIDER_READY_WITHIN: Duration = Duration::from_secs(60);
+/// How long one headless-Chromium sign-in may take in all (browser.mjs bounds itself at 30 s).
+const BROWSER_WITHIN: Duration = Duration::from_secs(90);
+
+/// A provider process on a free loopback port, killed on drop.
+pub(crate) struct Provider {
+    child: Supervised,
+    pub issuer: String,
+}
+
+impl Provider {
+    /// Start the provider and wait (bounded) for its READY line. A provider that does not start
+    /// fails the test with what it wrote on stderr.
+    pub(crate) fn start(env: &[(&str, &str)]) -> Provider {
+        Provider::start_within(env, PROVIDER_READY_WITHIN)
+    }
+
+    /// [`Provider::start`] with another bound on the wait for READY.
+    pub(crate) fn start_within(env: &[(&str, &str)], ready_within: Duration) -> Provider {
+        let dir = e2e_dir();
+        assert!(
+            dir.join("node_modules/oidc-provider").exists()
+                && PathBuf::from("/usr/bin/chromium").exists(),
+            "the end-to-end provider is not installed: run scripts/e2e-provider.sh setup"
+        );
+        let mut command = Command::new("node");
+        command
+            .arg("provider.mjs")
+            .current_dir(&dir)
+            .env("PORT", "0")
+            .envs(env.iter().copied());
+        let mut child = Supervised::spawn(command, "the end-to-end provider (node provider.mjs)");
+        let line = child
+            .read_line(ready_within)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let issuer = match line.trim().strip_prefix("READY ") {
+            Some(issuer) => issuer.to_owned(),
+            None => panic!(
+                "the provider printed {line:?} instead of READY; its stderr:\n{}",
+                child.stderr()
+            ),
+        };
+        Provider { child, issuer }
+    }
+
+    /// What the provider wrote on stderr so far (for a test's failure message).
+    pub(crate) fn stderr(&self) -> String {
+        self.child.stderr()
+    }
+}
+
+/// A `SystemBrowser` command line that completes the sign-in with browser.mjs.
+pub(crate) fn browser_command(extra: &str) -> String {
+    format!(
+        "node {} %s {extra}",
+        e2e_dir().join("browser.mjs").display()
+    )
+}
+
+/// Complete a sign-in at `authorize_url` in headless Chromium and return the URL the provider
+/// redirected the browser to (the app's redirect URI with `code` and `state`), whether or not
+/// anything listens there.
+pub(crate) fn sign_in_in_browser(authorize_url: &str) -> String {
+    let mut command = Command::new("node");
+    command
+        .arg(e2e_dir().join("browser.mjs"))
+        .arg(authorize_url);
+    let output = output_within(command, "headless Chromium (browser.mjs)", BROWSER_WITHIN);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    match stdout.lines().find_map(|l| l.strip_prefix("DONE ")) {
+        Some(redirect) => redirect.trim().to_owned(),
+        None => panic!(
+            "the browser sign-in failed: {stdout}\n--- its stderr ---\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
+}
+
+/// Complete a device-code sign-in at `verification_uri` with `user_code` in headless Chromium
+/// (bounded); panics with the browser's stderr when it fails.
+pub(crate) fn complete_device_code_in_browser(verification_uri: &str, user_code: &str) {
+    let mut command = Command::new("node");
+    command
+        .arg(e2e_dir().join("browser.mjs"))
+        .arg(verification_uri)
+        .args(["--user-code", user_code]);
+    run_ok(
+        command,
+        "headless Chromium (browser.mjs --user-code)",
+        BROWSER_WITHIN,
+    );
+}

@@ -1,0 +1,163 @@
+//! # msal: the Microsoft Authentication Library for Rust
+//!
+//! Acquire OAuth 2.0 / OpenID Connect tokens from Microsoft Entra ID (and any OpenID Connect
+//! provider) **silent-first**: ask the token cache; a cached access token valid for more than
+//! five minutes comes back with no network at all; otherwise the cached refresh token buys a new
+//! one (also for scopes never asked before); only when that is impossible do you get
+//! [`Error::UiRequired`], the signal to sign the user in interactively.
+//!
+//! ```
+//! use msal::{PublicClientApplication, TokenSource, Error};
+//! use msal::cache::MemoryCache;
+//! # fn cache_with_a_signed_in_user() -> MemoryCache {
+//! #     let in_an_hour = std::time::SystemTime::now()
+//! #         .duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600;
+//! #     let json = include_str!("../doc/example-cache.json").replace("EXPIRES_ON", &in_an_hour.to_string());
+//! #     MemoryCache::from_bytes(json.into_bytes())
+//! # }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Error> {
+//! let app = PublicClientApplication::builder("9f1c3e2a-1111-4a2b-9c3d-0123456789ab")
+//!     .authority("https://login.microsoftonline.com/common")
+//!     .cache(cache_with_a_signed_in_user()) // e.g. msal::cache::FileCache::new(path)
+//!     .build()?;
+//!
+//! let accounts = app.accounts().await?;
+//! match accounts.first() {
+//!     Some(account) => match app.acquire_token_silent(["User.Read"], account).await {
+//!         Ok(token) => {
+//!             assert_eq!(token.source(), TokenSource::Cache); // no network request was made
+//!             println!("token for {} expires at {:?}", account.username, token.expires_on());
+//!         }
+//!         Err(e) if e.is_ui_required() => { /* sign the user in interactively */ }
+//!         Err(e) => return Err(e),
+//!     },
+//!     None => { /* nobody signed in yet: sign the user in interactively */ }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Signing in
+//! - [`PublicClientApplication::acquire_token`] does the whole pattern in one call: silent, and
+//!   on "interaction required" an interactive sign-in. Concurrent callers needing the user share
+//!   one prompt.
+//! - [`PublicClientApplication::acquire_token_interactive`]: authorization code with PKCE
+//!   (S256), `state` and `nonce`, through a [`WebUi`]. The default is [`SystemBrowser`]: the
+//!   platform's browser (or `$BROWSER`, or a callback of yours) redirected to a listener bound
+//!   to loopback only, which accepts one request and checks `state` in constant time.
+//! - [`PublicClientApplication::acquire_token_with_device_code`]: for sessions without a
+//!   browser. `acquire_token` falls back to it where no browser can be opened, if the app set
+//!   [`PublicClientApplicationBuilder::device_code_fallback`].
+//!
+//! ## Daemons, web apps and web APIs
+//! [`ConfidentialClientApplication`] holds a credential of its own: a client secret, a
+//! [`ClientCertificate`] (client assertion JWTs, see [`credential`]) or an assertion callback
+//! (workload identity federation). It serves, cache-first like everything else:
+//! - [`ConfidentialClientApplication::acquire_token_for_client`]: the app's own tokens, cached
+//!   per client and tenant (a per-request tenant is allowed), with `refresh_in` honoured in the
+//!   background and an opt-in regional endpoint;
+//! - [`ConfidentialClientApplication::acquire_token_on_behalf_of`]: an API calling another API
+//!   as its caller, cached per hash of the incoming assertion (see [`on_behalf_of`]);
+//! - web app sign-in with [`ConfidentialClientApplication::authorization_request`] and
+//!   [`ConfidentialClientApplication::acquire_token_by_auth_code_flow`] (see [`auth_code`]),
+//!   then [`ConfidentialClientApplication::acquire_token_silent`] per user.
+//!
+//! Its cache is partitioned (app tokens per client and tenant, user tokens per home account,
+//! on-behalf-of tokens per assertion), in memory and in partitioned stores such as
+//! `msal::cache::RedisCache` (feature `redis` of `msal-cache`), so a request never copies or writes other users' tokens. Where a
+//! 429/5xx comes without `Retry-After`, identical requests are blocked for 5 s (a service
+//! retries for many users at once; a public client waits 60 s).
+//!
+//! ## Behaviour worth knowing
+//! - **Runtime**: async on Tokio. Refreshes run as spawned tasks so they finish even when the
+//!   caller goes away. Outside a Tokio runtime the futures still work, but they are driven by
+//!   the callers, and proactive background refresh is skipped.
+//! - **Cache format**: MSAL's unified JSON schema, shared with MSAL.NET, Python and Node; both
+//!   dialects read, Python's written, unknown fields kept (see [`msal_cache`]).
+//! - **Single-flight**: concurrent silent calls that need the same refresh share one HTTP
+//!   request and its result. The refresh runs to completion even if the callers go away, so a
+//!   rotated refresh token is never lost.
+//! - **Proactive refresh**: a token whose `refresh_on` has passed is still served, and one
+//!   background refresh replaces it.
+//! - **Errors**: `invalid_grant` (unless `client_mismatch`/`protection_policy_required`),
+//!   `interaction_required`, `consent_required`, `login_required`, and a cache without a usable
+//!   refresh token are "UI required"; other OAuth errors are [`Error::Service`]. A failed
+//!   refresh never deletes anything from the cache.
+//! - **Throttling** (MSAL.NET's rules): one retry after 1 s on 5xx or timeout; `Retry-After`
+//!   (capped at 1 h) and 429/5xx (60 s) block identical requests locally; a UI-required answer
+//!   is replayed for 120 s to identical requests with the same refresh token.
+//! - **Faults near expiry**: a token inside the 5-minute buffer but not yet expired is returned
+//!   when the refresh fails for any reason but "interaction required" (or a user mismatch), or
+//!   hangs longer than
+//!   [`PublicClientApplicationBuilder::max_refresh_wait`] (the refresh then completes in the
+//!   background).
+//! - **Scopes**: case-insensitive; `openid`, `profile`, `offline_access` are always sent and
+//!   never matched on; at least one other scope is required. A requested `.../.default` scope
+//!   is remembered on the cached token, since Entra answers with the resource's scope list.
+//! - **Realms**: for `common`/`organizations`, tokens are cached and refreshed under the
+//!   account's home tenant (as MSAL.NET does); lookups also find MSAL Python's `common` entries.
+//! - **Cost of a hit**: an app asks for the same token before every call it makes, so a
+//!   repeated silent hit (a user's token, or an app token from
+//!   [`ConfidentialClientApplication::acquire_token_for_client`]) is served from a memo of
+//!   recent hits (256 slots, lock-free): one hash
+//!   probe, the expiry check and one reference count, about 0.2 µs (see `BENCHMARKS.md`).
+//!   A memo entry is only used while the in-memory cache it was built from is current (the
+//!   store is still asked "unchanged?" on every call: a `stat` for a file) and writes empty
+//!   it, so it never answers differently from the full lookup. Results share the token data
+//!   ([`AuthenticationResult`] is cheap to clone) and silent requests borrow the app and the
+//!   account: threads sharing an app contend on nothing but the result's reference count.
+
+mod acquire;
+mod app_token;
+pub mod auth_code;
+mod builder;
+mod cache_access;
+mod client_core;
+mod confidential_client;
+mod correlation;
+pub mod credential;
+mod device_code;
+mod endpoints;
+mod error;
+mod hit_memo;
+mod interactive;
+pub mod on_behalf_of;
+mod public_client;
+mod result;
+mod sign_in;
+mod silent;
+mod single_flight;
+mod token_request;
+mod write_back;
+
+pub use acquire::AcquireToken;
+pub use app_token::AcquireTokenForClient;
+pub use auth_code::{
+    AcquireTokenByAuthorizationCode, AuthorizationCodeFlow, AuthorizationRequestBuilder,
+};
+pub use builder::{
+    PublicClientApplicationBuilder, DEFAULT_AUTHORITY, DEFAULT_EXPIRY_BUFFER,
+    DEFAULT_MAX_REFRESH_WAIT,
+};
+pub use confidential_client::{
+    ConfidentialClientApplication, ConfidentialClientApplicationBuilder,
+};
+pub use credential::{AssertionError, AssertionRequest, ClientCertificate, JwtSignature};
+pub use device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
+pub use error::{Error, ServiceError, SharedError, UiRequiredError, UiRequiredReason};
+pub use interactive::{AcquireTokenInteractive, Prompt};
+pub use msal_core::{
+    Account, Authority, Clock, ManualClock, OAuthError, SystemClock, UiRequiredClassification,
+};
+pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
+pub use on_behalf_of::AcquireTokenOnBehalfOf;
+pub use public_client::{AcquireTokenSilent, PublicClientApplication};
+pub use result::{AuthenticationResult, TokenSource};
+
+/// The token cache crate: stores ([`cache::FileCache`], [`cache::MemoryCache`]), the
+/// [`cache::CacheStore`] trait to keep the cache anywhere else, and the schema.
+pub use msal_cache as cache;
+/// The HTTP crate: the [`http::HttpClient`] trait to bring your own transport.
+pub use msal_http as http;
