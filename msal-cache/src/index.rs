@@ -876,6 +876,13 @@ impl std::fmt::Debug for RedeemedRefreshToken {
     }
 }
 
+/// The field a refresh token entry carries while a single-use redemption of it is in flight
+/// (its value: when it started, Unix seconds). The facade writes it under the refresh lock
+/// before sending a refresh token that must never be presented twice; a rotation
+/// ([`TokenWrite::redeemed_refresh_token`]) removes it. Left behind, it tells the next process
+/// that the token's redemption never got an answer. Other MSALs keep it as an unknown field.
+pub const REDEMPTION_STARTED: &str = "msal_rs_redemption_started";
+
 /// Which account to remove in [`TokenCache::remove_account`], and for which app.
 #[derive(Debug, Clone, Copy)]
 pub struct AccountRemoval<'a> {
@@ -1575,6 +1582,10 @@ impl TokenCache {
             let Some(rt) = self.refresh_tokens.get_mut(at) else {
                 return false;
             };
+            // The redemption got its answer: its in-flight mark goes.
+            if rt.extra.contains_key(REDEMPTION_STARTED) {
+                rt.extra.remove(REDEMPTION_STARTED);
+            }
             if let Some(new_secret) = &redeemed.new_secret {
                 // If another process rotated this token while we were refreshing, its secret no
                 // longer matches the one we redeemed; ours is newer still (the server issued it

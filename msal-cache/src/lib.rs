@@ -81,7 +81,7 @@ pub use error::CacheError;
 pub use file::FileCache;
 pub use index::{
     AccessTokenQuery, AccountRemoval, RedeemedRefreshToken, TokenCache, TokenWrite,
-    USER_ASSERTION_HASH,
+    REDEMPTION_STARTED, USER_ASSERTION_HASH,
 };
 pub use memory::MemoryCache;
 pub use store::{CacheStore, Current, Loaded, Partition, RefreshLock, StoreVersion, UpdateFn};

@@ -9,7 +9,8 @@ use crate::client::{HttpClient, HttpError};
 use crate::redact::{redacted_uri, scrub};
 
 /// Default total time allowed for one request (connect, send, read the whole body).
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The per-request total timeout [`ReqwestHttpClient::new`] sets (30 s).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default time allowed to establish the connection (TCP + TLS).
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default largest response body accepted: 1 MiB.

@@ -3,8 +3,8 @@
 //!
 //! 1. the call fails with the right typed error;
 //! 2. a transient fault is transient and never "interaction required";
-//! 3. with a cached access token inside the 5-minute buffer but not expired, the same fault
-//!    (when transient) yields that token (source Cache) instead of the error;
+//! 3. with a cached access token inside the 5-minute buffer but not expired, a transient fault
+//!    yields that token (source Cache) instead of the error, and a permanent one is reported;
 //! 4. the stored cache is the same before and after: nothing lost, refresh token intact.
 //!
 //! wiremock plays the faults that are whole HTTP responses (5xx, 429, HTML, slow, huge); a tiny
@@ -77,11 +77,6 @@ fn expired_doc() -> CacheDoc {
         .app_metadata(ENV, CLIENT_ID, None)
         .access_token(CLIENT_ID, UTID, "Mail.Read", "at-mail", T0 + 3600)
         .access_token(CLIENT_ID, UTID, "User.Read", "at-expired", T0 - 10)
-}
-
-/// Whether `doc` is [`near_expiry_doc`] (it holds the near-expiry token).
-fn doc_is_near_expiry(doc: &CacheDoc) -> bool {
-    access_token_secrets(&doc.0).iter().any(|s| s == CACHED_AT)
 }
 
 /// Like [`expired_doc`], but the `User.Read` token expires in 200 s: inside the 5-minute
@@ -433,12 +428,19 @@ async fn assert_fault(
     assert_eq!(f.attempts().await, expect.attempts, "{what}: attempts");
     assert_cache_intact(what, &f.h, &before).await;
 
-    // 3, 4: a token that has not expired yet keeps being served through the fault (only
-    // "interaction required" and a user mismatch are reported instead, see silent.rs).
+    // 3, 4: a token that has not expired yet keeps being served through a transient fault; a
+    // permanent one is reported (serving the old token would hide it until the token runs
+    // out). Either way the cache is intact.
     let f = setup().await;
     f.h.seed(&near_expiry_doc()).await;
     let before = f.h.stored().await;
-    assert_cached(what, silent(&f.h).await);
+    let near_expiry = silent(&f.h).await;
+    if expect.transient {
+        assert_cached(what, near_expiry);
+    } else {
+        let e = near_expiry.expect_err(what);
+        assert!(check(&e), "{what} (near expiry): wrong error {e:?}");
+    }
     assert_eq!(
         f.attempts().await,
         expect.attempts,
@@ -796,14 +798,11 @@ async fn endless_chunked_body_is_read_boundedly() {
         let f = Fixture::tcp(Reply::Endless { max: OFFERED }).await;
         f.h.seed(&doc).await;
         let before = f.h.stored().await;
-        let r = silent(&f.h).await;
-        if doc_is_near_expiry(&doc) {
-            assert_cached("endless body", r);
-        } else {
-            let e = r.unwrap_err();
-            assert!(check(&e), "{e:?}");
-            assert!(!e.is_transient() && !e.is_ui_required(), "{e:?}");
-        }
+        // Not transient (a server streaming without end is broken, not busy): reported even
+        // near expiry.
+        let e = silent(&f.h).await.unwrap_err();
+        assert!(check(&e), "{e:?}");
+        assert!(!e.is_transient() && !e.is_ui_required(), "{e:?}");
         assert_eq!(f.attempts().await, 1);
         let written = f.tcp.as_ref().unwrap().next_written();
         assert!(written > ONE_MIB, "only {written} bytes were offered");
@@ -861,4 +860,74 @@ async fn forced_refresh_reports_a_transient_fault() {
         assert_eq!(f.attempts().await, 2);
         assert_cache_intact("forced refresh", &f.h, &before).await;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Permanent answers near expiry
+// ---------------------------------------------------------------------------------------------
+
+/// Behaviour: a permanent answer to the refresh (an OAuth error that is not "interaction
+/// required": `invalid_scope`, `invalid_client`, an error code nobody knows) is reported even
+/// while the cached token is still good: a misconfigured or disabled app must not look healthy
+/// for up to five minutes. The cache is intact.
+#[tokio::test]
+async fn permanent_errors_near_expiry_are_reported_not_hidden() {
+    for (status, error) in [
+        (400u16, "invalid_scope"),
+        (401, "invalid_client"),
+        (400, "unheard_of_error"),
+    ] {
+        let f = Fixture::wiremock(ResponseTemplate::new(status).set_body_json(json!({
+            "error": error,
+            "error_description": "permanent",
+        })))
+        .await;
+        f.h.seed(&near_expiry_doc()).await;
+        let before = f.h.stored().await;
+        let e = silent(&f.h)
+            .await
+            .expect_err("a permanent error must not be hidden behind the cached token");
+        assert!(is_service(&e, status, error), "{error}: {e:?}");
+        assert!(!e.is_transient(), "{error}: {e:?}");
+        assert_eq!(f.attempts().await, 1, "{error}");
+        assert_cache_intact(error, &f.h, &before).await;
+    }
+}
+
+/// Behaviour: after a token request timed out, an identical request fails fast with the same
+/// timeout for a while instead of waiting the whole timeout again (and a still-valid cached
+/// token is served meanwhile); no second request reaches the hanging provider.
+#[tokio::test]
+async fn after_a_timeout_identical_requests_fail_fast() {
+    let f = Fixture::wiremock_with_timeout(
+        ResponseTemplate::new(200)
+            .set_body_json(token_response(
+                "at-late",
+                Some("rt-late"),
+                "User.Read",
+                3600,
+            ))
+            .set_delay(Duration::from_secs(30)),
+        Duration::from_millis(300),
+    )
+    .await;
+    f.h.seed(&expired_doc()).await;
+    let e = silent(&f.h).await.unwrap_err();
+    assert!(matches!(e, Error::Http(HttpError::Timeout)), "{e:?}");
+    let first_attempts = f.attempts().await;
+    let started = std::time::Instant::now();
+    let e = silent(&f.h).await.unwrap_err();
+    assert!(matches!(e, Error::Http(HttpError::Timeout)), "{e:?}");
+    assert!(e.is_transient());
+    assert_eq!(
+        f.attempts().await,
+        first_attempts,
+        "a request reached the provider again"
+    );
+    // Well under the 300 ms timeout it would otherwise wait (a loose bound: the point is
+    // that nothing was sent, which the count above proves).
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // A near-expiry token is served through the block.
+    f.h.seed(&near_expiry_doc()).await;
+    assert_cached("blocked after a timeout", silent(&f.h).await);
 }

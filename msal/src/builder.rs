@@ -9,8 +9,10 @@ use msal_http::{HttpClient, RetryPolicy, ThrottleTable};
 
 use crate::cache_access::CacheAccess;
 use crate::client_core::ClientCore;
-use crate::device_code::DeviceCodeCallback;
+use crate::client_core::ClientKind;
 use crate::endpoints::EndpointResolver;
+use crate::flows::device_code::DeviceCodeCallback;
+use crate::flows::interactive::SignInUi;
 use crate::single_flight::SingleFlight;
 use crate::{Error, PublicClientApplication};
 use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi};
@@ -29,6 +31,8 @@ pub(crate) enum AuthoritySpec {
     Oidc(String),
 }
 
+crate::builder_setters::core_setters!(PublicClientApplicationBuilder);
+
 /// Builder for [`PublicClientApplication`]; `build` does no I/O.
 pub struct PublicClientApplicationBuilder {
     config: CoreConfig,
@@ -43,79 +47,6 @@ impl PublicClientApplicationBuilder {
             web_ui: None,
             device_code_fallback: None,
         }
-    }
-
-    /// An Entra ID, B2C, CIAM or ADFS authority, e.g.
-    /// `https://login.microsoftonline.com/<tenant>` (default: [`DEFAULT_AUTHORITY`]).
-    pub fn authority(mut self, authority: &str) -> Self {
-        self.config.authority = AuthoritySpec::Standard(authority.to_owned());
-        self
-    }
-
-    /// Any OpenID Connect provider, by issuer URL; its endpoints come from
-    /// `{issuer}/.well-known/openid-configuration`, fetched on the first network request.
-    pub fn oidc_authority(mut self, issuer: &str) -> Self {
-        self.config.authority = AuthoritySpec::Oidc(issuer.to_owned());
-        self
-    }
-
-    /// Whether to validate unknown Entra hosts with Microsoft's instance discovery
-    /// (default true). Known Entra hosts never need it; cache hits never make a request.
-    pub fn instance_discovery(mut self, enabled: bool) -> Self {
-        self.config.instance_discovery = enabled;
-        self
-    }
-
-    /// Where the token cache is kept (default: in this process's memory only).
-    pub fn cache(mut self, store: impl CacheStore + 'static) -> Self {
-        self.config.cache = Some(Arc::new(store));
-        self
-    }
-
-    /// The HTTP transport (default: [`msal_http::ReqwestHttpClient`]).
-    pub fn http_client(mut self, client: impl HttpClient + 'static) -> Self {
-        self.config.http = Some(Arc::new(client));
-        self
-    }
-
-    /// The clock every expiry decision reads (default: the system clock). Tests move time with
-    /// [`msal_core::ManualClock`].
-    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.config.clock = Some(Arc::new(clock));
-        self
-    }
-
-    /// How long before expiry a cached access token is refreshed instead of served
-    /// (default 5 minutes).
-    pub fn token_expiry_buffer(mut self, buffer: Duration) -> Self {
-        self.config.expiry_buffer = buffer;
-        self
-    }
-
-    /// When a cached access token is inside the expiry buffer but has not expired, how long a
-    /// silent call waits for its refresh before returning the cached token (default 5 s). The
-    /// refresh goes on in the background either way.
-    pub fn max_refresh_wait(mut self, wait: Duration) -> Self {
-        self.config.max_refresh_wait = wait;
-        self
-    }
-
-    /// Retries of token requests (default: one retry after 1 s on 5xx without `Retry-After`
-    /// and on timeouts).
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.config.retry = retry;
-        self
-    }
-
-    /// Client capabilities (e.g. `["cp1"]` for continuous access evaluation), sent as the
-    /// `xms_cc` claim with every token request.
-    pub fn client_capabilities<I>(mut self, capabilities: I) -> Self
-    where
-        I: IntoIterator,
-        I::Item: Into<String>,
-    {
-        self.config.client_capabilities = capabilities.into_iter().map(Into::into).collect();
-        self
     }
 
     /// The UI for interactive sign-in (default: the system browser with a loopback redirect
@@ -138,18 +69,18 @@ impl PublicClientApplicationBuilder {
 
     /// Validate the configuration and build the application. No I/O happens here.
     pub fn build(self) -> Result<PublicClientApplication, Error> {
-        let custom_web_ui = self.web_ui.is_some();
-        let core = self.config.into_core(CoreExtras {
+        let core = self.config.into_core(ClientKind::Public)?;
+        let ui = SignInUi {
+            custom_web_ui: self.web_ui.is_some(),
             web_ui: self
                 .web_ui
                 .unwrap_or_else(|| Arc::new(SystemBrowser::new())),
-            custom_web_ui,
             device_code_fallback: self.device_code_fallback,
-            credential: None,
-            azure_region: None,
-        })?;
+            prompts: Arc::new(SingleFlight::new()),
+        };
         Ok(PublicClientApplication {
             core: Arc::new(core),
+            ui: Arc::new(ui),
         })
     }
 }
@@ -164,17 +95,11 @@ pub(crate) struct CoreConfig {
     pub clock: Option<Arc<dyn Clock>>,
     pub expiry_buffer: Duration,
     pub max_refresh_wait: Duration,
+    /// `None`: derived from the transport's timeout and the retry policy.
+    pub refresh_lock_wait: Option<Duration>,
+    pub max_partitions_in_memory: usize,
     pub retry: RetryPolicy,
     pub client_capabilities: Vec<String>,
-}
-
-/// What differs between public and confidential clients.
-pub(crate) struct CoreExtras {
-    pub web_ui: Arc<dyn WebUi>,
-    pub custom_web_ui: bool,
-    pub device_code_fallback: Option<DeviceCodeCallback>,
-    pub credential: Option<crate::credential::ClientCredential>,
-    pub azure_region: Option<String>,
 }
 
 /// How long a confidential client blocks identical requests after a 429/5xx without
@@ -193,13 +118,15 @@ impl CoreConfig {
             clock: None,
             expiry_buffer: DEFAULT_EXPIRY_BUFFER,
             max_refresh_wait: DEFAULT_MAX_REFRESH_WAIT,
+            refresh_lock_wait: None,
+            max_partitions_in_memory: crate::partition_map::DEFAULT_MAX_PARTITIONS,
             retry: RetryPolicy::default(),
             client_capabilities: Vec::new(),
         }
     }
 
     /// Validate and assemble. No I/O.
-    pub(crate) fn into_core(self, extras: CoreExtras) -> Result<ClientCore, Error> {
+    pub(crate) fn into_core(self, kind: ClientKind) -> Result<ClientCore, Error> {
         if self.client_id.trim().is_empty() {
             return Err(Error::InvalidArgument("client id is empty".into()));
         }
@@ -207,31 +134,39 @@ impl CoreConfig {
             AuthoritySpec::Standard(a) => Authority::parse(a)?,
             AuthoritySpec::Oidc(a) => Authority::oidc(a)?,
         };
-        let http: Arc<dyn HttpClient> = match self.http {
-            Some(h) => h,
-            None => Arc::new(msal_http::ReqwestHttpClient::new()),
+        // A transport we build has a known per-request timeout; an app's own is assumed to
+        // have the default one (the wait only decides when a waiter gives up, never whether a
+        // refresh token is redeemed twice).
+        let (http, per_request): (Arc<dyn HttpClient>, Duration) = match self.http {
+            Some(h) => (h, msal_http::reqwest_client::DEFAULT_TIMEOUT),
+            None => {
+                let client = msal_http::ReqwestHttpClient::new();
+                let timeout = client
+                    .timeout()
+                    .unwrap_or(msal_http::reqwest_client::DEFAULT_TIMEOUT);
+                (Arc::new(client), timeout)
+            }
         };
-        let confidential = extras.credential.is_some();
+        let refresh_lock_wait = self.refresh_lock_wait.unwrap_or_else(|| {
+            crate::engine::refresh_lock::holder_worst_case(per_request, &self.retry)
+        });
+        let confidential = matches!(kind, ClientKind::Confidential { .. });
         Ok(ClientCore {
             client_id: self.client_id.trim().to_owned(),
             authority: Arc::new(authority),
             tenant_authorities: Default::default(),
             http,
-            cache: CacheAccess::new(self.cache, confidential),
+            cache: CacheAccess::new(self.cache, confidential, self.max_partitions_in_memory),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             expiry_buffer: self.expiry_buffer,
             max_refresh_wait: self.max_refresh_wait,
+            refresh_lock_wait,
             retry: self.retry,
             client_capabilities: self.client_capabilities,
             endpoints: EndpointResolver::new(self.instance_discovery),
             flights: Arc::new(SingleFlight::new()),
             throttle: ThrottleTable::new(),
-            web_ui: extras.web_ui,
-            custom_web_ui: extras.custom_web_ui,
-            device_code_fallback: extras.device_code_fallback,
-            prompts: Arc::new(SingleFlight::new()),
-            credential: extras.credential,
-            azure_region: extras.azure_region,
+            kind,
             status_block: if confidential {
                 CONFIDENTIAL_STATUS_BLOCK
             } else {

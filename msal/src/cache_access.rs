@@ -13,12 +13,11 @@
 //! a confidential client keeping its cache in memory, there is one in-memory cache per
 //! [`Partition`]: a web app or API serving many users and tenants then copies and writes only
 //! the partition a request touches, never everyone's tokens (MSAL.NET does the same). The map
-//! of partitions grows with the users and tenants served; an evicted partition of a persistent
-//! store would simply be read again, so this is the place for a bound when one is needed.
+//! of partitions is bounded ([`PartitionMap`]: 10,000 by default, least recently used out
+//! first); an evicted partition of a persistent store is simply read again.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
@@ -27,10 +26,11 @@ use msal_cache::{
 };
 
 use crate::hit_memo::HitMemo;
+use crate::partition_map::PartitionMap;
 use crate::Error;
 
 #[derive(Clone)]
-struct State {
+pub(crate) struct State {
     cache: Arc<TokenCache>,
     version: Option<StoreVersion>,
     /// Unique to this copy of the cache (see [`HitMemo`]): a new copy, a new generation.
@@ -64,7 +64,7 @@ impl Default for State {
 /// mutex beside it.
 enum Slots {
     Single(ArcSwap<State>, Mutex<()>),
-    Partitioned(RwLock<HashMap<String, State>>),
+    Partitioned(PartitionMap<State>),
 }
 
 /// The in-memory cache and, when configured, the store that persists it.
@@ -78,7 +78,12 @@ pub(crate) struct CacheAccess {
 impl CacheAccess {
     /// `partition_in_memory`: keep one in-memory cache per partition even without a store
     /// (confidential clients).
-    pub(crate) fn new(store: Option<Arc<dyn CacheStore>>, partition_in_memory: bool) -> Self {
+    /// `max_partitions`: the bound on in-memory partitions (see [`PartitionMap`]).
+    pub(crate) fn new(
+        store: Option<Arc<dyn CacheStore>>,
+        partition_in_memory: bool,
+        max_partitions: usize,
+    ) -> Self {
         let partitioned = match &store {
             Some(store) => store.partitioned(),
             None => partition_in_memory,
@@ -86,7 +91,7 @@ impl CacheAccess {
         CacheAccess {
             store,
             slots: if partitioned {
-                Slots::Partitioned(RwLock::new(HashMap::new()))
+                Slots::Partitioned(PartitionMap::new(max_partitions))
             } else {
                 Slots::Single(ArcSwap::from_pointee(State::default()), Mutex::new(()))
             },
@@ -98,12 +103,7 @@ impl CacheAccess {
     fn state(&self, partition: Partition<'_>) -> State {
         match &self.slots {
             Slots::Single(state, _) => State::clone(&state.load()),
-            Slots::Partitioned(map) => map
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&partition.key())
-                .cloned()
-                .unwrap_or_default(),
+            Slots::Partitioned(map) => map.get(&partition.key()).unwrap_or_default(),
         }
     }
 
@@ -124,13 +124,11 @@ impl CacheAccess {
                     state.store(Arc::new(new));
                 }
             }
-            Slots::Partitioned(map) => {
-                let mut map = map.write().unwrap_or_else(|p| p.into_inner());
-                let slot = map.entry(partition.key()).or_default();
+            Slots::Partitioned(map) => map.update(partition.key(), |slot| {
                 if !stale(slot) {
                     *slot = new;
                 }
-            }
+            }),
         }
     }
 
@@ -275,10 +273,11 @@ impl CacheAccess {
                 out
             }
             Slots::Partitioned(map) => {
-                let mut map = map.write().unwrap_or_else(|p| p.into_inner());
-                let slot = map.entry(partition.key()).or_default();
-                let out = op(Arc::make_mut(&mut slot.cache));
-                slot.generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
+                let out = map.update(partition.key(), |slot| {
+                    let out = op(Arc::make_mut(&mut slot.cache));
+                    slot.generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
+                    out
+                });
                 self.memo.clear();
                 out
             }

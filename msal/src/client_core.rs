@@ -1,5 +1,5 @@
-//! What every application type shares: configuration, transport, cache, clock, the endpoint
-//! resolver, single-flight and the throttle table.
+//! What every request reads, whatever the kind of client: configuration, transport, cache,
+//! clock, the endpoint resolver, single-flight, the throttle table and the partition rule.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -27,6 +27,16 @@ pub(crate) fn is_valid_tenant(tenant: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
 }
 
+/// The partition rule for user tokens (see [`ClientCore::user_partition`]): an account's own
+/// partition in a confidential client, the whole cache in a public one.
+pub(crate) fn user_partition(confidential: bool, home_account_id: &str) -> Partition<'_> {
+    if confidential {
+        Partition::Account(home_account_id)
+    } else {
+        Partition::All
+    }
+}
+
 /// What the single-flight map is keyed by: requests with equal keys share one refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct RefreshKey {
@@ -46,6 +56,21 @@ pub(crate) enum Throttled {
     Status(u16),
     /// An "interaction required" answer, replayed for identical requests with the same RT.
     UiRequired(Box<Error>),
+    /// The request timed out: identical requests fail fast with the same timeout.
+    TimedOut,
+}
+
+/// What only one kind of client has. (A public client's sign-in UI lives in the
+/// `PublicClientApplication` itself: no other request needs it.)
+pub(crate) enum ClientKind {
+    /// A desktop app, a CLI, a mobile app: no credential of its own.
+    Public,
+    /// A web app, web API or daemon with a credential of its own.
+    Confidential {
+        credential: crate::credential::ClientCredential,
+        /// The Azure region whose regional token endpoint client-credential requests use.
+        azure_region: Option<String>,
+    },
 }
 
 pub(crate) struct ClientCore {
@@ -60,24 +85,16 @@ pub(crate) struct ClientCore {
     pub expiry_buffer: Duration,
     /// How long a silent call holding a still-valid cached token waits for its refresh.
     pub max_refresh_wait: Duration,
+    /// How long a refresh waits for another process's refresh of the same tokens (see
+    /// [`crate::engine::refresh_lock`]).
+    pub refresh_lock_wait: Duration,
     pub retry: RetryPolicy,
     pub client_capabilities: Vec<String>,
     pub endpoints: EndpointResolver,
     pub flights: Arc<SingleFlight<RefreshKey, AuthenticationResult>>,
     pub throttle: ThrottleTable<Throttled>,
-    /// The UI for interactive sign-in.
-    pub web_ui: Arc<dyn msal_interactive::WebUi>,
-    /// Whether `web_ui` was chosen by the app (then headless detection does not apply).
-    pub custom_web_ui: bool,
-    /// Lets `acquire_token` sign in with a device code where no browser can be opened.
-    pub device_code_fallback: Option<crate::device_code::DeviceCodeCallback>,
-    /// Concurrent `acquire_token` calls needing interaction for the same account share one
-    /// prompt.
-    pub prompts: Arc<SingleFlight<String, AuthenticationResult>>,
-    /// A confidential client's credential (`None` for public clients).
-    pub credential: Option<crate::credential::ClientCredential>,
-    /// The Azure region whose regional token endpoint client-credential requests use.
-    pub azure_region: Option<String>,
+    /// What only one kind of client has.
+    pub kind: ClientKind,
     /// How long identical requests are blocked after a 429/5xx without `Retry-After`.
     pub status_block: Duration,
 }
@@ -93,7 +110,23 @@ impl ClientCore {
 
     /// Whether this is a confidential client (it has a credential of its own).
     pub(crate) fn is_confidential(&self) -> bool {
-        self.credential.is_some()
+        matches!(self.kind, ClientKind::Confidential { .. })
+    }
+
+    /// A confidential client's credential.
+    pub(crate) fn credential(&self) -> Option<&crate::credential::ClientCredential> {
+        match &self.kind {
+            ClientKind::Confidential { credential, .. } => Some(credential),
+            ClientKind::Public => None,
+        }
+    }
+
+    /// The Azure region a confidential client's app-token requests go to, if set.
+    pub(crate) fn azure_region(&self) -> Option<&str> {
+        match &self.kind {
+            ClientKind::Confidential { azure_region, .. } => azure_region.as_deref(),
+            ClientKind::Public => None,
+        }
     }
 
     /// The cache partition holding an account's tokens. A public client's cache is one
@@ -102,11 +135,7 @@ impl ClientCore {
     /// confidential client serves many users, and each call concerns one of them: their own
     /// partition.
     pub(crate) fn user_partition<'a>(&self, home_account_id: &'a str) -> Partition<'a> {
-        if self.is_confidential() {
-            Partition::Account(home_account_id)
-        } else {
-            Partition::All
-        }
+        user_partition(self.is_confidential(), home_account_id)
     }
 
     /// The endpoints of `authority` (known, or discovered once).

@@ -3,23 +3,22 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-use msal_cache::{AccountRemoval, CacheStore, Partition};
-use msal_core::{Account, Clock};
-use msal_http::{HttpClient, RetryPolicy};
+use msal_cache::{AccountRemoval, Partition};
+use msal_core::Account;
 use zeroize::Zeroizing;
 
-use crate::app_token::{AcquireTokenForClient, RequestOptions};
-use crate::auth_code::{
+use crate::builder::CoreConfig;
+use crate::client_core::{ClientCore, ClientKind};
+use crate::credential::{AssertionError, AssertionRequest, ClientCertificate, ClientCredential};
+use crate::flows::app_token::AcquireTokenForClient;
+use crate::flows::auth_code::{
     AcquireTokenByAuthorizationCode, AuthorizationCodeFlow, AuthorizationRequestBuilder,
 };
-use crate::builder::{AuthoritySpec, CoreConfig, CoreExtras};
-use crate::client_core::ClientCore;
-use crate::credential::{AssertionError, AssertionRequest, ClientCertificate, ClientCredential};
-use crate::on_behalf_of::AcquireTokenOnBehalfOf;
+use crate::flows::on_behalf_of::AcquireTokenOnBehalfOf;
+use crate::flows::user_silent::SilentInput;
 use crate::public_client::AcquireTokenSilent;
-use crate::silent::SilentInput;
+use crate::request::RequestOptions;
 use crate::Error;
 
 /// An application with a credential of its own (a secret, a certificate, or a federated
@@ -247,10 +246,12 @@ impl std::fmt::Debug for ConfidentialClientApplication {
         f.debug_struct("ConfidentialClientApplication")
             .field("client_id", &self.core.client_id)
             .field("authority", &self.core.authority)
-            .field("credential", &self.core.credential)
+            .field("credential", &self.core.credential())
             .finish_non_exhaustive()
     }
 }
+
+crate::builder_setters::core_setters!(ConfidentialClientApplicationBuilder);
 
 /// Builder for [`ConfidentialClientApplication`]; `build` does no I/O. A credential
 /// ([`client_secret`](Self::client_secret), [`certificate`](Self::certificate) or
@@ -262,29 +263,6 @@ pub struct ConfidentialClientApplicationBuilder {
 }
 
 impl ConfidentialClientApplicationBuilder {
-    /// An Entra ID, B2C, CIAM or ADFS authority, e.g.
-    /// `https://login.microsoftonline.com/<tenant>` (default:
-    /// [`DEFAULT_AUTHORITY`](crate::DEFAULT_AUTHORITY); app tokens and on-behalf-of need a
-    /// tenant, given here or per request).
-    pub fn authority(mut self, authority: &str) -> Self {
-        self.config.authority = AuthoritySpec::Standard(authority.to_owned());
-        self
-    }
-
-    /// Any OpenID Connect provider, by issuer URL; its endpoints come from
-    /// `{issuer}/.well-known/openid-configuration`.
-    pub fn oidc_authority(mut self, issuer: &str) -> Self {
-        self.config.authority = AuthoritySpec::Oidc(issuer.to_owned());
-        self
-    }
-
-    /// Whether to validate unknown Entra hosts with Microsoft's instance discovery (default
-    /// true).
-    pub fn instance_discovery(mut self, enabled: bool) -> Self {
-        self.config.instance_discovery = enabled;
-        self
-    }
-
     /// Authenticate with a client secret. It is kept in memory that is wiped when the
     /// application is dropped, and never appears in logs or `Debug` output.
     pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
@@ -311,57 +289,6 @@ impl ConfidentialClientApplicationBuilder {
         Fut: Future<Output = Result<String, AssertionError>> + Send + 'static,
     {
         self.credential = Some(ClientCredential::assertion_callback(callback));
-        self
-    }
-
-    /// Where the token cache is kept (default: in this process's memory, one partition per
-    /// user, tenant and assertion).
-    pub fn cache(mut self, store: impl CacheStore + 'static) -> Self {
-        self.config.cache = Some(Arc::new(store));
-        self
-    }
-
-    /// The HTTP transport (default: [`msal_http::ReqwestHttpClient`]).
-    pub fn http_client(mut self, client: impl HttpClient + 'static) -> Self {
-        self.config.http = Some(Arc::new(client));
-        self
-    }
-
-    /// The clock every expiry decision reads (default: the system clock).
-    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
-        self.config.clock = Some(Arc::new(clock));
-        self
-    }
-
-    /// How long before expiry a cached access token is refreshed instead of served
-    /// (default 5 minutes).
-    pub fn token_expiry_buffer(mut self, buffer: Duration) -> Self {
-        self.config.expiry_buffer = buffer;
-        self
-    }
-
-    /// When a cached token is inside the expiry buffer but has not expired, how long a call
-    /// waits for its refresh before returning the cached token (default 5 s).
-    pub fn max_refresh_wait(mut self, wait: Duration) -> Self {
-        self.config.max_refresh_wait = wait;
-        self
-    }
-
-    /// Retries of token requests (default: one retry after 1 s on 5xx without `Retry-After`
-    /// and on timeouts).
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.config.retry = retry;
-        self
-    }
-
-    /// Client capabilities (e.g. `["cp1"]` for continuous access evaluation), sent as the
-    /// `xms_cc` claim with every token request.
-    pub fn client_capabilities<I>(mut self, capabilities: I) -> Self
-    where
-        I: IntoIterator,
-        I::Item: Into<String>,
-    {
-        self.config.client_capabilities = capabilities.into_iter().map(Into::into).collect();
         self
     }
 
@@ -396,13 +323,8 @@ impl ConfidentialClientApplicationBuilder {
             }
             None => None,
         };
-        let core = self.config.into_core(CoreExtras {
-            // A confidential client never shows UI itself; a web app redirects its user's
-            // browser (see `authorization_request`).
-            web_ui: Arc::new(NoWebUi),
-            custom_web_ui: true,
-            device_code_fallback: None,
-            credential: Some(credential),
+        let core = self.config.into_core(ClientKind::Confidential {
+            credential,
             azure_region,
         })?;
         Ok(ConfidentialClientApplication {
@@ -418,19 +340,5 @@ impl std::fmt::Debug for ConfidentialClientApplicationBuilder {
             .field("credential", &self.credential)
             .field("azure_region", &self.azure_region)
             .finish_non_exhaustive()
-    }
-}
-
-/// The web UI slot of a confidential client: never used (no interactive flow is offered).
-struct NoWebUi;
-
-#[async_trait::async_trait]
-impl msal_interactive::WebUi for NoWebUi {
-    async fn start(
-        &self,
-    ) -> Result<Box<dyn msal_interactive::AuthorizationSession>, msal_interactive::WebUiError> {
-        Err(msal_interactive::WebUiError::Unavailable(
-            "a confidential client does not show UI; redirect the user's browser to an authorization_request URL".into(),
-        ))
     }
 }

@@ -64,6 +64,15 @@ pub enum Error {
         #[source]
         source: Option<SharedError>,
     },
+    /// Another process sharing the token cache has been refreshing the same tokens for longer
+    /// than a refresh can legitimately take, and this call would not redeem the refresh token
+    /// it holds (a rotating refresh token must never be redeemed twice). Transient: try again
+    /// shortly; a still-valid cached token is served instead where there is one.
+    #[error("another process has been refreshing these tokens for {}s; not refreshing them twice", waited.as_secs())]
+    RefreshInProgress {
+        /// How long this call waited for the other process.
+        waited: std::time::Duration,
+    },
     /// A background task failed unexpectedly (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),
@@ -122,6 +131,11 @@ pub enum UiRequiredReason {
     NoTokens,
     /// The identity provider answered that the user must interact.
     ServerRequested,
+    /// An earlier redemption of the cached refresh token got no answer (it timed out, or its
+    /// process ended mid-request), and the provider's refresh tokens are single-use (an OpenID
+    /// Connect provider other than Entra ID): it may already be spent, and presenting it again
+    /// could revoke the user's whole session, so it is not sent again.
+    RefreshOutcomeUnknown,
 }
 
 /// Details of an "interaction required" error.
@@ -153,6 +167,9 @@ impl std::fmt::Display for UiRequiredError {
             (None, UiRequiredReason::ServerRequested) => {
                 f.write_str("the identity provider requires interaction")
             }
+            (None, UiRequiredReason::RefreshOutcomeUnknown) => f.write_str(
+                "an earlier use of the cached refresh token got no answer; it is not sent twice",
+            ),
         }
     }
 }
@@ -185,7 +202,7 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Http(e) => e.is_transient(),
-            Error::Throttled { .. } => true,
+            Error::Throttled { .. } | Error::RefreshInProgress { .. } => true,
             Error::Service(s) => transient_status(s.status) || s.oauth.is_transient(),
             Error::Protocol { status, .. } => status.is_some_and(transient_status),
             _ => false,

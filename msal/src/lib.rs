@@ -1,3 +1,24 @@
+// Module map (the crate docs below are for users; this is for whoever changes the code):
+//
+//   apps           public_client.rs, confidential_client.rs: the application types and their
+//                  request methods; builder.rs + builder_setters.rs: configuration (no I/O).
+//   flows/         one module per way of getting a token: user_silent, app_token,
+//                  on_behalf_of (cached, on the engine); interactive, device_code, auth_code
+//                  (sign-ins, sharing sign_in); acquire (silent, then a sign-in).
+//   engine/        the cache-first engine every cached flow runs on: CachedFlow and serve,
+//                  freshness (fresh / refresh due / in the buffer / expired), refresh_lock.
+//   request.rs     request options, when the cache may answer, claims merging.
+//   token_request  sending a grant to the token endpoint, with throttling and retries;
+//   write_back.rs  turning a token response into cache entries and a result.
+//   client_core.rs what every request reads: configuration, transport, cache, clock,
+//                  single-flight, throttle table, the partition rule.
+//   cache_access.rs, partition_map.rs, hit_memo.rs: the in-memory cache kept in step with the
+//                  store, its bounded partitions and the memo of recent hits.
+//   endpoints.rs, credential.rs, correlation.rs, result.rs, error.rs, single_flight.rs:
+//                  discovery, client credentials, ids, the result and error types, sharing.
+//
+// Data flows one way: apps -> flows -> engine -> (token_request, write_back) -> client_core.
+
 //! # msal: the Microsoft Authentication Library for Rust
 //!
 //! Acquire OAuth 2.0 / OpenID Connect tokens from Microsoft Entra ID (and any OpenID Connect
@@ -87,12 +108,29 @@
 //!   refresh never deletes anything from the cache.
 //! - **Throttling** (MSAL.NET's rules): one retry after 1 s on 5xx or timeout; `Retry-After`
 //!   (capped at 1 h) and 429/5xx (60 s) block identical requests locally; a UI-required answer
-//!   is replayed for 120 s to identical requests with the same refresh token.
+//!   is replayed for 120 s to identical requests with the same refresh token. A request that
+//!   timed out blocks identical ones for the same 60 s (5 s in a confidential client): they
+//!   fail fast with the timeout instead of waiting it out again.
 //! - **Faults near expiry**: a token inside the 5-minute buffer but not yet expired is returned
-//!   when the refresh fails for any reason but "interaction required" (or a user mismatch), or
-//!   hangs longer than
+//!   when the refresh fails *transiently* ([`Error::is_transient`]: the network, a timeout, a
+//!   5xx, a 429, an answer that is not the identity provider's, another process still
+//!   refreshing), or hangs longer than
 //!   [`PublicClientApplicationBuilder::max_refresh_wait`] (the refresh then completes in the
-//!   background).
+//!   background). A permanent answer (`invalid_client`, `invalid_scope`, any OAuth error that
+//!   is not "interaction required", "interaction required" itself, a user mismatch) is
+//!   returned at once, as MSAL Python does: the old token would hide a misconfigured or
+//!   disabled app for up to five minutes.
+//! - **A refresh token is never redeemed twice**, in one process or across processes sharing a
+//!   cache: a process that cannot get the cache's refresh lock within the longest a holder can
+//!   take fails with the transient [`Error::RefreshInProgress`] instead of redeeming it (see
+//!   [`PublicClientApplicationBuilder::refresh_lock_wait`]). Entra ID (and B2C, External ID,
+//!   ADFS) keeps a refresh token valid after issuing the next one, so a redemption that timed
+//!   out is retried. Other OpenID Connect providers may rotate refresh tokens with reuse
+//!   detection (Auth0 and Okta revoke the whole family when a used one comes back): for them a
+//!   refresh token is sent at most once, with no retry, and its redemption is recorded in the
+//!   cache before it is sent; if no answer arrives (a timeout, a process that ended mid-
+//!   request), the token is not sent again and the call reports "interaction required"
+//!   ([`UiRequiredReason::RefreshOutcomeUnknown`]).
 //! - **Scopes**: case-insensitive; `openid`, `profile`, `offline_access` are always sent and
 //!   never matched on; at least one other scope is required. A requested `.../.default` scope
 //!   is remembered on the cached token, since Entra answers with the resource's scope list.
@@ -109,31 +147,28 @@
 //!   ([`AuthenticationResult`] is cheap to clone) and silent requests borrow the app and the
 //!   account: threads sharing an app contend on nothing but the result's reference count.
 
-mod acquire;
-mod app_token;
-pub mod auth_code;
 mod builder;
+mod builder_setters;
 mod cache_access;
 mod client_core;
 mod confidential_client;
 mod correlation;
 pub mod credential;
-mod device_code;
 mod endpoints;
+mod engine;
 mod error;
+mod flows;
 mod hit_memo;
-mod interactive;
-pub mod on_behalf_of;
+mod partition_map;
 mod public_client;
+mod request;
 mod result;
-mod sign_in;
-mod silent;
 mod single_flight;
 mod token_request;
 mod write_back;
 
-pub use acquire::AcquireToken;
-pub use app_token::AcquireTokenForClient;
+pub use flows::{auth_code, on_behalf_of};
+
 pub use auth_code::{
     AcquireTokenByAuthorizationCode, AuthorizationCodeFlow, AuthorizationRequestBuilder,
 };
@@ -145,14 +180,16 @@ pub use confidential_client::{
     ConfidentialClientApplication, ConfidentialClientApplicationBuilder,
 };
 pub use credential::{AssertionError, AssertionRequest, ClientCertificate, JwtSignature};
-pub use device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
 pub use error::{Error, ServiceError, SharedError, UiRequiredError, UiRequiredReason};
-pub use interactive::{AcquireTokenInteractive, Prompt};
+pub use flows::acquire::AcquireToken;
+pub use flows::app_token::AcquireTokenForClient;
+pub use flows::device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
+pub use flows::interactive::{AcquireTokenInteractive, Prompt};
+pub use flows::on_behalf_of::AcquireTokenOnBehalfOf;
 pub use msal_core::{
     Account, Authority, Clock, ManualClock, OAuthError, SystemClock, UiRequiredClassification,
 };
 pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
-pub use on_behalf_of::AcquireTokenOnBehalfOf;
 pub use public_client::{AcquireTokenSilent, PublicClientApplication};
 pub use result::{AuthenticationResult, TokenSource};
 

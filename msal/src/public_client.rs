@@ -7,12 +7,12 @@ use futures::future::BoxFuture;
 use msal_cache::{AccountRemoval, Partition};
 use msal_core::Account;
 
-use crate::acquire::AcquireToken;
 use crate::builder::PublicClientApplicationBuilder;
 use crate::client_core::ClientCore;
-use crate::device_code::AcquireTokenWithDeviceCode;
-use crate::interactive::{AcquireTokenInteractive, InteractiveOptions};
-use crate::silent::{acquire_token_silent, SilentInput};
+use crate::flows::acquire::AcquireToken;
+use crate::flows::device_code::AcquireTokenWithDeviceCode;
+use crate::flows::interactive::{AcquireTokenInteractive, InteractiveOptions, SignInUi};
+use crate::flows::user_silent::{acquire_token_silent, SilentInput};
 use crate::{AuthenticationResult, Error};
 use msal_interactive::DeviceCodeInfo;
 
@@ -23,6 +23,7 @@ use msal_interactive::DeviceCodeInfo;
 #[derive(Clone)]
 pub struct PublicClientApplication {
     pub(crate) core: Arc<ClientCore>,
+    pub(crate) ui: Arc<SignInUi>,
 }
 
 impl PublicClientApplication {
@@ -103,6 +104,7 @@ impl PublicClientApplication {
     {
         AcquireTokenInteractive {
             core: Arc::clone(&self.core),
+            ui: Arc::clone(&self.ui),
             options: InteractiveOptions {
                 scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
                 ..InteractiveOptions::default()
@@ -122,6 +124,7 @@ impl PublicClientApplication {
     {
         AcquireToken {
             core: Arc::clone(&self.core),
+            ui: Arc::clone(&self.ui),
             scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
             account: None,
             login_hint: None,

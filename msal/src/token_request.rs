@@ -6,57 +6,14 @@
 //! answer again, so a loop of silent calls cannot hammer the server. The HTTP layer retries once
 //! on 5xx without `Retry-After` and on timeouts.
 
-use msal_cache::schema::RefreshTokenEntry;
 use msal_core::token_response::{parse_token_response, TokenResponseError};
-use msal_core::{Endpoints, TokenResponse};
-use msal_http::throttle::{throttle_key, MAX_RETRY_AFTER, UI_REQUIRED_BLOCK};
-use msal_http::{endpoints as http_endpoints, secret_fingerprint};
+use msal_core::TokenResponse;
+use msal_http::endpoints as http_endpoints;
+use msal_http::throttle::{MAX_RETRY_AFTER, UI_REQUIRED_BLOCK};
 
 use crate::client_core::{ClientCore, Throttled};
 use crate::error::{ServiceError, UiRequiredError, UiRequiredReason};
-use crate::silent::SilentParams;
 use crate::Error;
-
-/// Redeem `rt` for the scopes of `params`.
-pub(crate) async fn redeem_refresh_token(
-    core: &ClientCore,
-    endpoints: &Endpoints,
-    params: &SilentParams,
-    rt: &RefreshTokenEntry,
-) -> Result<TokenResponse, Error> {
-    let scope = params.requested.to_request_string();
-    let authority = params.authority(core).canonical_url();
-    let mut form: Vec<(&str, &str)> = vec![
-        ("client_id", &core.client_id),
-        ("grant_type", "refresh_token"),
-        ("refresh_token", &rt.secret),
-        ("scope", &scope),
-        ("client_info", "1"),
-    ];
-    if let Some(claims) = &params.claims {
-        form.push(("claims", claims));
-    }
-    let anchor = anchor_mailbox(&params.account.home_account_id);
-    let request = ThrottledRequest {
-        token_endpoint: &endpoints.token,
-        form: &form,
-        correlation_id: &params.correlation_id,
-        anchor_mailbox: anchor.as_deref(),
-        strict_key: throttle_key(&[
-            &core.client_id,
-            &authority,
-            &scope,
-            &params.account.home_account_id,
-        ]),
-        ui_key: Some(throttle_key(&[
-            &core.client_id,
-            &authority,
-            &scope,
-            &secret_fingerprint(&rt.secret),
-        ])),
-    };
-    send_throttled(core, request).await
-}
 
 /// A token request with its throttling keys.
 pub(crate) struct ThrottledRequest<'a> {
@@ -70,6 +27,9 @@ pub(crate) struct ThrottledRequest<'a> {
     /// Requests that would present the same grant (e.g. the same refresh token) get a recent
     /// "interaction required" answer again instead of asking the server.
     pub ui_key: Option<String>,
+    /// The grant must never be sent twice (a rotating refresh token at a provider that may
+    /// revoke its family on reuse): no retry, whatever the retry policy.
+    pub single_use: bool,
 }
 
 /// Send a token request under MSAL.NET's throttling rules (see the module documentation).
@@ -78,10 +38,16 @@ pub(crate) async fn send_throttled(
     request: ThrottledRequest<'_>,
 ) -> Result<TokenResponse, Error> {
     let now = core.now();
-    if let Some((until, Throttled::Status(status))) = core.throttle.check(&request.strict_key, now)
-    {
-        tracing::debug!(correlation_id = %request.correlation_id, "request throttled locally");
-        return Err(Error::Throttled { until, status });
+    match core.throttle.check(&request.strict_key, now) {
+        Some((until, Throttled::Status(status))) => {
+            tracing::debug!(correlation_id = %request.correlation_id, "request throttled locally");
+            return Err(Error::Throttled { until, status });
+        }
+        Some((_, Throttled::TimedOut)) => {
+            tracing::debug!(correlation_id = %request.correlation_id, "an identical request timed out a moment ago; failing fast");
+            return Err(Error::Http(msal_http::HttpError::Timeout));
+        }
+        _ => {}
     }
     if let Some(ui_key) = &request.ui_key {
         if let Some((_, Throttled::UiRequired(err))) = core.throttle.check(ui_key, now) {
@@ -89,14 +55,37 @@ pub(crate) async fn send_throttled(
             return Err(*err);
         }
     }
-    let answer = post_token_request(
+    let retry = if request.single_use {
+        msal_http::RetryPolicy::none()
+    } else {
+        core.retry.clone()
+    };
+    let answer = match post_token_request_with_retry(
         core,
         request.token_endpoint,
         request.form,
         request.correlation_id,
         request.anchor_mailbox,
+        &retry,
     )
-    .await?;
+    .await
+    {
+        Ok(answer) => answer,
+        Err(e) => {
+            // A provider that does not answer would otherwise hold every identical call for
+            // the whole timeout, call after call: identical requests fail fast for a while
+            // (a caller with a still-valid token is served that token meanwhile).
+            if matches!(e, Error::Http(msal_http::HttpError::Timeout)) {
+                core.throttle.block(
+                    request.strict_key,
+                    core.now(),
+                    core.status_block,
+                    Throttled::TimedOut,
+                );
+            }
+            return Err(e);
+        }
+    };
 
     // Only failures throttle: a success that happens to carry Retry-After blocks nothing.
     let status = answer.status;
@@ -147,11 +136,31 @@ pub(crate) async fn post_token_request(
     correlation_id: &str,
     anchor_mailbox: Option<&str>,
 ) -> Result<TokenAnswer, Error> {
+    post_token_request_with_retry(
+        core,
+        token_endpoint,
+        form,
+        correlation_id,
+        anchor_mailbox,
+        &core.retry,
+    )
+    .await
+}
+
+/// [`post_token_request`] with another retry policy.
+async fn post_token_request_with_retry(
+    core: &ClientCore,
+    token_endpoint: &url::Url,
+    form: &[(&str, &str)],
+    correlation_id: &str,
+    anchor_mailbox: Option<&str>,
+    retry: &msal_http::RetryPolicy,
+) -> Result<TokenAnswer, Error> {
     let extra: Vec<(&str, &str)> = anchor_mailbox
         .iter()
         .map(|a| ("x-anchormailbox", *a))
         .collect();
-    let credential_fields = match &core.credential {
+    let credential_fields = match core.credential() {
         Some(credential) => {
             credential
                 .form_fields(
@@ -167,8 +176,7 @@ pub(crate) async fn post_token_request(
     let mut form = form.to_vec();
     form.extend(credential_fields.iter().map(|(k, v)| (*k, v.as_str())));
     let request = http_endpoints::form_post(token_endpoint, &form, correlation_id, &extra)?;
-    let response =
-        http_endpoints::execute(core.http.as_ref(), request, &core.retry, core.now()).await?;
+    let response = http_endpoints::execute(core.http.as_ref(), request, retry, core.now()).await?;
     let status = response.status.as_u16();
     let outcome = match parse_token_response(status, &response.body) {
         Ok(tokens) => Ok(tokens),

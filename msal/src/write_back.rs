@@ -153,3 +153,45 @@ pub(crate) fn identity_provider_result(
         correlation_id.to_owned(),
     )
 }
+
+/// The access token entry of a response.
+pub(crate) fn access_token_entry(
+    core: &ClientCore,
+    home_account_id: Option<String>,
+    environment: &str,
+    realm: &str,
+    tokens: &TokenResponse,
+    target: &ScopeSet,
+    now: u64,
+) -> AccessTokenEntry {
+    AccessTokenEntry {
+        credential_type: "AccessToken".into(),
+        secret: tokens.access_token.as_str().into(),
+        home_account_id: home_account_id.map(Into::into),
+        environment: environment.into(),
+        client_id: core.client_id.as_str().into(),
+        realm: realm.into(),
+        target: target.to_target().into(),
+        cached_at: now,
+        expires_on: now.saturating_add(tokens.expires_in),
+        extended_expires_on: now.saturating_add(tokens.ext_expires_in),
+        refresh_on: tokens.refresh_in.map(|r| now.saturating_add(r)),
+        token_type: Some(tokens.token_type.as_str().into()),
+        extra: Default::default(),
+    }
+}
+
+/// A Bearer token, or a protocol error.
+pub(crate) fn check_bearer(tokens: &TokenResponse) -> Result<(), Error> {
+    if tokens.token_type.eq_ignore_ascii_case("bearer") {
+        Ok(())
+    } else {
+        Err(Error::Protocol {
+            status: Some(200),
+            message: format!(
+                "expected a Bearer token, got token_type {:?}",
+                tokens.token_type
+            ),
+        })
+    }
+}

@@ -5,8 +5,12 @@
 //!   read under the lock must parse as a token cache, or the worker exits with status 3.
 //! - `writer <cache>`: forever, rewrite a ~100 KB document whose `counter` goes up by one per
 //!   write, printing each counter once its write has returned. The test SIGKILLs it at random.
-//! - `refresh <cache> <issuer> <scope>`: an OIDC app over the cache file acquires a token
-//!   silently for the cache's first account and prints `{source} {access_token}`.
+//! - `refresh <cache> <issuer> <scope> [<timeout ms> [<lock wait ms>]]`: an OIDC app over the
+//!   cache file acquires a token silently for the cache's first account and prints `{source}
+//!   {access_token}`; with a per-request timeout and a refresh-lock wait when given. A failed
+//!   acquisition prints `UI_REQUIRED {reason:?}`, `REFRESH_IN_PROGRESS` or `ERROR {error}` (and
+//!   still exits 0: the test judges it).
+//! - `hold-lock <cache> <seconds>`: take the cache's refresh lock, print `LOCKED`, hold it.
 
 #![forbid(unsafe_code)]
 
@@ -15,7 +19,8 @@ use std::process::ExitCode;
 
 use msal::cache::schema::AppMetadataEntry;
 use msal::cache::{CacheError, CacheStore, Current, FileCache, Partition, TokenCache, TokenWrite};
-use msal::PublicClientApplication;
+use msal::http::ReqwestHttpClient;
+use msal::{Error, PublicClientApplication};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
@@ -28,8 +33,9 @@ fn main() -> ExitCode {
             runtime.block_on(stress(&args[2], &args[3], args[4].parse().unwrap_or(0)))
         }
         Some("writer") => runtime.block_on(writer(&args[2])),
-        Some("refresh") => runtime.block_on(refresh(&args[2], &args[3], &args[4])),
-        _ => Err("usage: msal-cache-worker stress|writer|refresh ...".into()),
+        Some("refresh") => runtime.block_on(refresh(&args[2..])),
+        Some("hold-lock") => runtime.block_on(hold_lock(&args[2], args[3].parse().unwrap_or(60))),
+        _ => Err("usage: msal-cache-worker stress|writer|refresh|hold-lock ...".into()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -98,18 +104,45 @@ async fn writer(path: &str) -> Outcome {
     }
 }
 
-async fn refresh(path: &str, issuer: &str, scope: &str) -> Outcome {
-    let app = PublicClientApplication::builder("multiprocess-app")
+async fn refresh(args: &[String]) -> Outcome {
+    let [path, issuer, scope, rest @ ..] = args else {
+        return Err("refresh <cache> <issuer> <scope> [<timeout ms> [<lock wait ms>]]".into());
+    };
+    let millis = |i: usize| -> Option<std::time::Duration> {
+        rest.get(i)
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis)
+    };
+    let mut builder = PublicClientApplication::builder("multiprocess-app")
         .oidc_authority(issuer)
-        .cache(FileCache::new(path))
-        .build()?;
+        .cache(FileCache::new(path));
+    if let Some(timeout) = millis(0) {
+        builder = builder.http_client(ReqwestHttpClient::new().with_timeout(timeout));
+    }
+    if let Some(wait) = millis(1) {
+        builder = builder.refresh_lock_wait(wait);
+    }
+    let app = builder.build()?;
     let account = app
         .accounts()
         .await?
         .into_iter()
         .next()
         .ok_or("no account in the cache")?;
-    let token = app.acquire_token_silent([scope], &account).await?;
-    println!("{:?} {}", token.source(), token.access_token());
+    match app.acquire_token_silent([scope.as_str()], &account).await {
+        Ok(token) => println!("{:?} {}", token.source(), token.access_token()),
+        Err(Error::UiRequired(e)) => println!("UI_REQUIRED {:?}", e.reason),
+        Err(Error::RefreshInProgress { .. }) => println!("REFRESH_IN_PROGRESS"),
+        Err(e) => println!("ERROR {e}"),
+    }
+    Ok(())
+}
+
+async fn hold_lock(path: &str, seconds: u64) -> Outcome {
+    let cache = FileCache::new(path);
+    let _lock = cache.lock_refresh(Partition::All).await?;
+    println!("LOCKED");
+    std::io::stdout().flush()?;
+    tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
     Ok(())
 }

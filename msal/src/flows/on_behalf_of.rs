@@ -24,13 +24,14 @@ use msal_http::throttle::throttle_key;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::app_token::{
-    access_token_entry, cached_result, check_bearer, request_authority, RequestOptions,
-};
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
-use crate::silent::{cached_after_lock, merge_claims, serve, take_refresh_lock, CachedFlow, Found};
+use crate::engine::{
+    cached_after_lock, cached_result, serve, take_refresh_lock, CachedFlow, Found,
+};
+use crate::flows::app_token::request_authority;
+use crate::request::{merge_claims, request_options, RequestOptions};
 use crate::token_request::{send_throttled, ThrottledRequest};
-use crate::write_back::{cached_target, check_response};
+use crate::write_back::{access_token_entry, cached_target, check_bearer, check_response};
 use crate::{AuthenticationResult, Error};
 
 /// The grant type of the on-behalf-of exchange (RFC 7523).
@@ -45,7 +46,7 @@ pub struct AcquireTokenOnBehalfOf {
     pub(crate) options: RequestOptions,
 }
 
-crate::app_token::request_options!(AcquireTokenOnBehalfOf);
+request_options!(AcquireTokenOnBehalfOf);
 
 impl IntoFuture for AcquireTokenOnBehalfOf {
     type Output = Result<AuthenticationResult, Error>;
@@ -221,6 +222,8 @@ impl OboFlow {
                 anchor_mailbox: None,
                 strict_key: key(&[&self.assertion_hash]),
                 ui_key: replay_ui_required.then(|| key(&["obo", &self.assertion_hash])),
+                // Entra's on-behalf-of refresh tokens may be presented again.
+                single_use: false,
             },
         )
         .await
@@ -274,7 +277,7 @@ impl CachedFlow for OboFlow {
         flow: Arc<Self>,
     ) -> BoxFuture<'static, Result<AuthenticationResult, Error>> {
         Box::pin(async move {
-            let _lock = take_refresh_lock(&core, flow.partition(), &flow.correlation_id).await;
+            let _lock = take_refresh_lock(&core, flow.partition(), &flow.correlation_id).await?;
             let (cache, served) = cached_after_lock(&core, &*flow).await?;
             if let Some(result) = served {
                 return Ok(result);

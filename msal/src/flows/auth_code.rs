@@ -32,8 +32,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::client_core::ClientCore;
-use crate::interactive::{authorize_url, AuthorizeParams};
-use crate::sign_in::{save_sign_in, start_sign_in, SignIn, SignInKind, SignInStart};
+use crate::flows::interactive::{authorize_url, AuthorizeParams};
+use crate::flows::sign_in::{save_sign_in, start_sign_in, SignIn, SignInKind, SignInStart};
 use crate::token_request::post_token_request;
 use crate::{AuthenticationResult, Error, Prompt};
 

@@ -14,9 +14,24 @@ use msal_core::ScopeSet;
 use msal_interactive::WebUi;
 
 use crate::client_core::ClientCore;
-use crate::sign_in::{save_sign_in, start_sign_in, SignIn, SignInKind, SignInStart};
+use crate::flows::device_code::DeviceCodeCallback;
+use crate::flows::sign_in::{save_sign_in, start_sign_in, SignIn, SignInKind, SignInStart};
 use crate::token_request::post_token_request;
 use crate::{AuthenticationResult, Error};
+
+/// A public client's sign-in UI: what only `PublicClientApplication` has, and only its
+/// sign-in requests read.
+pub(crate) struct SignInUi {
+    /// The UI for interactive sign-in.
+    pub web_ui: Arc<dyn WebUi>,
+    /// Whether `web_ui` was chosen by the app (then headless detection does not apply).
+    pub custom_web_ui: bool,
+    /// Lets `acquire_token` sign in with a device code where no browser can be opened.
+    pub device_code_fallback: Option<DeviceCodeCallback>,
+    /// Concurrent `acquire_token` calls needing interaction for the same account share one
+    /// prompt.
+    pub prompts: Arc<crate::single_flight::SingleFlight<String, AuthenticationResult>>,
+}
 
 /// The `prompt` parameter of an interactive sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +65,7 @@ impl Prompt {
 #[must_use = "a request does nothing until it is awaited"]
 pub struct AcquireTokenInteractive {
     pub(crate) core: Arc<ClientCore>,
+    pub(crate) ui: Arc<SignInUi>,
     pub(crate) options: InteractiveOptions,
 }
 
@@ -115,8 +131,7 @@ impl IntoFuture for AcquireTokenInteractive {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let web_ui = Arc::clone(&self.core.web_ui);
-            sign_in_interactively(&self.core, web_ui.as_ref(), self.options).await
+            sign_in_interactively(&self.core, self.ui.web_ui.as_ref(), self.options).await
         })
     }
 }

@@ -10,7 +10,7 @@ use msal_http::endpoints as http_endpoints;
 use msal_interactive::{DeviceAuthorizationResponse, DeviceCodeInfo, WebUiError};
 
 use crate::client_core::ClientCore;
-use crate::sign_in::{save_sign_in, start_sign_in, SignIn, SignInKind, SignInStart};
+use crate::flows::sign_in::{save_sign_in, start_sign_in, SignIn, SignInKind, SignInStart};
 use crate::token_request::{classify, post_token_request};
 use crate::{AuthenticationResult, Error};
 

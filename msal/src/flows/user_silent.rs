@@ -22,24 +22,28 @@
 //! the cache when it completes.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::future::BoxFuture;
 use msal_cache::schema::RefreshTokenEntry;
 use msal_cache::{
-    AccessTokenQuery, Partition, RedeemedRefreshToken, RefreshLock, TokenCache, TokenWrite,
+    AccessTokenQuery, Partition, RedeemedRefreshToken, TokenCache, TokenWrite, REDEMPTION_STARTED,
 };
-use msal_core::{Account, Authority, ScopeSet, TokenResponse};
+use msal_core::{Account, Authority, Endpoints, ScopeSet, TokenResponse};
+use msal_http::secret_fingerprint;
+use msal_http::throttle::throttle_key;
 
-use crate::app_token::cached_result;
-use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
+use crate::client_core::{user_partition, ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
+use crate::engine::{
+    cached_after_lock, cached_result, memo_answer, serve, take_refresh_lock, CachedFlow, Found,
+};
 use crate::error::UiRequiredReason;
 use crate::hit_memo::MemoKey;
-use crate::token_request::redeem_refresh_token;
+use crate::request::{may_use_cache, merge_claims};
+use crate::token_request::{anchor_mailbox, send_throttled, ThrottledRequest};
 use crate::write_back::{
     cached_target, check_response, identity_provider_result, realm_for, token_entries, Placement,
 };
-use crate::{AuthenticationResult, Error, TokenSource};
+use crate::{AuthenticationResult, Error};
 
 /// A normalised silent request.
 pub(crate) struct SilentParams {
@@ -71,11 +75,7 @@ impl SilentParams {
 
     /// Where the account's tokens are cached.
     pub(crate) fn cache_partition(&self) -> Partition<'_> {
-        if self.own_partition {
-            Partition::Account(&self.account.home_account_id)
-        } else {
-            Partition::All
-        }
+        user_partition(self.own_partition, &self.account.home_account_id)
     }
 }
 
@@ -91,7 +91,7 @@ pub(crate) struct SilentInput<'a> {
 impl SilentInput<'_> {
     /// Whether the cached token may be served: no force_refresh, no claims challenge.
     fn may_use_cache(&self) -> bool {
-        !self.force_refresh && self.claims.as_deref().is_none_or(|c| c.trim().is_empty())
+        may_use_cache(self.force_refresh, self.claims.as_deref())
     }
 }
 
@@ -127,72 +127,6 @@ pub(crate) fn normalise(core: &ClientCore, input: SilentInput<'_>) -> Result<Sil
         own_partition: core.is_confidential(),
         validated_generation: None,
     })
-}
-
-/// Merge a claims request with client capabilities (`xms_cc`), as every MSAL does.
-/// Capabilities alone do not bypass the cache.
-pub(crate) fn merge_claims(
-    claims: Option<&str>,
-    capabilities: &[String],
-) -> Result<Option<String>, Error> {
-    let claims = claims.filter(|c| !c.trim().is_empty());
-    if claims.is_none() && capabilities.is_empty() {
-        return Ok(None);
-    }
-    let bad = || Error::InvalidArgument("claims must be a JSON object".into());
-    let mut value: serde_json::Value = match claims {
-        Some(c) => serde_json::from_str(c).map_err(|_| bad())?,
-        None => serde_json::json!({}),
-    };
-    let object = value.as_object_mut().ok_or_else(bad)?;
-    if !capabilities.is_empty() {
-        let access_token = object
-            .entry("access_token")
-            .or_insert_with(|| serde_json::json!({}));
-        let access_token = access_token.as_object_mut().ok_or_else(bad)?;
-        access_token.insert(
-            "xms_cc".into(),
-            serde_json::json!({ "values": capabilities }),
-        );
-    }
-    Ok(Some(value.to_string()))
-}
-
-/// A cached access token found for a request.
-pub(crate) struct Found {
-    pub expires_on: u64,
-    pub refresh_on: Option<u64>,
-    pub result: AuthenticationResult,
-    /// Whether the result's account is the cache's (not the caller's value echoed back).
-    pub account_cached: bool,
-}
-
-/// A token request served cache-first: a user's silent call, an app token, an on-behalf-of
-/// token. [`serve`] runs the part they share (lookup, expiry buffer, proactive refresh,
-/// single-flight, falling back to a still-valid token); each flow says where its token is
-/// cached and how a new one is obtained.
-pub(crate) trait CachedFlow: Send + Sync + Sized + 'static {
-    fn correlation_id(&self) -> &str;
-    /// Skip the cached token (force_refresh, a claims challenge).
-    fn bypass_cache(&self) -> bool;
-    /// A cache generation the store confirmed for this call already, if any.
-    fn validated_generation(&self) -> Option<u64> {
-        None
-    }
-    /// The cache partition the token lives in.
-    fn partition(&self) -> Partition<'_>;
-    /// The usable cached token, if any (expiry against now is decided by the caller).
-    fn find(&self, core: &ClientCore, cache: &TokenCache) -> Option<Found>;
-    /// Requests with equal keys share one network call.
-    fn refresh_key(&self) -> RefreshKey;
-    /// A cached token found for this request in cache generation `generation` is about to be
-    /// served: remember it for the next identical request (see [`crate::hit_memo`]).
-    fn remember(&self, _core: &ClientCore, _generation: u64, _found: &Found) {}
-    /// Obtain a new token and cache it: runs as the single-flight task.
-    fn acquire(
-        core: Arc<ClientCore>,
-        flow: Arc<Self>,
-    ) -> BoxFuture<'static, Result<AuthenticationResult, Error>>;
 }
 
 impl CachedFlow for SilentParams {
@@ -283,154 +217,12 @@ async fn memoised_hit(
     core: &ClientCore,
     input: &SilentInput<'_>,
 ) -> Result<Result<AuthenticationResult, u64>, Error> {
-    let partition = if core.is_confidential() {
-        Partition::Account(&input.account.home_account_id)
-    } else {
-        Partition::All
-    };
+    let partition = core.user_partition(&input.account.home_account_id);
     let key = MemoKey::User {
         account: input.account,
         scopes: &input.scopes,
     };
     memo_answer(core, partition, &key, input.correlation_id.as_deref()).await
-}
-
-/// The memo's answer for `key` in `partition` (see [`crate::hit_memo`]): a result when its
-/// entry is current and its token fresh (not inside the expiry buffer, `refresh_on` not
-/// passed); otherwise the generation the store just confirmed, for the full path.
-pub(crate) async fn memo_answer(
-    core: &ClientCore,
-    partition: Partition<'_>,
-    key: &MemoKey<'_>,
-    correlation_id: Option<&str>,
-) -> Result<Result<AuthenticationResult, u64>, Error> {
-    let generation = core.cache.generation(partition).await?;
-    let Some((expires_on, refresh_on, token)) = core.cache.memo.get(generation, key) else {
-        return Ok(Err(generation));
-    };
-    let now = core.now_secs();
-    if expires_on <= now + core.expiry_buffer.as_secs() || refresh_on.is_some_and(|r| r <= now) {
-        return Ok(Err(generation));
-    }
-    let correlation_id =
-        correlation_id.map_or_else(crate::correlation::new_correlation_id, str::to_owned);
-    tracing::debug!(%correlation_id, "access token served from the cache");
-    Ok(Ok(AuthenticationResult::new(
-        token,
-        TokenSource::Cache,
-        correlation_id,
-    )))
-}
-
-/// Serve a flow cache-first. See the [module documentation](self).
-pub(crate) async fn serve<F: CachedFlow>(
-    core: Arc<ClientCore>,
-    flow: Arc<F>,
-) -> Result<AuthenticationResult, Error> {
-    let mut fallback = None;
-    if !flow.bypass_cache() {
-        let found = core
-            .cache
-            .read(
-                flow.partition(),
-                flow.validated_generation(),
-                |cache, generation| flow.find(&core, cache).map(|found| (found, generation)),
-            )
-            .await?;
-        if let Some((found, generation)) = found {
-            let now = core.now_secs();
-            if found.expires_on > now + core.expiry_buffer.as_secs() {
-                if found.refresh_on.is_some_and(|r| r <= now) {
-                    start_background_refresh(&core, &flow);
-                } else {
-                    flow.remember(&core, generation, &found);
-                }
-                tracing::debug!(correlation_id = %flow.correlation_id(), "access token served from the cache");
-                return Ok(found.result);
-            }
-            if found.expires_on > now {
-                fallback = Some(found.result);
-            }
-        }
-    }
-
-    let (future, joined) = core.flights.run(flow.refresh_key(), {
-        let (core, flow) = (Arc::clone(&core), Arc::clone(&flow));
-        move || F::acquire(core, flow)
-    });
-    if joined {
-        tracing::debug!(correlation_id = %flow.correlation_id(), "joined a refresh already in flight");
-    }
-    let Some(cached) = fallback else {
-        return future.await;
-    };
-    // A token that still works is in hand: wait for the refresh only so long, then serve the
-    // cached token while the refresh (a spawned task) finishes in the background.
-    let outcome = if tokio::runtime::Handle::try_current().is_ok() {
-        match tokio::time::timeout(core.max_refresh_wait, future).await {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                tracing::warn!(correlation_id = %flow.correlation_id(), "refresh still running after {:?}; serving the cached token, which has not expired yet", core.max_refresh_wait);
-                return Ok(cached);
-            }
-        }
-    } else {
-        future.await
-    };
-    match outcome {
-        Ok(result) => Ok(result),
-        // "Interaction required" is actionable now (prompt before the token runs out) and a
-        // user mismatch is a security signal: those are reported. Anything else (an outage, a
-        // captive portal's HTML, a misbehaving proxy) leaves the caller with the token that
-        // still works.
-        Err(e) if !e.is_ui_required() && !matches!(e, Error::UserMismatch) => {
-            tracing::warn!(correlation_id = %flow.correlation_id(), error = %e, "refresh failed; serving the cached token, which has not expired yet");
-            Ok(cached)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Start a refresh in the background (at most one per key); its failure is only logged.
-fn start_background_refresh<F: CachedFlow>(core: &Arc<ClientCore>, flow: &Arc<F>) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        tracing::debug!("refresh_on passed but no Tokio runtime runs background work; the cached token is served until it nears expiry");
-        return;
-    };
-    let (future, joined) = core.flights.run(flow.refresh_key(), {
-        let (core, flow) = (Arc::clone(core), Arc::clone(flow));
-        move || F::acquire(core, flow)
-    });
-    if joined {
-        return;
-    }
-    let correlation_id = flow.correlation_id().to_owned();
-    tracing::debug!(%correlation_id, "refresh_on passed: refreshing in the background");
-    runtime.spawn(async move {
-        if let Err(e) = future.await {
-            tracing::warn!(%correlation_id, error = %e, "background refresh failed; the cached token is still served until it expires");
-        }
-    });
-}
-
-/// Under the refresh lock: whether a refresh that just finished (here or in another process)
-/// already cached a token that serves this request without a new one.
-pub(crate) async fn cached_after_lock<F: CachedFlow>(
-    core: &ClientCore,
-    flow: &F,
-) -> Result<(Arc<TokenCache>, Option<AuthenticationResult>), Error> {
-    let cache = core.cache.snapshot(flow.partition()).await?;
-    if !flow.bypass_cache() {
-        if let Some(found) = flow.find(core, &cache) {
-            let now = core.now_secs();
-            let fresh = found.expires_on > now + core.expiry_buffer.as_secs()
-                && found.refresh_on.is_none_or(|r| r > now);
-            if fresh {
-                return Ok((cache, Some(found.result)));
-            }
-        }
-    }
-    Ok((cache, None))
 }
 
 /// Look up the best cached access token for the request.
@@ -493,7 +285,7 @@ async fn refresh(
     // Held until the new tokens are saved: another process needing the same refresh waits,
     // then finds our result in the cache below instead of redeeming the refresh token again.
     let _refresh_lock =
-        take_refresh_lock(&core, params.cache_partition(), &params.correlation_id).await;
+        take_refresh_lock(&core, params.cache_partition(), &params.correlation_id).await?;
     let (cache, served) = cached_after_lock(&core, &*params).await?;
     if let Some(result) = served {
         return Ok(result);
@@ -510,9 +302,17 @@ async fn refresh(
         .endpoints_for(params.authority(&core), &params.correlation_id)
         .await?;
 
+    let single_use = single_use_refresh_tokens(params.authority(&core));
     let mut family_error = None;
     for rt in &candidates {
-        match redeem_refresh_token(&core, &endpoints, &params, rt).await {
+        if single_use {
+            begin_single_use_redemption(&core, &params, rt).await?;
+        }
+        let redeemed = redeem_refresh_token(&core, &endpoints, &params, rt, single_use).await;
+        if single_use {
+            end_single_use_redemption(&core, &params, rt, &redeemed).await?;
+        }
+        match redeemed {
             Ok(tokens) => return save(&core, &params, rt, tokens).await,
             Err(e) if rt.is_family() && !e.is_transient() => {
                 // A family token failing (client_mismatch, or revoked) never deletes it and never
@@ -528,35 +328,78 @@ async fn refresh(
     }))
 }
 
-/// How long a refresh waits for another process's refresh of the same cache: longer than one
-/// token request with its retry, after which the holder is presumed stuck.
-const REFRESH_LOCK_WAIT: Duration = Duration::from_secs(45);
+/// Whether the provider's refresh tokens must be treated as single-use: never presented twice,
+/// not even to retry a request that got no answer.
+///
+/// Microsoft Entra ID (and B2C, External ID, ADFS) does not revoke a refresh token when it
+/// issues the next one, so a redemption that timed out may be retried and its token used
+/// again. Other OpenID Connect providers may rotate refresh tokens with reuse detection
+/// (Auth0, Okta and others revoke the whole token family when a used refresh token comes
+/// back), so for them a redemption whose answer never arrived leaves the token's state
+/// unknown: it is not sent again, and the user signs in again instead.
+pub(crate) fn single_use_refresh_tokens(authority: &Authority) -> bool {
+    matches!(authority.kind(), msal_core::AuthorityKind::Oidc)
+}
 
-/// Take the store's cross-process refresh lock. Never fails the call: a lock that cannot be had
-/// in time (or at all) only costs the coordination, which is logged.
-pub(crate) async fn take_refresh_lock(
+/// Before a single-use refresh token is sent: refuse one whose earlier redemption never got
+/// an answer (a timeout, or its process ended mid-request), and record this one's start in the
+/// cache (under the refresh lock), so that if this process ends before the answer arrives, the
+/// next one knows.
+async fn begin_single_use_redemption(
     core: &ClientCore,
-    partition: Partition<'_>,
-    correlation_id: &str,
-) -> Option<RefreshLock> {
-    let outcome = if tokio::runtime::Handle::try_current().is_ok() {
-        match tokio::time::timeout(REFRESH_LOCK_WAIT, core.cache.lock_refresh(partition)).await {
-            Ok(outcome) => outcome,
-            Err(_) => {
-                tracing::warn!(%correlation_id, "another process has held the cache's refresh lock for {REFRESH_LOCK_WAIT:?}; refreshing without it");
-                return None;
-            }
-        }
-    } else {
-        core.cache.lock_refresh(partition).await
-    };
-    match outcome {
-        Ok(lock) => lock,
-        Err(e) => {
-            tracing::warn!(%correlation_id, error = %e, "could not take the cache's refresh lock; refreshing without it");
-            None
-        }
+    params: &SilentParams,
+    rt: &RefreshTokenEntry,
+) -> Result<(), Error> {
+    if rt.extra.contains_key(REDEMPTION_STARTED) {
+        tracing::warn!(correlation_id = %params.correlation_id, "an earlier redemption of this refresh token got no answer; it is not sent again");
+        return Err(Error::ui_required(
+            UiRequiredReason::RefreshOutcomeUnknown,
+            Some(&params.correlation_id),
+        ));
     }
+    let mut marked = rt.clone();
+    marked
+        .extra
+        .insert(REDEMPTION_STARTED.into(), core.now_secs().into());
+    let write = TokenWrite {
+        refresh_token: Some(marked),
+        ..TokenWrite::default()
+    };
+    core.cache
+        .write(params.cache_partition(), |c| c.apply(&write))
+        .await?;
+    Ok(())
+}
+
+/// After a single-use refresh token was sent: an answer (success, or any answer of the
+/// server) settles its state; a success's write-back clears the mark. No answer (a timeout,
+/// a connection lost after sending, a gateway's 502/504) leaves the mark, so the token is never
+/// sent again; any other failure removes it.
+async fn end_single_use_redemption(
+    core: &ClientCore,
+    params: &SilentParams,
+    rt: &RefreshTokenEntry,
+    redeemed: &Result<TokenResponse, Error>,
+) -> Result<(), Error> {
+    let answered = match redeemed {
+        Ok(_) => return Ok(()),
+        Err(Error::Http(e)) => matches!(e, msal_http::HttpError::Connect { .. }),
+        Err(Error::Service(s)) => !matches!(s.status, 502 | 504),
+        Err(Error::Protocol { status, .. }) => !matches!(status, None | Some(502 | 504)),
+        // Answered (an OAuth error, "interaction required"), or never sent (throttled locally).
+        Err(_) => true,
+    };
+    if !answered {
+        return Ok(());
+    }
+    let write = TokenWrite {
+        refresh_token: Some(rt.clone()),
+        ..TokenWrite::default()
+    };
+    core.cache
+        .write(params.cache_partition(), |c| c.apply(&write))
+        .await?;
+    Ok(())
 }
 
 /// Refresh tokens to try, in MSAL Python's FOCI order: a family token first when the app is a
@@ -667,4 +510,47 @@ async fn save(
         account,
         &params.correlation_id,
     ))
+}
+
+/// Redeem `rt` for the scopes of `params`.
+pub(crate) async fn redeem_refresh_token(
+    core: &ClientCore,
+    endpoints: &Endpoints,
+    params: &SilentParams,
+    rt: &RefreshTokenEntry,
+    single_use: bool,
+) -> Result<TokenResponse, Error> {
+    let scope = params.requested.to_request_string();
+    let authority = params.authority(core).canonical_url();
+    let mut form: Vec<(&str, &str)> = vec![
+        ("client_id", &core.client_id),
+        ("grant_type", "refresh_token"),
+        ("refresh_token", &rt.secret),
+        ("scope", &scope),
+        ("client_info", "1"),
+    ];
+    if let Some(claims) = &params.claims {
+        form.push(("claims", claims));
+    }
+    let anchor = anchor_mailbox(&params.account.home_account_id);
+    let request = ThrottledRequest {
+        token_endpoint: &endpoints.token,
+        form: &form,
+        correlation_id: &params.correlation_id,
+        anchor_mailbox: anchor.as_deref(),
+        strict_key: throttle_key(&[
+            &core.client_id,
+            &authority,
+            &scope,
+            &params.account.home_account_id,
+        ]),
+        ui_key: Some(throttle_key(&[
+            &core.client_id,
+            &authority,
+            &scope,
+            &secret_fingerprint(&rt.secret),
+        ])),
+        single_use,
+    };
+    send_throttled(core, request).await
 }

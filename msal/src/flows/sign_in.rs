@@ -6,7 +6,7 @@ use msal_cache::TokenWrite;
 use msal_core::{Account, Authority, ScopeSet, TokenResponse};
 
 use crate::client_core::ClientCore;
-use crate::silent::merge_claims;
+use crate::request::merge_claims;
 use crate::write_back::{
     cached_target, check_response, identity_provider_result, realm_for, token_entries, Placement,
 };

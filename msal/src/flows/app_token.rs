@@ -1,7 +1,7 @@
 //! App tokens: the client credentials grant (a daemon or service acting as itself).
 //!
 //! Cached in the app partition of `(client, tenant)`, with no account and no refresh token;
-//! served by the same cache-first pipeline as users' tokens ([`crate::silent::serve`]):
+//! served by the same cache-first pipeline as users' tokens ([`crate::engine::serve`]):
 //! expiry buffer, `refresh_in` refreshed in the background, single-flight, the still-valid
 //! token served through an outage.
 
@@ -9,22 +9,19 @@ use std::future::IntoFuture;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use msal_cache::schema::AccessTokenEntry;
 use msal_cache::{AccessTokenQuery, Partition, TokenCache, TokenWrite};
-use msal_core::clock::from_unix_seconds;
-use msal_core::{Authority, ScopeSet, TokenResponse};
+use msal_core::{Authority, ScopeSet};
 use msal_http::throttle::throttle_key;
 
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
-use crate::hit_memo::MemoKey;
-use crate::result::TokenData;
-use crate::silent::{
-    cached_after_lock, memo_answer, merge_claims, serve, take_refresh_lock, CachedFlow, Found,
+use crate::engine::{
+    cached_after_lock, cached_result, memo_answer, serve, take_refresh_lock, CachedFlow, Found,
 };
+use crate::hit_memo::MemoKey;
+use crate::request::{merge_claims, request_options, RequestOptions};
 use crate::token_request::{send_throttled, ThrottledRequest};
-use crate::write_back::cached_target;
+use crate::write_back::{access_token_entry, cached_target, check_bearer};
 use crate::{AuthenticationResult, Error, TokenSource};
-use msal_cache::ArcStr;
 
 /// A client credentials request; set options, then `.await` it.
 #[must_use = "a request does nothing until it is awaited"]
@@ -33,57 +30,6 @@ pub struct AcquireTokenForClient {
     pub(crate) scopes: Vec<String>,
     pub(crate) options: RequestOptions,
 }
-
-/// Options every confidential request takes.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RequestOptions {
-    pub tenant: Option<String>,
-    pub claims: Option<String>,
-    pub force_refresh: bool,
-    pub correlation_id: Option<String>,
-}
-
-impl RequestOptions {
-    /// Whether a cached token may be served: no force_refresh, no claims challenge.
-    pub(crate) fn may_use_cache(&self) -> bool {
-        !self.force_refresh && self.claims.as_deref().is_none_or(|c| c.trim().is_empty())
-    }
-}
-
-/// The options every confidential request builder takes, on a builder with an `options:
-/// RequestOptions` field.
-macro_rules! request_options {
-    ($builder:ty) => {
-        impl $builder {
-            /// Ask this tenant instead of the configured authority's (a multi-tenant app serving
-            /// its customers' tenants). Tokens are cached per tenant.
-            pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
-                self.options.tenant = Some(tenant.into());
-                self
-            }
-
-            /// A claims challenge (JSON) from a resource's `WWW-Authenticate` header: skips the
-            /// cache and is sent with the request.
-            pub fn claims(mut self, claims: impl Into<String>) -> Self {
-                self.options.claims = Some(claims.into());
-                self
-            }
-
-            /// Skip the cached token and ask the identity provider (default false).
-            pub fn force_refresh(mut self, force: bool) -> Self {
-                self.options.force_refresh = force;
-                self
-            }
-
-            /// The correlation id sent as `client-request-id` (default: a new UUID).
-            pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
-                self.options.correlation_id = Some(id.into());
-                self
-            }
-        }
-    };
-}
-pub(crate) use request_options;
 
 request_options!(AcquireTokenForClient);
 
@@ -231,86 +177,6 @@ impl AppTokenFlow {
     }
 }
 
-/// The result of a cached access token.
-pub(crate) fn cached_result(
-    entry: &AccessTokenEntry,
-    account: Option<msal_core::Account>,
-    id_token: Option<ArcStr>,
-    correlation_id: &str,
-) -> Found {
-    Found {
-        expires_on: entry.expires_on,
-        refresh_on: entry.refresh_on,
-        result: AuthenticationResult::new(
-            Arc::new(TokenData {
-                access_token: entry.secret.clone(),
-                token_type: entry
-                    .token_type
-                    .clone()
-                    .unwrap_or_else(|| arcstr::literal!("Bearer")),
-                expires_on: from_unix_seconds(entry.expires_on),
-                refresh_on: entry.refresh_on.map(from_unix_seconds),
-                // As cached: msal-rs writes targets sorted, deduplicated and separated by single
-                // spaces, so this costs no parse (and no Unicode whitespace tables).
-                scopes: entry
-                    .target
-                    .split(' ')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                account,
-                id_token,
-                tenant_id: Some(entry.realm.clone()).filter(|r| !r.is_empty()),
-            }),
-            TokenSource::Cache,
-            correlation_id.to_owned(),
-        ),
-        account_cached: false,
-    }
-}
-
-/// The access token entry of a response.
-pub(crate) fn access_token_entry(
-    core: &ClientCore,
-    home_account_id: Option<String>,
-    environment: &str,
-    realm: &str,
-    tokens: &TokenResponse,
-    target: &ScopeSet,
-    now: u64,
-) -> AccessTokenEntry {
-    AccessTokenEntry {
-        credential_type: "AccessToken".into(),
-        secret: tokens.access_token.as_str().into(),
-        home_account_id: home_account_id.map(Into::into),
-        environment: environment.into(),
-        client_id: core.client_id.as_str().into(),
-        realm: realm.into(),
-        target: target.to_target().into(),
-        cached_at: now,
-        expires_on: now.saturating_add(tokens.expires_in),
-        extended_expires_on: now.saturating_add(tokens.ext_expires_in),
-        refresh_on: tokens.refresh_in.map(|r| now.saturating_add(r)),
-        token_type: Some(tokens.token_type.as_str().into()),
-        extra: Default::default(),
-    }
-}
-
-/// A Bearer token, or a protocol error.
-pub(crate) fn check_bearer(tokens: &TokenResponse) -> Result<(), Error> {
-    if tokens.token_type.eq_ignore_ascii_case("bearer") {
-        Ok(())
-    } else {
-        Err(Error::Protocol {
-            status: Some(200),
-            message: format!(
-                "expected a Bearer token, got token_type {:?}",
-                tokens.token_type
-            ),
-        })
-    }
-}
-
 /// The regional token endpoint (ESTS-R) for `region`: `{region}.login.microsoft.com` for the
 /// public cloud's hosts, `{region}.{host}` for the others.
 pub(crate) fn regional_token_endpoint(endpoint: &url::Url, region: &str) -> Option<url::Url> {
@@ -390,14 +256,14 @@ impl CachedFlow for AppTokenFlow {
         flow: Arc<Self>,
     ) -> BoxFuture<'static, Result<AuthenticationResult, Error>> {
         Box::pin(async move {
-            let _lock = take_refresh_lock(&core, flow.partition(), &flow.correlation_id).await;
+            let _lock = take_refresh_lock(&core, flow.partition(), &flow.correlation_id).await?;
             if let (_, Some(result)) = cached_after_lock(&core, &*flow).await? {
                 return Ok(result);
             }
             let endpoints = core
                 .endpoints_for(&flow.authority, &flow.correlation_id)
                 .await?;
-            let token_endpoint = match (&core.azure_region, flow.authority.kind()) {
+            let token_endpoint = match (core.azure_region(), flow.authority.kind()) {
                 (Some(region), msal_core::AuthorityKind::Aad) => {
                     regional_token_endpoint(&endpoints.token, region)
                         .unwrap_or_else(|| endpoints.token.clone())
@@ -423,6 +289,7 @@ impl CachedFlow for AppTokenFlow {
                     anchor_mailbox: None,
                     strict_key: throttle_key(&[&core.client_id, &authority, &scope, "app"]),
                     ui_key: None,
+                    single_use: false,
                 },
             )
             .await?;

@@ -16,15 +16,16 @@ use msal_core::{Account, ScopeSet};
 use msal_interactive::WebUiError;
 
 use crate::client_core::ClientCore;
-use crate::device_code::AcquireTokenWithDeviceCode;
-use crate::interactive::{sign_in_interactively, InteractiveOptions};
-use crate::silent::{acquire_token_silent, SilentInput};
+use crate::flows::device_code::AcquireTokenWithDeviceCode;
+use crate::flows::interactive::{sign_in_interactively, InteractiveOptions, SignInUi};
+use crate::flows::user_silent::{acquire_token_silent, SilentInput};
 use crate::{AuthenticationResult, Error};
 
 /// A silent-first request that falls back to interactive sign-in; `.await` it.
 #[must_use = "a request does nothing until it is awaited"]
 pub struct AcquireToken {
     pub(crate) core: Arc<ClientCore>,
+    pub(crate) ui: Arc<SignInUi>,
     pub(crate) scopes: Vec<String>,
     pub(crate) account: Option<Account>,
     pub(crate) login_hint: Option<String>,
@@ -70,7 +71,7 @@ impl std::fmt::Debug for AcquireToken {
 }
 
 async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
-    let core = request.core;
+    let (core, ui) = (request.core, request.ui);
     let account = match request.account {
         Some(account) => Some(account),
         None => {
@@ -130,9 +131,9 @@ async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
         correlation_id: request.correlation_id,
         ..InteractiveOptions::default()
     };
-    let (flight, joined) = core.prompts.run(key, {
-        let core = Arc::clone(&core);
-        move || interact(core, options)
+    let (flight, joined) = ui.prompts.run(key, {
+        let (core, ui) = (Arc::clone(&core), Arc::clone(&ui));
+        move || interact(core, ui, options)
     });
     if joined {
         tracing::debug!("joined a sign-in prompt already open for this account");
@@ -143,10 +144,11 @@ async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
 /// The browser, or the device code flow where no browser can be opened and the app allows it.
 async fn interact(
     core: Arc<ClientCore>,
+    ui: Arc<SignInUi>,
     options: InteractiveOptions,
 ) -> Result<AuthenticationResult, Error> {
     let device_code = |options: InteractiveOptions| {
-        core.device_code_fallback
+        ui.device_code_fallback
             .clone()
             .map(|callback| AcquireTokenWithDeviceCode {
                 core: Arc::clone(&core),
@@ -156,14 +158,13 @@ async fn interact(
                 correlation_id: options.correlation_id,
             })
     };
-    if !core.custom_web_ui && !msal_interactive::browser_available() {
+    if !ui.custom_web_ui && !msal_interactive::browser_available() {
         if let Some(flow) = device_code(options.clone()) {
             tracing::info!("no browser can be opened here; signing in with a device code");
             return flow.await;
         }
     }
-    let web_ui = Arc::clone(&core.web_ui);
-    match sign_in_interactively(&core, web_ui.as_ref(), options.clone()).await {
+    match sign_in_interactively(&core, ui.web_ui.as_ref(), options.clone()).await {
         Err(Error::Interaction(WebUiError::Unavailable(reason))) => match device_code(options) {
             Some(flow) => {
                 tracing::info!(%reason, "the browser could not be opened; signing in with a device code");

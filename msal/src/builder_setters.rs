@@ -1,0 +1,114 @@
+//! The settings every application builder shares, written once: a builder with a `config:
+//! CoreConfig` field gets them with `core_setters!(Builder)`. The public and confidential
+//! builders differ only in what is theirs (a web UI and device-code fallback; a credential and
+//! a region).
+
+/// The shared setters, on a builder with a `config: CoreConfig` field.
+macro_rules! core_setters {
+    ($builder:ty) => {
+        impl $builder {
+            /// An Entra ID, B2C, CIAM or ADFS authority, e.g.
+            /// `https://login.microsoftonline.com/<tenant>` (default:
+            /// [`DEFAULT_AUTHORITY`](crate::DEFAULT_AUTHORITY)). A confidential client's app
+            /// tokens and on-behalf-of tokens need a tenant, given here or per request.
+            pub fn authority(mut self, authority: &str) -> Self {
+                self.config.authority =
+                    $crate::builder::AuthoritySpec::Standard(authority.to_owned());
+                self
+            }
+
+            /// Any OpenID Connect provider, by issuer URL; its endpoints come from
+            /// `{issuer}/.well-known/openid-configuration`, fetched on the first network
+            /// request.
+            pub fn oidc_authority(mut self, issuer: &str) -> Self {
+                self.config.authority = $crate::builder::AuthoritySpec::Oidc(issuer.to_owned());
+                self
+            }
+
+            /// Whether to validate unknown Entra hosts with Microsoft's instance discovery
+            /// (default true). Known Entra hosts never need it; cache hits never make a
+            /// request.
+            pub fn instance_discovery(mut self, enabled: bool) -> Self {
+                self.config.instance_discovery = enabled;
+                self
+            }
+
+            /// Where the token cache is kept (default: in this process's memory only; a
+            /// confidential client's is partitioned per user, tenant and assertion).
+            pub fn cache(mut self, store: impl msal_cache::CacheStore + 'static) -> Self {
+                self.config.cache = Some(std::sync::Arc::new(store));
+                self
+            }
+
+            /// The HTTP transport (default: [`msal_http::ReqwestHttpClient`]).
+            pub fn http_client(mut self, client: impl msal_http::HttpClient + 'static) -> Self {
+                self.config.http = Some(std::sync::Arc::new(client));
+                self
+            }
+
+            /// The clock every expiry decision reads (default: the system clock). Tests move
+            /// time with [`msal_core::ManualClock`].
+            pub fn clock(mut self, clock: impl msal_core::Clock + 'static) -> Self {
+                self.config.clock = Some(std::sync::Arc::new(clock));
+                self
+            }
+
+            /// How long before expiry a cached access token is refreshed instead of served
+            /// (default 5 minutes).
+            pub fn token_expiry_buffer(mut self, buffer: std::time::Duration) -> Self {
+                self.config.expiry_buffer = buffer;
+                self
+            }
+
+            /// When a cached access token is inside the expiry buffer but has not expired, how
+            /// long a call waits for its refresh before returning the cached token (default
+            /// 5 s). The refresh goes on in the background either way.
+            pub fn max_refresh_wait(mut self, wait: std::time::Duration) -> Self {
+                self.config.max_refresh_wait = wait;
+                self
+            }
+
+            /// How long a refresh waits for another process sharing the cache to finish its
+            /// refresh of the same tokens before giving up with
+            /// [`Error::RefreshInProgress`](crate::Error::RefreshInProgress) (it never redeems
+            /// the refresh token the other process holds). Default: the longest the other
+            /// process can take, discovery and the token request with every retry at the
+            /// transport's timeout, plus a margin (137 s with the defaults).
+            pub fn refresh_lock_wait(mut self, wait: std::time::Duration) -> Self {
+                self.config.refresh_lock_wait = Some(wait);
+                self
+            }
+
+            /// The most cache partitions kept in memory (default 10,000): with a partitioned
+            /// store (Redis) or a confidential client's in-memory cache, one per user, tenant
+            /// and on-behalf-of assertion served. Past it the least recently used half is
+            /// dropped: a persistent store's partitions are read again when next used; without
+            /// a store their tokens are asked for again.
+            pub fn max_partitions_in_memory(mut self, max: usize) -> Self {
+                self.config.max_partitions_in_memory = max;
+                self
+            }
+
+            /// Retries of token requests (default: one retry after 1 s on 5xx without
+            /// `Retry-After` and on timeouts). A single-use refresh token (an OpenID Connect
+            /// provider other than Entra ID) is never retried.
+            pub fn retry_policy(mut self, retry: msal_http::RetryPolicy) -> Self {
+                self.config.retry = retry;
+                self
+            }
+
+            /// Client capabilities (e.g. `["cp1"]` for continuous access evaluation), sent as
+            /// the `xms_cc` claim with every token request.
+            pub fn client_capabilities<I>(mut self, capabilities: I) -> Self
+            where
+                I: IntoIterator,
+                I::Item: Into<String>,
+            {
+                self.config.client_capabilities =
+                    capabilities.into_iter().map(Into::into).collect();
+                self
+            }
+        }
+    };
+}
+pub(crate) use core_setters;

@@ -1,0 +1,18 @@
+//! One module per way of getting a token. The cached flows plug into the engine
+//! ([`crate::engine::CachedFlow`]); the sign-in flows end in [`sign_in::save_sign_in`].
+//!
+//! - [`user_silent`]: a user's token from the cache, else the cached refresh token.
+//! - [`app_token`]: the client credentials grant (an app acting as itself).
+//! - [`on_behalf_of`]: a web API calling another API as its caller.
+//! - [`device_code`], [`interactive`], [`auth_code`]: signing a user in; [`sign_in`] is what
+//!   they share (starting one, saving its tokens).
+//! - [`acquire`]: silent first, then a sign-in, in one call.
+
+pub(crate) mod acquire;
+pub(crate) mod app_token;
+pub mod auth_code;
+pub(crate) mod device_code;
+pub(crate) mod interactive;
+pub mod on_behalf_of;
+pub(crate) mod sign_in;
+pub(crate) mod user_silent;
