@@ -252,7 +252,7 @@ async fn a_wrong_state_is_refused_and_the_deadline_reports_state_mismatch() {
     let l = bind_localhost().await;
     let addr = l.local_addr();
     let (result, response) = tokio::join!(
-        l.wait("s1", Duration::from_millis(500)),
+        l.wait("s1", Duration::from_secs(1)),
         exchange(addr, get("/?code=FORGEDCODE&state=evil"))
     );
     assert_eq!(result.unwrap_err(), WebUiError::StateMismatch);
@@ -462,7 +462,7 @@ async fn an_empty_expected_state_never_matches() {
     let l = bind_localhost().await;
     let addr = l.local_addr();
     let (result, response) = tokio::join!(
-        l.wait("", Duration::from_millis(300)),
+        l.wait("", Duration::from_secs(1)),
         exchange(addr, get("/?code=abc"))
     );
     assert_eq!(result.unwrap_err(), WebUiError::StateMismatch);
