@@ -3,14 +3,22 @@
 //!
 //! - [`LoopbackListener::bind`] listens on a loopback address only (never `0.0.0.0`);
 //!   anything else is refused with [`WebUiError::NotLoopback`].
-//! - [`LoopbackListener::wait`] serves connections concurrently, each with a read timeout and
-//!   hard size caps (8 KiB request line, 16 KiB head), so a silent or oversized client cannot
-//!   hold the listener up or exhaust memory. Requests for other paths (a browser's
-//!   `/favicon.ico`) get a 404 and the wait goes on. The first `GET` of the redirect path with a
-//!   query ends the wait: it is parsed with
-//!   [`AuthorizationResponse::from_redirect_query`] (constant-time `state` check), answered
-//!   with the success or failure page, and the listener is closed. A wrong `state` ends the
-//!   wait too, with [`WebUiError::StateMismatch`]: a forged redirect is not silently retried.
+//! - [`LoopbackListener::wait`] accepts every connection at once and reads each in a task of
+//!   its own, with one deadline for its whole request head (the connection timeout) and hard
+//!   size caps (8 KiB request line, 16 KiB head, parsed with `httparse`); at most 1,024
+//!   connections are open at once, a new one closing the oldest. So neither a silent, a slow
+//!   (drip-feeding) nor an oversized client, nor hundreds of them, can hold the real redirect
+//!   up or exhaust memory. Requests for other paths (a browser's `/favicon.ico`) get a 404 and
+//!   the wait goes on.
+//! - A `GET` of the redirect path with a query is parsed with
+//!   [`AuthorizationResponse::from_redirect_query`] (constant-time `state` check). Only one
+//!   with our `state` ends the wait: a code, or the provider's error (`access_denied`, ...);
+//!   it is answered with the success or failure page and the listener is closed. One with a
+//!   foreign or missing `state` gets the failure page (400) and the wait goes on, so a local
+//!   process that guesses the port cannot end the user's sign-in. If the deadline passes and
+//!   such requests came (and no right one), the wait ends with [`WebUiError::StateMismatch`]
+//!   rather than [`WebUiError::TimedOut`], so the caller learns that a forged or tampered
+//!   redirect arrived.
 //! - `wait` consumes the listener: dropping its future (for example in a `select!`) closes the
 //!   socket at once; [`LoopbackListener::wait_with_cancel`] also takes a cancellation future.
 //!
@@ -18,23 +26,20 @@
 //! the server and `form_post` bodies are not read.
 
 mod http;
+mod serve;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use tokio::net::TcpListener;
 use tokio::time::Instant;
 use url::Url;
 
 use crate::web_ui::{AuthorizationResponse, WebUiError};
 
-/// How long one connection may take to send its request head, by default.
+/// How long one connection may take to send its whole request head, by default.
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// At most this many connections are read at once; more wait in the accept queue.
-const MAX_CONCURRENT_CONNECTIONS: usize = 32;
 
 /// The host part of a loopback redirect URI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -258,12 +263,6 @@ pub struct LoopbackListener {
     connection_timeout: Duration,
 }
 
-/// What a connection brought: a candidate redirect (its stream, to answer, and its query).
-struct Candidate {
-    stream: TcpStream,
-    query: String,
-}
-
 impl LoopbackListener {
     /// Listen on the loopback address of `redirect`. Refuses non-loopback addresses
     /// ([`WebUiError::NotLoopback`]) and bad paths ([`WebUiError::InvalidRedirectUri`]); a port
@@ -297,7 +296,7 @@ impl LoopbackListener {
         self
     }
 
-    /// How long one connection may take to send its request head (default
+    /// How long one connection may take to send its whole request head (default
     /// [`DEFAULT_CONNECTION_TIMEOUT`]); a slower one is closed without ending the wait.
     pub fn with_connection_timeout(mut self, timeout: Duration) -> Self {
         self.connection_timeout = timeout;
@@ -315,8 +314,9 @@ impl LoopbackListener {
         &self.redirect_uri
     }
 
-    /// Wait up to `timeout` for the redirect and return the authorization response
-    /// ([`WebUiError::TimedOut`] when nothing came). Consumes the listener: it is closed when
+    /// Wait up to `timeout` for the redirect with `expected_state` and return the authorization
+    /// response ([`WebUiError::TimedOut`] when nothing came, [`WebUiError::StateMismatch`] when
+    /// only redirects with another `state` came). Consumes the listener: it is closed when
     /// this returns, or as soon as the future is dropped.
     pub async fn wait(
         self,
@@ -346,29 +346,30 @@ impl LoopbackListener {
             ..
         } = self;
         let deadline = Instant::now().checked_add(timeout);
-        let serve = serve_until_candidate(&listener, redirect_uri.path(), connection_timeout);
-        let candidate = tokio::select! {
+        let foreign_state_page = html_page(
+            &pages,
+            400,
+            "Bad Request",
+            &pages.render_failure(&WebUiError::StateMismatch.to_string()),
+        );
+        let context = serve::Context {
+            path: redirect_uri.path().to_owned(),
+            expected_state: expected_state.to_owned(),
+            foreign_state_page,
+            connection_timeout,
+        };
+        let serve = serve::serve_until_redirect(&listener, context, deadline);
+        let redirect = tokio::select! {
             biased;
             _ = cancel => {
                 tracing::debug!("loopback redirect wait cancelled");
                 return Err(WebUiError::Cancelled);
             }
-            candidate = async {
-                match deadline {
-                    Some(deadline) => tokio::time::timeout_at(deadline, serve).await.ok(),
-                    None => Some(serve.await),
-                }
-            } => match candidate {
-                Some(c) => c,
-                None => {
-                    tracing::debug!("loopback redirect wait timed out");
-                    return Err(WebUiError::TimedOut);
-                }
-            },
+            redirect = serve => redirect?,
         };
         // One request only: close the listener before anything else.
         drop(listener);
-        let result = AuthorizationResponse::from_redirect_query(&candidate.query, expected_state);
+        let result = redirect.result;
         let page = match &result {
             Ok(_) => {
                 tracing::debug!("authorization response received");
@@ -390,7 +391,7 @@ impl LoopbackListener {
         };
         // Answer here (a small page, bounded by the connection timeout), so the browser gets it
         // even if the runtime stops right after; only the lingering close runs on its own.
-        let mut stream = candidate.stream;
+        let mut stream = redirect.stream;
         if http::write_response(&mut stream, &page, connection_timeout).await {
             tokio::spawn(http::linger(stream));
         }
@@ -405,79 +406,4 @@ fn html_page(pages: &LoopbackPages, status: u16, reason: &str, html: &str) -> Ve
         .into_iter()
         .collect();
     http::response(status, reason, "text/html; charset=utf-8", html, &extra)
-}
-
-/// Accept and read connections concurrently until one is a `GET` of `path` with a query.
-async fn serve_until_candidate(
-    listener: &TcpListener,
-    path: &str,
-    connection_timeout: Duration,
-) -> Candidate {
-    let mut connections: JoinSet<Option<Candidate>> = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept(), if connections.len() < MAX_CONCURRENT_CONNECTIONS => {
-                match accepted {
-                    Ok((stream, _peer)) => {
-                        connections.spawn(read_connection(
-                            stream,
-                            path.to_owned(),
-                            connection_timeout,
-                        ));
-                    }
-                    Err(e) => {
-                        // E.g. too many open files: back off instead of spinning.
-                        tracing::debug!(error = %e, "accepting a connection failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                }
-            }
-            Some(joined) = connections.join_next() => {
-                if let Ok(Some(candidate)) = joined {
-                    return candidate;
-                }
-            }
-        }
-    }
-}
-
-/// Read one request head; answer anything that is not the redirect, and hand the redirect back.
-async fn read_connection(
-    mut stream: TcpStream,
-    path: String,
-    timeout: Duration,
-) -> Option<Candidate> {
-    let head = match tokio::time::timeout(timeout, http::read_head(&mut stream)).await {
-        Err(_) => {
-            tracing::debug!("closing a loopback connection that sent no request in time");
-            return None;
-        }
-        Ok(Err(http::HeadError::Closed)) => return None,
-        Ok(Err(http::HeadError::LineTooLong)) => {
-            http::respond_and_close(stream, &http::plain(414, "URI Too Long", &[]), timeout).await;
-            return None;
-        }
-        Ok(Err(http::HeadError::HeadTooLarge)) => {
-            let r = http::plain(431, "Request Header Fields Too Large", &[]);
-            http::respond_and_close(stream, &r, timeout).await;
-            return None;
-        }
-        Ok(Ok(head)) => head,
-    };
-    let reply = match http::parse_request_line(&head) {
-        None => http::plain(400, "Bad Request", &[]),
-        Some(line) if line.path != path => http::plain(404, "Not Found", &[]),
-        Some(line) if line.method != "GET" => {
-            http::plain(405, "Method Not Allowed", &[("Allow", "GET")])
-        }
-        Some(line) => match line.query {
-            Some(query) if !query.is_empty() => {
-                let query = query.to_owned();
-                return Some(Candidate { stream, query });
-            }
-            _ => http::plain(400, "Bad Request", &[]),
-        },
-    };
-    http::respond_and_close(stream, &reply, timeout).await;
-    None
 }

@@ -245,12 +245,14 @@ async fn a_custom_path_is_the_only_one_that_counts() {
     assert_eq!(status_line(&response), "HTTP/1.1 200 OK");
 }
 
+/// A redirect with a foreign state is refused at once, and the wait goes on until the deadline,
+/// which then reports the mismatch rather than a plain timeout.
 #[tokio::test]
-async fn a_wrong_state_ends_the_wait_with_state_mismatch() {
+async fn a_wrong_state_is_refused_and_the_deadline_reports_state_mismatch() {
     let l = bind_localhost().await;
     let addr = l.local_addr();
     let (result, response) = tokio::join!(
-        l.wait("s1", LONG),
+        l.wait("s1", Duration::from_secs(1)),
         exchange(addr, get("/?code=FORGEDCODE&state=evil"))
     );
     assert_eq!(result.unwrap_err(), WebUiError::StateMismatch);
@@ -258,6 +260,30 @@ async fn a_wrong_state_ends_the_wait_with_state_mismatch() {
     assert!(body(&response).contains("Sign-in failed"));
     assert!(body(&response).contains("state does not match"));
     assert!(!response.contains("FORGEDCODE"));
+}
+
+/// A local process that guesses the port cannot end the sign-in: forged redirects (a foreign
+/// state, no state, a provider error with a foreign state) are refused and the real one still
+/// completes it.
+#[tokio::test]
+async fn forged_redirects_do_not_end_the_wait_and_the_real_one_does() {
+    let l = bind_localhost().await;
+    let addr = l.local_addr();
+    let client = async {
+        for forged in [
+            "/?code=FORGEDCODE&state=evil",
+            "/?code=FORGEDCODE",
+            "/?error=access_denied&state=evil",
+        ] {
+            let r = exchange(addr, get(forged)).await;
+            assert_eq!(status_line(&r), "HTTP/1.1 400 Bad Request", "{forged}");
+            assert!(body(&r).contains("state does not match"), "{forged}");
+        }
+        exchange(addr, get("/?code=abc&state=s1")).await
+    };
+    let (result, response) = tokio::join!(l.wait("s1", LONG), client);
+    assert_eq!(result.unwrap().code, "abc");
+    assert_eq!(status_line(&response), "HTTP/1.1 200 OK");
 }
 
 #[tokio::test]
@@ -435,7 +461,128 @@ async fn the_wait_can_be_cancelled() {
 async fn an_empty_expected_state_never_matches() {
     let l = bind_localhost().await;
     let addr = l.local_addr();
-    let (result, response) = tokio::join!(l.wait("", LONG), exchange(addr, get("/?code=abc")));
+    let (result, response) = tokio::join!(
+        l.wait("", Duration::from_secs(1)),
+        exchange(addr, get("/?code=abc"))
+    );
     assert_eq!(result.unwrap_err(), WebUiError::StateMismatch);
     assert_eq!(status_line(&response), "HTTP/1.1 400 Bad Request");
+}
+
+// Slowloris: many idle or drip-feeding connections must not hold the real redirect up. Each
+// test bounds the real redirect at a generous 10 s (the listener that read 32 connections at a
+// time held it for ~7 s and then reset it) and prints the time it took.
+
+const REAL_REDIRECT_WITHIN: Duration = Duration::from_secs(10);
+
+/// Make sure this process may open `needed` file descriptors: raise the soft limit with
+/// `prlimit` if it is lower (the hard limit allowing), or fail saying why.
+fn ensure_fd_limit(needed: u64) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let soft = || -> Option<u64> {
+        let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+        let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+        line.split_whitespace().nth(3)?.parse().ok()
+    };
+    if soft().is_some_and(|s| s >= needed) {
+        return;
+    }
+    let _ = std::process::Command::new("prlimit")
+        .arg(format!("--pid={}", std::process::id()))
+        .arg(format!("--nofile={needed}:"))
+        .status();
+    let now = soft();
+    assert!(
+        now.is_none_or(|s| s >= needed),
+        "this test needs {needed} file descriptors; the soft limit is {now:?} and could not be \
+         raised (`ulimit -n {needed}`)"
+    );
+}
+
+async fn connect_many(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    let mut streams = Vec::with_capacity(n);
+    for i in 0..n {
+        let stream = TcpStream::connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("connection {i} of {n}: {e}"));
+        streams.push(stream);
+    }
+    streams
+}
+
+/// Send the real redirect while `wait` runs; both the response and the listener's result must
+/// come within [`REAL_REDIRECT_WITHIN`]. Returns how long that took.
+async fn real_redirect_through(
+    addr: SocketAddr,
+    wait: tokio::task::JoinHandle<Result<msal_interactive::AuthorizationResponse, WebUiError>>,
+    what: &str,
+) -> Duration {
+    let started = std::time::Instant::now();
+    let (result, response) = tokio::time::timeout(REAL_REDIRECT_WITHIN, async {
+        let response = exchange(addr, get("/?code=abc&state=s1")).await;
+        (wait.await.expect("the wait panicked"), response)
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the real redirect did not get through {what} in 10 s"));
+    let took = started.elapsed();
+    eprintln!("the real redirect got through {what} in {took:?}");
+    assert_eq!(result.unwrap().code, "abc");
+    assert_eq!(status_line(&response), "HTTP/1.1 200 OK");
+    took
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redirect_gets_through_500_idle_connections() {
+    ensure_fd_limit(1_200);
+    let l = bind_localhost().await;
+    let addr = l.local_addr();
+    let wait = tokio::spawn(l.wait("s1", LONG));
+    let idle = connect_many(addr, 500).await;
+    real_redirect_through(addr, wait, "500 idle connections").await;
+    drop(idle);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redirect_gets_through_500_drip_feeding_connections() {
+    ensure_fd_limit(1_200);
+    let l = bind_localhost().await;
+    let addr = l.local_addr();
+    let wait = tokio::spawn(l.wait("s1", LONG));
+    let mut drips = tokio::task::JoinSet::new();
+    for mut stream in connect_many(addr, 500).await {
+        drips.spawn(async move {
+            // A head that never ends, one byte every 300 ms, until the listener closes it.
+            let head = b"GET /favicon.ico HTTP/1.1\r\nX-Drip: ";
+            for byte in head.iter().chain(std::iter::repeat(&b'a')) {
+                if stream.write_all(&[*byte]).await.is_err() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        });
+    }
+    // Let every connection drip a few bytes first.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    real_redirect_through(addr, wait, "500 drip-feeding connections").await;
+    drips.abort_all();
+}
+
+/// Beyond 1,024 open connections a new one closes the oldest: the number of connections (file
+/// descriptors, buffers) is bounded, and the real redirect, the newest, still gets through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_the_connection_cap_the_oldest_connection_is_closed() {
+    ensure_fd_limit(2_600);
+    let l = bind_localhost().await.with_connection_timeout(LONG);
+    let addr = l.local_addr();
+    let wait = tokio::spawn(l.wait("s1", LONG));
+    let mut oldest = TcpStream::connect(addr).await.unwrap();
+    let idle = connect_many(addr, 1_100).await;
+    real_redirect_through(addr, wait, "1,101 idle connections").await;
+    let mut out = Vec::new();
+    let closed = tokio::time::timeout(REAL_REDIRECT_WITHIN, oldest.read_to_end(&mut out)).await;
+    assert!(closed.is_ok(), "the oldest connection is still open");
+    assert!(out.is_empty());
+    drop(idle);
 }

@@ -170,7 +170,9 @@ async fn user_declines_consent() {
 }
 
 /// A redirect whose `state` is not ours (here: the browser is sent to a tampered authorize
-/// URL, as a cross-site attacker would) is refused by the listener; no code is redeemed.
+/// URL, as a cross-site attacker would) is refused by the listener, which goes on waiting for
+/// the real one; at the deadline the sign-in fails with `StateMismatch` (not a plain timeout),
+/// and no code is redeemed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_with_a_foreign_state_is_refused() {
     let _serial = SERIAL.lock().await;
@@ -178,28 +180,32 @@ async fn a_redirect_with_a_foreign_state_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(SystemTime::now());
     let browser_mjs = e2e_dir().join("browser.mjs");
-    let tampering = SystemBrowser::new().with_opener(std::sync::Arc::new(move |url: &url::Url| {
-        let mut forged = url.clone();
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if k == "state" {
-                    "attacker-state".to_owned()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        forged.query_pairs_mut().clear().extend_pairs(pairs);
-        Command::new("node")
-            .arg(&browser_mjs)
-            .arg(forged.as_str())
-            .stdout(Stdio::null())
-            .spawn()
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }));
+    let tampering = SystemBrowser::new()
+        .with_opener(std::sync::Arc::new(move |url: &url::Url| {
+            let mut forged = url.clone();
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let v = if k == "state" {
+                        "attacker-state".to_owned()
+                    } else {
+                        v.into_owned()
+                    };
+                    (k.into_owned(), v)
+                })
+                .collect();
+            forged.query_pairs_mut().clear().extend_pairs(pairs);
+            Command::new("node")
+                .arg(&browser_mjs)
+                .arg(forged.as_str())
+                .stdout(Stdio::null())
+                .spawn()
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }))
+        // Long enough for headless Chromium to sign in and be redirected (a few seconds), short
+        // enough not to slow the suite: the listener now waits for the real redirect until then.
+        .with_timeout(Duration::from_secs(20));
     let app = app(&provider, &dir.path().join("cache.json"), &clock, tampering);
     let e = app
         .acquire_token_interactive(["api://e2e/read"])
@@ -210,6 +216,72 @@ async fn a_redirect_with_a_foreign_state_is_refused() {
         "{e:?}"
     );
     assert!(app.accounts().await.unwrap().is_empty());
+}
+
+/// A local process that guessed the listener's port sends a forged redirect before the real
+/// one arrives: it is refused (400) and the real redirect still completes the sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_redirect_then_the_real_one_completes_the_sign_in() {
+    let _serial = SERIAL.lock().await;
+    let provider = Provider::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(SystemTime::now());
+    let browser_mjs = e2e_dir().join("browser.mjs");
+    let forged_answer = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let answer = forged_answer.clone();
+    let forger_first =
+        SystemBrowser::new().with_opener(std::sync::Arc::new(move |url: &url::Url| {
+            let redirect: url::Url = url
+                .query_pairs()
+                .find(|(k, _)| k == "redirect_uri")
+                .and_then(|(_, v)| v.parse().ok())
+                .ok_or("no redirect_uri in the authorize URL")?;
+            let port = redirect.port().ok_or("no port in the redirect URI")?;
+            let (url, browser_mjs, answer) = (url.clone(), browser_mjs.clone(), answer.clone());
+            // The listener starts reading once this opener returns: forge from a thread, then start
+            // the real browser once the forged redirect was answered.
+            std::thread::spawn(move || {
+                *answer.lock().unwrap() = Some(forge_redirect(port));
+                let _ = Command::new("node")
+                    .arg(&browser_mjs)
+                    .arg(url.as_str())
+                    .stdout(Stdio::null())
+                    .spawn();
+            });
+            Ok(())
+        }));
+    let app = app(
+        &provider,
+        &dir.path().join("cache.json"),
+        &clock,
+        forger_first,
+    );
+    let signed_in = app
+        .acquire_token_interactive(["api://e2e/read"])
+        .await
+        .unwrap();
+    assert_eq!(signed_in.source(), TokenSource::IdentityProvider);
+    assert_eq!(signed_in.account().unwrap().username, "alice@example.com");
+    let answer = forged_answer.lock().unwrap().clone().unwrap_or_default();
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "the forged redirect got: {answer:?}"
+    );
+}
+
+/// Send a redirect with a foreign state to the listener on `port` and return its answer (or
+/// the error), bounded by a 10 s read timeout.
+fn forge_redirect(port: u16) -> String {
+    use std::io::{Read, Write};
+    let attempt = || -> std::io::Result<String> {
+        let mut s = std::net::TcpStream::connect((std::net::Ipv4Addr::LOCALHOST, port))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        s.write_all(b"GET /?code=FORGED&state=attacker-state HTTP/1.1\r\nHost: localhost\r\n\r\n")?;
+        let mut out = Vec::new();
+        s.read_to_end(&mut out)?;
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    };
+    attempt().unwrap_or_else(|e| format!("error: {e}"))
 }
 
 /// Nobody completes the sign-in: the listener gives up after its timeout.

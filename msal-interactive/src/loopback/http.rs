@@ -1,5 +1,5 @@
-//! Just enough HTTP/1.1 for one redirect: read a request head with hard size caps, and write a
-//! small `Connection: close` response.
+//! Just enough HTTP/1.1 for one redirect: read a request head with hard size caps and parse it
+//! with `httparse`, and write a small `Connection: close` response.
 
 use std::time::Duration;
 
@@ -16,22 +16,35 @@ const MAX_DRAIN: usize = 1024 * 1024;
 /// How long that draining may last.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Why no usable request head could be read.
+/// Headers a request may have; more is refused like an oversized head.
+const MAX_HEADERS: usize = 64;
+
+/// Why no usable request could be read.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum HeadError {
     /// The connection closed or failed before a complete head.
     Closed,
     /// The request line is longer than [`MAX_REQUEST_LINE`].
     LineTooLong,
-    /// The head is longer than [`MAX_HEAD`].
+    /// The head is longer than [`MAX_HEAD`], or has more than [`MAX_HEADERS`] headers.
     HeadTooLarge,
+    /// Not an HTTP/1.x request with an origin-form target (`/path?query`).
+    Malformed,
 }
 
-/// Read a request head, up to and excluding the blank line that ends it. Never buffers more
-/// than [`MAX_HEAD`] + 1 bytes.
-pub(crate) async fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, HeadError> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 2048];
+/// What the listener needs of a request: its method and target, split at the first `?`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: Option<String>,
+}
+
+/// Read and parse a request head. Never buffers more than [`MAX_HEAD`] + 1 bytes; the caller
+/// bounds the total time.
+pub(crate) async fn read_request(stream: &mut TcpStream) -> Result<Request, HeadError> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
     loop {
         let room = (MAX_HEAD + 1 - buf.len()).min(chunk.len());
         let n = match stream.read(&mut chunk[..room]).await {
@@ -40,60 +53,57 @@ pub(crate) async fn read_head(stream: &mut TcpStream) -> Result<Vec<u8>, HeadErr
         };
         let searched_from = buf.len().saturating_sub(3);
         buf.extend_from_slice(&chunk[..n]);
-        let line_end = buf.iter().position(|&b| b == b'\n');
-        match line_end {
-            Some(i) if i + 1 > MAX_REQUEST_LINE => return Err(HeadError::LineTooLong),
-            None if buf.len() > MAX_REQUEST_LINE => return Err(HeadError::LineTooLong),
-            _ => {}
-        }
-        if let Some(end) = find_head_end(&buf[searched_from..]) {
-            buf.truncate(searched_from + end);
-            return Ok(buf);
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(HeadError::HeadTooLarge);
+        if let Some(request) = parse(&buf, searched_from)? {
+            return Ok(request);
         }
     }
 }
 
-/// Where the blank line ending a head starts (`\r\n\r\n`, or the `\n\n` some clients send).
-fn find_head_end(bytes: &[u8]) -> Option<usize> {
-    (0..bytes.len())
-        .find(|&i| bytes[i..].starts_with(b"\r\n\r\n") || bytes[i..].starts_with(b"\n\n"))
-}
-
-/// A parsed request line.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct RequestLine<'a> {
-    pub(crate) method: &'a str,
-    pub(crate) path: &'a str,
-    pub(crate) query: Option<&'a str>,
-}
-
-/// Parse the first line of `head`: `METHOD SP origin-form-target SP HTTP/1.x`.
-pub(crate) fn parse_request_line(head: &[u8]) -> Option<RequestLine<'_>> {
-    let line_end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
-    let line = std::str::from_utf8(&head[..line_end]).ok()?;
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    let mut parts = line.split(' ');
-    let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some()
-        || method.is_empty()
-        || !method.bytes().all(|b| b.is_ascii_uppercase())
-        || !target.starts_with('/')
-        || !version.starts_with("HTTP/1.")
-    {
-        return None;
+/// Parse `buf` once its head is complete (`Ok(None)` while it is not), checking the size caps.
+/// `httparse` only runs once the blank line ending the head is in `buf[searched_from..]`, so a
+/// client sending one byte at a time costs a scan of the new bytes, not a parse of the whole
+/// buffer each time.
+fn parse(buf: &[u8], searched_from: usize) -> Result<Option<Request>, HeadError> {
+    match buf.iter().position(|&b| b == b'\n') {
+        Some(i) if i + 1 > MAX_REQUEST_LINE => return Err(HeadError::LineTooLong),
+        None if buf.len() > MAX_REQUEST_LINE => return Err(HeadError::LineTooLong),
+        _ => {}
+    }
+    let complete = buf[searched_from..].windows(2).any(|w| w == b"\n\n")
+        || buf[searched_from..].windows(4).any(|w| w == b"\r\n\r\n");
+    if !complete {
+        return if buf.len() > MAX_HEAD {
+            Err(HeadError::HeadTooLarge)
+        } else {
+            Ok(None)
+        };
+    }
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(buf) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+            return Err(HeadError::HeadTooLarge)
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => return Err(HeadError::HeadTooLarge),
+        Err(_) => return Err(HeadError::Malformed),
+    }
+    let (Some(method), Some(target)) = (request.method, request.path) else {
+        return Err(HeadError::Malformed);
+    };
+    if !target.starts_with('/') {
+        return Err(HeadError::Malformed);
     }
     let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
+        Some((p, q)) => (p, Some(q.to_owned())),
         None => (target, None),
     };
-    Some(RequestLine {
-        method,
-        path,
+    Ok(Some(Request {
+        method: method.to_owned(),
+        path: path.to_owned(),
         query,
-    })
+    }))
 }
 
 /// A complete response with a body and `Connection: close`.
@@ -196,46 +206,59 @@ pub(crate) fn escape_html(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn parse_all(head: &[u8]) -> Result<Option<Request>, HeadError> {
+        parse(head, 0)
+    }
+
     #[test]
-    fn request_lines() {
+    fn requests() {
         assert_eq!(
-            parse_request_line(b"GET /cb?code=a&state=b HTTP/1.1\r\nHost: x"),
-            Some(RequestLine {
-                method: "GET",
-                path: "/cb",
-                query: Some("code=a&state=b")
-            })
+            parse_all(b"GET /cb?code=a&state=b HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Ok(Some(Request {
+                method: "GET".into(),
+                path: "/cb".into(),
+                query: Some("code=a&state=b".into())
+            }))
         );
         assert_eq!(
-            parse_request_line(b"GET /favicon.ico HTTP/1.1"),
-            Some(RequestLine {
-                method: "GET",
-                path: "/favicon.ico",
+            parse_all(b"GET /favicon.ico HTTP/1.1\n\n"),
+            Ok(Some(Request {
+                method: "GET".into(),
+                path: "/favicon.ico".into(),
                 query: None
-            })
+            }))
         );
+        assert_eq!(parse_all(b"GET / HTTP/1.1\r\nHost: x\r\n"), Ok(None));
+        assert_eq!(parse_all(b"GET / HTTP/1.1\r\n\r"), Ok(None));
         for bad in [
-            &b"GET http://localhost/ HTTP/1.1"[..],
-            b"GET / HTTP/2",
-            b"GET  / HTTP/1.1",
-            b"get / HTTP/1.1",
-            b"GET /",
-            b"GET / HTTP/1.1 extra",
-            b"\xff / HTTP/1.1",
-            b"",
+            &b"GET http://localhost/ HTTP/1.1\r\n\r\n"[..],
+            b"GET / HTTP/2\r\n\r\n",
+            b"GET / HTTP/1.1 extra\r\n\r\n",
+            b"\xff / HTTP/1.1\r\n\r\n",
+            b"\x16\x03\x01 hello\r\n\r\n",
         ] {
-            assert_eq!(parse_request_line(bad), None, "{bad:?}");
+            assert_eq!(parse_all(bad), Err(HeadError::Malformed), "{bad:?}");
         }
     }
 
     #[test]
-    fn head_end_and_escaping() {
-        assert_eq!(
-            find_head_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\nbody"),
-            Some(20)
+    fn size_caps() {
+        let line = [b'G'; MAX_REQUEST_LINE + 1];
+        assert_eq!(parse_all(&line), Err(HeadError::LineTooLong));
+        let long_line = format!("GET /?{} HTTP/1.1\r\n", "q".repeat(MAX_REQUEST_LINE));
+        assert_eq!(parse_all(long_line.as_bytes()), Err(HeadError::LineTooLong));
+        let mut head = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        head.extend(std::iter::repeat_n(b'a', MAX_HEAD));
+        assert_eq!(parse_all(&head), Err(HeadError::HeadTooLarge));
+        let many = format!(
+            "GET / HTTP/1.1\r\n{}\r\n",
+            "A: b\r\n".repeat(MAX_HEADERS + 1)
         );
-        assert_eq!(find_head_end(b"GET / HTTP/1.1\n\n"), Some(14));
-        assert_eq!(find_head_end(b"GET / HTTP/1.1\r\n"), None);
+        assert_eq!(parse_all(many.as_bytes()), Err(HeadError::HeadTooLarge));
+    }
+
+    #[test]
+    fn escaping() {
         assert_eq!(
             escape_html(r#"<a href="x">'&'</a>"#),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
