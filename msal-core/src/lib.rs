@@ -32,7 +32,7 @@ pub use authority::{Authority, AuthorityError, AuthorityKind, Endpoints, OidcMet
 pub use client_info::{ClientInfo, ClientInfoError};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use id_token::{IdTokenClaims, IdTokenError};
-pub use managed_identity::{ManagedIdentityId, ManagedIdentitySource};
+pub use managed_identity::ManagedIdentityId;
 pub use pkce::Pkce;
 pub use scopes::{InvalidScope, ScopeSet};
 pub use token_response::{

@@ -123,6 +123,7 @@ mod endpoints;
 mod error;
 mod hit_memo;
 mod interactive;
+pub mod managed_identity;
 pub mod on_behalf_of;
 mod public_client;
 mod result;
@@ -148,6 +149,11 @@ pub use credential::{AssertionError, AssertionRequest, ClientCertificate, JwtSig
 pub use device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
 pub use error::{Error, ServiceError, SharedError, UiRequiredError, UiRequiredReason};
 pub use interactive::{AcquireTokenInteractive, Prompt};
+pub use managed_identity::{
+    AcquireTokenForManagedIdentity, ManagedIdentityApplication, ManagedIdentityApplicationBuilder,
+    ManagedIdentityEnvironment, ManagedIdentityError, ManagedIdentityErrorKind, ManagedIdentityId,
+    ManagedIdentityRetryPolicy, ManagedIdentitySource,
+};
 pub use msal_core::{
     Account, Authority, Clock, ManualClock, OAuthError, SystemClock, UiRequiredClassification,
 };
