@@ -1028,3 +1028,96 @@ async fn the_guard_lets_loopback_through() {
         .unwrap();
     assert_eq!(guard.refused(), 0);
 }
+
+#[tokio::test]
+async fn identical_requests_are_blocked_after_the_retries_run_out() {
+    let s = Setup::new().await;
+    mount_imds(&s, ResponseTemplate::new(503)).await;
+    let app = s.imds(ManagedIdentityId::SystemAssigned);
+    let first = app
+        .acquire_token_for_managed_identity(RESOURCE)
+        .await
+        .unwrap_err();
+    assert_eq!(mi_error(&first).kind, ManagedIdentityErrorKind::Unavailable);
+    assert_eq!(s.requests().await.len(), 4);
+    let blocked = app
+        .acquire_token_for_managed_identity(RESOURCE)
+        .await
+        .unwrap_err();
+    let mi = mi_error(&blocked);
+    assert_eq!(
+        (mi.kind, mi.status),
+        (ManagedIdentityErrorKind::Unavailable, Some(503))
+    );
+    assert!(blocked.to_string().contains("blocked until"), "{blocked}");
+    assert_eq!(s.requests().await.len(), 4, "blocked locally: nothing sent");
+    s.clock.advance(Duration::from_secs(6));
+    app.acquire_token_for_managed_identity(RESOURCE)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        s.requests().await.len(),
+        8,
+        "5 s later identical requests go out again"
+    );
+}
+
+#[tokio::test]
+async fn refresh_on_refreshes_in_the_background_while_the_cached_token_is_served() {
+    let s = Setup::new().await;
+    Mock::given(path(IMDS_PATH))
+        .respond_with(ok(imds_body("long-lived", 86_400)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+    mount_imds(&s, ok(imds_body("replacement", 86_400))).await;
+    let app = s.imds(ManagedIdentityId::SystemAssigned);
+    let r = app
+        .acquire_token_for_managed_identity(RESOURCE)
+        .await
+        .unwrap();
+    assert_eq!(
+        msal_core::clock::unix_seconds(r.refresh_on().unwrap()),
+        T0 + 43_200
+    );
+    s.clock.advance(Duration::from_secs(43_201));
+    let served = app
+        .acquire_token_for_managed_identity(RESOURCE)
+        .await
+        .unwrap();
+    assert_eq!(
+        (served.access_token(), served.source()),
+        ("long-lived", TokenSource::Cache)
+    );
+    // The background refresh lands in the cache (bounded wait).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = app
+            .acquire_token_for_managed_identity(RESOURCE)
+            .await
+            .unwrap();
+        if r.access_token() == "replacement" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "background refresh never landed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(s.requests().await.len(), 2);
+}
+
+#[test]
+fn the_environment_never_prints_secrets() {
+    let env = ManagedIdentityEnvironment::from_vars([
+        ("IDENTITY_ENDPOINT", "http://127.0.0.1:1/"),
+        ("IDENTITY_HEADER", IDENTITY_HEADER),
+    ]);
+    let debug = format!("{env:?}");
+    assert!(
+        debug.contains("IDENTITY_HEADER") && !debug.contains(IDENTITY_HEADER),
+        "{debug}"
+    );
+}

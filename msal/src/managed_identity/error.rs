@@ -45,6 +45,8 @@ pub struct ManagedIdentityError {
     pub status: Option<u16>,
     /// What went wrong and what to check.
     pub message: String,
+    /// The last answer's `Retry-After` (identical requests are blocked that long).
+    pub(crate) retry_after: Option<std::time::Duration>,
 }
 
 impl ManagedIdentityError {
@@ -59,6 +61,7 @@ impl ManagedIdentityError {
             kind,
             status,
             message: message.into(),
+            retry_after: None,
         }
     }
 

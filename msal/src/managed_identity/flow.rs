@@ -18,13 +18,21 @@ use msal_core::managed_identity::{
 };
 use msal_core::ScopeSet;
 
+use msal_core::clock::unix_seconds;
+use msal_http::throttle::throttle_key;
+
+use super::error::{ManagedIdentityError, ManagedIdentityErrorKind};
 use super::request::TokenRequest;
 use super::transport::{obtain, Transport};
 use super::Shared;
-use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
+use crate::client_core::{ClientCore, RefreshKey, Throttled, MAX_PLAUSIBLE_LIFETIME};
 use crate::result::TokenData;
 use crate::silent::{cached_after_lock, serve, take_refresh_lock, CachedFlow, Found};
 use crate::{AuthenticationResult, Error, TokenSource};
+
+/// How long identical requests are blocked after a 429/5xx without `Retry-After` (MSAL
+/// Python's value for managed identity).
+const THROTTLE_DEFAULT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A managed identity token request; set options, then `.await` it.
 #[must_use = "a request does nothing until it is awaited"]
@@ -258,7 +266,46 @@ impl CachedFlow for ManagedIdentityFlow {
                 client_capabilities: &core.client_capabilities,
                 correlation_id: &flow.correlation_id,
             };
-            let token = obtain(&transport, &request).await?;
+            let throttle = throttle_key(&[
+                flow.shared.config.source.name(),
+                flow.shared.config.endpoint.as_str(),
+                flow.client_id(),
+                &flow.resource,
+                replaced.as_deref().unwrap_or(""),
+            ]);
+            if let Some((until, Throttled::Status(status))) =
+                core.throttle.check(&throttle, core.now())
+            {
+                let source = flow.shared.config.source;
+                return Err(ManagedIdentityError::new(
+                    source,
+                    ManagedIdentityErrorKind::Unavailable,
+                    Some(status),
+                    format!("{source} answered HTTP {status} to this request a moment ago; identical requests are blocked until {} (Unix seconds): try again then", unix_seconds(until)),
+                )
+                .into());
+            }
+            let token = match obtain(&transport, &request).await {
+                Ok(token) => token,
+                Err(e) => {
+                    // As MSAL Python does: a 429/5xx (after the retries) blocks identical
+                    // requests for its Retry-After, or 5 s, so that callers in a loop do not
+                    // hammer a struggling endpoint.
+                    if let (
+                        ManagedIdentityErrorKind::Unavailable,
+                        Some(status @ (429 | 500..=599)),
+                    ) = (e.kind, e.status)
+                    {
+                        core.throttle.block(
+                            throttle,
+                            core.now(),
+                            e.retry_after.unwrap_or(THROTTLE_DEFAULT),
+                            Throttled::Status(status),
+                        );
+                    }
+                    return Err(e.into());
+                }
+            };
             let entry = flow.entry(&token, core.now_secs());
             let write = TokenWrite {
                 access_token: Some(entry.clone()),

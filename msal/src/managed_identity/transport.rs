@@ -122,6 +122,7 @@ async fn answer_arc_challenge(
 /// What the tests and the classification need of an answer.
 struct Answer {
     status: u16,
+    retry_after: Option<Duration>,
     www_authenticate: Option<String>,
     body: Vec<u8>,
 }
@@ -158,6 +159,7 @@ async fn send(
         return match outcome {
             Ok(r) => Ok(Answer {
                 status: r.status().as_u16(),
+                retry_after,
                 www_authenticate: r
                     .headers()
                     .get(http::header::WWW_AUTHENTICATE)
@@ -248,12 +250,9 @@ fn classify(
         ),
         _ => (Kind::Rejected, format!("{source} refused the request: {said}")),
     };
-    Err(ManagedIdentityError::new(
-        source,
-        kind,
-        Some(status),
-        message,
-    ))
+    let mut error = ManagedIdentityError::new(source, kind, Some(status), message);
+    error.retry_after = answer.retry_after;
+    Err(error)
 }
 
 fn describe_id(req: &TokenRequest<'_>) -> String {
