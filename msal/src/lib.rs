@@ -70,6 +70,12 @@
 //! 429/5xx comes without `Retry-After`, identical requests are blocked for 5 s (a service
 //! retries for many users at once; a public client waits 60 s).
 //!
+//! ## Managed identity
+//! [`ManagedIdentityApplication`] acquires tokens for the Azure resource the code runs on (a VM,
+//! App Service, Functions, Container Apps, Azure Arc, Service Fabric, Azure Machine Learning,
+//! Cloud Shell) with no secret, cache-first like everything else; see [`managed_identity`] for
+//! each source, its detection rule and its limits.
+//!
 //! ## Behaviour worth knowing
 //! - **Runtime**: async on Tokio. Refreshes run as spawned tasks so they finish even when the
 //!   caller goes away. Outside a Tokio runtime the futures still work, but they are driven by

@@ -39,7 +39,7 @@
 //! `.claims(..)` and `.force_refresh(true)` skip the cached token.
 //!
 //! # Errors and retries
-//! Failures are [`Error::ManagedIdentity`](crate::Error::ManagedIdentity): a
+//! Failures are [`Error::ManagedIdentity`]: a
 //! [`ManagedIdentityError`] naming the source, a [`ManagedIdentityErrorKind`] and what to
 //! check. None is "interaction required". IMDS is retried on 404, 410, 429 and 5xx, the
 //! others on 429 and 5xx, all on timeouts, with exponential backoff within an overall bound
