@@ -1121,3 +1121,45 @@ fn the_environment_never_prints_secrets() {
         "{debug}"
     );
 }
+
+#[tokio::test]
+async fn repeated_hits_never_serve_a_replaced_token() {
+    let s = Setup::new().await;
+    Mock::given(path(IMDS_PATH))
+        .respond_with(ok(imds_body("old", 3599)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+    mount_imds(&s, ok(imds_body("new", 3599))).await;
+    let app = s.imds(ManagedIdentityId::SystemAssigned);
+    // The first hit goes the full way and is remembered; the next ones come from the memo.
+    for expected in ["old", "old", "old", "old"] {
+        let r = app
+            .acquire_token_for_managed_identity(RESOURCE)
+            .await
+            .unwrap();
+        assert_eq!(r.access_token(), expected);
+    }
+    let forced = app
+        .acquire_token_for_managed_identity(RESOURCE)
+        .force_refresh(true)
+        .await
+        .unwrap();
+    assert_eq!(forced.access_token(), "new");
+    for _ in 0..3 {
+        let r = app
+            .acquire_token_for_managed_identity(RESOURCE)
+            .await
+            .unwrap();
+        assert_eq!((r.access_token(), r.source()), ("new", TokenSource::Cache));
+    }
+    // Near expiry, a memoised hit is not served either.
+    s.clock.advance(Duration::from_secs(3599 - 200));
+    let r = app
+        .acquire_token_for_managed_identity(RESOURCE)
+        .await
+        .unwrap();
+    assert_eq!(r.source(), TokenSource::IdentityProvider);
+    assert_eq!(s.requests().await.len(), 3);
+}

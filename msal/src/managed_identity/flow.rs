@@ -26,8 +26,9 @@ use super::request::TokenRequest;
 use super::transport::{obtain, Transport};
 use super::Shared;
 use crate::client_core::{ClientCore, RefreshKey, Throttled, MAX_PLAUSIBLE_LIFETIME};
+use crate::hit_memo::MemoKey;
 use crate::result::TokenData;
-use crate::silent::{cached_after_lock, serve, take_refresh_lock, CachedFlow, Found};
+use crate::silent::{cached_after_lock, memo_answer, serve, take_refresh_lock, CachedFlow, Found};
 use crate::{AuthenticationResult, Error, TokenSource};
 
 /// How long identical requests are blocked after a 429/5xx without `Retry-After` (MSAL
@@ -84,13 +85,36 @@ impl IntoFuture for AcquireTokenForManagedIdentity {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             use tracing::Instrument;
-            let flow = Arc::new(ManagedIdentityFlow::new(
+            let plain =
+                !self.force_refresh && self.claims.as_deref().is_none_or(|c| c.trim().is_empty());
+            let mut validated_generation = None;
+            if plain {
+                // A repeated hit is answered by the memo (see `crate::hit_memo`): the memo is
+                // this app's own, so the resource as given is the whole key.
+                let partition = Partition::App {
+                    client_id: self.shared.id.cache_client_id(),
+                    tenant: CACHE_REALM,
+                };
+                let key = MemoKey::App {
+                    tenant: None,
+                    scopes: std::slice::from_ref(&self.resource),
+                };
+                match memo_answer(&self.core, partition, &key, self.correlation_id.as_deref())
+                    .await?
+                {
+                    Ok(result) => return Ok(result),
+                    Err(generation) => validated_generation = Some(generation),
+                }
+            }
+            let mut flow = ManagedIdentityFlow::new(
                 self.shared,
                 &self.resource,
                 self.claims,
                 self.force_refresh,
                 self.correlation_id,
-            )?);
+            )?;
+            flow.validated_generation = validated_generation;
+            let flow = Arc::new(flow);
             let span = tracing::debug_span!("acquire_token_for_managed_identity", correlation_id = %flow.correlation_id, source = %flow.shared.config.source);
             serve(self.core, flow).instrument(span).await
         })
@@ -100,6 +124,10 @@ impl IntoFuture for AcquireTokenForManagedIdentity {
 /// A normalised managed identity request.
 pub(crate) struct ManagedIdentityFlow {
     shared: Arc<Shared>,
+    /// The resource as the caller gave it (the hit memo's key).
+    raw_resource: String,
+    /// The cache generation the store confirmed for this call already (the hit memo asked).
+    validated_generation: Option<u64>,
     resource: String,
     match_scopes: ScopeSet,
     claims: Option<String>,
@@ -110,12 +138,12 @@ pub(crate) struct ManagedIdentityFlow {
 impl ManagedIdentityFlow {
     fn new(
         shared: Arc<Shared>,
-        resource: &str,
+        raw_resource: &str,
         claims: Option<String>,
         force_refresh: bool,
         correlation_id: Option<String>,
     ) -> Result<Self, Error> {
-        let resource = resource_from_scope(resource).ok_or_else(|| {
+        let resource = resource_from_scope(raw_resource).ok_or_else(|| {
             Error::InvalidArgument(
                 "a managed identity token needs a resource, e.g. https://management.azure.com/"
                     .into(),
@@ -125,6 +153,8 @@ impl ManagedIdentityFlow {
             .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         let claims = claims.filter(|c| !c.trim().is_empty());
         Ok(ManagedIdentityFlow {
+            raw_resource: raw_resource.to_owned(),
+            validated_generation: None,
             bypass_cache: force_refresh || claims.is_some(),
             shared,
             resource,
@@ -208,6 +238,23 @@ impl CachedFlow for ManagedIdentityFlow {
 
     fn bypass_cache(&self) -> bool {
         self.bypass_cache
+    }
+
+    fn validated_generation(&self) -> Option<u64> {
+        self.validated_generation
+    }
+
+    fn remember(&self, core: &ClientCore, generation: u64, found: &Found) {
+        core.cache.memo.put(
+            generation,
+            &MemoKey::App {
+                tenant: None,
+                scopes: std::slice::from_ref(&self.raw_resource),
+            },
+            found.expires_on,
+            found.refresh_on,
+            Arc::clone(found.result.token_data()),
+        );
     }
 
     fn partition(&self) -> Partition<'_> {
