@@ -115,3 +115,50 @@ pub(crate) fn build(
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::managed_identity::environment::ManagedIdentityEnvironment;
+    use crate::managed_identity::source::configure;
+
+    fn request_for(
+        source: ManagedIdentitySource,
+        vars: &[(&str, &str)],
+    ) -> Result<http::Request<Vec<u8>>, ManagedIdentityError> {
+        let env = ManagedIdentityEnvironment::from_vars(vars.iter().copied());
+        let config = configure(source, &env).unwrap();
+        build(
+            &TokenRequest {
+                config: &config,
+                id: &ManagedIdentityId::SystemAssigned,
+                resource: "https://r/",
+                token_sha256_to_refresh: None,
+                client_capabilities: &[],
+                correlation_id: "corr-1",
+            },
+            None,
+        )
+    }
+
+    #[test]
+    fn imds_sends_the_correlation_id() {
+        let r = request_for(ManagedIdentitySource::Imds, &[]).unwrap();
+        assert_eq!(r.headers()["x-ms-client-request-id"], "corr-1");
+        assert_eq!(r.headers()["Metadata"], "true");
+    }
+
+    #[test]
+    fn a_header_value_a_request_cannot_carry_is_an_error_not_a_panic() {
+        let e = request_for(
+            ManagedIdentitySource::AppService,
+            &[
+                ("IDENTITY_ENDPOINT", "http://127.0.0.1:1/t"),
+                ("IDENTITY_HEADER", "bad\nheader-secret"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ManagedIdentityErrorKind::Configuration);
+        assert!(!e.message.contains("header-secret"), "{e}");
+    }
+}
