@@ -1163,3 +1163,50 @@ async fn repeated_hits_never_serve_a_replaced_token() {
     assert_eq!(r.source(), TokenSource::IdentityProvider);
     assert_eq!(s.requests().await.len(), 3);
 }
+
+#[tokio::test]
+async fn a_system_assigned_token_cached_by_msal_python_is_served() {
+    let s = Setup::new().await;
+    mount_imds(&s, ok(imds_body("from-the-network", 3599))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cache.json");
+    // As MSAL Python 1.3x writes it: `client_id` null for a system-assigned identity.
+    let doc = json!({
+        "AccessToken": {
+            format!("-localhost-accesstoken--managed_identity-{RESOURCE}"): {
+                "credential_type": "AccessToken",
+                "secret": "from-msal-python",
+                "home_account_id": null,
+                "environment": "localhost",
+                "client_id": null,
+                "realm": "managed_identity",
+                "target": RESOURCE,
+                "token_type": "Bearer",
+                "cached_at": T0.to_string(),
+                "expires_on": (T0 + 3599).to_string(),
+                "extended_expires_on": (T0 + 3599).to_string(),
+            }
+        },
+        "Account": {}, "IdToken": {}, "RefreshToken": {}, "AppMetadata": {}
+    });
+    std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let app = ManagedIdentityApplication::builder(ManagedIdentityId::SystemAssigned)
+        .environment(ManagedIdentityEnvironment::from_vars([(
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+            s.server.uri(),
+        )]))
+        .http_client(guarded())
+        .clock(s.clock.clone())
+        .cache(FileCache::new(&file))
+        .build()
+        .unwrap();
+    let r = app
+        .acquire_token_for_managed_identity(RESOURCE)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.access_token(), r.source()),
+        ("from-msal-python", TokenSource::Cache)
+    );
+    assert!(s.requests().await.is_empty());
+}

@@ -174,16 +174,27 @@ impl ManagedIdentityFlow {
         core: &ClientCore,
         cache: &'c TokenCache,
     ) -> Option<&'c AccessTokenEntry> {
-        cache.find_access_token(&AccessTokenQuery {
-            home_account_id: None,
-            environment: CACHE_ENVIRONMENT,
-            client_id: self.client_id(),
-            realm: CACHE_REALM,
-            scopes: &self.match_scopes,
-            max_expires_on: core
-                .now_secs()
-                .saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs()),
-        })
+        let max_expires_on = core
+            .now_secs()
+            .saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs());
+        let find = |client_id: &str| {
+            cache.find_access_token(&AccessTokenQuery {
+                home_account_id: None,
+                environment: CACHE_ENVIRONMENT,
+                client_id,
+                realm: CACHE_REALM,
+                scopes: &self.match_scopes,
+                max_expires_on,
+            })
+        };
+        let ours = find(self.client_id());
+        // MSAL Python writes a system-assigned identity's tokens with `client_id` null (read
+        // as empty): those serve too, so a cache file shared with it is used.
+        let python = match self.shared.id.is_user_assigned() {
+            false => find(""),
+            true => None,
+        };
+        ours.into_iter().chain(python).max_by_key(|e| e.expires_on)
     }
 
     fn entry(&self, token: &ManagedIdentityToken, now: u64) -> AccessTokenEntry {
