@@ -22,6 +22,7 @@ pub mod authority;
 pub mod client_info;
 pub mod clock;
 pub mod id_token;
+pub mod managed_identity;
 pub mod pkce;
 pub mod scopes;
 pub mod token_response;
@@ -31,6 +32,7 @@ pub use authority::{Authority, AuthorityError, AuthorityKind, Endpoints, OidcMet
 pub use client_info::{ClientInfo, ClientInfoError};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use id_token::{IdTokenClaims, IdTokenError};
+pub use managed_identity::ManagedIdentityId;
 pub use pkce::Pkce;
 pub use scopes::{InvalidScope, ScopeSet};
 pub use token_response::{

@@ -4,9 +4,12 @@
 //! - [`process`]: child processes with every wait bounded (the end-to-end provider, the headless
 //!   browser, the `msal` binary, cache workers): a process that hangs fails its test with what it
 //!   wrote on stderr instead of hanging the suite.
+//! - [`loopback_guard`]: a transport that refuses, before sending, any request to a host that
+//!   is not loopback (managed identity tests: IMDS must never be probed for real).
 //! - `tests/contract_*.rs`: wiremock contract tests pinning the silent-first pipeline's exact
 //!   protocol behaviour (requests sent, cache contents, errors), one test per behaviour.
 //! - `tests/common/`: the harness: an Entra-configured app whose HTTP transport sends every
 //!   request to a loopback wiremock server instead, a manual clock and fixture builders.
 
+pub mod loopback_guard;
 pub mod process;

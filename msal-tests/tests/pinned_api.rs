@@ -85,3 +85,57 @@ impl msal_http::HttpClient for Echo {
         Ok(http::Response::new(request.into_body()))
     }
 }
+
+/// The managed identity snippet pinned by issue 15, with the IMDS endpoint pointed at loopback
+/// (through the builder's environment, never the process's) and a transport that refuses
+/// anything else.
+#[tokio::test]
+async fn the_pinned_managed_identity_snippet_compiles_and_runs() -> Result<(), Error> {
+    use msal::{ManagedIdentityApplication, ManagedIdentityId, ManagedIdentitySource};
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(path("/metadata/identity/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "access_token": "mi-token", "expires_in": "3599", "token_type": "Bearer",
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let store = msal::cache::MemoryCache::new();
+    let client = msal_tests::loopback_guard::LoopbackOnly::new(msal_http::ReqwestHttpClient::new());
+    let app = ManagedIdentityApplication::builder(ManagedIdentityId::SystemAssigned)
+        .environment(msal::ManagedIdentityEnvironment::from_vars([(
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+            server.uri(),
+        )]))
+        .cache(store)
+        .http_client(client)
+        .build()?;
+    let src: ManagedIdentitySource = app.source();
+    assert_eq!(src, ManagedIdentitySource::Imds);
+    let r = app
+        .acquire_token_for_managed_identity("https://management.azure.com/")
+        .claims("{}")
+        .force_refresh(false)
+        .await?;
+    let _: &str = r.access_token();
+    let _: SystemTime = r.expires_on();
+    let _: TokenSource = r.source();
+    assert_eq!(r.access_token(), "mi-token");
+    let _ = [
+        ManagedIdentityId::UserAssignedClientId(String::new()),
+        ManagedIdentityId::UserAssignedResourceId(String::new()),
+        ManagedIdentityId::UserAssignedObjectId(String::new()),
+    ];
+    let _ = [
+        ManagedIdentitySource::AppService,
+        ManagedIdentitySource::AzureArc,
+        ManagedIdentitySource::CloudShell,
+        ManagedIdentitySource::ServiceFabric,
+        ManagedIdentitySource::MachineLearning,
+    ];
+    assert_send_sync_clone::<ManagedIdentityApplication>();
+    Ok(())
+}

@@ -65,6 +65,8 @@ pub(crate) enum Throttled {
 pub(crate) enum ClientKind {
     /// A desktop app, a CLI, a mobile app: no credential of its own.
     Public,
+    /// A managed identity: the platform's token endpoint, no credential of the app's own.
+    ManagedIdentity,
     /// A web app, web API or daemon with a credential of its own.
     Confidential {
         credential: crate::credential::ClientCredential,
@@ -117,7 +119,7 @@ impl ClientCore {
     pub(crate) fn credential(&self) -> Option<&crate::credential::ClientCredential> {
         match &self.kind {
             ClientKind::Confidential { credential, .. } => Some(credential),
-            ClientKind::Public => None,
+            ClientKind::Public | ClientKind::ManagedIdentity => None,
         }
     }
 
@@ -125,7 +127,7 @@ impl ClientCore {
     pub(crate) fn azure_region(&self) -> Option<&str> {
         match &self.kind {
             ClientKind::Confidential { azure_region, .. } => azure_region.as_deref(),
-            ClientKind::Public => None,
+            ClientKind::Public | ClientKind::ManagedIdentity => None,
         }
     }
 

@@ -73,6 +73,10 @@ pub enum Error {
         /// How long this call waited for the other process.
         waited: std::time::Duration,
     },
+    /// A managed identity token could not be obtained: the error names the source used, what
+    /// went wrong and what to check (see [`crate::managed_identity`]).
+    #[error("managed identity ({source}): {0}", source = .0.source)]
+    ManagedIdentity(Box<crate::managed_identity::ManagedIdentityError>),
     /// A background task failed unexpectedly (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),
@@ -205,6 +209,7 @@ impl Error {
             Error::Throttled { .. } | Error::RefreshInProgress { .. } => true,
             Error::Service(s) => transient_status(s.status) || s.oauth.is_transient(),
             Error::Protocol { status, .. } => status.is_some_and(transient_status),
+            Error::ManagedIdentity(e) => e.is_transient(),
             _ => false,
         }
     }

@@ -91,6 +91,12 @@
 //! 429/5xx comes without `Retry-After`, identical requests are blocked for 5 s (a service
 //! retries for many users at once; a public client waits 60 s).
 //!
+//! ## Managed identity
+//! [`ManagedIdentityApplication`] acquires tokens for the Azure resource the code runs on (a VM,
+//! App Service, Functions, Container Apps, Azure Arc, Service Fabric, Azure Machine Learning,
+//! Cloud Shell) with no secret, cache-first like everything else; see [`managed_identity`] for
+//! each source, its detection rule and its limits.
+//!
 //! ## Behaviour worth knowing
 //! - **Runtime**: async on Tokio. Refreshes run as spawned tasks so they finish even when the
 //!   caller goes away. Outside a Tokio runtime the futures still work, but they are driven by
@@ -159,6 +165,7 @@ mod engine;
 mod error;
 mod flows;
 mod hit_memo;
+pub mod managed_identity;
 mod partition_map;
 mod public_client;
 mod request;
@@ -186,6 +193,11 @@ pub use flows::app_token::AcquireTokenForClient;
 pub use flows::device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
 pub use flows::interactive::{AcquireTokenInteractive, Prompt};
 pub use flows::on_behalf_of::AcquireTokenOnBehalfOf;
+pub use managed_identity::{
+    AcquireTokenForManagedIdentity, ManagedIdentityApplication, ManagedIdentityApplicationBuilder,
+    ManagedIdentityEnvironment, ManagedIdentityError, ManagedIdentityErrorKind, ManagedIdentityId,
+    ManagedIdentityRetryPolicy, ManagedIdentitySource,
+};
 pub use msal_core::{
     Account, Authority, Clock, ManualClock, OAuthError, SystemClock, UiRequiredClassification,
 };
