@@ -65,6 +65,13 @@
 //!   data that is not a JSON object at all is [`CacheError::Corrupt`].
 //! - Accounts are listed only when the app holds a usable refresh token for them (MSAL.NET's
 //!   rule; an account no refresh token backs would only lead to "interaction required").
+//! - Expired access tokens are purged on write: every [`TokenCache::apply`] that goes ahead
+//!   removes the access tokens of that cache (for a partitioned store, the partition written)
+//!   whose `expires_on` is before the write's time (the redeemed refresh token's `now`, else
+//!   the new access token's `cached_at`), so they are not saved again and a cache written to
+//!   for years does not grow with dead tokens. Refresh tokens, ID tokens, accounts and app
+//!   metadata are never purged. The other MSAL libraries never use an expired access token
+//!   (MSAL.NET deletes the ones it finds on read), so nothing they would read is lost.
 pub mod encrypted;
 pub mod error;
 pub mod file;

@@ -31,7 +31,7 @@
 //! | `buckets` | bucket names, their keyed hash (foldhash, SWAR-lowercased) and which bucket an entry goes in |
 //! | `storage` | the slabs: one `Section` per kind, chained per bucket hash |
 //! | `query` | lookups ([`TokenCache::find_access_token`], [`TokenCache::accounts`], ...) |
-//! | `write_back` | [`TokenWrite`], [`TokenCache::apply`], [`TokenCache::remove_account`] |
+//! | `write_back` | [`TokenWrite`], [`TokenCache::apply`] (with the purge of expired access tokens), [`TokenCache::remove_account`] |
 //! | `donors` | string sharing for what a write stores |
 //! | `load` | [`TokenCache::from_json`], on one thread or two |
 //! | `split` | the top-level scan that cuts a document for the two-thread load |

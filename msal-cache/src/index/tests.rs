@@ -160,7 +160,8 @@ fn two_accounts() -> String {
         let sep = if i > 0 { "," } else { "" };
         sections[0] += &format!(
             r#"{sep}"{hid}-at": {{"credential_type": "AccessToken", "secret": "at{i}", {common},
-               "realm": "t", "target": "User.Read", "token_type": "Bearer"}}"#
+               "realm": "t", "target": "User.Read", "token_type": "Bearer",
+               "expires_on": "100"}}"#
         );
         sections[1] += &format!(
             r#"{sep}"{hid}-rt": {{"credential_type": "RefreshToken", "secret": "rt{i}", {common}}}"#

@@ -1,5 +1,5 @@
 //! The write-back rules: what a token response writes ([`TokenWrite`], [`TokenCache::apply`]),
-//! and sign-out
+//! the purge of expired access tokens that comes with every write, and sign-out
 //! ([`TokenCache::remove_account`]).
 
 use msal_core::authority::canonical_environment;
@@ -7,10 +7,10 @@ use msal_core::ScopeSet;
 
 use arcstr::ArcStr;
 
-use super::buckets::{owner, Bucket};
+use super::buckets::{owner, Bucket, ChainHash};
 use super::cache::TokenCache;
 use super::donors::Donors;
-use super::storage::Stored;
+use super::storage::{AtRecord, Stored};
 use crate::keys;
 use crate::schema::{
     AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry,
@@ -19,6 +19,10 @@ use crate::schema::{
 /// Everything one token response writes, as an operation that can be replayed on any state of
 /// the cache (the facade applies it to the freshly re-read stored cache so that no other
 /// process's entries are lost).
+///
+/// The time a write happened, which decides which access tokens [`TokenCache::apply`] purges
+/// as expired, is the later of [`RedeemedRefreshToken::now`] and the new access token's
+/// `cached_at`; a write that carries neither purges nothing.
 #[derive(Debug, Clone, Default)]
 pub struct TokenWrite {
     /// When set, the write is a refresh that redeemed this refresh token: if the entry is gone
@@ -35,6 +39,22 @@ pub struct TokenWrite {
     pub account: Option<AccountEntry>,
     /// The app metadata (always written: it records FOCI membership, or its absence).
     pub app_metadata: Option<AppMetadataEntry>,
+}
+
+impl TokenWrite {
+    /// The time the write carries: when the redeemed refresh token was rotated, or when its
+    /// access token was cached (the facade sets both from one clock reading); `None` when it
+    /// carries neither. (A new refresh token's `last_modification_time` is not used: MSAL Python
+    /// writes it, the others do not, so it says less about the write than these two.)
+    fn now(&self) -> Option<u64> {
+        let redeemed = self.redeemed_refresh_token.as_ref().map(|r| r.now);
+        let cached = self.access_token.as_ref().map(|a| a.cached_at);
+        [redeemed, cached]
+            .into_iter()
+            .flatten()
+            .filter(|&t| t > 0)
+            .max()
+    }
 }
 
 /// The refresh token a refresh redeemed, and what to rotate it to. `Debug` hides the new secret.
@@ -105,6 +125,13 @@ impl TokenCache {
     /// resource scope with the new one are deleted before the new one is stored (OpenID scopes
     /// such as `openid` or `email` do not count: every token carries them); the ID token,
     /// account and app metadata are upserted.
+    ///
+    /// Every write also purges the access tokens of this cache that expired before the time the
+    /// write carries (see [`TokenWrite`]), of every account and app, so that a cache written to
+    /// for a long time does not grow with dead tokens and they are not saved again. Refresh
+    /// tokens, ID tokens, accounts and app metadata are kept. Other MSAL libraries never use
+    /// an expired access token (MSAL.NET deletes them when it finds them), so nothing they read
+    /// is lost.
     pub fn apply(&mut self, w: &TokenWrite) -> bool {
         if let Some(redeemed) = &w.redeemed_refresh_token {
             let key = keys::refresh_token_key(
@@ -142,6 +169,9 @@ impl TokenCache {
                     self.insert_refresh_token(entry, false);
                 }
             }
+        }
+        if let Some(now) = w.now() {
+            self.purge_expired_access_tokens(now);
         }
         // The new entries take the strings the cache already holds (and share them among
         // themselves), so that a cache written to for a long time keeps them once as a loaded
@@ -191,6 +221,26 @@ impl TokenCache {
             self.insert_app_metadata(meta);
         }
         true
+    }
+
+    /// Remove the access tokens that expired before `now` (Unix seconds); returns how many.
+    ///
+    /// The usual case, nothing expired, is one pass over the access-token slab without hashing:
+    /// the chains are only walked for the buckets that hold an expired token.
+    fn purge_expired_access_tokens(&mut self, now: u64) -> usize {
+        let expired = |r: &AtRecord| r.entry.expires_on < now;
+        let mut chains: Vec<ChainHash> = self
+            .access_tokens
+            .iter()
+            .filter(|r| expired(r))
+            .map(|r| Bucket::of(r).hash(&self.hasher))
+            .collect();
+        chains.sort_unstable();
+        chains.dedup();
+        chains
+            .into_iter()
+            .map(|hash| self.access_tokens.remove_where(hash, expired))
+            .sum()
     }
 
     /// The strings of the entries a write's entries will sit beside: the account entries of its
