@@ -8,9 +8,10 @@ use serde_json::Value;
 
 use super::buckets::{Bucket, BucketHasher};
 use super::cache::{TokenCache, ACCOUNT, APP, AT, IDT, RT};
+use super::query::AccessTokenQuery;
 use super::save::{section_out, sorted, DocOut};
 use super::storage::Section;
-use super::{AccessTokenQuery, TokenWrite};
+use super::write_back::TokenWrite;
 use crate::schema::{AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry};
 
 /// Documents exercising what the top-level scan must get right.
