@@ -19,7 +19,7 @@ use std::sync::{Mutex, PoisonError};
 
 use arcstr::ArcStr;
 
-use crate::index::Prehashed;
+use crate::prehashed::Prehashed;
 
 /// How a loaded string is stored.
 #[derive(Clone, Copy)]

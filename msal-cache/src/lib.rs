@@ -13,7 +13,8 @@
 //!   bucket named by (account, cloud, client, tenant) plus a subset test on the few entries in
 //!   it, so it costs the same with one account or a million. Environment aliases
 //!   (`login.windows.net` = `login.microsoftonline.com`, ...) share buckets. It also holds the
-//!   write-back rules ([`TokenCache::apply`]) and account listing and removal.
+//!   write-back rules ([`TokenCache::apply`]) and account listing and removal. Its module doc
+//!   maps its parts (buckets, storage, query, write-back, load, save).
 //! - [`store`]: the [`CacheStore`] trait, where the serialized cache lives between calls and
 //!   processes, with [`MemoryCache`], [`FileCache`] (cross-process locked, atomic, 0600),
 //!   [`EncryptedFileCache`] (XChaCha20-Poly1305; key from the caller, a passphrase through
@@ -43,6 +44,9 @@
 //! # Ok::<(), msal_cache::CacheError>(())
 //! ```
 //!
+//! Inside the crate, imports go one way: `prehashed` (a hasher for keys that are already
+//! hashes) ← `intern` (a load's shared strings) ← [`schema`] ← [`index`] ← the stores.
+//!
 //! Strings in entries are [`ArcStr`] (re-exported from the `arcstr` crate): an 8-byte,
 //! reference-counted, immutable string. A loaded cache stores each value that repeats across
 //! entries once (an account's home account id is shared by its access, refresh and ID tokens and
@@ -61,6 +65,13 @@
 //!   data that is not a JSON object at all is [`CacheError::Corrupt`].
 //! - Accounts are listed only when the app holds a usable refresh token for them (MSAL.NET's
 //!   rule; an account no refresh token backs would only lead to "interaction required").
+//! - Expired access tokens are purged on write: every [`TokenCache::apply`] that goes ahead
+//!   removes the access tokens of that cache (for a partitioned store, the partition written)
+//!   whose `expires_on` is before the write's time (the redeemed refresh token's `now`, else
+//!   the new access token's `cached_at`), so they are not saved again and a cache written to
+//!   for years does not grow with dead tokens. Refresh tokens, ID tokens, accounts and app
+//!   metadata are never purged. The other MSAL libraries never use an expired access token
+//!   (MSAL.NET deletes the ones it finds on read), so nothing they would read is lost.
 pub mod encrypted;
 pub mod error;
 pub mod file;
@@ -68,6 +79,7 @@ pub mod index;
 mod intern;
 pub mod keys;
 pub mod memory;
+mod prehashed;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod schema;

@@ -177,7 +177,9 @@ fn at(
         client_id: client.into(),
         realm: realm.into(),
         target: target.into(),
-        cached_at: 1_700_000_000,
+        // Cached an hour before it expires, so that a write of it (whose time is its
+        // `cached_at`) never finds the tokens of the same fixture expired.
+        cached_at: expires_on.saturating_sub(3_600),
         expires_on,
         extended_expires_on: expires_on,
         refresh_on: None,
@@ -1529,23 +1531,30 @@ fn refresh_rotates_the_redeemed_refresh_token_in_place() {
 fn refresh_without_new_secret_keeps_the_refresh_token() {
     let mut cache = load(SPEC_1_7);
     assert!(cache.apply(&TokenWrite {
-        redeemed_refresh_token: Some(redeemed(
-            HID,
-            PY_ENV,
-            CLIENT,
-            "0.AAAA...fake-refresh-token",
-            None,
-            None
-        )),
-        access_token: Some(at(
-            Some(HID),
-            PY_ENV,
-            CLIENT,
-            "common",
-            "Mail.Read",
-            1_700_013_599,
-            "mail"
-        )),
+        redeemed_refresh_token: Some(RedeemedRefreshToken {
+            // Before the spec's access token expires, which a write would purge.
+            now: 1_700_000_100,
+            ..redeemed(
+                HID,
+                PY_ENV,
+                CLIENT,
+                "0.AAAA...fake-refresh-token",
+                None,
+                None,
+            )
+        }),
+        access_token: Some(AccessTokenEntry {
+            cached_at: 1_700_000_100,
+            ..at(
+                Some(HID),
+                PY_ENV,
+                CLIENT,
+                "common",
+                "Mail.Read",
+                1_700_013_599,
+                "mail",
+            )
+        }),
         ..Default::default()
     }));
     let rts = cache.refresh_tokens(HID, PY_ENV);
@@ -1672,14 +1681,18 @@ fn refresh_naming_another_refresh_token_writes_nothing() {
 fn family_id_in_the_response_turns_the_own_refresh_token_into_a_family_one() {
     let mut cache = load(SPEC_1_7);
     assert!(cache.apply(&TokenWrite {
-        redeemed_refresh_token: Some(redeemed(
-            HID,
-            PY_ENV,
-            CLIENT,
-            "0.AAAA...fake-refresh-token",
-            Some("frt"),
-            Some("1"),
-        )),
+        redeemed_refresh_token: Some(RedeemedRefreshToken {
+            // Before the spec's access token expires, which a write would purge.
+            now: 1_700_000_100,
+            ..redeemed(
+                HID,
+                PY_ENV,
+                CLIENT,
+                "0.AAAA...fake-refresh-token",
+                Some("frt"),
+                Some("1"),
+            )
+        }),
         app_metadata: Some(meta(PY_ENV, CLIENT, Some("1"))),
         ..Default::default()
     }));
@@ -1788,6 +1801,129 @@ fn app_metadata_lookup_prefers_the_entry_of_the_exact_environment() {
     let m = cache.app_metadata(PY_ENV, CLIENT).unwrap();
     assert_eq!(m.environment, PY_ENV);
     assert_eq!(m.family_id, None);
+}
+
+#[test]
+fn a_write_purges_expired_access_tokens_and_keeps_everything_else() {
+    const NOW: u64 = 1_700_005_000;
+    let mut cache = TokenCache::new();
+    // Account A: a sign-in long ago left an access token that has expired since, and another
+    // one that is still valid; and its refresh token, ID token, account and app metadata.
+    sign_in(
+        &mut cache,
+        TokenWrite {
+            access_token: Some(at(
+                Some(HID),
+                PY_ENV,
+                CLIENT,
+                UTID,
+                "User.Read",
+                NOW - 1,
+                "a-old",
+            )),
+            refresh_token: Some(rt(HID, PY_ENV, CLIENT, None, "a-rt")),
+            id_token: Some(idt(HID, PY_ENV, CLIENT, UTID, "a-idt")),
+            account: Some(account(HID, PY_ENV, UTID, "alice@contoso.example")),
+            app_metadata: Some(meta(PY_ENV, CLIENT, None)),
+            ..Default::default()
+        },
+    );
+    cache.insert_access_token(at(
+        Some(HID),
+        PY_ENV,
+        CLIENT,
+        UTID,
+        "Mail.Read",
+        NOW + 1,
+        "a-mail",
+    ));
+    // Other buckets: an expired app-only token, an expired token of another app, a valid one.
+    cache.insert_access_token(at(
+        None,
+        PY_ENV,
+        CLIENT,
+        UTID,
+        ".default",
+        NOW - 100,
+        "app-old",
+    ));
+    cache.insert_access_token(at(
+        Some(HID),
+        NET_ENV,
+        OTHER_CLIENT,
+        UTID,
+        "x",
+        1,
+        "other-old",
+    ));
+    cache.insert_access_token(at(None, PY_ENV, CLIENT, "t2", ".default", NOW, "app-valid"));
+    assert_eq!(cache.counts(), (5, 1, 1, 1, 1));
+
+    // Any write, here account B's sign-in at NOW; then a save and a load.
+    let bob_at = AccessTokenEntry {
+        cached_at: NOW,
+        ..at(
+            Some("bob.t"),
+            PY_ENV,
+            CLIENT,
+            "t",
+            "User.Read",
+            NOW + 3_600,
+            "b-at",
+        )
+    };
+    sign_in(
+        &mut cache,
+        TokenWrite {
+            access_token: Some(bob_at),
+            account: Some(account("bob.t", PY_ENV, "t", "bob@contoso.example")),
+            ..Default::default()
+        },
+    );
+    let cache = load(std::str::from_utf8(&cache.to_json()).unwrap());
+
+    assert_eq!(at_secrets(&cache), ["a-mail", "app-valid", "b-at"]);
+    assert_eq!(cache.counts(), (3, 1, 1, 2, 1), "no other kind is purged");
+    assert_eq!(cache.refresh_tokens(HID, PY_ENV)[0].secret, "a-rt");
+    assert_eq!(
+        cache.id_token(HID, PY_ENV, CLIENT, UTID).unwrap().secret,
+        "a-idt"
+    );
+    assert_eq!(usernames(&cache, PY_ENV, CLIENT), ["alice@contoso.example"]);
+}
+
+#[test]
+fn a_refresh_write_purges_by_its_time_and_a_refused_one_purges_nothing() {
+    // SPEC_1_7's access token expires at 1700003599.
+    let mut cache = load(SPEC_1_7);
+    let (ats, rts, idts, accounts, apps) = cache.counts();
+    assert_eq!(ats, 1);
+    let before = cache.to_json();
+    // Refused (the refresh token is gone): nothing changes, the expired token included.
+    assert!(!cache.apply(&TokenWrite {
+        redeemed_refresh_token: Some(redeemed("no.one", PY_ENV, CLIENT, "x", Some("y"), None)),
+        ..Default::default()
+    }));
+    assert_eq!(cache.to_json(), before);
+    // A refresh at the second the token expires keeps it; one a second later removes it.
+    let refresh_at = |now: u64| TokenWrite {
+        redeemed_refresh_token: Some(RedeemedRefreshToken {
+            now,
+            ..redeemed(
+                HID,
+                PY_ENV,
+                CLIENT,
+                "0.AAAA...fake-refresh-token",
+                None,
+                None,
+            )
+        }),
+        ..Default::default()
+    };
+    assert!(cache.apply(&refresh_at(1_700_003_599)));
+    assert_eq!(cache.counts().0, 1);
+    assert!(cache.apply(&refresh_at(1_700_003_600)));
+    assert_eq!(cache.counts(), (0, rts, idts, accounts, apps));
 }
 
 // ------------------------------------------------------------------- 7. accounts()
