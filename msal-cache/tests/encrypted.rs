@@ -158,6 +158,34 @@ async fn wrong_key_is_corrupt_and_leaves_the_file() {
 }
 
 #[tokio::test]
+async fn an_undecryptable_cache_is_moved_aside_by_quarantine() {
+    let (_dir, path) = temp_path();
+    write(&EncryptedFileCache::with_key(&path, KEY), DOC).await;
+    let original = std::fs::read(&path).unwrap();
+    let lost_key = EncryptedFileCache::with_key(&path, OTHER_KEY);
+    let err = lost_key.load(ALL, None).await.unwrap_err();
+    assert!(
+        err.to_string().contains("msal cache reset"),
+        "the error names the way out: {err}"
+    );
+
+    let aside = lost_key.quarantine().unwrap().expect("moved");
+    assert!(!path.exists());
+    assert_eq!(
+        std::fs::read(&aside).unwrap(),
+        original,
+        "kept, not deleted"
+    );
+    let name = aside.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("msal_token_cache.bin.corrupt-"), "{name}");
+    // The cache starts over with the key at hand.
+    write(&lost_key, DOC).await;
+    assert_eq!(read(&lost_key).await, DOC);
+    assert!(lost_key.quarantine().unwrap().is_some());
+    assert_eq!(lost_key.quarantine().unwrap(), None);
+}
+
+#[tokio::test]
 async fn wrong_passphrase_is_corrupt_and_leaves_the_file() {
     let (_dir, path) = temp_path();
     write(&with_passphrase(&path, "right"), DOC).await;

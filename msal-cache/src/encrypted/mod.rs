@@ -222,6 +222,14 @@ impl EncryptedFileCache {
         self.inner.path()
     }
 
+    /// Move the encrypted cache file aside to `{file name}.corrupt-{UTC time}`, so that the
+    /// next write starts a new cache: the recovery from a file that cannot be decrypted (a lost
+    /// key or passphrase, a damaged or tampered file). Returns the new path, or `None` when
+    /// there is no file. Nothing is deleted; see [`FileCache::quarantine`].
+    pub fn quarantine(&self) -> Result<Option<PathBuf>, CacheError> {
+        self.inner.quarantine()
+    }
+
     /// How long a write waits for another process holding the file's lock before failing with
     /// [`CacheError::LockTimeout`] (see [`FileCache::with_lock_timeout`]).
     pub fn with_lock_timeout(self, timeout: std::time::Duration) -> EncryptedFileCache {
