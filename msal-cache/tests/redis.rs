@@ -1,9 +1,9 @@
-#![cfg(feature = "redis")]
 //! `RedisCache` against a real Redis server.
 //!
 //! Uses the server named by `MSAL_TEST_REDIS_URL` when set (see `scripts/redis-server.sh`);
 //! otherwise each test starts a private `redis-server` on a free loopback port and kills it when
 //! done. Every test uses its own key prefix, so they can share one server.
+#![cfg(feature = "redis")]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

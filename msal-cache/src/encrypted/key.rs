@@ -5,7 +5,6 @@
 use std::fmt;
 use std::sync::Mutex;
 
-#[cfg(feature = "keyring")]
 use chacha20poly1305::aead::Generate;
 use zeroize::Zeroizing;
 
