@@ -21,7 +21,12 @@ pub enum CacheError {
         message: String,
     },
     /// Stored data could not be parsed as a token cache. The data was left untouched.
-    #[error("token cache {} is unreadable and was left untouched: {message}", location.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "data".into()))]
+    ///
+    /// A file is never overwritten while it cannot be read. To start over, move it aside with
+    /// `msal cache reset`, [`FileCache::quarantine`](crate::FileCache::quarantine) or
+    /// [`EncryptedFileCache::quarantine`](crate::EncryptedFileCache::quarantine); the message
+    /// says so when the data came from a file.
+    #[error("token cache {} is unreadable and was left untouched: {message}{}", location.as_deref().map(|p| p.display().to_string()).unwrap_or_else(|| "data".into()), recovery_hint(location.as_deref()))]
     Corrupt {
         /// The file the data came from, when it came from a file.
         location: Option<PathBuf>,
@@ -48,6 +53,17 @@ pub enum CacheError {
         /// The store's own description of the failure.
         message: String,
     },
+}
+
+/// How to get out of a corrupt cache file (nothing for data that is not in a file).
+fn recovery_hint(location: Option<&std::path::Path>) -> &'static str {
+    match location {
+        Some(_) => {
+            " (to start over, move it aside with `msal cache reset` or FileCache::quarantine; \
+             nothing is deleted)"
+        }
+        None => "",
+    }
 }
 
 impl CacheError {

@@ -2,6 +2,7 @@
 //! can fail to decrypt (each must leave the file byte-for-byte untouched).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use msal_cache::encrypted::EncryptedFileCache;
 use msal_cache::{CacheError, CacheStore, Current, Loaded, Partition, StoreVersion};
@@ -157,6 +158,34 @@ async fn wrong_key_is_corrupt_and_leaves_the_file() {
 }
 
 #[tokio::test]
+async fn an_undecryptable_cache_is_moved_aside_by_quarantine() {
+    let (_dir, path) = temp_path();
+    write(&EncryptedFileCache::with_key(&path, KEY), DOC).await;
+    let original = std::fs::read(&path).unwrap();
+    let lost_key = EncryptedFileCache::with_key(&path, OTHER_KEY);
+    let err = lost_key.load(ALL, None).await.unwrap_err();
+    assert!(
+        err.to_string().contains("msal cache reset"),
+        "the error names the way out: {err}"
+    );
+
+    let aside = lost_key.quarantine().unwrap().expect("moved");
+    assert!(!path.exists());
+    assert_eq!(
+        std::fs::read(&aside).unwrap(),
+        original,
+        "kept, not deleted"
+    );
+    let name = aside.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("msal_token_cache.bin.corrupt-"), "{name}");
+    // The cache starts over with the key at hand.
+    write(&lost_key, DOC).await;
+    assert_eq!(read(&lost_key).await, DOC);
+    assert!(lost_key.quarantine().unwrap().is_some());
+    assert_eq!(lost_key.quarantine().unwrap(), None);
+}
+
+#[tokio::test]
 async fn wrong_passphrase_is_corrupt_and_leaves_the_file() {
     let (_dir, path) = temp_path();
     write(&with_passphrase(&path, "right"), DOC).await;
@@ -263,6 +292,52 @@ async fn every_flipped_byte_is_detected_with_a_passphrase() {
     }
     std::fs::write(&path, &original).unwrap();
     assert_eq!(read(&cache).await, DOC);
+}
+
+/// A header tampered to ask for 1 GiB and 100 passes (what the old limits accepted: minutes
+/// per load) is refused before any key derivation, the file left as it was.
+#[test]
+fn a_header_asking_for_huge_argon2_costs_is_refused_at_once() {
+    let (_dir, path) = temp_path();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let cache = with_passphrase(&path, "pw");
+    runtime.block_on(write(&cache, DOC));
+    let mut tampered = std::fs::read(&path).unwrap();
+    tampered[10..14].copy_from_slice(&(1024u32 * 1024).to_le_bytes());
+    tampered[14..18].copy_from_slice(&100u32.to_le_bytes());
+    std::fs::write(&path, &tampered).unwrap();
+
+    // On its own thread, so a reader that does run Argon2 fails this test instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let message = runtime.block_on(assert_corrupt_and_untouched(&cache, "memory cost"));
+        let _ = tx.send(message);
+    });
+    let message = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("refused without running Argon2 with the header's costs");
+    assert!(
+        message.contains("1048576 KiB") && message.contains("100 passes"),
+        "{message}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), tampered);
+}
+
+#[tokio::test]
+async fn argon2_costs_above_the_caches_own_are_refused_unless_configured() {
+    let (_dir, path) = temp_path();
+    // Written with 3 passes: more than the defaults (2) and than a (64, 1, 1) cache writes.
+    let costly = EncryptedFileCache::with_passphrase(&path, "pw")
+        .with_argon2_params(64, 3, 1)
+        .unwrap();
+    write(&costly, DOC).await;
+    let message = assert_corrupt_and_untouched(&with_passphrase(&path, "pw"), "time cost").await;
+    assert!(message.contains("with_argon2_params"), "{message}");
+    // The cache configured as the writer was reads it.
+    assert_eq!(read(&costly).await, DOC);
 }
 
 #[tokio::test]

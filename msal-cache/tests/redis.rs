@@ -1,9 +1,9 @@
-#![cfg(feature = "redis")]
 //! `RedisCache` against a real Redis server.
 //!
 //! Uses the server named by `MSAL_TEST_REDIS_URL` when set (see `scripts/redis-server.sh`);
 //! otherwise each test starts a private `redis-server` on a free loopback port and kills it when
 //! done. Every test uses its own key prefix, so they can share one server.
+#![cfg(feature = "redis")]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -489,55 +489,176 @@ async fn refresh_lock_waits_for_the_holder() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_abandoned_refresh_lock_expires() {
-    let server = server();
-    let store = store(&server, "lock-ttl").refresh_lock_ttl(Duration::from_millis(300));
-    let lock_key = format!(
+/// The value of a lease key (`None`: no lease).
+async fn lease_holder(server: &Server, lock_key: &str) -> Option<String> {
+    redis::cmd("GET")
+        .arg(lock_key)
+        .query_async(&mut raw(server).await)
+        .await
+        .unwrap()
+}
+
+fn alice_lock_key(store: &RedisCache) -> String {
+    format!(
         "{}lock:account:alice.tenant",
         store.key_for(Partition::All).trim_end_matches("all")
-    );
-    let abandoned = store.lock_refresh(ALICE).await.unwrap().unwrap();
+    )
+}
 
-    let start = Instant::now();
-    let second = tokio::time::timeout(Duration::from_secs(5), store.lock_refresh(ALICE))
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_holder_keeps_the_lease_for_three_lifetimes() {
+    let server = server();
+    let ttl = Duration::from_millis(400);
+    let store = store(&server, "lock-renew").refresh_lock_ttl(ttl);
+    let lock_key = alice_lock_key(&store);
+    let held = store.lock_refresh(ALICE).await.unwrap().unwrap();
+    let token = lease_holder(&server, &lock_key).await.expect("the lease");
+
+    // Without renewal the lease would lapse after 400 ms and the contender would get it.
+    let contender = store.clone();
+    let overtaken = tokio::time::timeout(3 * ttl, contender.lock_refresh(ALICE)).await;
+    assert!(
+        overtaken.is_err(),
+        "a live holder's lease was taken over after {ttl:?} x 3"
+    );
+    assert_eq!(
+        lease_holder(&server, &lock_key).await.as_deref(),
+        Some(token.as_str()),
+        "still the first holder's lease"
+    );
+    let left = pttl(&server, &lock_key).await;
+    assert!(
+        left > 0 && left <= 400,
+        "renewed to at most one lifetime: {left} ms"
+    );
+
+    // Released on drop: the contender gets it at once.
+    drop(held);
+    tokio::time::timeout(Duration::from_secs(5), store.lock_refresh(ALICE))
         .await
-        .expect("the lease expires by itself")
+        .expect("free once the holder drops its lock")
         .unwrap()
         .unwrap();
-    let waited = start.elapsed();
+}
+
+/// The lease lifetime the "crashed" child process uses.
+const CRASH_TTL: Duration = Duration::from_millis(1500);
+/// Set in the child process: the Redis URL and the key prefix to take the lease under.
+const CRASH_CHILD_VAR: &str = "MSAL_TEST_CRASHED_LEASE_CHILD";
+
+/// The child side of [`a_crashed_holder_is_taken_over_within_one_lifetime`]: take the lease,
+/// say so, and wait to be killed (bounded: it gives up after a minute).
+async fn hold_lease_until_killed(spec: &str) {
+    let (url, prefix) = spec.split_once('|').unwrap();
+    let store = RedisCache::new(url)
+        .unwrap()
+        .key_prefix(prefix)
+        .refresh_lock_ttl(CRASH_TTL);
+    let _held = store.lock_refresh(ALICE).await.unwrap().unwrap();
+    println!("LEASE-HELD");
+    std::io::stdout().flush().unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    panic!("the parent never killed this process");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_holder_is_taken_over_within_one_lifetime() {
+    if let Ok(spec) = std::env::var(CRASH_CHILD_VAR) {
+        return hold_lease_until_killed(&spec).await;
+    }
+    let server = server();
+    let store = store(&server, "lock-crash").refresh_lock_ttl(CRASH_TTL);
+    let lock_key = alice_lock_key(&store);
+    let prefix = store.key_for(Partition::All);
+    let prefix = prefix.trim_end_matches("all");
+
+    // A real process holds the lease (and renews it) ...
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_crashed_holder_is_taken_over_within_one_lifetime",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CRASH_CHILD_VAR, format!("{}|{prefix}", server.url))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("LEASE-HELD") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the child process never took the lease");
+    }
+    // ... for longer than one lifetime: it is renewed, not merely long.
+    tokio::time::sleep(CRASH_TTL * 2).await;
     assert!(
-        waited >= Duration::from_millis(200),
-        "waited only {waited:?}"
+        lease_holder(&server, &lock_key).await.is_some(),
+        "the live child's lease outlived its lifetime"
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), store.lock_refresh(ALICE))
+            .await
+            .is_err(),
+        "the live child still holds the lease"
     );
 
-    // The late release of the expired lease must not delete the new holder's lease.
-    drop(abandoned);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let holder: Option<String> = redis::cmd("GET")
+    // Then it dies without releasing anything (SIGKILL).
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    let taken = tokio::time::timeout(Duration::from_secs(10), store.lock_refresh(ALICE))
+        .await
+        .expect("a crashed holder's lease is taken over")
+        .unwrap();
+    let waited = killed.elapsed();
+    assert!(taken.is_some());
+    eprintln!("crashed holder (lease lifetime {CRASH_TTL:?}) taken over after {waited:?}");
+    // Generous bound: one lifetime plus polling and a loaded machine's scheduling.
+    assert!(
+        waited <= CRASH_TTL + Duration::from_secs(2),
+        "took {waited:?} to take over a lease of {CRASH_TTL:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_lease_is_neither_renewed_nor_released() {
+    let server = server();
+    let ttl = Duration::from_millis(300);
+    let store = store(&server, "lock-lost").refresh_lock_ttl(ttl);
+    let lock_key = alice_lock_key(&store);
+    let held = store.lock_refresh(ALICE).await.unwrap().unwrap();
+
+    // The lease passes to someone else (as if it had expired and been taken): the old holder's
+    // renewals and release must leave the new lease alone.
+    let _: () = redis::cmd("SET")
         .arg(&lock_key)
+        .arg("someone-else")
+        .arg("PX")
+        .arg(5_000)
         .query_async(&mut raw(&server).await)
         .await
         .unwrap();
-    assert!(holder.is_some(), "the second lease is still held");
-
-    drop(second);
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        let holder: Option<String> = redis::cmd("GET")
-            .arg(&lock_key)
-            .query_async(&mut raw(&server).await)
-            .await
-            .unwrap();
-        if holder.is_none() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "dropping the guard releases the lease"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    tokio::time::sleep(ttl).await; // at least two renewal periods
+    let left = pttl(&server, &lock_key).await;
+    assert!(left > 3_000 && left <= 5_000, "not re-extended: {left} ms");
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        lease_holder(&server, &lock_key).await.as_deref(),
+        Some("someone-else")
+    );
 }
 
 #[tokio::test]

@@ -404,3 +404,86 @@ async fn stores_work_as_shared_trait_objects() {
     }
     assert_no_temp_files(dir.path());
 }
+
+/// The file name of a quarantined cache, checked against `{name}.corrupt-YYYYMMDDTHHMMSSZ[-n]`.
+fn assert_quarantine_name(aside: &Path, cache: &Path) {
+    let name = aside.file_name().unwrap().to_string_lossy().into_owned();
+    let expected_start = format!("{}.corrupt-", cache.file_name().unwrap().to_string_lossy());
+    let stamp = name
+        .strip_prefix(&expected_start)
+        .unwrap_or_else(|| panic!("{name}"));
+    let stamp = stamp.split('-').next().unwrap();
+    assert_eq!(stamp.len(), 16, "{name}");
+    assert!(
+        stamp.ends_with('Z') && stamp.as_bytes()[8] == b'T',
+        "{name}"
+    );
+    assert_eq!(aside.parent(), cache.parent(), "moved within its folder");
+}
+
+#[tokio::test]
+async fn file_quarantine_moves_the_file_aside_and_the_next_write_starts_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.json");
+    let cache = FileCache::new(&path);
+    assert_eq!(cache.quarantine().unwrap(), None, "nothing to move");
+
+    // A file the facade cannot parse: its update function refuses to touch it.
+    cache
+        .modify(ALL, None, &mut |_| Ok(b"\x00 not a cache".to_vec()))
+        .await
+        .unwrap();
+    let refuse = |_: msal_cache::Current<'_>| -> Result<Vec<u8>, CacheError> {
+        Err(CacheError::corrupt(Some(path.clone()), "not JSON"))
+    };
+    let err = cache.modify(ALL, None, &mut { refuse }).await.unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("msal cache reset") && message.contains("FileCache::quarantine"),
+        "the error names the way out: {message}"
+    );
+
+    let aside = cache.quarantine().unwrap().expect("moved");
+    assert_quarantine_name(&aside, &path);
+    assert!(!path.exists());
+    assert_eq!(std::fs::read(&aside).unwrap(), b"\x00 not a cache");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&aside).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    assert_eq!(cache.load(ALL, None).await.unwrap(), Loaded::Missing);
+    cache
+        .modify(ALL, None, &mut |current| {
+            assert!(current.data().is_none(), "a new cache");
+            Ok(b"{}".to_vec())
+        })
+        .await
+        .unwrap();
+
+    // A second quarantine in the same second never replaces the first.
+    let again = cache.quarantine().unwrap().expect("moved");
+    assert_ne!(again, aside);
+    assert_quarantine_name(&again, &path);
+    assert_eq!(std::fs::read(&aside).unwrap(), b"\x00 not a cache");
+    assert_eq!(std::fs::read(&again).unwrap(), b"{}");
+    assert_no_temp_files(dir.path());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn file_quarantine_leaves_a_symlink_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("elsewhere.json");
+    std::fs::write(&target, b"{}").unwrap();
+    let path = dir.path().join("cache.json");
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    let err = FileCache::new(&path).quarantine().unwrap_err();
+    assert!(matches!(err, CacheError::SymlinkRefused { .. }), "{err:?}");
+    assert!(std::fs::symlink_metadata(&path)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(&target).unwrap(), b"{}");
+}

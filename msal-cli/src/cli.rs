@@ -179,6 +179,10 @@ pub(crate) enum CacheCommand {
     /// (scopes and expiry) and whether a refresh token is held. Never prints a token or key.
     /// Needs no client id.
     Inspect,
+    /// Start over with an empty cache: move the cache file aside to {cache}.corrupt-{UTC time}
+    /// (never deleted; the new path is printed), e.g. when it can no longer be read or
+    /// decrypted. Needs no client id, key or passphrase; the key file is kept.
+    Reset,
 }
 
 #[cfg(test)]

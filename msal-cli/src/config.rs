@@ -172,14 +172,32 @@ fn encrypted_store(
         return Ok((Arc::new(store), KeySource::Passphrase));
     }
     let key_path = key_file_path(path);
-    if let Some(key) = read_key_file(&key_path)? {
+    let exists = path.exists();
+    let existing = match read_key_file(&key_path)? {
+        KeyFile::Key(key) => Some((key, false)),
+        // An interrupted first run of an older msal (the key is now created atomically).
+        KeyFile::Empty if exists => {
+            return Err(CliError::Other(format!(
+                "the cache key file {} is empty, so the encrypted cache {} cannot be decrypted: \
+                 run `msal cache reset` to move the cache aside and start over (the empty key \
+                 file is then replaced by the next sign-in)",
+                key_path.display(),
+                path.display()
+            )))
+        }
+        KeyFile::Empty if policy == KeyPolicy::Existing => {
+            return Ok((Arc::new(MemoryCache::new()), KeySource::NoneYet));
+        }
+        KeyFile::Empty => Some(replace_empty_key_file(&key_path, path)?),
+        KeyFile::Missing => None,
+    };
+    if let Some((key, created)) = existing {
         let source = KeySource::KeyFile {
             path: key_path,
-            created: false,
+            created,
         };
         return Ok((Arc::new(EncryptedFileCache::with_key(path, key)), source));
     }
-    let exists = path.exists();
     if policy == KeyPolicy::Existing && !exists {
         // Nothing is stored yet, so there is nothing to decrypt: an empty cache, and no key
         // made (not even in the keyring) by a command that only reads or removes.
@@ -208,7 +226,7 @@ fn encrypted_store(
         // A new key could never decrypt an existing file: refuse rather than make one.
         return Err(CliError::Other(format!(
             "the encrypted cache {} cannot be opened: no key file {} and {PASSPHRASE_VAR} is not \
-             set (delete the cache file to start over)",
+             set (run `msal cache reset` to move it aside and start over)",
             path.display(),
             key_path.display()
         )));
@@ -221,9 +239,20 @@ fn encrypted_store(
     Ok((Arc::new(EncryptedFileCache::with_key(path, key)), source))
 }
 
-/// The key in an existing key file; `None` when there is no key file.
-fn read_key_file(path: &Path) -> Result<Option<[u8; 32]>, CliError> {
+/// What is at a key file's path.
+enum KeyFile {
+    /// No file.
+    Missing,
+    /// A 0-byte file: what a crash during the first run of an older msal left behind.
+    Empty,
+    /// A 32-byte key.
+    Key([u8; 32]),
+}
+
+/// Read a key file. Any length other than 0 or 32 bytes is an error (the file is left as it is).
+fn read_key_file(path: &Path) -> Result<KeyFile, CliError> {
     match std::fs::read(path) {
+        Ok(bytes) if bytes.is_empty() => Ok(KeyFile::Empty),
         Ok(bytes) => {
             let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
                 CliError::Other(format!(
@@ -233,9 +262,9 @@ fn read_key_file(path: &Path) -> Result<Option<[u8; 32]>, CliError> {
                     bytes.len()
                 ))
             })?;
-            Ok(Some(key))
+            Ok(KeyFile::Key(key))
         }
-        Err(err) if err.kind() == ErrorKind::NotFound => Ok(None),
+        Err(err) if err.kind() == ErrorKind::NotFound => Ok(KeyFile::Missing),
         Err(err) => Err(CliError::Other(format!(
             "cannot read the cache key file {}: {err}",
             path.display()
@@ -243,54 +272,136 @@ fn read_key_file(path: &Path) -> Result<Option<[u8; 32]>, CliError> {
     }
 }
 
-/// Create a key file with a random key (mode `0600`, never replacing a file); when another
-/// process created it first, use that one. `true` when this call created it.
-fn create_key_file(path: &Path) -> Result<([u8; 32], bool), CliError> {
+/// A new random key, written and flushed to a temporary file (mode `0600`) in the key file's
+/// folder, ready to be linked into place whole: no process ever sees a partly written key.
+fn new_key_in_temp_file(path: &Path) -> Result<([u8; 32], tempfile::NamedTempFile), CliError> {
     use rand::RngCore;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        create_private_dir(parent).map_err(|err| {
-            CliError::Other(format!(
-                "cannot create the folder {}: {err}",
-                parent.display()
-            ))
-        })?;
-    }
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    create_private_dir(folder).map_err(|err| {
+        CliError::Other(format!(
+            "cannot create the folder {}: {err}",
+            folder.display()
+        ))
+    })?;
     let mut key = [0u8; 32];
     rand::rngs::OsRng
         .try_fill_bytes(&mut key)
         .map_err(|err| CliError::Other(format!("no random numbers for a cache key: {err}")))?;
-    let mut open = std::fs::OpenOptions::new();
-    open.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
-    let mut file = match open.open(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == ErrorKind::AlreadyExists => {
-            return match read_key_file(path)? {
-                Some(key) => Ok((key, false)),
-                None => Err(CliError::Other(format!(
-                    "the cache key file {} vanished while being created",
-                    path.display()
-                ))),
-            };
-        }
-        Err(err) => {
-            return Err(CliError::Other(format!(
-                "cannot create the cache key file {}: {err}",
-                path.display()
-            )))
-        }
-    };
-    if let Err(err) = file.write_all(&key).and_then(|()| file.sync_all()) {
-        // This run created the file and it holds no usable key: remove it.
-        drop(file);
-        let _ = std::fs::remove_file(path);
-        return Err(CliError::Other(format!(
+    let cannot_write = |err: std::io::Error| {
+        CliError::Other(format!(
             "cannot write the cache key file {}: {err}",
             path.display()
-        )));
+        ))
+    };
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(path.file_name().unwrap_or_default());
+    prefix.push(".");
+    // Created 0600 (tempfile's default on Unix) and removed by its drop on any error.
+    let mut temp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .tempfile_in(folder)
+        .map_err(cannot_write)?;
+    temp.write_all(&key)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(cannot_write)?;
+    Ok((key, temp))
+}
+
+/// Create a key file with a random key (mode `0600`), atomically and never replacing a file:
+/// the key is linked into place whole, so when several first runs race, one wins and the others
+/// read its key. `true` when this call created it.
+fn create_key_file(path: &Path) -> Result<([u8; 32], bool), CliError> {
+    let (key, temp) = new_key_in_temp_file(path)?;
+    match temp.persist_noclobber(path) {
+        Ok(_) => Ok((key, true)),
+        Err(err) if err.error.kind() == ErrorKind::AlreadyExists => match read_key_file(path)? {
+            KeyFile::Key(key) => Ok((key, false)),
+            KeyFile::Empty => Err(CliError::Other(format!(
+                "the cache key file {} is empty; it was left as it is",
+                path.display()
+            ))),
+            KeyFile::Missing => Err(CliError::Other(format!(
+                "the cache key file {} vanished while being created",
+                path.display()
+            ))),
+        },
+        Err(err) => Err(CliError::Other(format!(
+            "cannot create the cache key file {}: {}",
+            path.display(),
+            err.error
+        ))),
     }
-    Ok((key, true))
+}
+
+/// How long the recovery of an empty key file waits for the cache's lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Replace a 0-byte key file that sits next to no cache (an older msal crashed while creating
+/// it) with a new key. Done under the cache's write lock, which every writer of the cache
+/// holds, and only after checking again under it that the key file is still empty and there is
+/// still no cache: two runs recovering at once end up with one key, and a key that encrypted a
+/// cache is never replaced. `true` when this call made the key.
+fn replace_empty_key_file(key_path: &Path, cache: &Path) -> Result<([u8; 32], bool), CliError> {
+    let lock_path = FileCache::new(cache).lock_path();
+    let locked = |err: std::io::Error| {
+        CliError::Other(format!(
+            "cannot lock the token cache ({}): {err}",
+            lock_path.display()
+        ))
+    };
+    let lock = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(locked)?;
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(CliError::Other(format!(
+                    "the token cache is locked by another process ({}); try again",
+                    lock_path.display()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(err)) => return Err(locked(err)),
+        }
+    }
+    match read_key_file(key_path)? {
+        KeyFile::Key(key) => Ok((key, false)), // another run recovered it first
+        _ if cache.exists() => Err(CliError::Other(format!(
+            "the cache key file {} is empty or missing and the encrypted cache {} exists: run \
+             `msal cache reset` to move the cache aside and start over",
+            key_path.display(),
+            cache.display()
+        ))),
+        KeyFile::Missing => create_key_file(key_path),
+        KeyFile::Empty => {
+            let (key, temp) = new_key_in_temp_file(key_path)?;
+            temp.persist(key_path).map_err(|err| {
+                CliError::Other(format!(
+                    "cannot replace the empty cache key file {}: {}",
+                    key_path.display(),
+                    err.error
+                ))
+            })?;
+            eprintln!(
+                "msal: the cache key file {} was empty (left by an interrupted first run) and \
+                 there is no cache yet: it now holds a new key",
+                key_path.display()
+            );
+            Ok((key, true))
+        }
+    }
 }
 
 fn create_private_dir(path: &Path) -> std::io::Result<()> {
@@ -346,6 +457,35 @@ mod tests {
             key_file_path(Path::new("/x/c.bin")),
             PathBuf::from("/x/c.bin.key")
         );
+    }
+
+    /// Threads racing to create one key file: every one gets the same key, none reads a
+    /// partly written file (the old create-then-write failed this now and then).
+    #[test]
+    fn racing_creators_all_get_the_one_key() {
+        const THREADS: usize = 8;
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..300 {
+            let path = dir.path().join(format!("c{round}.bin.key"));
+            let barrier = std::sync::Barrier::new(THREADS);
+            let results: Vec<_> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..THREADS)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            barrier.wait();
+                            create_key_file(&path).map_err(|e| e.to_string())
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let keys: Vec<_> = results
+                .into_iter()
+                .map(|r| r.unwrap_or_else(|e| panic!("round {round}: {e}")))
+                .collect();
+            assert_eq!(keys.iter().filter(|(_, created)| *created).count(), 1);
+            assert!(keys.iter().all(|(key, _)| *key == keys[0].0));
+        }
     }
 
     #[test]

@@ -36,7 +36,8 @@ impl fmt::Display for CliError {
                 f.write_str(m)
             }
             CliError::Msal(e) => write!(f, "{e}"),
-            CliError::Cache(e) => write!(f, "token cache: {e}"),
+            // The cache's messages name the cache already ("token cache ...", "cache file ...").
+            CliError::Cache(e) => write!(f, "{e}"),
         }
     }
 }
@@ -52,5 +53,24 @@ impl From<msal::Error> for CliError {
 impl From<msal_cache::CacheError> for CliError {
     fn from(e: msal_cache::CacheError) -> Self {
         CliError::Cache(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_errors_are_not_prefixed_twice() {
+        let err = CliError::Cache(msal_cache::CacheError::corrupt(
+            Some("/x/c.bin".into()),
+            "bad magic",
+        ));
+        let text = err.to_string();
+        assert!(
+            text.starts_with("token cache /x/c.bin is unreadable"),
+            "{text}"
+        );
+        assert!(text.contains("msal cache reset"), "{text}");
     }
 }

@@ -9,6 +9,7 @@
 //! msal accounts [--json]
 //! msal logout [--account A | --all]
 //! msal cache inspect
+//! msal cache reset
 //! ```
 //!
 //! **stdout carries only the result** (the access token alone on one line, or JSON); progress,
@@ -38,9 +39,17 @@
 //!    programs running as the same user.
 //! 4. A random 32-byte key file `{cache}.key`, created with mode `0600` when neither it nor the
 //!    cache exists, and never overwritten (an unreadable or malformed key file is an error, never
-//!    replaced; an encrypted cache with no key is an error, not a reason to make one). A copied or
+//!    replaced; an encrypted cache with no key is an error, not a reason to make one). The key is
+//!    written to a temporary file and linked into place whole, so parallel first runs share one
+//!    key and none reads a partial file; a 0-byte key file next to no cache (left by a crash of
+//!    an older msal) is replaced by a new key, with a message on stderr. A copied or
 //!    backed-up cache file alone is then useless; it does not protect against anyone who can read
 //!    the user's files (the same OS user, root).
+//!
+//! `msal cache reset` is the way out of a cache that can no longer be read (damaged, or
+//! encrypted with a lost key or passphrase), which msal never overwrites: it moves the file aside
+//! to `{cache}.corrupt-{UTC time}` (nothing is deleted), prints that path, and the next sign-in
+//! starts a new cache.
 //!
 //! `--verbose` names the key source used on stderr. `--plaintext-cache` uses a plain unified-JSON
 //! file instead (mode `0600`), e.g. to share it with MSAL Python, .NET or Node.

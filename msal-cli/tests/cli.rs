@@ -665,3 +665,175 @@ async fn several_accounts_need_a_choice() {
     assert_eq!(stdout(&out), "");
     assert!(f.requests().await.is_empty());
 }
+
+/// `msal` with the encrypted cache at `c.bin` (key file `c.bin.key`).
+fn encrypted(f: &Fixture, args: &[&str]) -> Command {
+    let mut cmd = f.command(args);
+    cmd.arg("--cache").arg(f.path("c.bin"));
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_reset_moves_an_unreadable_cache_aside() {
+    let f = Fixture::new().await;
+    f.mount_device_code().await;
+    assert_ok(&run(encrypted(&f, &["login", "--device-code"])).await);
+    std::fs::write(f.path("c.bin"), b"garbage, not an encrypted cache").unwrap();
+
+    // Refused and left alone; the error names the way out.
+    let out = run(encrypted(&f, &["accounts"])).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("msal cache reset"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Needs no client id.
+    let mut cmd = encrypted(&f, &["cache", "reset"]);
+    cmd.env_remove("MSAL_CLIENT_ID");
+    let out = run(cmd).await;
+    assert_ok(&out);
+    let aside = PathBuf::from(stdout(&out).trim_end());
+    let name = aside.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(name.starts_with("c.bin.corrupt-"), "{name}");
+    assert_eq!(aside.parent(), Some(f.dir.path()));
+    assert_eq!(
+        std::fs::read(&aside).unwrap(),
+        b"garbage, not an encrypted cache",
+        "moved, not deleted"
+    );
+    assert!(!f.path("c.bin").exists());
+    assert!(f.path("c.bin.key").exists(), "the key file is kept");
+
+    // The cache starts over.
+    let out = run(encrypted(&f, &["accounts"])).await;
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "");
+    assert_ok(&run(encrypted(&f, &["login", "--device-code"])).await);
+    let out = run(encrypted(&f, &["accounts"])).await;
+    assert!(
+        stdout(&out).starts_with("bob@example.com"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Reset is idempotent once nothing is left.
+    std::fs::remove_file(f.path("c.bin")).unwrap();
+    let out = run(encrypted(&f, &["cache", "reset"])).await;
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "");
+    assert!(
+        stderr(&out).contains("nothing to reset"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Parallel first runs per round, and rounds (each in a fresh folder).
+const FIRST_RUNS: usize = 64;
+const ROUNDS: usize = 3;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_first_runs_all_succeed_with_one_key() {
+    let f = Fixture::new().await;
+    f.mount_device_code().await;
+    for round in 0..ROUNDS {
+        let folder = f.path(&format!("round-{round}"));
+        let cache = folder.join("c.bin");
+        let runs: Vec<_> = (0..FIRST_RUNS)
+            .map(|_| {
+                let mut cmd = f.command(&["login", "--device-code", "-v"]);
+                cmd.arg("--cache").arg(&cache);
+                msal_tests::process::Supervised::spawn(cmd, "a first run of msal")
+            })
+            .collect();
+        let outputs = tokio::task::spawn_blocking(move || {
+            runs.into_iter()
+                .map(|run| {
+                    run.finish(Duration::from_secs(120))
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap();
+        let failed: Vec<_> = outputs.iter().filter(|o| !o.status.success()).collect();
+        assert!(
+            failed.is_empty(),
+            "round {round}: {} of {FIRST_RUNS} first runs failed, e.g.: {}",
+            failed.len(),
+            stderr(failed[0])
+        );
+        let creators = outputs
+            .iter()
+            .filter(|o| stderr(o).contains("(key: new key file"))
+            .count();
+        assert_eq!(creators, 1, "round {round}: exactly one run made the key");
+        assert_eq!(std::fs::read(key_of(&cache)).unwrap().len(), 32);
+        // Every run wrote the cache with that one key: it decrypts.
+        let mut cmd = f.command(&["accounts"]);
+        cmd.arg("--cache").arg(&cache);
+        let out = run(cmd).await;
+        assert_ok(&out);
+        assert!(
+            stdout(&out).starts_with("bob@example.com"),
+            "{}",
+            stdout(&out)
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    }
+}
+
+fn key_of(cache: &Path) -> PathBuf {
+    let mut name = cache.as_os_str().to_owned();
+    name.push(".key");
+    PathBuf::from(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_key_file_next_to_no_cache_is_recovered() {
+    let f = Fixture::new().await;
+    f.mount_device_code().await;
+    // What a crash during an older msal's first run left behind.
+    std::fs::write(f.path("c.bin.key"), b"").unwrap();
+    let out = run(encrypted(&f, &["login", "--device-code"])).await;
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("was empty") && stderr(&out).contains("new key"),
+        "says what it did: {}",
+        stderr(&out)
+    );
+    let key = std::fs::read(f.path("c.bin.key")).unwrap();
+    assert_eq!(key.len(), 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(f.path("c.bin.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let out = run(encrypted(&f, &["token", "--scope", SCOPE])).await;
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "AT-bob-device\n");
+
+    // An empty key next to an existing cache cannot be recovered: a clear error, both kept.
+    std::fs::write(f.path("c.bin.key"), b"").unwrap();
+    let before = std::fs::read(f.path("c.bin")).unwrap();
+    let out = run(encrypted(&f, &["token", "--scope", SCOPE])).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is empty") && stderr(&out).contains("msal cache reset"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(f.path("c.bin")).unwrap(), before);
+    assert_eq!(std::fs::read(f.path("c.bin.key")).unwrap(), b"");
+}

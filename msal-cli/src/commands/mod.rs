@@ -4,6 +4,7 @@ mod accounts;
 mod inspect;
 mod login;
 mod logout;
+mod reset;
 mod token;
 
 use msal::{Account, AuthenticationResult, DeviceCodeInfo, PublicClientApplication, WebUiError};
@@ -21,6 +22,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Accounts(args) => accounts::run(global, args).await,
         Command::Logout(args) => logout::run(global, args).await,
         Command::Cache(CacheCommand::Inspect) => inspect::run(global).await,
+        Command::Cache(CacheCommand::Reset) => reset::run(global).await,
     }
 }
 

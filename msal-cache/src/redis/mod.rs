@@ -87,24 +87,46 @@
 //!
 //! [`lock_refresh`](CacheStore::lock_refresh) takes a lease, `SET {prefix}lock:{key} <random>
 //! NX PX <ttl>`, polling every 20 to 50 ms until it gets it (the caller bounds the wait). The
-//! lease is released when the returned [`RefreshLock`] is dropped, by a script that deletes it
-//! only if it still holds our random value (so a lease that already expired and was taken by
-//! someone else is left alone). A holder that dies simply lets it expire after
-//! [`refresh_lock_ttl`](RedisCache::refresh_lock_ttl).
+//! lease is short, [`refresh_lock_ttl`](RedisCache::refresh_lock_ttl) (default
+//! [`DEFAULT_REFRESH_LOCK_TTL`], 10 s), and **renewed by its holder**: while the returned
+//! [`RefreshLock`] lives, a background task on the caller's tokio runtime extends the lease to
+//! a full lifetime every third of it, by a script that extends it only if it still holds our
+//! random value. So:
+//!
+//! * a live holder keeps the lease for as long as its refresh takes (a slow provider, retries),
+//!   and no other process redeems the same refresh token meanwhile;
+//! * a holder that dies (a crashed or killed process, a runtime shut down) stops renewing, and
+//!   its lease expires within one lifetime: another process takes over within `ttl` plus one
+//!   polling interval, not after the longest refresh anyone might make.
+//!
+//! Dropping the [`RefreshLock`] stops the renewal and releases the lease by a script that
+//! deletes it only if it still holds our random value (so a lease that already expired and was
+//! taken by someone else is left alone). A renewal that finds the lease gone (the server was
+//! unreachable for a whole lifetime) stops, and logs a warning. Leaking the lock
+//! (`std::mem::forget`) keeps it renewed until the runtime shuts down.
 //!
 //! # Secrets
 //!
 //! The URL may carry a password: it is never printed. `Debug` shows the key prefix and options
 //! only, and error messages have the password removed. Documents are never put in messages.
 
+mod expiry;
+mod lease;
+mod scripts;
+mod secrets;
+
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, RedisError, Script, Value};
+use ::redis::{Client, RedisError, Value};
 use tokio::sync::OnceCell;
+
+use self::expiry::{suggested_expiry, unix_now};
+use self::lease::{random_u64, Lease};
+use self::scripts::{parse_found, parse_written, Found, Written, COMPARE_AND_SET, READ};
+use self::secrets::{describe, raw_password, redact};
 
 use crate::{
     CacheError, CacheStore, Current, Loaded, Partition, RefreshLock, StoreVersion, UpdateFn,
@@ -116,72 +138,10 @@ pub const DEFAULT_KEY_PREFIX: &str = "msal-rs:";
 /// How many times [`RedisCache`]'s `modify` tries to write before giving up on contention.
 pub const MAX_WRITE_ATTEMPTS: u32 = 32;
 
-/// The default lifetime of a refresh lease ([`RedisCache::refresh_lock_ttl`]).
-const DEFAULT_REFRESH_LOCK_TTL: Duration = Duration::from_secs(60);
-
-/// A document with no refresh token lives this long after its last access token expires.
-const EXPIRY_GRACE_SECS: u64 = 300;
-
-/// Access tokens claiming to live longer than this are treated as corrupt (as the lookups do)
-/// and do not count towards a document's expiry.
-const MAX_PLAUSIBLE_LIFETIME_SECS: u64 = 10 * 365 * 24 * 3600;
-
-/// Reads a partition: `{0}` missing, `{1, v}` still at the caller's version (`ARGV[1]`),
-/// `{2, v, d}` the document and its version.
-static READ: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v then return {0} end
-if v == ARGV[1] then return {1, v} end
-local d = redis.call('HGET', KEYS[1], 'd')
-if not d then return redis.error_reply('msal-rs: cache key has a version but no data') end
-return {2, v, d}
-",
-    )
-});
-
-/// Compare-and-set: writes `ARGV[2]` if the version is still `ARGV[1]` (`''` = the key must not
-/// exist), bumps the version, sets or clears the expiry (`ARGV[3]` ms, `'0'` = none), and answers
-/// `{3, new version}`. Otherwise answers like [`READ`] with `ARGV[4]` as the caller's version.
-static COMPARE_AND_SET: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local v = redis.call('HGET', KEYS[1], 'v')
-if (v or '') ~= ARGV[1] then
-  if not v then return {0} end
-  if v == ARGV[4] then return {1, v} end
-  local d = redis.call('HGET', KEYS[1], 'd')
-  if not d then return redis.error_reply('msal-rs: cache key has a version but no data') end
-  return {2, v, d}
-end
-if not v then
-  local t = redis.call('TIME')
-  redis.call('HSET', KEYS[1], 'v', t[1] .. string.sub('00000' .. t[2], -6))
-end
-redis.call('HSET', KEYS[1], 'd', ARGV[2])
-local nv = redis.call('HINCRBY', KEYS[1], 'v', 1)
-if ARGV[3] == '0' then
-  redis.call('PERSIST', KEYS[1])
-else
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-end
-return {3, nv}
-",
-    )
-});
-
-/// Deletes a lease only while it still holds our token.
-static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-",
-    )
-});
+/// The default lifetime of a refresh lease ([`RedisCache::refresh_lock_ttl`]): how long a
+/// crashed holder can keep others waiting. A live holder renews its lease, so this does not
+/// bound how long a refresh may take.
+pub const DEFAULT_REFRESH_LOCK_TTL: Duration = Duration::from_secs(10);
 
 /// A partitioned [`CacheStore`] in Redis. See the [module documentation](self).
 ///
@@ -246,8 +206,10 @@ impl RedisCache {
         self
     }
 
-    /// How long a refresh lease lives when its holder never releases it (default 60 s). A
-    /// refresh that takes longer loses its exclusivity. Durations under 1 ms count as 1 ms.
+    /// How long a refresh lease lives without renewal (default [`DEFAULT_REFRESH_LOCK_TTL`],
+    /// 10 s). The holder renews it every third of this while its [`RefreshLock`] lives, so a
+    /// refresh may take longer; this is how soon another process takes over the lease of a
+    /// holder that died. Durations under 1 ms count as 1 ms.
     pub fn refresh_lock_ttl(mut self, ttl: Duration) -> Self {
         self.refresh_lock_ttl = ttl;
         self
@@ -312,19 +274,6 @@ impl fmt::Debug for RedisCache {
             .field("refresh_lock_ttl", &self.refresh_lock_ttl)
             .finish_non_exhaustive()
     }
-}
-
-/// What a read (or a failed compare-and-set) found.
-enum Found {
-    Missing,
-    Unchanged(u64),
-    Data(u64, Vec<u8>),
-}
-
-/// The answer of a compare-and-set.
-enum Written {
-    Done(u64),
-    Conflict(Found),
 }
 
 #[async_trait::async_trait]
@@ -416,19 +365,15 @@ impl CacheStore for RedisCache {
         &self,
         partition: Partition<'_>,
     ) -> Result<Option<RefreshLock>, CacheError> {
-        // Capped at a year: Redis refuses absurd expiry times.
-        let ttl_ms = u64::try_from(self.refresh_lock_ttl.as_millis())
-            .unwrap_or(u64::MAX)
-            .clamp(1, 365 * 24 * 3600 * 1000);
         // Made before the first `SET`: if the caller stops waiting (drops this future) just after
         // a `SET` succeeded, dropping the lease still releases it instead of leaving others
         // blocked until it expires. Releasing a lease we never got is harmless (compare-and-delete).
-        let mut lease = Lease {
-            conn: self.connection().await?,
-            key: self.lock_key_for(partition),
-            token: format!("{:016x}{:016x}", random_u64(), random_u64()),
-            runtime: tokio::runtime::Handle::try_current().ok(),
-        };
+        let mut lease = Lease::new(
+            self.connection().await?,
+            self.lock_key_for(partition),
+            self.refresh_lock_ttl,
+        );
+        let ttl_ms = lease.ttl_ms();
         loop {
             let reply: Value = ::redis::cmd("SET")
                 .arg(&lease.key)
@@ -440,38 +385,10 @@ impl CacheStore for RedisCache {
                 .await
                 .map_err(|e| self.error("taking a refresh lease on", &e))?;
             if !matches!(reply, Value::Nil) {
-                return Ok(Some(RefreshLock::new(lease)));
+                return Ok(Some(RefreshLock::new(lease.keep_alive())));
             }
             tokio::time::sleep(Duration::from_millis(20 + random_u64() % 31)).await;
         }
-    }
-}
-
-/// A held refresh lease; dropping it releases the lease in the background.
-struct Lease {
-    conn: ConnectionManager,
-    key: String,
-    token: String,
-    /// The runtime the lease was taken on; without one the lease is left to expire.
-    runtime: Option<tokio::runtime::Handle>,
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        let Some(runtime) = self.runtime.take() else {
-            return;
-        };
-        let mut conn = self.conn.clone();
-        let key = std::mem::take(&mut self.key);
-        let token = std::mem::take(&mut self.token);
-        // Drop cannot await: release on the runtime. If it is shutting down, the lease expires.
-        runtime.spawn(async move {
-            let released: Result<Value, _> =
-                RELEASE.key(key).arg(token).invoke_async(&mut conn).await;
-            if let Err(err) = released {
-                tracing::debug!(kind = ?err.kind(), "Redis cache: releasing a refresh lease failed; it will expire");
-            }
-        });
     }
 }
 
@@ -483,125 +400,6 @@ fn partition_suffix(partition: Partition<'_>) -> String {
 /// The caller's version as the scripts compare it (`''` when it holds none).
 fn version_arg(known: Option<StoreVersion>) -> String {
     known.map(|v| v.tag().to_string()).unwrap_or_default()
-}
-
-fn malformed() -> CacheError {
-    CacheError::store("Redis cache: unexpected reply from the server's script")
-}
-
-/// A version or status number, sent as an integer or as a string of digits.
-fn as_u64(value: &Value) -> Option<u64> {
-    match value {
-        Value::Int(n) => u64::try_from(*n).ok(),
-        Value::BulkString(bytes) => std::str::from_utf8(bytes).ok()?.parse().ok(),
-        Value::SimpleString(text) => text.parse().ok(),
-        _ => None,
-    }
-}
-
-/// Parses a `{0}` / `{1, v}` / `{2, v, d}` reply. Never formats the reply (it may hold tokens).
-fn parse_found(reply: Value) -> Result<Found, CacheError> {
-    let Value::Array(items) = reply else {
-        return Err(malformed());
-    };
-    let mut items = items.into_iter();
-    let tag = items.next().as_ref().and_then(as_u64);
-    let version = items.next().as_ref().and_then(as_u64);
-    match (tag, version, items.next()) {
-        (Some(0), None, None) => Ok(Found::Missing),
-        (Some(1), Some(v), None) => Ok(Found::Unchanged(v)),
-        (Some(2), Some(v), Some(Value::BulkString(bytes))) => Ok(Found::Data(v, bytes)),
-        _ => Err(malformed()),
-    }
-}
-
-/// Parses a compare-and-set reply: `{3, new version}` or a conflict shaped like a read.
-fn parse_written(reply: Value) -> Result<Written, CacheError> {
-    if let Value::Array(items) = &reply {
-        if items.first().and_then(as_u64) == Some(3) {
-            return match items.get(1).and_then(as_u64) {
-                Some(version) if items.len() == 2 => Ok(Written::Done(version)),
-                _ => Err(malformed()),
-            };
-        }
-    }
-    parse_found(reply).map(Written::Conflict)
-}
-
-/// The expiry MSAL.NET would suggest for a serialized cache: none when it holds a refresh token
-/// or no access token (or is not a JSON object); otherwise until 5 minutes after the last access
-/// token expires.
-fn suggested_expiry(bytes: &[u8], now: u64) -> Option<Duration> {
-    let doc: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    let doc = doc.as_object()?;
-    let holds_refresh_token = match doc.get("RefreshToken") {
-        None | Some(serde_json::Value::Null) => false,
-        Some(serde_json::Value::Object(entries)) => !entries.is_empty(),
-        Some(_) => true, // not what MSAL writes: keep it rather than guess
-    };
-    if holds_refresh_token {
-        return None;
-    }
-    let last_expiry = doc
-        .get("AccessToken")?
-        .as_object()?
-        .values()
-        .filter_map(|at| match at.get("expires_on")? {
-            serde_json::Value::String(text) => text.trim().parse::<u64>().ok(),
-            serde_json::Value::Number(n) => n.as_u64(),
-            _ => None,
-        })
-        .filter(|&expires_on| expires_on <= now.saturating_add(MAX_PLAUSIBLE_LIFETIME_SECS))
-        .max()?;
-    Some(Duration::from_secs(
-        last_expiry.saturating_sub(now) + EXPIRY_GRACE_SECS,
-    ))
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// A hard to guess, never repeating 64-bit value (lease tokens, back-off jitter). Seeded by the
-/// standard library's per-process random hash keys; no extra dependency.
-fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    hasher.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    hasher.write_u32(std::process::id());
-    hasher.finish()
-}
-
-/// A Redis error's description (kind, code and server message; the client never puts the URL
-/// or replies in it, and [`redact`] removes the password in case it did).
-fn describe(err: &RedisError) -> String {
-    err.to_string()
-}
-
-/// The password as written in the URL's user info (`scheme://user:password@host...`).
-fn raw_password(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let user_info = &authority[..authority.rfind('@')?];
-    Some(user_info.split_once(':')?.1)
-}
-
-/// `message` with every secret replaced by `***`.
-fn redact(message: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(message.to_owned(), |m, s| m.replace(s.as_str(), "***"))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! # Writing
 //!
 //! [`modify`](CacheStore::modify) never edits the file in place. It writes the new document to a
-//! temporary file in the same folder (`.{file name}.{pid}.{random}.tmp`), flushes it to disk,
+//! temporary file in the same folder (`.{file name}.{random}.tmp`, made with `tempfile`), flushes it to disk,
 //! renames it over the cache file and flushes the folder. Readers therefore see either the old
 //! or the new document, never a mix, and a crash leaves one of the two on disk. Missing parent
 //! folders are created (mode `0700` on Unix).
@@ -76,24 +76,25 @@
 //! refresh token and the other then finds the new token in the file, so a single-use rotating
 //! refresh token is never redeemed twice.
 
-use std::ffi::OsString;
+mod lock;
+mod quarantine;
+mod version;
+mod write;
+
 use std::fmt;
-use std::fs::TryLockError;
-use std::fs::{self, File, Metadata, OpenOptions};
-use std::hash::{BuildHasher, Hash, Hasher};
-use std::io::{self, Read, Write};
+use std::fs::{self, File, Metadata};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use self::version::{same_file, version_of};
 use crate::{
     CacheError, CacheStore, Current, Loaded, Partition, RefreshLock, StoreVersion, UpdateFn,
 };
 
 /// How many times [`FileCache::load`] re-reads a file that keeps changing while it is read.
 const READ_ATTEMPTS: usize = 4;
-/// How many temporary file names [`FileCache::modify`] tries before giving up.
-const TEMP_ATTEMPTS: usize = 8;
 
 /// A whole-document [`CacheStore`] backed by one file. See the [module documentation](self).
 ///
@@ -151,64 +152,6 @@ impl FileCache {
     /// The lock file held across a token refresh: `{cache file}.refresh.lockfile`.
     pub fn refresh_lock_path(&self) -> PathBuf {
         sibling(&self.path, ".refresh.lockfile")
-    }
-
-    /// Open (creating, mode 0600) a lock file, refusing a symlink planted in its place.
-    fn open_lock_file(&self, path: &Path) -> Result<File, CacheError> {
-        if let Some(folder) = path.parent().filter(|f| !f.as_os_str().is_empty()) {
-            if !folder.exists() {
-                create_folder(folder).map_err(|e| CacheError::io(folder, "create folder", &e))?;
-            }
-        }
-        if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(CacheError::SymlinkRefused {
-                path: path.to_path_buf(),
-            });
-        }
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        options
-            .open(path)
-            .map_err(|e| CacheError::io(path, "open lock file", &e))
-    }
-
-    /// Take the cross-process write lock, waiting up to the lock timeout. An uncontended lock
-    /// costs one system call. When contended, a helper thread waits in the kernel's queue
-    /// (fairer under heavy contention than polling, which can starve a process) while this one
-    /// waits for it with the timeout; a lock the helper gets after we gave up is released at
-    /// once, because the last handle to the lock file closes with the helper.
-    fn lock_for_write(&self) -> Result<File, CacheError> {
-        let path = self.lock_path();
-        let file = self.open_lock_file(&path)?;
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(TryLockError::WouldBlock) => {}
-            Err(TryLockError::Error(e)) => return Err(CacheError::io(&path, "lock", &e)),
-        }
-        let start = Instant::now();
-        let waiter = file
-            .try_clone()
-            .map_err(|e| CacheError::io(&path, "lock", &e))?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("msal-cache-lock".into())
-            .spawn(move || {
-                let _ = tx.send(waiter.lock());
-            })
-            .map_err(|e| CacheError::io(&path, "start lock thread", &e))?;
-        match rx.recv_timeout(self.lock_timeout) {
-            Ok(Ok(())) => Ok(file),
-            Ok(Err(e)) => Err(CacheError::io(&path, "lock", &e)),
-            Err(_) => Err(CacheError::LockTimeout {
-                path,
-                waited: start.elapsed(),
-            }),
-        }
     }
 
     /// The path of the cache file.
@@ -303,78 +246,6 @@ impl FileCache {
         self.remove_stale_temp_files();
         self.write_atomically(&new_bytes)
     }
-
-    /// Every writer creates its temporary file while holding the write lock, so a temporary
-    /// file seen by the lock's holder was left by a writer that died mid-write: remove it.
-    fn remove_stale_temp_files(&self) {
-        let (Some(folder), Some(name)) = (self.path.parent(), self.path.file_name()) else {
-            return;
-        };
-        let folder = if folder.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            folder
-        };
-        let mut prefix = OsString::from(".");
-        prefix.push(name);
-        prefix.push(".");
-        let prefix = prefix.to_string_lossy().into_owned();
-        let Ok(entries) = fs::read_dir(folder) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let file_name = entry.file_name();
-            let file_name = file_name.to_string_lossy();
-            if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-    }
-
-    /// Replace the cache file with `bytes` by way of a temporary file; return the new version.
-    fn write_atomically(&self, bytes: &[u8]) -> Result<StoreVersion, CacheError> {
-        let invalid = |message: &str| {
-            CacheError::io(
-                &self.path,
-                "write",
-                &io::Error::new(io::ErrorKind::InvalidInput, message.to_owned()),
-            )
-        };
-        let file_name = self
-            .path
-            .file_name()
-            .ok_or_else(|| invalid("the cache path does not name a file"))?;
-        let folder = match self.path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        // The rename below would replace a symlink rather than write through it, but the policy
-        // is to refuse: check again, as one may have appeared while the update ran.
-        self.stat()?;
-        create_folder(folder).map_err(|err| CacheError::io(folder, "create folder", &err))?;
-
-        let (temp_path, mut temp) = create_temp(folder, file_name)
-            .map_err(|err| CacheError::io(&self.path, "write", &err))?;
-        let result = (|| {
-            temp.write_all(bytes)
-                .and_then(|()| temp.sync_all())
-                .map_err(|err| CacheError::io(&self.path, "write", &err))?;
-            fs::rename(&temp_path, &self.path)
-                .map_err(|err| CacheError::io(&self.path, "rename", &err))
-        })();
-        if let Err(err) = result {
-            drop(temp);
-            let _ = fs::remove_file(&temp_path);
-            return Err(err);
-        }
-        sync_folder(folder);
-        // The handle still names the file we wrote, whatever happened to the path since: its
-        // metadata (taken after the rename, which may change the change time) is our version.
-        let meta = temp
-            .metadata()
-            .map_err(|err| CacheError::io(&self.path, "stat", &err))?;
-        Ok(version_of(&meta))
-    }
 }
 
 impl fmt::Debug for FileCache {
@@ -409,37 +280,11 @@ impl CacheStore for FileCache {
         self.modify_sync(known, update)
     }
 
-    /// One refresh lock per cache file (`{cache file}.refresh.lockfile`), held across the token
-    /// request. Waiting happens on a helper thread, so no executor thread blocks; if the caller
-    /// stops waiting, the thread releases the lock as soon as it gets it. The operating system
-    /// releases it if the holder dies.
     async fn lock_refresh(
         &self,
         _partition: Partition<'_>,
     ) -> Result<Option<RefreshLock>, CacheError> {
-        let path = self.refresh_lock_path();
-        let file = self.open_lock_file(&path)?;
-        match file.try_lock() {
-            Ok(()) => return Ok(Some(RefreshLock::new(file))),
-            Err(TryLockError::WouldBlock) => {}
-            Err(TryLockError::Error(e)) => return Err(CacheError::io(&path, "lock", &e)),
-        }
-        let (tx, rx) = futures_channel::oneshot::channel();
-        std::thread::Builder::new()
-            .name("msal-cache-refresh-lock".into())
-            .spawn(move || {
-                let outcome = file.lock().map(|()| file);
-                // If nobody waits any more, dropping the file here releases the lock.
-                let _ = tx.send(outcome);
-            })
-            .map_err(|e| CacheError::io(&path, "start lock thread", &e))?;
-        match rx.await {
-            Ok(Ok(file)) => Ok(Some(RefreshLock::new(file))),
-            Ok(Err(e)) => Err(CacheError::io(&path, "lock", &e)),
-            Err(_) => Err(CacheError::store(
-                "the refresh lock thread stopped unexpectedly",
-            )),
-        }
+        self.take_refresh_lock().await
     }
 }
 
@@ -450,129 +295,9 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The version of a file: a hash of the metadata that changes whenever its contents do.
-fn version_of(meta: &Metadata) -> StoreVersion {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    meta.len().hash(&mut hasher);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        (meta.mtime(), meta.mtime_nsec()).hash(&mut hasher);
-        (meta.ctime(), meta.ctime_nsec()).hash(&mut hasher);
-        (meta.ino(), meta.dev()).hash(&mut hasher);
-    }
-    #[cfg(not(unix))]
-    {
-        let nanos = |time: io::Result<std::time::SystemTime>| {
-            time.ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_nanos())
-        };
-        nanos(meta.modified()).hash(&mut hasher);
-        nanos(meta.created()).hash(&mut hasher);
-    }
-    StoreVersion::new(hasher.finish())
-}
-
-/// Whether the open `file` is still the file whose metadata had `version`.
-#[cfg(unix)]
-fn same_file(file: &File, version: StoreVersion) -> bool {
-    file.metadata().map(|m| version_of(&m)).ok() == Some(version)
-}
-
-/// On other platforms handle metadata may differ in detail from path metadata; the path re-stat
-/// is the check there.
-#[cfg(not(unix))]
-fn same_file(_file: &File, _version: StoreVersion) -> bool {
-    true
-}
-
-/// Create `folder` and its missing parents, owner-only on Unix.
-fn create_folder(folder: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(folder)
-}
-
-/// Create a new, owner-only temporary file next to the cache file.
-fn create_temp(folder: &Path, file_name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
-    let mut last_err = None;
-    for _ in 0..TEMP_ATTEMPTS {
-        let path = folder.join(temp_name(file_name, std::process::id(), random_u64()));
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        match options.open(&path) {
-            Ok(file) => {
-                // The umask can only have removed bits; pin the mode to exactly 0600.
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    if let Err(err) = file.set_permissions(fs::Permissions::from_mode(0o600)) {
-                        drop(file);
-                        let _ = fs::remove_file(&path);
-                        return Err(err);
-                    }
-                }
-                return Ok((path, file));
-            }
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_err = Some(err),
-            Err(err) => return Err(err),
-        }
-    }
-    Err(last_err.unwrap_or_else(|| io::Error::other("no free temporary file name")))
-}
-
-/// `.{file_name}.{pid}.{random}.tmp`
-fn temp_name(file_name: &std::ffi::OsStr, pid: u32, random: u64) -> OsString {
-    let mut name = OsString::from(".");
-    name.push(file_name);
-    name.push(format!(".{pid}.{random:016x}.tmp"));
-    name
-}
-
-/// A random number for temporary file names (std's randomly keyed hasher; no extra crate).
-fn random_u64() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
-        hasher.write_u128(now.as_nanos());
-    }
-    hasher.finish()
-}
-
-/// Flush the folder entry of a rename to disk. Best effort: not every platform or file system
-/// supports syncing a directory.
-fn sync_folder(folder: &Path) {
-    #[cfg(unix)]
-    if let Ok(dir) = File::open(folder) {
-        let _ = dir.sync_all();
-    }
-    #[cfg(not(unix))]
-    let _ = folder;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn temp_names_are_hidden_and_distinct() {
-        let name = temp_name("cache.json".as_ref(), 42, 0xabc);
-        assert_eq!(name, ".cache.json.42.0000000000000abc.tmp");
-        assert_ne!(random_u64(), random_u64());
-    }
 
     #[test]
     fn debug_prints_the_path_only() {
