@@ -76,7 +76,7 @@ pub enum Error {
     /// A managed identity token could not be obtained: the error names the source used, what
     /// went wrong and what to check (see [`crate::managed_identity`]).
     #[error("managed identity ({source}): {0}", source = .0.source)]
-    ManagedIdentity(Box<crate::managed_identity::ManagedIdentityError>),
+    ManagedIdentity(Box<crate::managed_identity::error::ManagedIdentityError>),
     /// A background task failed unexpectedly (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),

@@ -1,6 +1,6 @@
 //! Managed identity failures: which source was asked, what went wrong, what to check.
 
-use super::source::ManagedIdentitySource;
+use super::source_kind::ManagedIdentitySource;
 
 /// What kind of managed identity failure this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

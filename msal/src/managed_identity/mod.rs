@@ -49,11 +49,12 @@
 
 mod arc_key;
 mod environment;
-mod error;
+pub(crate) mod error;
 mod flow;
 mod request;
 mod retry;
 mod source;
+mod source_kind;
 
 use std::sync::Arc;
 use std::time::Duration;
