@@ -173,6 +173,9 @@ impl Supervised {
                 }
             }
         }
+        // The stderr pipe closes when the process exits (unless a grandchild holds it): let
+        // its reader take the last bytes, within what is left of the deadline.
+        self.wait_for_stderr(deadline.saturating_duration_since(Instant::now()));
         self.join_threads();
         let stderr = self.stderr().into_bytes();
         Ok(Output {
@@ -193,12 +196,7 @@ impl Supervised {
         let _ = self.child.kill();
         let _ = self.child.wait_timeout(Duration::from_secs(5));
         // Give the stderr thread a moment to take the last bytes.
-        if let Some(thread) = self.stderr_thread.take() {
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while !thread.is_finished() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
+        self.wait_for_stderr(Duration::from_secs(2));
         ProcessError {
             message: format!(
                 "{} (pid {}) {what}\n--- its stderr ---\n{}--- end of its stderr ---",
@@ -206,6 +204,16 @@ impl Supervised {
                 self.child.id(),
                 self.stderr()
             ),
+        }
+    }
+
+    /// Wait (at most `bound`) for the stderr reader to reach the end of the pipe.
+    fn wait_for_stderr(&mut self, bound: Duration) {
+        let deadline = Instant::now() + bound;
+        if let Some(thread) = &self.stderr_thread {
+            while !thread.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
         }
     }
 

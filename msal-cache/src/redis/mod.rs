@@ -342,9 +342,10 @@ impl CacheStore for RedisCache {
                     );
                     found = newer;
                     if attempt > 1 && attempt < MAX_WRITE_ATTEMPTS {
-                        // Back off a random 0..2^(attempt-2) ms, at most 64 ms, so that writers
-                        // colliding again and again spread out.
-                        let cap = 1u64 << (attempt - 2).min(6);
+                        // Back off a random 0..2^(attempt-2) ms, at most 256 ms, so that writers
+                        // colliding again and again spread out (a 64 ms cap let 16 writers on
+                        // one partition starve one of them on a loaded 2-core machine).
+                        let cap = 1u64 << (attempt - 2).min(8);
                         tokio::time::sleep(Duration::from_micros(random_u64() % (cap * 1000)))
                             .await;
                     }
