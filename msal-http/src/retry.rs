@@ -45,6 +45,7 @@ fn retry_reason(result: &Result<http::Response<Vec<u8>>, HttpError>) -> Option<&
         }
         Err(HttpError::Timeout) => Some("timeout"),
         Err(HttpError::Connect { .. }) => Some("connection failure"),
+        Err(HttpError::ConnectionClosed { .. }) => Some("connection reset or closed"),
         Err(_) => None,
     }
 }

@@ -126,6 +126,7 @@ mod interactive;
 pub mod on_behalf_of;
 mod public_client;
 mod result;
+mod scrub;
 mod sign_in;
 mod silent;
 mod single_flight;
