@@ -9,7 +9,7 @@ use std::sync::Arc;
 /// total request time, and must never put request bodies, query strings or headers in
 /// their errors: those can hold tokens and secrets.
 ///
-/// Retrying is not the implementation's job: see [`crate::send_with_retry`].
+/// Retrying is not the implementation's job: the facade (`msal`) retries transient failures.
 #[async_trait::async_trait]
 pub trait HttpClient: Send + Sync {
     /// Send `request` and return the response, whatever its status code.

@@ -38,7 +38,7 @@ use msal::cache::{
     CacheStore, Current, EncryptedFileCache, FileCache, Loaded, MemoryCache, Partition,
     RedeemedRefreshToken, TokenCache, TokenWrite,
 };
-use msal::http::{EndpointResponse, HttpClient, HttpError, ReqwestHttpClient, RetryPolicy};
+use msal::http::{HttpClient, HttpError, ReqwestHttpClient, RetryPolicy};
 use msal::{
     Error, ManualClock, PublicClientApplication, PublicClientApplicationBuilder, SystemBrowser,
     TokenSource, WebUi, WebUiError,
@@ -1200,15 +1200,8 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
     p.debug("WebUiError", &e);
     p.display("WebUiError", &e);
 
-    let mut headers = http::HeaderMap::new();
-    headers.insert("content-type", "application/json".parse().unwrap());
-    let endpoint = EndpointResponse {
-        status: http::StatusCode::OK,
-        headers,
-        body: body.clone().into_bytes(),
-        retry_after: None,
-    };
-    p.debug("EndpointResponse", &endpoint);
+    // The facade's endpoint response type is private since issue 13 §5; its `Debug` hiding the
+    // body is checked by `msal::http::exchange`'s unit test `debug_hides_body`.
 
     let doc: Value =
         serde_json::from_slice(&signed_in(&rt_seed, &idt_seed, Some(&at_cached))).unwrap();

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::http::throttle::ThrottleTable;
+use crate::http::{HttpClient, RetryPolicy};
 use msal_cache::CacheStore;
 use msal_core::{Authority, Clock, SystemClock};
-use msal_http::{HttpClient, RetryPolicy, ThrottleTable};
 
 use crate::cache_access::CacheAccess;
 use crate::client_core::ClientCore;
@@ -14,6 +15,20 @@ use crate::endpoints::EndpointResolver;
 use crate::single_flight::SingleFlight;
 use crate::{Error, PublicClientApplication};
 use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi};
+
+/// The transport used when the application gives none: reqwest, unless the `reqwest` feature is
+/// off, when the application must bring its own.
+#[cfg(feature = "reqwest")]
+fn default_http_client() -> Result<Arc<dyn HttpClient>, Error> {
+    Ok(Arc::new(crate::http::ReqwestHttpClient::new()))
+}
+
+#[cfg(not(feature = "reqwest"))]
+fn default_http_client() -> Result<Arc<dyn HttpClient>, Error> {
+    Err(Error::InvalidArgument(
+        "no HTTP client: the `reqwest` feature is off, so give one with `.http_client(..)`".into(),
+    ))
+}
 
 /// The authority used when none is given: Entra ID, any work, school or personal account.
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com/common";
@@ -72,7 +87,8 @@ impl PublicClientApplicationBuilder {
         self
     }
 
-    /// The HTTP transport (default: [`msal_http::ReqwestHttpClient`]).
+    /// The HTTP transport (default: [`crate::http::ReqwestHttpClient`]; required when the
+    /// `reqwest` feature is off).
     pub fn http_client(mut self, client: impl HttpClient + 'static) -> Self {
         self.config.http = Some(Arc::new(client));
         self
@@ -209,7 +225,7 @@ impl CoreConfig {
         };
         let http: Arc<dyn HttpClient> = match self.http {
             Some(h) => h,
-            None => Arc::new(msal_http::ReqwestHttpClient::new()),
+            None => default_http_client()?,
         };
         let confidential = extras.credential.is_some();
         Ok(ClientCore {
@@ -235,7 +251,7 @@ impl CoreConfig {
             status_block: if confidential {
                 CONFIDENTIAL_STATUS_BLOCK
             } else {
-                msal_http::throttle::HTTP_STATUS_BLOCK
+                crate::http::throttle::HTTP_STATUS_BLOCK
             },
         })
     }

@@ -5,9 +5,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::http::{HttpClient, RetryPolicy};
 use msal_cache::{AccountRemoval, CacheStore, Partition};
 use msal_core::{Account, Clock};
-use msal_http::{HttpClient, RetryPolicy};
 use zeroize::Zeroizing;
 
 use crate::app_token::{AcquireTokenForClient, RequestOptions};

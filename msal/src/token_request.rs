@@ -9,11 +9,11 @@
 use msal_cache::schema::RefreshTokenEntry;
 use msal_core::token_response::{parse_token_response, TokenResponseError};
 use msal_core::{Endpoints, TokenResponse};
-use msal_http::throttle::{throttle_key, MAX_RETRY_AFTER, UI_REQUIRED_BLOCK};
-use msal_http::{endpoints as http_endpoints, secret_fingerprint};
 
 use crate::client_core::{ClientCore, Throttled};
 use crate::error::{ServiceError, UiRequiredError, UiRequiredReason};
+use crate::http::exchange as http_endpoints;
+use crate::http::throttle::{secret_fingerprint, throttle_key, MAX_RETRY_AFTER, UI_REQUIRED_BLOCK};
 use crate::scrub::Scrubber;
 use crate::silent::SilentParams;
 use crate::Error;

@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use crate::client::{HttpClient, HttpError};
-use crate::redact::redacted_uri;
+use crate::http::{redacted_uri, HttpClient, HttpError};
 
 /// How many times, and after how long, [`send_with_retry`] tries again.
 ///
@@ -70,7 +69,7 @@ fn copy_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
 /// The result of the last attempt is returned (a 5xx is an `Ok` response). The pause
 /// uses `tokio::time::sleep`, so this must run inside a Tokio runtime with the timer
 /// enabled when a retry happens.
-pub async fn send_with_retry(
+pub(crate) async fn send_with_retry(
     client: &dyn HttpClient,
     request: http::Request<Vec<u8>>,
     policy: &RetryPolicy,
