@@ -87,7 +87,7 @@ impl PublicClientApplicationBuilder {
         self
     }
 
-    /// The HTTP transport (default: [`crate::http::ReqwestHttpClient`]; required when the
+    /// The HTTP transport (default: `msal::http::ReqwestHttpClient`; required when the
     /// `reqwest` feature is off).
     pub fn http_client(mut self, client: impl HttpClient + 'static) -> Self {
         self.config.http = Some(Arc::new(client));

@@ -321,7 +321,8 @@ impl ConfidentialClientApplicationBuilder {
         self
     }
 
-    /// The HTTP transport (default: [`msal_http::ReqwestHttpClient`]).
+    /// The HTTP transport (default: `msal::http::ReqwestHttpClient`; required when the `reqwest`
+    /// feature is off).
     pub fn http_client(mut self, client: impl HttpClient + 'static) -> Self {
         self.config.http = Some(Arc::new(client));
         self

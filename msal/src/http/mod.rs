@@ -1,7 +1,7 @@
 //! The HTTP layer: the transport from `msal-http`, and MSAL's policies on top of it.
 //!
 //! Public: the transport ([`HttpClient`] to bring your own, [`HttpError`], the default
-//! [`ReqwestHttpClient`] with the `reqwest` feature, on by default) and [`RetryPolicy`], the
+//! `ReqwestHttpClient` with the `reqwest` feature, on by default) and [`RetryPolicy`], the
 //! retry rule an application may tune. Private to the facade, as they are MSAL's behaviour
 //! rather than transport:
 //!

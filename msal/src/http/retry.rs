@@ -4,9 +4,11 @@ use std::time::Duration;
 
 use crate::http::{redacted_uri, HttpClient, HttpError};
 
-/// How many times, and after how long, [`send_with_retry`] tries again.
+/// How many times, and after how long, a request to the identity provider is tried again.
 ///
-/// The default is MSAL.NET's: one retry after one second.
+/// The default is MSAL.NET's: one retry after one second. Only transient failures are retried:
+/// a 5xx without `Retry-After`, a timeout, a connection that failed, or broke before the
+/// answer was complete; never a 4xx (429 included) or an answer carrying `Retry-After`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (so at most `max_retries + 1` requests). Default 1.
