@@ -284,7 +284,8 @@ impl RedisCache {
     fn error(&self, doing: &str, err: &RedisError) -> CacheError {
         CacheError::store(redact(
             &format!(
-                "Redis cache: {doing} {} failed: {}",
+                // The store error's own prefix says "cache store error".
+                "Redis: {doing} {} failed: {}",
                 self.server,
                 describe(err)
             ),
@@ -403,7 +404,7 @@ impl CacheStore for RedisCache {
             }
         }
         Err(CacheError::store(format!(
-            "Redis cache: gave up writing after {MAX_WRITE_ATTEMPTS} attempts: too much contention \
+            "Redis: gave up writing after {MAX_WRITE_ATTEMPTS} attempts: too much contention \
              (other writers kept changing the same partition)"
         )))
     }
@@ -486,7 +487,7 @@ fn version_arg(known: Option<StoreVersion>) -> String {
 }
 
 fn malformed() -> CacheError {
-    CacheError::store("Redis cache: unexpected reply from the server's script")
+    CacheError::store("Redis: unexpected reply from the server's script")
 }
 
 /// A version or status number, sent as an integer or as a string of digits.
@@ -644,6 +645,17 @@ mod tests {
         assert_eq!(redact("a s3cr@t b s3cr%40t", &store.secrets), "a *** b ***");
         let err = RedisCache::new("redis://:s3cret@[::1/").unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn store_errors_say_cache_once() {
+        let store = RedisCache::new("redis://127.0.0.1:1/").unwrap();
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        for err in [store.error("GET", &RedisError::from(io)), malformed()] {
+            let text = err.to_string();
+            assert!(text.starts_with("cache store error: Redis: "), "{text}");
+            assert_eq!(text.matches("cache").count(), 1, "{text}");
+        }
     }
 
     #[test]
