@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The layering rule, checked on the real dependency graph (normal dependencies only):
-# msal-core does no I/O; msal-cache, msal-http and msal-interactive depend on msal-core and no
-# other msal crate;
+# msal-core does no I/O; msal-cache and msal-interactive depend on msal-core and no other msal
+# crate, msal-http (the transport) on no msal crate;
 # a user of msal-cache alone gets neither reqwest nor tokio.
 set -euo pipefail
 cd "$(dirname "$0")/.."

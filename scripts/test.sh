@@ -35,7 +35,10 @@ bounded 2400 cargo clippy --workspace --all-targets --all-features --locked -- -
 step "cargo doc (every public item documented, no broken links; warnings are errors)"
 RUSTDOCFLAGS="-D warnings" bounded 1200 cargo doc --workspace --no-deps --all-features --locked --quiet
 
-step "layering: msal-core has no I/O crates; msal-cache, msal-http and msal-interactive depend on msal-core only"
+step "the facade without reqwest (bring-your-own HttpClient) builds"
+bounded 900 cargo check -p msal --no-default-features --locked
+
+step "layering: msal-core has no I/O crates; msal-cache and msal-interactive depend on msal-core only, msal-http on no msal crate"
 bounded 300 scripts/check-layering.sh
 
 step "cargo deny: licences, bans (duplicates), sources; advisories where the database is reachable"

@@ -12,6 +12,7 @@
 //! - [`id_token`] and [`client_info`]: decoding what identifies the account.
 //! - [`account`]: the [`Account`] type users see.
 //! - [`pkce`]: PKCE S256 and random `state`/`nonce`.
+//! - [`device_code`]: the device authorization response (RFC 8628) and what the user is shown.
 //! - [`clock`]: the [`Clock`] trait every expiry decision goes through.
 //!
 //! Secrets (access, refresh and ID tokens, PKCE verifiers) never appear in `Debug` output or
@@ -21,6 +22,7 @@ pub mod account;
 pub mod authority;
 pub mod client_info;
 pub mod clock;
+pub mod device_code;
 pub mod id_token;
 pub mod managed_identity;
 pub mod pkce;

@@ -309,9 +309,19 @@ fn seconds(name: &str, v: Option<Value>) -> Result<Option<u64>, String> {
     }
 }
 
+/// How much of a body [`describe_unparsable`] looks at.
+const EXCERPT_SOURCE_BYTES: usize = 512;
+/// How many characters of a body [`describe_unparsable`] quotes, at most.
+const EXCERPT_CHARS: usize = 80;
+/// Runs of token-like characters at least this long are redacted.
+const TOKEN_RUN: usize = 20;
+/// What a redacted run is replaced with.
+const REDACTED: &str = "[redacted]";
+
 /// Describe a body that is not JSON without leaking anything that might be a token.
 pub fn describe_unparsable(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(512)]);
+    let source = &body[..body.len().min(EXCERPT_SOURCE_BYTES)];
+    let text = String::from_utf8_lossy(source);
     let trimmed = text.trim_start();
     if body.is_empty() {
         return "the body is empty".into();
@@ -326,34 +336,86 @@ pub fn describe_unparsable(body: &[u8]) -> String {
     format!(
         "the body is not JSON ({} bytes), it starts with {:?}",
         body.len(),
-        redacted_prefix(trimmed, 80)
+        redact_then_clip(trimmed, EXCERPT_CHARS, source.len() < body.len())
     )
 }
 
-/// The first `max` characters of `text`, with control characters dropped and every run of 20 or
-/// more token-like characters (base64url, dots) replaced by `[redacted]`.
+/// At most the first `max` characters of `text`, with control characters dropped and every run
+/// of 20 or more token-like characters (base64url, dots) replaced by `[redacted]`.
+///
+/// Redaction comes first and clipping second, and a `[redacted]` marker is either shown whole or
+/// not at all: clipping first would cut a token at the boundary into a run too short to look
+/// like one and print it in clear.
 pub fn redacted_prefix(text: &str, max: usize) -> String {
-    let clipped: String = text.chars().take(max).filter(|c| !c.is_control()).collect();
-    let mut out = String::with_capacity(clipped.len());
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        if run.len() >= 20 {
-            out.push_str("[redacted]");
-        } else {
-            out.push_str(run);
-        }
-        run.clear();
+    redact_then_clip(text, max, false)
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=')
+}
+
+/// [`redacted_prefix`]; with `cut`, `text` is the start of a longer text, so its last run may be
+/// the beginning of a token and is redacted whatever its length.
+fn redact_then_clip(text: &str, max: usize, cut: bool) -> String {
+    let mut out = Clipped {
+        text: String::with_capacity(max.min(text.len()) + REDACTED.len()),
+        chars: 0,
+        max,
     };
-    for c in clipped.chars() {
-        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+' | '/' | '=') {
+    let mut run = String::new();
+    for c in text.chars().filter(|c| !c.is_control()) {
+        if is_token_char(c) {
             run.push(c);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(c);
+            continue;
+        }
+        if !out.run(&mut run, false) || !out.push(c) {
+            return out.text;
         }
     }
-    flush(&mut run, &mut out);
-    out
+    out.run(&mut run, cut);
+    out.text
+}
+
+/// An output that stops growing at `max` characters.
+struct Clipped {
+    text: String,
+    chars: usize,
+    max: usize,
+}
+
+impl Clipped {
+    /// Add `c`; `false` once the output is full.
+    fn push(&mut self, c: char) -> bool {
+        if self.chars >= self.max {
+            return false;
+        }
+        self.text.push(c);
+        self.chars += 1;
+        true
+    }
+
+    /// Add a run of token-like characters (ASCII, so bytes are characters), redacted when it is
+    /// long enough to be a token or `partial`; the marker is added whole or not at all. Empties
+    /// `run`; `false` once the output is full.
+    fn run(&mut self, run: &mut String, partial: bool) -> bool {
+        if run.is_empty() {
+            return self.chars < self.max;
+        }
+        let redact = partial || run.len() >= TOKEN_RUN;
+        let fits = if redact {
+            let fits = self.chars + REDACTED.len() <= self.max;
+            if fits {
+                self.text.push_str(REDACTED);
+                self.chars += REDACTED.len();
+            }
+            fits
+        } else {
+            // A short run is not a token: clipping it is harmless.
+            run.chars().all(|c| self.push(c))
+        };
+        run.clear();
+        fits && self.chars < self.max
+    }
 }
 
 #[cfg(test)]
@@ -441,6 +503,41 @@ mod tests {
             assert!(!text.contains("eyJ"), "{text}");
             assert!(text.contains(&status.to_string()));
         }
+    }
+
+    #[test]
+    fn a_token_at_the_clipping_boundary_is_redacted_whole() {
+        // 64 characters of text, then a 40-character token: clipping at 80 characters before
+        // redacting left its first 16 characters in clear.
+        let token = "rt0123456789abcdefghijklmnopqrstuvwxyzAB";
+        let text = format!("{} {token} tail", "word ".repeat(13).trim_end());
+        let shown = redacted_prefix(&text, 80);
+        assert!(!shown.contains("rt0123"), "{shown}");
+        assert!(shown.chars().count() <= 80, "{shown}");
+        // The marker is shown whole or not at all.
+        for max in 0..text.len() + 20 {
+            let shown = redacted_prefix(&text, max);
+            assert!(!shown.contains("rt01"), "{max}: {shown}");
+            assert!(shown.chars().count() <= max, "{max}: {shown}");
+            assert!(
+                !shown.contains("[red") || shown.contains("[redacted]"),
+                "{max}: {shown}"
+            );
+        }
+        assert!(redacted_prefix(&text, 200).ends_with("[redacted] tail"));
+    }
+
+    #[test]
+    fn a_body_cut_at_the_excerpt_limit_never_ends_in_part_of_a_token() {
+        // The excerpt source is cut inside a token whose visible part is short.
+        let token = "A".repeat(400);
+        let mut body = format!("<p>{} {}", "x".repeat(100), "B".repeat(400));
+        body.truncate(EXCERPT_SOURCE_BYTES - 10);
+        body.push(' ');
+        body.push_str(&token);
+        let shown = describe_unparsable(body.as_bytes());
+        assert!(!shown.contains("AAA"), "{shown}");
+        assert!(shown.ends_with("[redacted]\""), "{shown}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 /// total request time, and must never put request bodies, query strings or headers in
 /// their errors: those can hold tokens and secrets.
 ///
-/// Retrying is not the implementation's job: see [`crate::send_with_retry`].
+/// Retrying is not the implementation's job: the facade (`msal`) retries transient failures.
 #[async_trait::async_trait]
 pub trait HttpClient: Send + Sync {
     /// Send `request` and return the response, whatever its status code.
@@ -51,9 +51,17 @@ pub enum HttpError {
     /// The request (connecting, sending or reading the response) took too long.
     #[error("the request timed out")]
     Timeout,
-    /// The connection could not be established, or was refused or reset.
+    /// The connection could not be established (refused, unreachable, TLS handshake failed):
+    /// the request was not sent.
     #[error("could not connect to the server: {message}")]
     Connect {
+        /// What went wrong, without the URL's query string.
+        message: String,
+    },
+    /// The connection was reset or closed after it was established, before the whole response
+    /// was read: the server may have received (and acted on) the request.
+    #[error("the connection was reset or closed before the response was complete: {message}")]
+    ConnectionClosed {
         /// What went wrong, without the URL's query string.
         message: String,
     },
@@ -83,10 +91,14 @@ impl HttpError {
         matches!(self, HttpError::Timeout)
     }
 
-    /// `true` when trying again may succeed: [`HttpError::Timeout`] and
-    /// [`HttpError::Connect`]. These are the errors [`crate::send_with_retry`] retries.
+    /// `true` when trying again may succeed: [`HttpError::Timeout`],
+    /// [`HttpError::Connect`] and [`HttpError::ConnectionClosed`]. These are the errors the
+    /// facade's retry rule retries.
     pub fn is_transient(&self) -> bool {
-        matches!(self, HttpError::Timeout | HttpError::Connect { .. })
+        matches!(
+            self,
+            HttpError::Timeout | HttpError::Connect { .. } | HttpError::ConnectionClosed { .. }
+        )
     }
 }
 
@@ -103,6 +115,10 @@ mod tests {
         };
         assert!(!connect.is_timeout());
         assert!(connect.is_transient());
+        assert!(HttpError::ConnectionClosed {
+            message: "reset".into()
+        }
+        .is_transient());
         assert!(!HttpError::BodyTooLarge { limit: 1 }.is_transient());
         assert!(!HttpError::InvalidRequest {
             message: String::new()

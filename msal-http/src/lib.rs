@@ -1,17 +1,30 @@
 //! HTTP transport for msal-rs.
 //!
-//! This crate is the only place in msal-rs that talks to the network. It holds:
+//! This crate is the only place in msal-rs that talks to the network, and only that: MSAL's
+//! policies on top of it (the retry rule, `Retry-After` and throttling, the telemetry headers,
+//! the form POSTs to the token endpoint) live in the facade, `msal`. It holds:
 //!
 //! * [`HttpClient`], a tiny object-safe trait (`send` one [`http::Request`] and get an
 //!   [`http::Response`] back, bodies as `Vec<u8>`). Everything above this crate talks to
 //!   the identity provider through it, so applications can plug in their own transport
 //!   (a corporate proxy stack, a test double, a different async runtime…).
+//! * [`HttpError`], the transport failures an [`HttpClient`] reports (timeout, connection
+//!   refused, connection reset or closed, body too large…); the facade retries the transient
+//!   ones.
 //! * [`ReqwestHttpClient`], the default implementation on top of `reqwest` with safe
 //!   defaults: 30 s total timeout, 10 s connect timeout, responses capped at 1 MiB,
 //!   redirects **not** followed (a token POST must never be replayed to another host).
-//! * [`send_with_retry`] and [`RetryPolicy`], the retry rule MSAL uses.
-//! * [`parse_retry_after`] and [`ThrottleTable`], the building blocks of throttling.
-//! * [`apply_msal_headers`] and the request builders in [`endpoints`].
+//! * [`redacted_uri`], how an [`HttpClient`] names a URL in its errors and logs without its
+//!   query string or user info.
+//!
+//! # Writing your own `HttpClient`
+//!
+//! Implement [`HttpClient::send`]: return every answer as `Ok`, whatever its status; do not
+//! follow redirects; bound the body size and the total time; map failures to [`HttpError`]
+//! (use [`HttpError::Connect`] when the request was not sent, [`HttpError::ConnectionClosed`]
+//! when the connection broke after it was, so the facade reports and retries them right) and
+//! never put a request body, query string or header value in an error message. The [`http`]
+//! crate's types are re-exported as [`http`].
 //!
 //! # Why `reqwest` is optional
 //!
@@ -20,33 +33,6 @@
 //! tree for applications that already have an HTTP stack and implement [`HttpClient`]
 //! themselves; everything else in this crate works the same without it.
 //!
-//! # Retry rule
-//!
-//! Following MSAL.NET, a request is retried (by default once, after 1 s) only when:
-//!
-//! * the response is a 5xx **without** a `Retry-After` header, or
-//! * the request timed out, or
-//! * the connection could not be established (refused, reset…).
-//!
-//! A 4xx (including 429) is never retried, and neither is anything carrying
-//! `Retry-After`: the server has told us when to come back, and retrying earlier would
-//! only make things worse.
-//!
-//! # Throttling rule
-//!
-//! The facade keeps a process-local [`ThrottleTable`] per application and refuses to
-//! send a request that is known to fail:
-//!
-//! * a response with `Retry-After` blocks the same request for that long, capped at
-//!   [`MAX_RETRY_AFTER`] (one hour);
-//! * a 429 or 5xx without `Retry-After` (public clients) blocks it for
-//!   [`HTTP_STATUS_BLOCK`] (60 s);
-//! * a "UI required" answer to a silent refresh blocks it for [`UI_REQUIRED_BLOCK`]
-//!   (120 s).
-//!
-//! Keys are built with [`throttle_key`]; secrets such as refresh tokens only enter a key
-//! through [`secret_fingerprint`].
-//!
 //! # Secrets
 //!
 //! Request bodies, query strings and headers may contain tokens, codes or client secrets.
@@ -54,24 +40,13 @@
 //! shown as scheme, host and path.
 
 pub mod client;
-pub mod endpoints;
-pub mod headers;
 #[cfg(feature = "reqwest")]
 pub mod reqwest_client;
-pub mod retry;
-pub mod retry_after;
-pub mod throttle;
 
 mod redact;
 
 pub use client::{HttpClient, HttpError};
-pub use endpoints::{execute, form_post, get, EndpointResponse};
-pub use headers::{apply_msal_headers, SKU, VERSION};
+pub use http;
+pub use redact::redacted_uri;
 #[cfg(feature = "reqwest")]
 pub use reqwest_client::ReqwestHttpClient;
-pub use retry::{send_with_retry, RetryPolicy};
-pub use retry_after::parse_retry_after;
-pub use throttle::{
-    secret_fingerprint, throttle_key, ThrottleTable, HTTP_STATUS_BLOCK, MAX_RETRY_AFTER,
-    UI_REQUIRED_BLOCK,
-};

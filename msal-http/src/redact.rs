@@ -1,7 +1,11 @@
 //! Helpers that keep secrets out of logs and error messages.
 
 /// Render a URI as `scheme://host[:port]/path`: no user info, no query, no fragment.
-pub(crate) fn redacted_uri(uri: &http::Uri) -> String {
+///
+/// What an [`HttpClient`](crate::HttpClient) may show of a request's URL in an error or a log
+/// line: the query string and the user info can hold secrets (an authorization code, a
+/// password).
+pub fn redacted_uri(uri: &http::Uri) -> String {
     let mut out = String::new();
     if let Some(scheme) = uri.scheme_str() {
         out.push_str(scheme);

@@ -188,8 +188,9 @@ impl HttpClient for ReqwestHttpClient {
 
 /// Converts a reqwest error, dropping its URL.
 ///
-/// Timeouts become [`HttpError::Timeout`]; connection failures (connect errors, refused,
-/// reset or aborted connections) become [`HttpError::Connect`]; builder errors become
+/// Timeouts become [`HttpError::Timeout`]; failures to establish the connection (connect
+/// errors, refused connections) become [`HttpError::Connect`]; a connection reset, aborted or
+/// closed once established becomes [`HttpError::ConnectionClosed`]; builder errors become
 /// [`HttpError::InvalidRequest`]; everything else [`HttpError::Transport`].
 impl From<reqwest::Error> for HttpError {
     fn from(err: reqwest::Error) -> Self {
@@ -204,13 +205,23 @@ impl From<reqwest::Error> for HttpError {
         // reports the latter as a decode error, and this transport uses no compression or JSON
         // decoding that could fail otherwise). Like a reset, that is a transient network fault,
         // so it is retried and never mistaken for a bad answer.
-        if err.is_connect()
-            || err.is_request()
+        if err.is_connect() || io_error_kind(&err) == Some(io::ErrorKind::ConnectionRefused) {
+            HttpError::Connect { message }
+        } else if err.is_request()
             || err.is_body()
             || err.is_decode()
-            || has_connection_io_error(&err)
+            || io_error_kind(&err).is_some_and(|kind| {
+                matches!(
+                    kind,
+                    io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::NotConnected
+                        | io::ErrorKind::BrokenPipe
+                        | io::ErrorKind::UnexpectedEof
+                )
+            })
         {
-            HttpError::Connect { message }
+            HttpError::ConnectionClosed { message }
         } else if err.is_builder() {
             HttpError::InvalidRequest { message }
         } else {
@@ -222,6 +233,9 @@ impl From<reqwest::Error> for HttpError {
 fn scrub_error(err: HttpError, uri: &http::Uri) -> HttpError {
     match err {
         HttpError::Connect { message } => HttpError::Connect {
+            message: scrub(message, uri),
+        },
+        HttpError::ConnectionClosed { message } => HttpError::ConnectionClosed {
             message: scrub(message, uri),
         },
         HttpError::InvalidRequest { message } => HttpError::InvalidRequest {
@@ -249,23 +263,16 @@ fn describe(err: &reqwest::Error) -> String {
     message
 }
 
-fn has_connection_io_error(err: &reqwest::Error) -> bool {
+/// The kind of the first I/O error among the causes of `err`.
+fn io_error_kind(err: &reqwest::Error) -> Option<io::ErrorKind> {
     let mut source = err.source();
     while let Some(cause) = source {
         if let Some(io) = cause.downcast_ref::<io::Error>() {
-            if matches!(
-                io.kind(),
-                io::ErrorKind::ConnectionRefused
-                    | io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::ConnectionAborted
-                    | io::ErrorKind::NotConnected
-            ) {
-                return true;
-            }
+            return Some(io.kind());
         }
         source = cause.source();
     }
-    false
+    None
 }
 
 #[cfg(test)]

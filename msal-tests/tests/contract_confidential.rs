@@ -1033,14 +1033,9 @@ async fn a_non_json_answer_is_a_protocol_error() {
         .acquire_token_for_client([GRAPH_DEFAULT])
         .await
         .unwrap_err();
+    // An HTML page is not the identity provider's answer (issue 14 §4): transient.
     assert!(
-        matches!(
-            e,
-            Error::Protocol {
-                status: Some(200),
-                ..
-            }
-        ),
+        matches!(e, Error::ServiceUnavailable { status: 200, .. }),
         "{e:?}"
     );
     assert!(access_token_secrets(&cc.stored(app_partition(UTID)).await).is_empty());

@@ -4,6 +4,7 @@
 mod common;
 
 use std::future::IntoFuture;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -341,8 +342,8 @@ async fn error_body_with_http_200_is_an_error() {
     assert_eq!(h.stored().await, before);
 }
 
-/// Behaviour: a body that is not JSON (HTML 503) is a transient protocol error quoting the
-/// status and the start of the body; a truncated JSON 200 is a protocol error that quotes
+/// Behaviour: a body that is not JSON (HTML 503) is a transient `ServiceUnavailable` quoting
+/// the status and the start of the body; a truncated JSON 200 is a protocol error that quotes
 /// nothing of it; `{}` is a protocol error (no access_token). The cache never changes.
 #[tokio::test]
 async fn unparsable_bodies_are_protocol_errors() {
@@ -365,13 +366,7 @@ async fn unparsable_bodies_are_protocol_errors() {
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            e,
-            Error::Protocol {
-                status: Some(503),
-                ..
-            }
-        ),
+        matches!(e, Error::ServiceUnavailable { status: 503, .. }),
         "{e:?}"
     );
     assert!(e.is_transient());
@@ -930,4 +925,350 @@ async fn transient_failure_near_expiry_serves_the_cached_token() {
         .await
         .unwrap_err();
     assert!(e.is_ui_required(), "{e:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers that are not the identity provider's, broken connections, error messages
+// ---------------------------------------------------------------------------------------------
+
+/// Behaviour (issue 14 §4): a 503 whose body is an HTML page is a transient
+/// `ServiceUnavailable` naming the status (was: a "malformed token response" protocol error).
+#[tokio::test]
+async fn html_503_is_a_transient_service_error_naming_the_status() {
+    let h = signed_in().await;
+    token_reply(
+        ResponseTemplate::new(503)
+            .insert_header("content-type", "text/html")
+            .set_body_string("<html><body>Service Unavailable</body></html>"),
+    )
+    .expect(2)
+    .mount(&h.server)
+    .await;
+    let e = h
+        .app
+        .acquire_token_silent(["User.Read"], &h.account())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::ServiceUnavailable {
+                status: 503,
+                retry_after: None,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.is_transient());
+    let text = e.to_string();
+    assert!(text.contains("HTTP 503"), "{text}");
+    assert!(text.contains("unavailable"), "{text}");
+    assert!(!text.contains("malformed token response"), "{text}");
+}
+
+/// Behaviour (issue 14 §4): a 429 with an HTML body and `Retry-After: 30` is a transient
+/// `ServiceUnavailable` (status 429, the wait it asked for) after one request (a 429 is never
+/// retried); identical requests then fail fast with `Throttled` until the 30 s have passed.
+#[tokio::test]
+async fn html_429_is_transient_and_its_retry_after_is_honoured() {
+    let h = signed_in().await;
+    token_reply(
+        ResponseTemplate::new(429)
+            .insert_header("content-type", "text/html")
+            .insert_header("Retry-After", "30")
+            .set_body_string("<html><body>Too Many Requests</body></html>"),
+    )
+    .up_to_n_times(1)
+    .mount(&h.server)
+    .await;
+    token_json(200, ok_body("at-2", "rt-3"))
+        .mount(&h.server)
+        .await;
+    let account = h.account();
+
+    let e = h
+        .app
+        .acquire_token_silent(["User.Read"], &account)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::ServiceUnavailable { status: 429, retry_after: Some(wait), .. }
+                if wait == Duration::from_secs(30)
+        ),
+        "{e:?}"
+    );
+    assert!(e.is_transient());
+    assert!(!e.is_ui_required());
+    assert!(e.to_string().contains("HTTP 429, retry after 30 s"), "{e}");
+    assert_eq!(h.token_requests().await.len(), 1);
+
+    h.clock.advance(Duration::from_secs(29));
+    let e = h
+        .app
+        .acquire_token_silent(["User.Read"], &account)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Throttled { until, status: 429 } if until == at(T0 + 30)),
+        "{e:?}"
+    );
+    assert!(e.is_transient());
+    assert_eq!(h.token_requests().await.len(), 1);
+
+    h.clock.advance(Duration::from_secs(2));
+    let r = h
+        .app
+        .acquire_token_silent(["User.Read"], &account)
+        .await
+        .unwrap();
+    assert_eq!(r.access_token(), "at-2");
+    assert_eq!(h.token_requests().await.len(), 2);
+}
+
+/// Accepts connections on 127.0.0.1, reads the start of each request and drops the connection
+/// with the rest unread (the kernel answers with a reset). Serves at most `max` connections and
+/// stops after 10 s.
+fn reset_server(max: usize) -> (std::net::SocketAddr, std::sync::Arc<AtomicUsize>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&served);
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while count.load(Ordering::SeqCst) < max && std::time::Instant::now() < deadline {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    stream.set_nonblocking(false).unwrap();
+                    stream
+                        .set_read_timeout(Some(Duration::from_secs(5)))
+                        .unwrap();
+                    let _ = stream.read(&mut [0u8; 16]);
+                    count.fetch_add(1, Ordering::SeqCst);
+                    drop(stream);
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    });
+    (addr, served)
+}
+
+/// Sends every request to `addr`, keeping path, query, headers and body.
+struct ToAddr(std::net::SocketAddr, msal::http::ReqwestHttpClient);
+
+#[async_trait::async_trait]
+impl msal::http::HttpClient for ToAddr {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, msal::http::HttpError> {
+        let (mut parts, body) = request.into_parts();
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        parts.uri = format!("http://{}{path}", self.0).parse().unwrap();
+        self.1.send(http::Request::from_parts(parts, body)).await
+    }
+}
+
+/// Behaviour (issue 14 §4): a connection reset after the request was sent is reported as a
+/// reset or closed connection (`Http(ConnectionClosed)`), never as "could not connect"; it is
+/// transient and retried once.
+#[tokio::test]
+async fn a_reset_after_the_request_was_sent_is_not_could_not_connect() {
+    let (addr, served) = reset_server(2);
+    let server = wiremock::MockServer::start().await;
+    let clock = msal::ManualClock::at_unix(T0);
+    let cache = TestStore::from_env();
+    let app = app_builder(&server, &clock, &cache, CLIENT_ID)
+        .http_client(ToAddr(
+            addr,
+            msal::http::ReqwestHttpClient::new().with_timeout(Duration::from_secs(5)),
+        ))
+        .build()
+        .unwrap();
+    let h = Harness {
+        server,
+        clock,
+        cache,
+        app,
+    };
+    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1")).await;
+    let e = h
+        .app
+        .acquire_token_silent(["User.Read"], &h.account())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Http(msal::http::HttpError::ConnectionClosed { .. })
+        ),
+        "{e:?}"
+    );
+    let text = e.to_string();
+    assert!(!text.contains("could not connect"), "{text}");
+    assert!(text.contains("reset or closed"), "{text}");
+    assert!(e.is_transient());
+    assert_eq!(served.load(Ordering::SeqCst), 2, "one retry");
+    // The transport's own account (reqwest's and hyper's error chain) follows the prefix.
+    assert!(
+        text.starts_with("no usable answer from the identity provider: the connection was reset or closed before the response was complete: "),
+        "{text}"
+    );
+}
+
+/// The words of a message segment, lower case, `_` and `-` read as spaces, without the small
+/// words any sentence repeats.
+fn words(segment: &str) -> Vec<String> {
+    const SMALL: &[&str] = &[
+        "the", "a", "an", "of", "to", "from", "for", "is", "was", "be", "by", "and", "or", "in",
+        "on", "at", "with", "it", "its", "this", "that", "not", "no",
+    ];
+    segment
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|w| !w.is_empty() && !SMALL.contains(&w.as_str()))
+        .collect()
+}
+
+/// Fails when a segment of `message` (split at `": "`) starts with a word the segment before it
+/// already said: "token cache error: token cache ...", "invalid authority: authority ...".
+fn assert_no_doubled_prefix(message: &str) {
+    let segments: Vec<&str> = message.split(": ").collect();
+    for pair in segments.windows(2) {
+        let before = words(pair[0]);
+        for lead in words(pair[1]).iter().take(2) {
+            assert!(
+                !before.contains(lead),
+                "`{lead}` repeats the prefix `{}` in: {message}",
+                pair[0]
+            );
+        }
+    }
+}
+
+/// Behaviour (issue 14 §4): the Display of each facade error that wraps another error says
+/// each thing once (was: "token cache error: token cache ...", "HTTP request failed: HTTP
+/// transport error: ...", "invalid authority: authority ...", "interactive sign-in failed:
+/// sign-in was cancelled", "interaction required: interaction_required: ...").
+#[test]
+fn wrapped_error_messages_do_not_repeat_their_prefix() {
+    use msal::http::HttpError;
+    let oauth = |error: &str| msal_core::OAuthError {
+        error: error.into(),
+        error_description: Some("AADSTS50076: MFA is required.".into()),
+        ..Default::default()
+    };
+    let mut errors: Vec<Error> = vec![
+        Error::Http(HttpError::Timeout),
+        Error::Http(HttpError::Connect {
+            message: "error sending request: connection refused".into(),
+        }),
+        Error::Http(HttpError::ConnectionClosed {
+            message: "error sending request: connection closed before message completed".into(),
+        }),
+        Error::Http(HttpError::BodyTooLarge { limit: 10 }),
+        Error::Http(HttpError::InvalidRequest {
+            message: "the URL is not a valid HTTP request target".into(),
+        }),
+        Error::Http(HttpError::Transport {
+            message: "could not assemble the response".into(),
+        }),
+        Error::Cache(msal::cache::CacheError::Store {
+            message: "redis: connection refused".into(),
+        }),
+        Error::Interaction(msal::WebUiError::Cancelled),
+        Error::Interaction(msal::WebUiError::TimedOut),
+        Error::Interaction(msal::WebUiError::Unavailable("no browser".into())),
+        Error::ServiceUnavailable {
+            status: 503,
+            retry_after: None,
+            detail: "the body is not JSON (20 bytes)".into(),
+        },
+    ];
+    for error in ["interaction_required", "invalid_grant", "login_required"] {
+        errors.push(Error::UiRequired(Box::new(ui_required_from(oauth(error)))));
+    }
+    errors.push(Error::Service(Box::new(ServiceError {
+        status: 400,
+        oauth: oauth("invalid_client"),
+        correlation_id: None,
+    })));
+    for authority in ["https://exa mple.com/t", "http://login.example.com/tenant"] {
+        let e = msal::Authority::parse(authority).unwrap_err();
+        errors.push(Error::Authority(e));
+    }
+    for e in &errors {
+        assert_no_doubled_prefix(&e.to_string());
+    }
+}
+
+fn ui_required_from(oauth: msal_core::OAuthError) -> UiRequiredError {
+    UiRequiredError {
+        reason: UiRequiredReason::ServerRequested,
+        classification: None,
+        claims: None,
+        oauth: Some(oauth),
+        correlation_id: None,
+    }
+}
+
+/// Behaviour: `is_transient` is true for network failures, timeouts, 5xx, 429 and answers that
+/// are not JSON, and false for OAuth error answers (400/401 with an `error` code) and a user
+/// mismatch.
+#[test]
+fn transient_classification() {
+    use msal::http::HttpError;
+    let service = |status: u16, error: &str| {
+        Error::Service(Box::new(ServiceError {
+            status,
+            oauth: msal_core::OAuthError {
+                error: error.into(),
+                ..Default::default()
+            },
+            correlation_id: None,
+        }))
+    };
+    let unavailable = |status: u16| Error::ServiceUnavailable {
+        status,
+        retry_after: None,
+        detail: String::new(),
+    };
+    for e in [
+        Error::Http(HttpError::Timeout),
+        Error::Http(HttpError::Connect {
+            message: String::new(),
+        }),
+        Error::Http(HttpError::ConnectionClosed {
+            message: String::new(),
+        }),
+        service(500, "server_error"),
+        service(503, "temporarily_unavailable"),
+        service(429, "temporarily_unavailable"),
+        unavailable(502),
+        unavailable(429),
+        unavailable(200),
+        Error::Throttled {
+            until: at(T0),
+            status: 429,
+        },
+    ] {
+        assert!(e.is_transient(), "{e:?}");
+    }
+    for e in [
+        service(400, "invalid_scope"),
+        service(401, "invalid_client"),
+        service(400, "unknown_error"),
+        Error::UiRequired(Box::new(ui_required_from(msal_core::OAuthError {
+            error: "invalid_grant".into(),
+            ..Default::default()
+        }))),
+        Error::UserMismatch,
+    ] {
+        assert!(!e.is_transient(), "{e:?}");
+    }
 }

@@ -453,12 +453,18 @@ fn is_service(e: &Error, status: u16, error: &str) -> bool {
     matches!(e, Error::Service(s) if s.status == status && s.oauth.error == error)
 }
 
-fn is_protocol(e: &Error, status: u16) -> bool {
-    matches!(e, Error::Protocol { status: Some(s), .. } if *s == status)
+fn is_unavailable(e: &Error, status: u16) -> bool {
+    matches!(e, Error::ServiceUnavailable { status: s, .. } if *s == status)
 }
 
 fn is_connect(e: &Error) -> bool {
     matches!(e, Error::Http(HttpError::Connect { .. }))
+}
+
+/// A connection reset or closed once the request was sent (never "could not connect").
+fn is_closed(e: &Error) -> bool {
+    matches!(e, Error::Http(HttpError::ConnectionClosed { .. }))
+        && !e.to_string().contains("could not connect")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -491,8 +497,8 @@ async fn server_errors_with_json_bodies() {
     }
 }
 
-/// Behaviour: an HTML error page from a gateway (502/503) is a transient protocol error with
-/// the status, retried once; a near-expiry token is served through it.
+/// Behaviour: an HTML error page from a gateway (502/503) is a transient `ServiceUnavailable`
+/// with the status, retried once; a near-expiry token is served through it.
 #[tokio::test]
 async fn server_errors_with_html_bodies() {
     for status in [502u16, 503] {
@@ -510,17 +516,17 @@ async fn server_errors_with_html_bodies() {
                 .await
             },
             RETRIED,
-            |e| is_protocol(e, status),
+            |e| is_unavailable(e, status),
         )
         .await;
     }
 }
 
 /// Behaviour: an HTML page with HTTP 200 (a captive portal or a misconfigured proxy) is a
-/// protocol error with status 200. The library classifies protocol errors by status, so it is
-/// not transient: not retried, and a near-expiry token is not served (the error is).
+/// transient `ServiceUnavailable` with status 200 (issue 14 §4: an answer that is not JSON is
+/// not the identity provider's): not retried (not a 5xx), and a near-expiry token is served.
 #[tokio::test]
-async fn html_body_with_http_200_is_a_protocol_error() {
+async fn html_body_with_http_200_is_unavailable() {
     assert_fault(
         "HTTP 200 HTML",
         async || {
@@ -531,8 +537,8 @@ async fn html_body_with_http_200_is_a_protocol_error() {
             )
             .await
         },
-        PERMANENT,
-        |e| is_protocol(e, 200),
+        NOT_RETRIED_TRANSIENT,
+        |e| is_unavailable(e, 200),
     )
     .await;
 }
@@ -638,15 +644,15 @@ async fn slow_response_past_the_timeout() {
 // Broken connections
 // ---------------------------------------------------------------------------------------------
 
-/// Behaviour: a connection reset (RST) after the request is sent is `Http(Connect)`, transient,
-/// retried once; a near-expiry token is served through it.
+/// Behaviour: a connection reset (RST) after the request is sent is `Http(ConnectionClosed)`
+/// (not "could not connect"), transient, retried once; a near-expiry token is served through it.
 #[tokio::test]
 async fn connection_reset() {
     assert_fault(
         "connection reset",
         async || Fixture::tcp(Reply::Reset).await,
         RETRIED,
-        is_connect,
+        is_closed,
     )
     .await;
 }
@@ -672,7 +678,7 @@ async fn connection_refused() {
 }
 
 /// Behaviour: the server reads the request and closes the connection without answering (an
-/// overloaded load balancer does this): a connection failure (`Http(Connect)`), transient,
+/// overloaded load balancer does this): `Http(ConnectionClosed)`, transient,
 /// retried once; a near-expiry token is served through it.
 #[tokio::test]
 async fn connection_closed_without_a_response() {
@@ -680,13 +686,13 @@ async fn connection_closed_without_a_response() {
         "closed without a response",
         async || Fixture::tcp(Reply::Close).await,
         RETRIED,
-        is_connect,
+        is_closed,
     )
     .await;
 }
 
 /// Behaviour: a response whose connection closes in the middle of its body (Content-Length
-/// 1000, 20 bytes sent) is a connection failure (`Http(Connect)`), transient, retried once;
+/// 1000, 20 bytes sent) is `Http(ConnectionClosed)`, transient, retried once;
 /// the partial body is never quoted; a near-expiry token is served through it.
 #[tokio::test]
 async fn truncated_body() {
@@ -695,13 +701,13 @@ async fn truncated_body() {
         "truncated body",
         async || Fixture::tcp(Reply::Raw(bytes.to_vec())).await,
         RETRIED,
-        |e| is_connect(e) && !format!("{e:?} {e}").contains("abc"),
+        |e| is_closed(e) && !format!("{e:?} {e}").contains("abc"),
     )
     .await;
 }
 
-/// Behaviour: a response whose connection closes in the middle of its headers is a connection
-/// failure (`Http(Connect)`), transient, retried once; a near-expiry token is served through
+/// Behaviour: a response whose connection closes in the middle of its headers is
+/// `Http(ConnectionClosed)`, transient, retried once; a near-expiry token is served through
 /// it.
 #[tokio::test]
 async fn truncated_headers() {
@@ -709,7 +715,7 @@ async fn truncated_headers() {
         "truncated headers",
         async || Fixture::tcp(Reply::Raw(b"HTTP/1.1 200 OK\r\nContent-Le".to_vec())).await,
         RETRIED,
-        is_connect,
+        is_closed,
     )
     .await;
 }

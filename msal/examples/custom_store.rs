@@ -72,8 +72,8 @@ impl DirStore {
 
     /// Home account ids can hold any character; hex makes every key a safe, fixed-alphabet name.
     fn path_of(&self, partition: Partition<'_>) -> PathBuf {
-        let hex: String = key(partition).bytes().map(|b| format!("{b:02x}")).collect();
-        self.dir.join(format!("{hex}.cache"))
+        self.dir
+            .join(format!("{}.cache", hex::encode(key(partition))))
     }
 
     /// How many calls of each kind the store has seen (indexed by `LOAD`, ...).

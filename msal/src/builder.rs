@@ -3,9 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::http::throttle::ThrottleTable;
+use crate::http::{HttpClient, RetryPolicy};
 use msal_cache::CacheStore;
 use msal_core::{Authority, Clock, SystemClock};
-use msal_http::{HttpClient, RetryPolicy, ThrottleTable};
 
 use crate::cache_access::CacheAccess;
 use crate::client_core::ClientCore;
@@ -16,6 +17,20 @@ use crate::flows::interactive::SignInUi;
 use crate::single_flight::SingleFlight;
 use crate::{Error, PublicClientApplication};
 use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi};
+
+/// The transport used when the application gives none: reqwest, unless the `reqwest` feature is
+/// off, when the application must bring its own.
+#[cfg(feature = "reqwest")]
+fn default_http_client() -> Result<Arc<dyn HttpClient>, Error> {
+    Ok(Arc::new(crate::http::ReqwestHttpClient::new()))
+}
+
+#[cfg(not(feature = "reqwest"))]
+fn default_http_client() -> Result<Arc<dyn HttpClient>, Error> {
+    Err(Error::InvalidArgument(
+        "no HTTP client: the `reqwest` feature is off, so give one with `.http_client(..)`".into(),
+    ))
+}
 
 /// The authority used when none is given: Entra ID, any work, school or personal account.
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com/common";
@@ -134,21 +149,18 @@ impl CoreConfig {
             AuthoritySpec::Standard(a) => Authority::parse(a)?,
             AuthoritySpec::Oidc(a) => Authority::oidc(a)?,
         };
-        // A transport we build has a known per-request timeout; an app's own is assumed to
-        // have the default one (the wait only decides when a waiter gives up, never whether a
-        // refresh token is redeemed twice).
-        let (http, per_request): (Arc<dyn HttpClient>, Duration) = match self.http {
-            Some(h) => (h, msal_http::reqwest_client::DEFAULT_TIMEOUT),
-            None => {
-                let client = msal_http::ReqwestHttpClient::new();
-                let timeout = client
-                    .timeout()
-                    .unwrap_or(msal_http::reqwest_client::DEFAULT_TIMEOUT);
-                (Arc::new(client), timeout)
-            }
+        // The transport's per-request timeout is taken to be the default transport's (30 s):
+        // the wait only decides when a waiter gives up, never whether a refresh token is
+        // redeemed twice, and a transport of the app's own says nothing of its timeout.
+        let http: Arc<dyn HttpClient> = match self.http {
+            Some(h) => h,
+            None => default_http_client()?,
         };
         let refresh_lock_wait = self.refresh_lock_wait.unwrap_or_else(|| {
-            crate::engine::refresh_lock::holder_worst_case(per_request, &self.retry)
+            crate::engine::refresh_lock::holder_worst_case(
+                crate::engine::refresh_lock::ASSUMED_REQUEST_TIMEOUT,
+                &self.retry,
+            )
         });
         let confidential = matches!(kind, ClientKind::Confidential { .. });
         Ok(ClientCore {
@@ -170,7 +182,7 @@ impl CoreConfig {
             status_block: if confidential {
                 CONFIDENTIAL_STATUS_BLOCK
             } else {
-                msal_http::throttle::HTTP_STATUS_BLOCK
+                crate::http::throttle::HTTP_STATUS_BLOCK
             },
         })
     }

@@ -40,7 +40,8 @@ macro_rules! core_setters {
                 self
             }
 
-            /// The HTTP transport (default: [`msal_http::ReqwestHttpClient`]).
+            /// The HTTP transport (default: `msal::http::ReqwestHttpClient`; required when the
+            /// `reqwest` feature is off).
             pub fn http_client(mut self, client: impl msal_http::HttpClient + 'static) -> Self {
                 self.config.http = Some(std::sync::Arc::new(client));
                 self
@@ -92,7 +93,7 @@ macro_rules! core_setters {
             /// Retries of token requests (default: one retry after 1 s on 5xx without
             /// `Retry-After` and on timeouts). A single-use refresh token (an OpenID Connect
             /// provider other than Entra ID) is never retried.
-            pub fn retry_policy(mut self, retry: msal_http::RetryPolicy) -> Self {
+            pub fn retry_policy(mut self, retry: crate::http::RetryPolicy) -> Self {
                 self.config.retry = retry;
                 self
             }

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::http::throttle::ThrottleTable;
+use crate::http::{HttpClient, RetryPolicy};
 use msal_cache::Partition;
 use msal_core::{Account, Authority, Clock};
-use msal_http::{HttpClient, RetryPolicy, ThrottleTable};
 
 use crate::cache_access::CacheAccess;
 use crate::endpoints::EndpointResolver;

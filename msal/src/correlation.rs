@@ -1,38 +1,18 @@
-//! Correlation ids: a fresh UUID (version 4 format) per request, sent as `client-request-id`
-//! and returned in every result.
+//! Correlation ids: a fresh UUID (version 4) per request, sent as `client-request-id` and
+//! returned in every result.
 //!
 //! They identify a request in the identity provider's logs; they are not secrets and need no
-//! cryptographic randomness. A cache hit needs one too, so they come from a per-thread
-//! SplitMix64 generator seeded once from the OS, not from a system call per request.
-
-use std::cell::Cell;
-
-thread_local! {
-    static STATE: Cell<u64> = Cell::new({
-        let (a, b) = uuid::Uuid::new_v4().as_u64_pair();
-        a ^ b.rotate_left(32)
-    });
-}
-
-fn next(state: &Cell<u64>) -> u64 {
-    // SplitMix64 (Steele, Lea and Flood): full period, well mixed output.
-    let s = state.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
-    state.set(s);
-    let mut z = s;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+//! cryptographic randomness. A cache hit needs one too, so they come from `uuid`'s `fast-rng`
+//! feature (a per-thread generator seeded once from the OS) rather than a system call per
+//! request.
 
 /// A new correlation id, e.g. `3f2b8c1e-9d4a-4f6b-8e2d-5c7a1b0e9f34`.
 pub(crate) fn new_correlation_id() -> String {
-    let (hi, lo) = STATE.with(|s| (next(s), next(s)));
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&hi.to_le_bytes());
-    bytes[8..].copy_from_slice(&lo.to_le_bytes());
-    let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    uuid.hyphenated().encode_lower(&mut buf).to_owned()
+    uuid::Uuid::new_v4()
+        .hyphenated()
+        .encode_lower(&mut buf)
+        .to_owned()
 }
 
 #[cfg(test)]

@@ -191,10 +191,7 @@ impl ClientCertificate {
 
     /// The certificate's SHA-1 thumbprint in upper-case hex, as the Azure portal shows it.
     pub fn thumbprint(&self) -> String {
-        self.sha1_thumbprint
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect()
+        hex::encode_upper(self.sha1_thumbprint)
     }
 
     /// Sign a client assertion for `client_id` to present at `token_endpoint` at `now` (Unix

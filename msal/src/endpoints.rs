@@ -8,8 +8,9 @@
 //! hostile host is refused before any refresh token is sent to it. Unknown hosts form their own
 //! alias group in the cache.
 
+use crate::http::exchange as http_endpoints;
+use crate::http::{HttpClient, RetryPolicy};
 use msal_core::{Authority, AuthorityError, AuthorityKind, Endpoints, OidcMetadata};
-use msal_http::{endpoints as http_endpoints, HttpClient, RetryPolicy};
 use tokio::sync::OnceCell;
 
 use crate::Error;

@@ -1,6 +1,6 @@
 //! The facade's error type.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use msal_core::{AuthorityError, OAuthError, UiRequiredClassification};
 
@@ -8,7 +8,12 @@ use msal_core::{AuthorityError, OAuthError, UiRequiredClassification};
 ///
 /// Check [`Error::is_ui_required`] first: it is the signal to sign the user in interactively.
 /// [`Error::is_transient`] says whether trying again later may succeed. No variant carries a
-/// token, a secret or a response body that could hold one.
+/// token, a secret or a response body that could hold one: server text kept in an error (an
+/// `error_description`, a body excerpt) has every secret the request carried replaced by
+/// `[redacted]`, and token-like runs in a body excerpt are redacted too.
+///
+/// Each message says its context once: a variant that wraps a self-describing error (the
+/// cache's, the authority's, the sign-in UI's) shows that error's message as it is.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -27,9 +32,21 @@ pub enum Error {
         /// The HTTP status that caused the block.
         status: u16,
     },
-    /// The request could not be sent or answered (timeout, connection failure...).
-    #[error("HTTP request failed: {0}")]
+    /// The request could not be sent or answered (timeout, connection failure or reset...).
+    #[error("no usable answer from the identity provider: {0}")]
     Http(#[from] msal_http::HttpError),
+    /// The identity provider, or a proxy or gateway in front of it, answered without a protocol
+    /// message: a 5xx, 408 or 429 without an OAuth error body (an HTML error page), or a 2xx
+    /// whose body is not JSON at all (a captive portal). Transient.
+    #[error("{}", unavailable_message(*status, *retry_after, detail))]
+    ServiceUnavailable {
+        /// The HTTP status.
+        status: u16,
+        /// How long the server asked us to wait (`Retry-After`), when it said.
+        retry_after: Option<Duration>,
+        /// What the answer was (a redacted excerpt of the body, never a token or a secret).
+        detail: String,
+    },
     /// The identity provider's answer is not a valid protocol message.
     #[error("protocol error: {message}")]
     Protocol {
@@ -38,11 +55,11 @@ pub enum Error {
         /// What is wrong (never a token).
         message: String,
     },
-    /// The token cache could not be read or written.
-    #[error("token cache error: {0}")]
+    /// The token cache could not be read or written. (The cache's messages name the cache.)
+    #[error(transparent)]
     Cache(#[from] msal_cache::CacheError),
-    /// The authority or its discovery document is invalid.
-    #[error("invalid authority: {0}")]
+    /// The authority or its discovery document is invalid. (Its messages name the authority.)
+    #[error(transparent)]
     Authority(#[from] AuthorityError),
     /// An argument is invalid (empty scopes, malformed claims JSON, ...).
     #[error("invalid argument: {0}")]
@@ -51,8 +68,9 @@ pub enum Error {
     #[error("the identity provider returned tokens for a different account than requested")]
     UserMismatch,
     /// Interactive sign-in (browser or device code) did not complete: the user declined,
-    /// cancelled or took too long, the redirect was forged, or no UI could be shown.
-    #[error("interactive sign-in failed: {0}")]
+    /// cancelled or took too long, the redirect was forged, or no UI could be shown. (Its
+    /// messages name the sign-in.)
+    #[error(transparent)]
     Interaction(#[from] msal_interactive::WebUiError),
     /// The client credential could not be used: an unreadable certificate or key, a key that
     /// does not belong to its certificate, or an assertion callback that failed.
@@ -121,6 +139,21 @@ fn transient_status(status: u16) -> bool {
     status >= 500 || status == 429 || status == 408
 }
 
+fn unavailable_message(status: u16, retry_after: Option<Duration>, detail: &str) -> String {
+    let what = match status {
+        429 => "the identity provider is throttling requests",
+        200..=299 => "the answer is not from the identity provider (a proxy or captive portal?)",
+        _ => "the identity provider is unavailable",
+    };
+    match retry_after {
+        Some(wait) => format!(
+            "{what} (HTTP {status}, retry after {} s): {detail}",
+            wait.as_secs()
+        ),
+        None => format!("{what} (HTTP {status}): {detail}"),
+    }
+}
+
 fn httpdate_or_secs(t: SystemTime) -> String {
     msal_core::clock::unix_seconds(t).to_string() + " (Unix seconds)"
 }
@@ -161,7 +194,7 @@ pub struct UiRequiredError {
 impl std::fmt::Display for UiRequiredError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.oauth, self.reason) {
-            (Some(e), _) => write!(f, "{e}"),
+            (Some(e), _) => write!(f, "the identity provider answered {e}"),
             (None, UiRequiredReason::NoAccount) => {
                 f.write_str("no signed-in account was given or found in the cache")
             }
@@ -203,10 +236,26 @@ impl Error {
 
     /// Whether the failure is temporary: trying again later (not in a tight loop) may succeed.
     /// A transient failure is never reported as "interaction required".
+    ///
+    /// Transient:
+    /// - network failures: timeouts, connections refused, reset or closed before the answer
+    ///   was complete ([`Error::Http`], per [`msal_http::HttpError::is_transient`]);
+    /// - [`Error::Throttled`], and [`Error::ServiceUnavailable`]: a 5xx, 408 or 429 without an
+    ///   OAuth error body, or a 2xx whose body is not JSON (a proxy or captive portal);
+    /// - an OAuth error answer with a 5xx, 408 or 429 status, or whose `error` is
+    ///   `temporarily_unavailable` or `request_timeout`;
+    /// - a protocol error on a 5xx, 408 or 429 answer.
+    ///
+    /// Not transient: every other OAuth error answer (a 400 or 401 with an `error` code such as
+    /// `invalid_grant`, `invalid_client`, `invalid_scope`), "interaction required", a user
+    /// mismatch, an answer that is JSON but not a valid token response, invalid arguments,
+    /// cache, authority and credential errors.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Http(e) => e.is_transient(),
-            Error::Throttled { .. } | Error::RefreshInProgress { .. } => true,
+            Error::Throttled { .. }
+            | Error::RefreshInProgress { .. }
+            | Error::ServiceUnavailable { .. } => true,
             Error::Service(s) => transient_status(s.status) || s.oauth.is_transient(),
             Error::Protocol { status, .. } => status.is_some_and(transient_status),
             Error::ManagedIdentity(e) => e.is_transient(),

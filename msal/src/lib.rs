@@ -170,6 +170,7 @@ mod partition_map;
 mod public_client;
 mod request;
 mod result;
+mod scrub;
 mod single_flight;
 mod token_request;
 mod write_back;
@@ -208,5 +209,4 @@ pub use result::{AuthenticationResult, TokenSource};
 /// The token cache crate: stores ([`cache::FileCache`], [`cache::MemoryCache`]), the
 /// [`cache::CacheStore`] trait to keep the cache anywhere else, and the schema.
 pub use msal_cache as cache;
-/// The HTTP crate: the [`http::HttpClient`] trait to bring your own transport.
-pub use msal_http as http;
+pub mod http;

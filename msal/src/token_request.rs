@@ -8,11 +8,12 @@
 
 use msal_core::token_response::{parse_token_response, TokenResponseError};
 use msal_core::TokenResponse;
-use msal_http::endpoints as http_endpoints;
-use msal_http::throttle::{MAX_RETRY_AFTER, UI_REQUIRED_BLOCK};
 
 use crate::client_core::{ClientCore, Throttled};
 use crate::error::{ServiceError, UiRequiredError, UiRequiredReason};
+use crate::http::exchange as http_endpoints;
+use crate::http::throttle::{MAX_RETRY_AFTER, UI_REQUIRED_BLOCK};
+use crate::scrub::Scrubber;
 use crate::Error;
 
 /// A token request with its throttling keys.
@@ -56,7 +57,7 @@ pub(crate) async fn send_throttled(
         }
     }
     let retry = if request.single_use {
-        msal_http::RetryPolicy::none()
+        crate::http::RetryPolicy::none()
     } else {
         core.retry.clone()
     };
@@ -154,7 +155,7 @@ async fn post_token_request_with_retry(
     form: &[(&str, &str)],
     correlation_id: &str,
     anchor_mailbox: Option<&str>,
-    retry: &msal_http::RetryPolicy,
+    retry: &crate::http::RetryPolicy,
 ) -> Result<TokenAnswer, Error> {
     let extra: Vec<(&str, &str)> = anchor_mailbox
         .iter()
@@ -180,19 +181,72 @@ async fn post_token_request_with_retry(
     let status = response.status.as_u16();
     let outcome = match parse_token_response(status, &response.body) {
         Ok(tokens) => Ok(tokens),
-        Err(TokenResponseError::OAuth { status, error }) => {
-            Err(classify(status, *error, correlation_id))
+        // The answer may echo the request: it is read again with the request's secrets
+        // replaced before any of its text goes into an error.
+        Err(_) => {
+            let scrubber = Scrubber::for_form(&form);
+            Err(answer_error(
+                status,
+                response.retry_after,
+                &scrubber.scrub_body(&response.body),
+                correlation_id,
+                &scrubber,
+            ))
         }
-        Err(e) => Err(Error::Protocol {
-            status: Some(status),
-            message: e.to_string(),
-        }),
     };
     Ok(TokenAnswer {
         status,
         retry_after: response.retry_after,
         outcome,
     })
+}
+
+/// The error for a token endpoint answer that is not a usable token, from its `body` with the
+/// request's secrets already replaced.
+fn answer_error(
+    status: u16,
+    retry_after: Option<std::time::Duration>,
+    body: &[u8],
+    correlation_id: &str,
+    scrubber: &Scrubber,
+) -> Error {
+    match parse_token_response(status, body) {
+        Err(TokenResponseError::OAuth { status, mut error }) => {
+            scrubber.scrub_oauth(&mut error);
+            classify(status, *error, correlation_id)
+        }
+        Err(TokenResponseError::Protocol { message, .. }) if unavailable(status, body) => {
+            Error::ServiceUnavailable {
+                status,
+                retry_after,
+                detail: message,
+            }
+        }
+        Err(e) => Error::Protocol {
+            status: Some(status),
+            message: e.to_string(),
+        },
+        // Only replacing a secret turned the answer into a token response: refuse it.
+        Ok(_) => Error::Protocol {
+            status: Some(status),
+            message: "the answer quotes a secret of the request".into(),
+        },
+    }
+}
+
+/// Whether an answer without an OAuth error body comes from something that is not working
+/// right now rather than from a broken identity provider: a 5xx, 408 or 429, or a 2xx whose
+/// body is not JSON at all (empty, an HTML page from a proxy or captive portal). A 2xx that is
+/// JSON, even truncated, is a protocol error.
+fn unavailable(status: u16, body: &[u8]) -> bool {
+    let looks_like_json = body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| matches!(b, b'{' | b'['));
+    status >= 500
+        || status == 429
+        || status == 408
+        || ((200..300).contains(&status) && !looks_like_json)
 }
 
 /// Turn an OAuth error body into "interaction required" or a service error.

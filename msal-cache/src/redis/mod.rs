@@ -246,7 +246,8 @@ impl RedisCache {
     fn error(&self, doing: &str, err: &RedisError) -> CacheError {
         CacheError::store(redact(
             &format!(
-                "Redis cache: {doing} {} failed: {}",
+                // The store error's own prefix says "cache store error".
+                "Redis: {doing} {} failed: {}",
                 self.server,
                 describe(err)
             ),
@@ -353,7 +354,7 @@ impl CacheStore for RedisCache {
             }
         }
         Err(CacheError::store(format!(
-            "Redis cache: gave up writing after {MAX_WRITE_ATTEMPTS} attempts: too much contention \
+            "Redis: gave up writing after {MAX_WRITE_ATTEMPTS} attempts: too much contention \
              (other writers kept changing the same partition)"
         )))
     }
@@ -443,6 +444,17 @@ mod tests {
         assert_eq!(redact("a s3cr@t b s3cr%40t", &store.secrets), "a *** b ***");
         let err = RedisCache::new("redis://:s3cret@[::1/").unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn store_errors_say_cache_once() {
+        let store = RedisCache::new("redis://127.0.0.1:1/").unwrap();
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        for err in [store.error("GET", &RedisError::from(io)), scripts::malformed()] {
+            let text = err.to_string();
+            assert!(text.starts_with("cache store error: Redis: "), "{text}");
+            assert_eq!(text.matches("cache").count(), 1, "{text}");
+        }
     }
 
     #[test]

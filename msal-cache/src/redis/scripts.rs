@@ -91,8 +91,8 @@ pub(super) enum Written {
     Conflict(Found),
 }
 
-fn malformed() -> CacheError {
-    CacheError::store("Redis cache: unexpected reply from the server's script")
+pub(super) fn malformed() -> CacheError {
+    CacheError::store("Redis: unexpected reply from the server's script")
 }
 
 /// A version or status number, sent as an integer or as a string of digits.

@@ -27,13 +27,19 @@ use msal_cache::{Partition, RefreshLock};
 use crate::client_core::ClientCore;
 use crate::Error;
 
+/// The per-request timeout a holder is assumed to have: the default transport's (30 s).
+pub(crate) const ASSUMED_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What is added to a holder's computed worst case: writing the cache, scheduling, a slow disk.
 const MARGIN: Duration = Duration::from_secs(15);
 
 /// The longest a holder can legitimately keep the refresh lock: endpoint discovery and one
 /// token request, each with all its attempts at `per_request` plus the pauses between them,
 /// and a margin.
-pub(crate) fn holder_worst_case(per_request: Duration, retry: &msal_http::RetryPolicy) -> Duration {
+pub(crate) fn holder_worst_case(
+    per_request: Duration,
+    retry: &crate::http::RetryPolicy,
+) -> Duration {
     let attempts = retry.max_retries.saturating_add(1);
     let one_call = per_request
         .saturating_mul(attempts)
@@ -83,13 +89,13 @@ mod tests {
         // A longer transport timeout lengthens the wait with it.
         let slow = holder_worst_case(Duration::from_secs(120), &Default::default());
         assert_eq!(slow, Duration::from_secs(2 * (2 * 120 + 1) + 15));
-        let none = holder_worst_case(Duration::from_secs(10), &msal_http::RetryPolicy::none());
+        let none = holder_worst_case(Duration::from_secs(10), &crate::http::RetryPolicy::none());
         assert_eq!(none, Duration::from_secs(35));
     }
 
     #[test]
     fn absurd_settings_saturate_instead_of_overflowing() {
-        let policy = msal_http::RetryPolicy {
+        let policy = crate::http::RetryPolicy {
             max_retries: u32::MAX,
             delay: Duration::MAX,
         };

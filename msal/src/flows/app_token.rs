@@ -8,10 +8,10 @@
 use std::future::IntoFuture;
 use std::sync::Arc;
 
+use crate::http::throttle::throttle_key;
 use futures::future::BoxFuture;
 use msal_cache::{AccessTokenQuery, Partition, TokenCache, TokenWrite};
 use msal_core::{Authority, ScopeSet};
-use msal_http::throttle::throttle_key;
 
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
 use crate::engine::{

@@ -5,8 +5,8 @@ use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::http::exchange as http_endpoints;
 use futures::future::BoxFuture;
-use msal_http::endpoints as http_endpoints;
 use msal_interactive::{DeviceAuthorizationResponse, DeviceCodeInfo, WebUiError};
 
 use crate::client_core::ClientCore;

@@ -13,6 +13,7 @@
 use std::future::IntoFuture;
 use std::sync::Arc;
 
+use crate::http::throttle::throttle_key;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures::future::BoxFuture;
@@ -20,7 +21,6 @@ use msal_cache::schema::RefreshTokenEntry;
 use msal_cache::ArcStr;
 use msal_cache::{AccessTokenQuery, Partition, TokenCache, TokenWrite, USER_ASSERTION_HASH};
 use msal_core::{Account, Authority, ScopeSet, TokenResponse};
-use msal_http::throttle::throttle_key;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 

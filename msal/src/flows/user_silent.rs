@@ -23,14 +23,14 @@
 
 use std::sync::Arc;
 
+use crate::http::throttle::secret_fingerprint;
+use crate::http::throttle::throttle_key;
 use futures::future::BoxFuture;
 use msal_cache::schema::RefreshTokenEntry;
 use msal_cache::{
     AccessTokenQuery, Partition, RedeemedRefreshToken, TokenCache, TokenWrite, REDEMPTION_STARTED,
 };
 use msal_core::{Account, Authority, Endpoints, ScopeSet, TokenResponse};
-use msal_http::secret_fingerprint;
-use msal_http::throttle::throttle_key;
 
 use crate::client_core::{user_partition, ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
 use crate::engine::{

@@ -18,8 +18,8 @@ use msal_core::managed_identity::{
 };
 use msal_core::ScopeSet;
 
+use crate::http::throttle::throttle_key;
 use msal_core::clock::unix_seconds;
-use msal_http::throttle::throttle_key;
 
 use super::error::{ManagedIdentityError, ManagedIdentityErrorKind};
 use super::request::TokenRequest;

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+use crate::http::retry::{send_with_retry, RetryPolicy};
+use crate::http::{HttpClient, HttpError};
 use mockall::predicate::always;
-use msal_http::{send_with_retry, HttpClient, HttpError, RetryPolicy};
 
 mockall::mock! {
     pub Client {}

@@ -31,7 +31,7 @@ const LIB_CAPABILITY: HeaderName = HeaderName::from_static("x-ms-lib-capability"
 ///
 /// If `correlation_id` is not a valid header value, `client-request-id` is left out
 /// (never panics).
-pub fn apply_msal_headers(headers: &mut http::HeaderMap, correlation_id: &str) {
+pub(crate) fn apply_msal_headers(headers: &mut http::HeaderMap, correlation_id: &str) {
     headers.insert(CLIENT_SKU, HeaderValue::from_static(SKU));
     headers.insert(CLIENT_VER, HeaderValue::from_static(VERSION));
     if let Ok(os) = HeaderValue::from_str(std::env::consts::OS) {

@@ -15,13 +15,13 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest, Sha256};
 
 /// The longest a request is ever blocked, whatever `Retry-After` says: one hour.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 /// How long a 429 or 5xx without `Retry-After` blocks the request (public clients).
-pub const HTTP_STATUS_BLOCK: Duration = Duration::from_secs(60);
+pub(crate) const HTTP_STATUS_BLOCK: Duration = Duration::from_secs(60);
 
 /// How long a "UI required" answer to a silent refresh blocks the same refresh.
-pub const UI_REQUIRED_BLOCK: Duration = Duration::from_secs(120);
+pub(crate) const UI_REQUIRED_BLOCK: Duration = Duration::from_secs(120);
 
 /// Default number of entries a table holds before evicting.
 const DEFAULT_CAPACITY: usize = 1024;
@@ -35,7 +35,7 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(5 * 60);
 /// lazily: by [`ThrottleTable::check`] for the key it looks at, and by a sweep in
 /// [`ThrottleTable::block`] at most every five minutes. When the table is full, the
 /// entry expiring soonest is evicted to make room.
-pub struct ThrottleTable<V: Clone> {
+pub(crate) struct ThrottleTable<V: Clone> {
     inner: Mutex<Inner<V>>,
     capacity: usize,
 }
@@ -47,12 +47,12 @@ struct Inner<V> {
 
 impl<V: Clone> ThrottleTable<V> {
     /// An empty table holding at most 1024 entries.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::with_capacity_limit(DEFAULT_CAPACITY)
     }
 
     /// An empty table holding at most `n` entries (at least one).
-    pub fn with_capacity_limit(n: usize) -> Self {
+    pub(crate) fn with_capacity_limit(n: usize) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 entries: HashMap::new(),
@@ -69,7 +69,7 @@ impl<V: Clone> ThrottleTable<V> {
 
     /// Block `key` from `now` for `for_` (capped at [`MAX_RETRY_AFTER`]), remembering
     /// `value`. Replaces any existing entry for the key.
-    pub fn block(&self, key: impl Into<String>, now: SystemTime, for_: Duration, value: V) {
+    pub(crate) fn block(&self, key: impl Into<String>, now: SystemTime, for_: Duration, value: V) {
         let key = key.into();
         let for_ = for_.min(MAX_RETRY_AFTER);
         let until = now.checked_add(for_).unwrap_or(now);
@@ -108,7 +108,7 @@ impl<V: Clone> ThrottleTable<V> {
 
     /// If `key` is still blocked at `now`, the instant it is blocked until and its
     /// value. An expired entry is removed and `None` returned.
-    pub fn check(&self, key: &str, now: SystemTime) -> Option<(SystemTime, V)> {
+    pub(crate) fn check(&self, key: &str, now: SystemTime) -> Option<(SystemTime, V)> {
         let mut inner = self.lock();
         match inner.entries.get(key) {
             Some((until, value)) if *until > now => Some((*until, value.clone())),
@@ -121,17 +121,19 @@ impl<V: Clone> ThrottleTable<V> {
     }
 
     /// Unblock `key` (for example after a success).
-    pub fn clear(&self, key: &str) {
+    #[cfg(test)]
+    pub(crate) fn clear(&self, key: &str) {
         self.lock().entries.remove(key);
     }
 
     /// Number of entries, including expired ones not yet purged.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().entries.len()
     }
 
     /// `true` when the table holds no entry.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.lock().entries.is_empty()
     }
 }
@@ -157,7 +159,7 @@ impl<V: Clone> fmt::Debug for ThrottleTable<V> {
 /// Each part is written as `<byte length>:<part>;`, so no choice of parts can produce
 /// the key of another list of parts (`["a-b", "c"]` and `["a", "b-c"]` differ, and so do
 /// `["ab"]` and `["a", "b"]`). Pass secrets through [`secret_fingerprint`] first.
-pub fn throttle_key(parts: &[&str]) -> String {
+pub(crate) fn throttle_key(parts: &[&str]) -> String {
     let capacity = parts.iter().map(|p| p.len() + 8).sum();
     let mut key = String::with_capacity(capacity);
     for part in parts {
@@ -171,17 +173,9 @@ pub fn throttle_key(parts: &[&str]) -> String {
 
 /// Lower-case hex SHA-256 of `secret`, so a refresh token or client secret can take
 /// part in a throttle key without being kept in clear.
-pub fn secret_fingerprint(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    let mut out = String::with_capacity(64);
-    for byte in digest {
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
-    out
+pub(crate) fn secret_fingerprint(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 #[cfg(test)]
 mod tests {

@@ -2,12 +2,13 @@
 
 use std::time::Duration;
 
-use crate::client::{HttpClient, HttpError};
-use crate::redact::redacted_uri;
+use crate::http::{redacted_uri, HttpClient, HttpError};
 
-/// How many times, and after how long, [`send_with_retry`] tries again.
+/// How many times, and after how long, a request to the identity provider is tried again.
 ///
-/// The default is MSAL.NET's: one retry after one second.
+/// The default is MSAL.NET's: one retry after one second. Only transient failures are retried:
+/// a 5xx without `Retry-After`, a timeout, a connection that failed, or broke before the
+/// answer was complete; never a 4xx (429 included) or an answer carrying `Retry-After`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (so at most `max_retries + 1` requests). Default 1.
@@ -45,6 +46,7 @@ fn retry_reason(result: &Result<http::Response<Vec<u8>>, HttpError>) -> Option<&
         }
         Err(HttpError::Timeout) => Some("timeout"),
         Err(HttpError::Connect { .. }) => Some("connection failure"),
+        Err(HttpError::ConnectionClosed { .. }) => Some("connection reset or closed"),
         Err(_) => None,
     }
 }
@@ -69,7 +71,7 @@ fn copy_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
 /// The result of the last attempt is returned (a 5xx is an `Ok` response). The pause
 /// uses `tokio::time::sleep`, so this must run inside a Tokio runtime with the timer
 /// enabled when a retry happens.
-pub async fn send_with_retry(
+pub(crate) async fn send_with_retry(
     client: &dyn HttpClient,
     request: http::Request<Vec<u8>>,
     policy: &RetryPolicy,

@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 /// [`Duration::ZERO`]. Anything else — negative or fractional numbers, garbage, a
 /// non-ASCII value, a missing header — gives `None`. When the header is repeated the
 /// first one is used. The value is **not** capped here; see
-/// [`crate::throttle::MAX_RETRY_AFTER`].
-pub fn parse_retry_after(headers: &http::HeaderMap, now: SystemTime) -> Option<Duration> {
+/// [`crate::http::throttle::MAX_RETRY_AFTER`].
+pub(crate) fn parse_retry_after(headers: &http::HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers
         .get(http::header::RETRY_AFTER)?
         .to_str()

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use msal_http::{
+use crate::http::throttle::{
     secret_fingerprint, throttle_key, ThrottleTable, HTTP_STATUS_BLOCK, MAX_RETRY_AFTER,
     UI_REQUIRED_BLOCK,
 };

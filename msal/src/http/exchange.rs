@@ -6,31 +6,32 @@ use std::time::{Duration, Instant, SystemTime};
 
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 
-use crate::client::{HttpClient, HttpError};
-use crate::headers::{apply_msal_headers, CLIENT_REQUEST_ID};
-use crate::redact::redacted_uri;
-use crate::retry::{send_with_retry, RetryPolicy};
-use crate::retry_after::parse_retry_after;
+use crate::http::headers::{apply_msal_headers, CLIENT_REQUEST_ID};
+use crate::http::retry::{send_with_retry, RetryPolicy};
+use crate::http::retry_after::parse_retry_after;
+use crate::http::{redacted_uri, HttpClient, HttpError};
 
 /// A response from an identity-provider endpoint, ready for the protocol layer to parse.
 ///
 /// Any status code ends up here; only transport failures are errors. `Debug` shows the
 /// status, `retry_after` and the body length, never the body (it holds tokens).
 #[derive(Clone)]
-pub struct EndpointResponse {
+pub(crate) struct EndpointResponse {
     /// The HTTP status.
-    pub status: http::StatusCode,
-    /// The response headers.
-    pub headers: http::HeaderMap,
+    pub(crate) status: http::StatusCode,
+    /// The response headers (kept whole for the calls that need more than `Retry-After`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) headers: http::HeaderMap,
     /// The raw body (usually JSON).
-    pub body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
     /// The parsed `Retry-After` header, relative to the `now` given to [`execute`].
-    pub retry_after: Option<Duration>,
+    pub(crate) retry_after: Option<Duration>,
 }
 
 impl EndpointResponse {
     /// `true` for a 2xx status.
-    pub fn is_success(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_success(&self) -> bool {
         self.status.is_success()
     }
 }
@@ -83,7 +84,7 @@ fn build(
 /// `extra_headers` are set after the MSAL headers (so they may override them). Fails
 /// with [`HttpError::InvalidRequest`] if the URL is not http(s) or an extra header name or
 /// value is invalid; the message never repeats the URL's query or any header value.
-pub fn form_post(
+pub(crate) fn form_post(
     url: &url::Url,
     form: &[(&str, &str)],
     correlation_id: &str,
@@ -114,7 +115,10 @@ pub fn form_post(
 }
 
 /// Build a GET (for OIDC discovery) with the MSAL headers.
-pub fn get(url: &url::Url, correlation_id: &str) -> Result<http::Request<Vec<u8>>, HttpError> {
+pub(crate) fn get(
+    url: &url::Url,
+    correlation_id: &str,
+) -> Result<http::Request<Vec<u8>>, HttpError> {
     let uri = to_uri(url)?;
     let mut headers = http::HeaderMap::new();
     apply_msal_headers(&mut headers, correlation_id);
@@ -127,7 +131,7 @@ pub fn get(url: &url::Url, correlation_id: &str) -> Result<http::Request<Vec<u8>
 /// `now` is the reference for an HTTP-date `Retry-After`. Logs at debug level the
 /// method, URL without query, status, elapsed milliseconds and correlation id (read back
 /// from the request's `client-request-id` header); never bodies.
-pub async fn execute(
+pub(crate) async fn execute(
     client: &dyn HttpClient,
     request: http::Request<Vec<u8>>,
     policy: &RetryPolicy,

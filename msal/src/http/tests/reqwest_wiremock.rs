@@ -1,6 +1,5 @@
 //! End-to-end tests of `ReqwestHttpClient` + `send_with_retry` against a loopback
 //! wiremock server.
-#![cfg(feature = "reqwest")]
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -8,9 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use msal_http::{
-    endpoints, execute, send_with_retry, HttpClient, HttpError, ReqwestHttpClient, RetryPolicy,
-};
+use crate::http::exchange::{self as endpoints, execute};
+use crate::http::retry::{send_with_retry, RetryPolicy};
+use crate::http::{HttpClient, HttpError, ReqwestHttpClient};
 use wiremock::matchers::{body_string, header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -62,7 +61,7 @@ async fn form_post_is_sent_with_msal_headers_and_answer_is_read() {
         .and(path("/tenant/oauth2/v2.0/token"))
         .and(header("content-type", "application/x-www-form-urlencoded"))
         .and(header("x-client-SKU", "MSAL.Rust"))
-        .and(header("x-client-Ver", msal_http::VERSION))
+        .and(header("x-client-Ver", crate::http::headers::VERSION))
         .and(header("x-client-OS", std::env::consts::OS))
         .and(header(
             "client-request-id",

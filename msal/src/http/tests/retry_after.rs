@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use msal_http::parse_retry_after;
+use crate::http::retry_after::parse_retry_after;
 
 fn headers(value: &str) -> http::HeaderMap {
     let mut h = http::HeaderMap::new();
