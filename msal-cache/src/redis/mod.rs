@@ -450,7 +450,10 @@ mod tests {
     fn store_errors_say_cache_once() {
         let store = RedisCache::new("redis://127.0.0.1:1/").unwrap();
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        for err in [store.error("GET", &RedisError::from(io)), scripts::malformed()] {
+        for err in [
+            store.error("GET", &RedisError::from(io)),
+            scripts::malformed(),
+        ] {
             let text = err.to_string();
             assert!(text.starts_with("cache store error: Redis: "), "{text}");
             assert_eq!(text.matches("cache").count(), 1, "{text}");

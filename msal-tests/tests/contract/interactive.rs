@@ -1,13 +1,12 @@
 //! Interactive sign-in and `acquire_token` against wiremock, with a scripted web UI standing in
 //! for the browser: the authorize URL, PKCE, state and nonce, code redemption, what is cached,
 //! errors from the UI, the silent-first fallback and the shared prompt.
-mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use msal::{Error, PublicClientApplication, TokenSource, WebUi, WebUiError};
 use msal_interactive::{AuthorizationResponse, AuthorizationSession};
 use serde_json::json;

@@ -2,12 +2,11 @@
 //! `MSAL_TEST_BACKEND` selects: a hit is one `load` answered "unchanged" (no data moved); a
 //! refresh adds one more version check under the refresh lock and one `modify` that is handed
 //! `Unchanged` (the store neither re-reads nor the facade re-parses the cache).
-mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use msal::cache::{
     CacheError, CacheStore, Current, Loaded, Partition, RefreshLock, StoreVersion, UpdateFn,
 };

@@ -4,16 +4,15 @@
 //! partitions each grant uses, regional endpoints and instance discovery. Client assertion JWTs
 //! are verified with an independent JWT library (`jsonwebtoken`, RustCrypto backend) against the
 //! committed test certificate's public key.
-mod common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
+use crate::common::*;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use common::*;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use msal::cache::{CacheError, CacheStore, Current, Loaded, Partition, StoreVersion, UpdateFn};
 use msal::http::{HttpClient, HttpError, RetryPolicy};
@@ -33,15 +32,15 @@ const GRAPH_USER_READ: &str = "https://graph.microsoft.com/User.Read";
 const JWT_BEARER_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const OBO_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
-const CERT_PEM: &[u8] = include_bytes!("../data/certs/cert.pem");
-const KEY_PKCS8_PEM: &[u8] = include_bytes!("../data/certs/key-pkcs8.pem");
-const KEY_PKCS1_PEM: &[u8] = include_bytes!("../data/certs/key-pkcs1.pem");
-const PUBLIC_PEM: &[u8] = include_bytes!("../data/certs/public.pem");
-const P12_AES: &[u8] = include_bytes!("../data/certs/cert-aes.p12");
-const P12_LEGACY: &[u8] = include_bytes!("../data/certs/cert-legacy.p12");
+const CERT_PEM: &[u8] = include_bytes!("../../data/certs/cert.pem");
+const KEY_PKCS8_PEM: &[u8] = include_bytes!("../../data/certs/key-pkcs8.pem");
+const KEY_PKCS1_PEM: &[u8] = include_bytes!("../../data/certs/key-pkcs1.pem");
+const PUBLIC_PEM: &[u8] = include_bytes!("../../data/certs/public.pem");
+const P12_AES: &[u8] = include_bytes!("../../data/certs/cert-aes.p12");
+const P12_LEGACY: &[u8] = include_bytes!("../../data/certs/cert-legacy.p12");
 const P12_PASSWORD: &str = "test-password";
-const OTHER_CERT_PEM: &[u8] = include_bytes!("../data/certs/other-cert.pem");
-const OTHER_KEY_PEM: &[u8] = include_bytes!("../data/certs/other-key.pem");
+const OTHER_CERT_PEM: &[u8] = include_bytes!("../../data/certs/other-cert.pem");
+const OTHER_KEY_PEM: &[u8] = include_bytes!("../../data/certs/other-key.pem");
 
 // ------------------------------------------------------------------------------------------
 // Harness

@@ -4,14 +4,13 @@
 //! Every app here sends through [`LoopbackOnly`] and reads an environment map given to the
 //! builder (never the process environment): a source whose endpoint was not pointed at the
 //! local wiremock server fails before anything is sent.
-mod common;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{TestStore, T0};
+use crate::common::{TestStore, T0};
 use msal::cache::FileCache;
 use msal::http::{HttpClient, HttpError, ReqwestHttpClient};
 use msal::{

@@ -1,10 +1,9 @@
 //! Contract tests of the silent-first pipeline against wiremock: cache hits make no request,
 //! scope matching, the expiry buffer, what a refresh sends and what it writes back.
-mod common;
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 use msal::{Account, Error, TokenSource};
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, header, method, path};

@@ -11,7 +11,6 @@
 //! std TCP server plays those that are not (resets, connections closed without an answer or in
 //! the middle of one, a body streamed without end).
 //! Complements `contract_errors.rs` (classification table, retry and throttling timelines).
-mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -19,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 use msal::http::{HttpClient, HttpError, ReqwestHttpClient};
 use msal::{AuthenticationResult, Error, ManualClock, TokenSource};
 use serde_json::{json, Value};

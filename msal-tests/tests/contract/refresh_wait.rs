@@ -1,11 +1,10 @@
 //! A refresh that hangs: a caller holding a still-valid cached token gets it after a bounded
 //! wait instead of blocking, and the refresh completes in the background; a caller whose token
 //! has expired waits for the refresh.
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use msal::TokenSource;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};

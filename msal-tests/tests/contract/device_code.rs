@@ -2,13 +2,12 @@
 //! clock: polling intervals, `slow_down`, expiry and cancellation are checked exactly and
 //! instantly. (No sockets here, so virtual time cannot fire a network timeout; for the same
 //! reason these tests keep the cache in memory whatever `MSAL_TEST_BACKEND` says.)
-mod common;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use msal::cache::MemoryCache;
 use msal::http::{HttpClient, HttpError};
 use msal::{DeviceCodeInfo, Error, ManualClock, PublicClientApplication, TokenSource, WebUiError};

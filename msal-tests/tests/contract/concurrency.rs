@@ -3,7 +3,6 @@
 //!
 //! Nothing here asserts on elapsed time: "wait for a background task" polls a condition in a
 //! bounded loop and fails if it is not reached.
-mod common;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -11,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use common::*;
+use crate::common::*;
 use msal::{Error, PublicClientApplication, TokenSource};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, Request, ResponseTemplate};

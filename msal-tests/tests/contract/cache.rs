@@ -1,11 +1,10 @@
 //! Cache contracts: persistence in a file, corrupt files, both dialects of the unified schema,
 //! environment aliases, FOCI, account listing and removal, OpenID Connect authorities, and two
 //! application objects ("processes") sharing one store.
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use msal::cache::{CacheError, FileCache, MemoryCache};
 use msal::{Account, Error, ManualClock, PublicClientApplication, TokenSource};
 use serde_json::{json, Value};

@@ -2,11 +2,10 @@
 //! lookup would see differently (a store written by someone else, a sign-out, the expiry
 //! buffer, `refresh_on`, force_refresh, claims, a request spelled differently) is answered
 //! from it. Run on every backend (`MSAL_TEST_BACKEND`).
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use msal::TokenSource;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};

@@ -1,8 +1,7 @@
 //! Authorities: instance discovery for unknown Entra hosts, and the endpoints each kind of
 //! authority refreshes against.
-mod common;
 
-use common::*;
+use crate::common::*;
 use msal::Error;
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};

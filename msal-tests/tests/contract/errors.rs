@@ -1,14 +1,13 @@
 //! Contract tests of error handling against wiremock: "interaction required" classification,
 //! service and protocol errors, what a failed refresh leaves in the cache, retries, throttling
 //! and the near-expiry fallback.
-mod common;
 
 use std::future::IntoFuture;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 use msal::{
     Account, Error, ServiceError, TokenSource, UiRequiredClassification, UiRequiredError,
     UiRequiredReason,

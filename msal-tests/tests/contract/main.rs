@@ -1,0 +1,28 @@
+//! The contract suite, one binary: wiremock contract tests pinning msal-rs's exact protocol
+//! behaviour (requests sent, cache contents, errors), one module per flow or concern.
+//!
+//! Apps are configured with real Entra authorities, and the harness (`../common`) sends every
+//! request to a loopback wiremock server instead. `scripts/test.sh` runs this binary once per
+//! cache backend (`MSAL_TEST_BACKEND` = memory, file, encrypted, redis):
+//!
+//!     MSAL_TEST_BACKEND=file cargo test -p msal-tests --all-features --test contract
+//!
+//! One binary links the whole stack once, instead of once per file.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod authority;
+mod cache;
+mod concurrency;
+mod confidential;
+mod device_code;
+mod errors;
+mod faults;
+mod hit_memo;
+mod interactive;
+mod managed_identity;
+mod refresh_wait;
+mod silent;
+mod smoke;
+mod store_calls;
