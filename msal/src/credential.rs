@@ -310,6 +310,8 @@ pub(crate) enum ClientCredential {
     Secret(Arc<Zeroizing<String>>),
     Certificate(ClientCertificate),
     Assertion(Arc<AssertionFn>),
+    /// Workload identity federation: the token in `AZURE_FEDERATED_TOKEN_FILE`.
+    FederatedTokenFile(Arc<crate::workload_identity::TokenFile>),
 }
 
 impl fmt::Debug for ClientCredential {
@@ -318,6 +320,10 @@ impl fmt::Debug for ClientCredential {
             ClientCredential::Secret(_) => f.write_str("Secret([redacted])"),
             ClientCredential::Certificate(c) => f.debug_tuple("Certificate").field(c).finish(),
             ClientCredential::Assertion(_) => f.write_str("Assertion(callback)"),
+            ClientCredential::FederatedTokenFile(file) => f
+                .debug_tuple("FederatedTokenFile")
+                .field(&file.path())
+                .finish(),
         }
     }
 }
@@ -364,6 +370,7 @@ impl ClientCredential {
                 }
                 Zeroizing::new(assertion)
             }
+            ClientCredential::FederatedTokenFile(file) => file.assertion(now)?,
         };
         Ok(vec![
             ("client_assertion_type", Zeroizing::new(JWT_BEARER.into())),

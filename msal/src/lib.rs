@@ -172,6 +172,7 @@ mod request;
 mod result;
 mod single_flight;
 mod token_request;
+pub mod workload_identity;
 mod write_back;
 
 pub use flows::{auth_code, on_behalf_of};
@@ -204,6 +205,7 @@ pub use msal_core::{
 pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
 pub use public_client::{AcquireTokenSilent, PublicClientApplication};
 pub use result::{AuthenticationResult, TokenSource};
+pub use workload_identity::{WorkloadIdentityEnvironment, WorkloadIdentityError};
 
 /// The token cache crate: stores ([`cache::FileCache`], [`cache::MemoryCache`]), the
 /// [`cache::CacheStore`] trait to keep the cache anywhere else, and the schema.
