@@ -173,6 +173,15 @@ impl Supervised {
                 }
             }
         }
+        // The stderr pipe closes when the process exits too: wait for its reader to take the
+        // last bytes (what the process wrote just before exiting, e.g. its error line), or
+        // the output would race it.
+        if let Some(thread) = self.stderr_thread.as_ref() {
+            let until = deadline.max(Instant::now() + Duration::from_millis(100));
+            while !thread.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
         self.join_threads();
         let stderr = self.stderr().into_bytes();
         Ok(Output {
@@ -320,6 +329,24 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(20));
         assert!(e.contains("did not exit within"), "{e}");
         assert!(e.contains("stuck in a loop"), "{e}");
+    }
+
+    #[test]
+    fn the_last_stderr_line_before_exit_is_always_collected() {
+        // More than a pipe's buffer, so the reader is still copying when the process exits.
+        for _ in 0..20 {
+            let out = output_within(
+                sh("head -c 200000 /dev/zero | tr '\\0' x >&2; echo; echo 'msal: error: last line' >&2; exit 1"),
+                "writer",
+                Duration::from_secs(30),
+            );
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(
+                stderr.ends_with("msal: error: last line\n"),
+                "{:?}",
+                &stderr[stderr.len().saturating_sub(40)..]
+            );
+        }
     }
 
     #[test]
