@@ -12,6 +12,12 @@ use msal::{AuthenticationResult, TokenSource};
 /// Print a token for the scopes: the cached one, else a refreshed one, else one from a sign-in
 /// (unless `--no-interaction`, which fails with exit code 3 instead).
 pub(super) async fn run(global: &GlobalOptions, args: &TokenArgs) -> Result<(), CliError> {
+    if args.managed_identity {
+        return super::identity::managed_identity(global, args).await;
+    }
+    if args.workload_identity {
+        return super::identity::workload_identity(global, args).await;
+    }
     // Without interaction no token can be written unless a key exists already: create none.
     let policy = if args.no_interaction {
         KeyPolicy::Existing
@@ -86,7 +92,7 @@ pub(super) async fn run(global: &GlobalOptions, args: &TokenArgs) -> Result<(), 
 }
 
 /// Where the token came from, on stderr.
-fn report_source(result: &AuthenticationResult) {
+pub(super) fn report_source(result: &AuthenticationResult) {
     let from = match result.source() {
         TokenSource::Cache => "the token cache",
         _ => "the identity provider",
@@ -101,7 +107,7 @@ fn report_source(result: &AuthenticationResult) {
     }
 }
 
-fn print_result(result: &AuthenticationResult, json: bool) -> Result<(), CliError> {
+pub(super) fn print_result(result: &AuthenticationResult, json: bool) -> Result<(), CliError> {
     if json {
         let text = serde_json::to_string_pretty(&token_json(result))
             .map_err(|err| CliError::Other(format!("cannot format the result: {err}")))?;
