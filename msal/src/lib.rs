@@ -95,7 +95,14 @@
 //! [`ManagedIdentityApplication`] acquires tokens for the Azure resource the code runs on (a VM,
 //! App Service, Functions, Container Apps, Azure Arc, Service Fabric, Azure Machine Learning,
 //! Cloud Shell) with no secret, cache-first like everything else; see [`managed_identity`] for
-//! each source, its detection rule and its limits.
+//! each source, its detection rule and its limits. Its cache entries are MSAL Python's, so a
+//! cache file is shared with its `ManagedIdentityClient`.
+//!
+//! ## Workload identity (AKS)
+//! [`ConfidentialClientApplication::workload_identity`] builds a confidential client from
+//! `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_AUTHORITY_HOST` and the token in
+//! `AZURE_FEDERATED_TOKEN_FILE`, read again when the kubelet rotates it; see
+//! [`workload_identity`] for its rules and errors.
 //!
 //! ## Behaviour worth knowing
 //! - **Runtime**: async on Tokio. Refreshes run as spawned tasks so they finish even when the
