@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole msal-rs test suite: formatting, lints, the layering rule, every test, and the
 # contract suite once more against each cache backend. Works on a fresh machine with the Rust
-# toolchain and Node.js: it installs and starts what else it needs (a private redis-server on
-# loopback, Debian's Chromium, the npm packages of the end-to-end identity provider).
+# toolchain, Node.js and Python 3: it installs and starts what else it needs (a private
+# redis-server on loopback, Debian's Chromium, the npm packages of the end-to-end identity
+# provider, MSAL Python in a venv for the interop tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target
@@ -49,6 +50,11 @@ redis_env=$(bounded 600 scripts/redis-server.sh start)
 export "${redis_env?}"
 trap 'scripts/redis-server.sh stop >/dev/null 2>&1 || true' EXIT
 echo "$redis_env"
+
+step "MSAL Python, pinned, in a venv for the interop tests (created if missing)"
+msal_python_env=$(bounded 600 scripts/msal-python-venv.sh)
+export "${msal_python_env?}"
+echo "$msal_python_env"
 
 step "end-to-end provider (oidc-provider via npm ci) and headless Chromium (installed if missing)"
 bounded 1200 scripts/e2e-provider.sh setup

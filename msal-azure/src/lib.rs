@@ -27,6 +27,13 @@
 //! [`OnBehalfOfCredential`] for a web API calling another API as its caller (on-behalf-of),
 //! both over a [`msal::ConfidentialClientApplication`] and its token cache.
 //!
+//! For code running on Azure, [`ManagedIdentityCredential`] (VMs, App Service, Functions,
+//! Container Apps, Arc, Service Fabric, Azure ML, Cloud Shell: no secret at all) and
+//! [`WorkloadIdentityCredential`] (AKS workload identity federation). [`ChainedCredential`]
+//! is the one credential for "works on my laptop and in production": environment (secret or
+//! certificate) → workload identity → managed identity → the developer signed in with the
+//! msal CLI; its error lists what each link tried.
+//!
 //! ## Scopes
 //! Azure SDK clients ask for `{resource}/.default` (`https://vault.azure.net/.default`,
 //! `https://storage.azure.com/.default`): the scopes go to msal-rs as given, which sends them
@@ -100,17 +107,23 @@
 //! - `async-trait`: `TokenCredential`, `OnChallenge` and `Policy` are declared with it.
 //! - `base64`, `serde_json`: decoding and checking the `claims` of a challenge.
 
+mod chain;
 mod challenge;
 mod confidential;
 mod context;
+mod managed_identity;
 mod public;
 mod token;
+mod workload_identity;
 
+pub use chain::{ChainedCredential, ChainedCredentialBuilder, DEFAULT_IMDS_PROBE};
 pub use challenge::{claims_from_challenge, ClaimsChallengeHandler, ClaimsChallengePolicy};
 pub use confidential::{ConfidentialClientCredential, OnBehalfOfCredential};
 pub use context::{token_request_options, Claims, Tenant};
+pub use managed_identity::ManagedIdentityCredential;
 pub use public::{
     Interaction, PublicClientCredential, PublicClientCredentialBuilder, TenantAppFactory,
     DEFAULT_SIGN_IN_HINT,
 };
-pub use token::{is_sign_in_required, CredentialError};
+pub use token::{is_sign_in_required, ChainAttempt, CredentialError};
+pub use workload_identity::WorkloadIdentityCredential;

@@ -35,6 +35,54 @@ pub enum CredentialError {
     /// The request named no scope.
     #[error("no scopes were requested")]
     NoScopes,
+    /// A managed identity token is for one resource; the request named several scopes.
+    #[error("a managed identity token is for one resource: request exactly one scope, e.g. https://management.azure.com/.default (got {requested})")]
+    OneResourceOnly {
+        /// How many scopes were requested.
+        requested: usize,
+    },
+    /// No link of a [`ChainedCredential`](crate::ChainedCredential) got a token: what each
+    /// link tried, in order (the last one stopped the chain when it was configured but
+    /// failed).
+    #[error("no credential in the chain got a token; tried: {}", list(attempts))]
+    Chain {
+        /// Each link tried and what happened there.
+        attempts: Vec<ChainAttempt>,
+    },
+}
+
+/// One link of a [`ChainedCredential`](crate::ChainedCredential) and what happened there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChainAttempt {
+    /// The link (`environment`, `workload identity`, `managed identity (IMDS)`, ...).
+    pub link: String,
+    /// What happened (never a secret).
+    pub outcome: String,
+}
+
+impl ChainAttempt {
+    pub(crate) fn new(link: &str, outcome: String) -> Self {
+        ChainAttempt {
+            link: link.to_owned(),
+            outcome,
+        }
+    }
+}
+
+impl std::fmt::Display for ChainAttempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.link, self.outcome)
+    }
+}
+
+fn list(attempts: &[ChainAttempt]) -> String {
+    attempts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("{}. {a}", i + 1))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Whether an error from a credential of this crate means "a user must sign in first": the

@@ -148,6 +148,33 @@ pub(crate) struct TokenArgs {
     /// When a sign-in is needed, use a device code instead of a browser.
     #[arg(long)]
     pub device_code: bool,
+
+    /// A token for the Azure resource this runs on, as its managed identity (no sign-in; kept
+    /// in memory only): system-assigned, or user-assigned by --client-id (also MSAL_CLIENT_ID),
+    /// --object-id or --resource-id. The source (IMDS, App Service, Azure Arc, ...) is detected
+    /// from the environment. One scope: the resource's, e.g.
+    /// https://management.azure.com/.default.
+    #[arg(long, conflicts_with_all = ["workload_identity", "account", "device_code", "no_interaction"])]
+    pub managed_identity: bool,
+
+    /// With --managed-identity: a user-assigned identity by object (principal) id.
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "managed_identity",
+        conflicts_with = "resource_id"
+    )]
+    pub object_id: Option<String>,
+
+    /// With --managed-identity: a user-assigned identity by ARM resource id.
+    #[arg(long, value_name = "ID", requires = "managed_identity")]
+    pub resource_id: Option<String>,
+
+    /// An app token by workload identity federation (AKS): AZURE_CLIENT_ID, AZURE_TENANT_ID,
+    /// AZURE_FEDERATED_TOKEN_FILE and AZURE_AUTHORITY_HOST, as the Azure Workload Identity
+    /// webhook sets them (no sign-in; kept in memory only).
+    #[arg(long, conflicts_with_all = ["account", "device_code", "no_interaction"])]
+    pub workload_identity: bool,
 }
 
 /// `msal accounts`.

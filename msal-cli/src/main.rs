@@ -6,11 +6,18 @@
 //! ```text
 //! msal login [--scope S]... [--device-code] [--login-hint H]
 //! msal token --scope S [--scope S2]... [--account A] [--json] [--force-refresh] [--no-interaction]
+//! msal token --managed-identity [--client-id ID | --object-id ID | --resource-id ID] --scope S [--json]
+//! msal token --workload-identity --scope S [--json]
 //! msal accounts [--json]
 //! msal logout [--account A | --all]
 //! msal cache inspect
 //! msal cache reset
 //! ```
+//!
+//! `--managed-identity` asks the managed identity endpoint of the Azure resource it runs on (the
+//! source detected from the environment, as [`msal::managed_identity`] describes; one scope,
+//! sent as its resource); `--workload-identity` uses the `AZURE_*` variables the AKS webhook
+//! sets ([`msal::workload_identity`]). Neither signs in nor touches the cache file.
 //!
 //! **stdout carries only the result** (the access token alone on one line, or JSON); progress,
 //! prompts (the device code) and errors go to stderr, so `TOKEN=$(msal token --scope ...)` works.

@@ -159,3 +159,33 @@ mod tests {
         );
     }
 }
+
+/// Where the token came from, on stderr.
+pub(crate) fn report_source(result: &AuthenticationResult) {
+    let from = match result.source() {
+        TokenSource::Cache => "the token cache",
+        _ => "the identity provider",
+    };
+    let expiry = relative_expiry(unix_seconds(result.expires_on()), now_unix());
+    match &result.account() {
+        Some(account) => eprintln!(
+            "msal: token for {} from {from} ({expiry})",
+            display_name(account)
+        ),
+        None => eprintln!("msal: token from {from} ({expiry})"),
+    }
+}
+
+pub(crate) fn print_result(
+    result: &AuthenticationResult,
+    json: bool,
+) -> Result<(), crate::error::CliError> {
+    if json {
+        let text = serde_json::to_string_pretty(&token_json(result)).map_err(|err| {
+            crate::error::CliError::Other(format!("cannot format the result: {err}"))
+        })?;
+        print_stdout(&text)
+    } else {
+        print_stdout(result.access_token())
+    }
+}

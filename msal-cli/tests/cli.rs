@@ -837,3 +837,168 @@ async fn an_empty_key_file_next_to_no_cache_is_recovered() {
     assert_eq!(std::fs::read(f.path("c.bin")).unwrap(), before);
     assert_eq!(std::fs::read(f.path("c.bin.key")).unwrap(), b"");
 }
+
+// ------------------------------------------------- managed identity and workload identity
+
+const TENANT: &str = "72f9a1b0-dddd-4eee-9fff-222222222222";
+const VAULT_SCOPE: &str = "https://vault.azure.net/.default";
+
+impl Fixture {
+    /// `msal` with a clean environment and only `vars` (no client id or authority of the
+    /// public client). IMDS is always pointed at the fake, so no run can reach the real
+    /// 169.254.169.254.
+    fn service(&self, vars: &[(&str, String)], args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_msal"));
+        cmd.env_clear()
+            .env("HOME", self.path("home"))
+            .env("XDG_CACHE_HOME", self.xdg_cache())
+            .env("MSAL_NO_KEYRING", "1")
+            .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", self.server.uri())
+            .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+            .args(args);
+        cmd
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_managed_identity_asks_imds_for_the_resource() {
+    let f = Fixture::new().await;
+    Mock::given(method("GET"))
+        .and(path("/metadata/identity/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "MI-token-0123", "expires_in": "3599",
+            "expires_on": (now() + 3599).to_string(), "resource": "https://vault.azure.net",
+            "token_type": "Bearer",
+        })))
+        .mount(&f.server)
+        .await;
+    let out = run(f.service(
+        &[],
+        &["token", "--managed-identity", "--scope", VAULT_SCOPE],
+    ))
+    .await;
+    assert_ok(&out);
+    assert_eq!(stdout(&out).trim(), "MI-token-0123");
+    let out = run(f.service(
+        &[],
+        &[
+            "token",
+            "--managed-identity",
+            "--client-id",
+            "cid-7",
+            "--scope",
+            VAULT_SCOPE,
+            "--json",
+        ],
+    ))
+    .await;
+    assert_ok(&out);
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["accessToken"], "MI-token-0123");
+    assert_eq!(doc["account"], Value::Null);
+    let requests = f.requests().await;
+    assert_eq!(requests.len(), 2);
+    for r in &requests {
+        assert_eq!(r.headers.get("metadata").unwrap(), "true");
+    }
+    let query = |r: &wiremock::Request| -> Vec<(String, String)> {
+        r.url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    };
+    assert_eq!(
+        query(&requests[0]),
+        [
+            ("api-version".to_owned(), "2018-02-01".to_owned()),
+            ("resource".to_owned(), "https://vault.azure.net".to_owned())
+        ]
+    );
+    assert!(query(&requests[1]).contains(&("client_id".to_owned(), "cid-7".to_owned())));
+    // A managed identity token is for one resource.
+    let out = run(f.service(
+        &[],
+        &[
+            "token",
+            "--managed-identity",
+            "--scope",
+            VAULT_SCOPE,
+            "--scope",
+            "https://graph.microsoft.com/.default",
+        ],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("one resource"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_workload_identity_sends_the_federated_token_file() {
+    let f = Fixture::new().await;
+    let uri = f.server.uri();
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/{TENANT}/v2.0/.well-known/openid-configuration"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "issuer": format!("{uri}/{TENANT}/v2.0"),
+            "authorization_endpoint": format!("{uri}/{TENANT}/oauth2/v2.0/authorize"),
+            "token_endpoint": format!("{uri}/{TENANT}/oauth2/v2.0/token"),
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["pairwise"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+        })))
+        .mount(&f.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{TENANT}/oauth2/v2.0/token")))
+        .and(body_string_contains("client_assertion=projected-sa-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "WI-token-4567", "token_type": "Bearer", "expires_in": 3600,
+        })))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    let token_file = f.path("azure-identity-token");
+    let vars = [
+        ("AZURE_CLIENT_ID", CLIENT_ID.to_owned()),
+        ("AZURE_TENANT_ID", TENANT.to_owned()),
+        (
+            "AZURE_FEDERATED_TOKEN_FILE",
+            token_file.display().to_string(),
+        ),
+        ("AZURE_AUTHORITY_HOST", uri.clone()),
+    ];
+    // No token file yet: a clear error, nothing sent.
+    let out = run(f.service(
+        &vars,
+        &["token", "--workload-identity", "--scope", VAULT_SCOPE],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("federated token file") && stderr(&out).contains("does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&token_file, "projected-sa-token\n").unwrap();
+    let out = run(f.service(
+        &vars,
+        &["token", "--workload-identity", "--scope", VAULT_SCOPE],
+    ))
+    .await;
+    assert_ok(&out);
+    assert_eq!(stdout(&out).trim(), "WI-token-4567");
+    // Without the variables: which one is missing.
+    let out = run(f.service(
+        &[],
+        &["token", "--workload-identity", "--scope", VAULT_SCOPE],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("AZURE_CLIENT_ID is not set"),
+        "{}",
+        stderr(&out)
+    );
+}

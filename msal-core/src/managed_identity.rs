@@ -10,8 +10,8 @@ use std::fmt;
 
 use serde_json::Value;
 
-/// What MSAL writes as the cache's `client_id` for a system-assigned identity (MSAL.NET's
-/// constant; MSAL Python's code names the same default).
+/// MSAL.NET's cache `client_id` for a system-assigned identity (msal-rs wrote it before it
+/// wrote MSAL Python's empty one; tokens cached under it are still read).
 pub const SYSTEM_ASSIGNED_CACHE_ID: &str = "SYSTEM_ASSIGNED_MANAGED_IDENTITY";
 
 /// The `realm` of managed identity tokens in MSAL's unified cache.
@@ -51,10 +51,12 @@ impl ManagedIdentityId {
         }
     }
 
-    /// The `client_id` its tokens are cached under: the user-assigned id as given, or
-    /// [`SYSTEM_ASSIGNED_CACHE_ID`].
+    /// The `client_id` its tokens are cached under: the user-assigned id as given, or for a
+    /// system-assigned identity the empty string, which the cache writes as `null`: what MSAL
+    /// Python 1.39 writes (its `ManagedIdentityClient` caches under the identity's `Id`, which
+    /// is `None` for `SystemAssignedManagedIdentity`), so that each reads the other's tokens.
     pub fn cache_client_id(&self) -> &str {
-        self.user_assigned_id().unwrap_or(SYSTEM_ASSIGNED_CACHE_ID)
+        self.user_assigned_id().unwrap_or("")
     }
 }
 
@@ -410,10 +412,7 @@ mod tests {
 
     #[test]
     fn cache_ids() {
-        assert_eq!(
-            ManagedIdentityId::SystemAssigned.cache_client_id(),
-            SYSTEM_ASSIGNED_CACHE_ID
-        );
+        assert_eq!(ManagedIdentityId::SystemAssigned.cache_client_id(), "");
         assert_eq!(
             ManagedIdentityId::UserAssignedObjectId("o".into()).cache_client_id(),
             "o"

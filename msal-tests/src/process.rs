@@ -331,6 +331,24 @@ mod tests {
     }
 
     #[test]
+    fn the_last_stderr_line_before_exit_is_always_collected() {
+        // More than a pipe's buffer, so the reader is still copying when the process exits.
+        for _ in 0..20 {
+            let out = output_within(
+                sh("head -c 200000 /dev/zero | tr '\\0' x >&2; echo; echo 'msal: error: last line' >&2; exit 1"),
+                "writer",
+                Duration::from_secs(30),
+            );
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(
+                stderr.ends_with("msal: error: last line\n"),
+                "{:?}",
+                &stderr[stderr.len().saturating_sub(40)..]
+            );
+        }
+    }
+
+    #[test]
     fn stderr_keeps_its_end_only() {
         let out = output_within(
             sh("head -c 200000 /dev/zero | tr '\\0' x >&2; echo END >&2"),

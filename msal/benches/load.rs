@@ -6,6 +6,8 @@
 //!   (one token request; every caller served);
 //! - `app_token_hit`: a client-credentials cache hit among N app tokens of N tenants (flat in
 //!   N, up to a million);
+//! - `managed_identity_hit`: a managed identity token served from the cache (system-assigned,
+//!   and user-assigned among 1,000 resources' tokens), as the app-token hit;
 //! - `accounts` and `account_by_id` with 1,000 and 100,000 accounts (linear, and constant).
 //!
 //! No network: token requests go to an in-process transport that counts them.
@@ -23,7 +25,10 @@ use common::{cache_json, hid, in_a_day, CLIENT, ENV, TENANT};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use msal::cache::MemoryCache;
 use msal::http::{HttpClient, HttpError};
-use msal::{Account, ConfidentialClientApplication, PublicClientApplication, TokenSource};
+use msal::{
+    Account, ConfidentialClientApplication, ManagedIdentityApplication, ManagedIdentityEnvironment,
+    ManagedIdentityId, PublicClientApplication, TokenSource,
+};
 use serde_json::{json, Map, Value};
 
 fn public_app(store: MemoryCache) -> PublicClientApplication {
@@ -202,6 +207,89 @@ fn app_token_hit(c: &mut Criterion) {
     g.finish();
 }
 
+/// Managed identity tokens as MSAL Python caches them: one per resource `https://r{i}.example`,
+/// for `client_id` (null: system-assigned).
+fn managed_identity_tokens(client_id: Option<&str>, n: usize, expires_on: u64) -> Vec<u8> {
+    let mut at = Map::new();
+    for i in 0..n {
+        let resource = format!("https://r{i}.example");
+        at.insert(
+            format!(
+                "-localhost-accesstoken-{}-managed_identity-{resource}",
+                client_id.unwrap_or_default()
+            ),
+            json!({
+                "credential_type": "AccessToken", "secret": format!("mi-token-{i}"),
+                "home_account_id": null, "environment": "localhost", "client_id": client_id,
+                "realm": "managed_identity", "target": resource, "token_type": "Bearer",
+                "cached_at": "1700000000", "expires_on": expires_on.to_string(),
+                "extended_expires_on": expires_on.to_string(),
+            }),
+        );
+    }
+    serde_json::to_vec(&json!({ "AccessToken": Value::Object(at) })).unwrap()
+}
+
+fn managed_identity_hit(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group("managed_identity_hit");
+    let cases = [
+        (
+            "system_assigned",
+            ManagedIdentityId::SystemAssigned,
+            None,
+            1usize,
+        ),
+        (
+            "user_assigned_among_1000",
+            ManagedIdentityId::UserAssignedClientId("mi-client".into()),
+            Some("mi-client"),
+            1_000,
+        ),
+    ];
+    for (name, id, client_id, n) in cases {
+        let endpoint = Arc::new(CountingTokenEndpoint {
+            requests: AtomicUsize::new(0),
+        });
+        let app = ManagedIdentityApplication::builder(id)
+            // Never asked: every call is a hit (checked below).
+            .environment(ManagedIdentityEnvironment::from_vars([(
+                "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+                "http://127.0.0.1:9",
+            )]))
+            .http_client(Arc::clone(&endpoint))
+            .cache(MemoryCache::from_bytes(managed_identity_tokens(
+                client_id,
+                n,
+                in_a_day(),
+            )))
+            .build()
+            .unwrap();
+        let resource = format!("https://r{}.example", n / 2);
+        let first = runtime
+            .block_on(
+                app.acquire_token_for_managed_identity(&resource)
+                    .into_future(),
+            )
+            .unwrap();
+        assert_eq!(first.source(), TokenSource::Cache);
+        g.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                app.acquire_token_for_managed_identity(&resource)
+                    .await
+                    .unwrap()
+                    .access_token()
+                    .len()
+            })
+        });
+        assert_eq!(endpoint.requests.load(Ordering::SeqCst), 0);
+    }
+    g.finish();
+}
+
 fn accounts(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -241,6 +329,7 @@ criterion_group!(
     throughput,
     expired_10k_concurrent,
     app_token_hit,
+    managed_identity_hit,
     accounts
 );
 criterion_main!(benches);

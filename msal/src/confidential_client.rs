@@ -258,7 +258,7 @@ crate::builder_setters::core_setters!(ConfidentialClientApplicationBuilder);
 /// [`client_assertion`](Self::client_assertion)) is required.
 pub struct ConfidentialClientApplicationBuilder {
     config: CoreConfig,
-    credential: Option<ClientCredential>,
+    pub(crate) credential: Option<ClientCredential>,
     azure_region: Option<String>,
 }
 

@@ -307,6 +307,8 @@ pub(crate) enum ClientCredential {
     Secret(Arc<Zeroizing<String>>),
     Certificate(ClientCertificate),
     Assertion(Arc<AssertionFn>),
+    /// Workload identity federation: the token in `AZURE_FEDERATED_TOKEN_FILE`.
+    FederatedTokenFile(Arc<crate::workload_identity::token_file::FederatedTokenFile>),
 }
 
 impl fmt::Debug for ClientCredential {
@@ -315,6 +317,10 @@ impl fmt::Debug for ClientCredential {
             ClientCredential::Secret(_) => f.write_str("Secret([redacted])"),
             ClientCredential::Certificate(c) => f.debug_tuple("Certificate").field(c).finish(),
             ClientCredential::Assertion(_) => f.write_str("Assertion(callback)"),
+            ClientCredential::FederatedTokenFile(file) => f
+                .debug_tuple("FederatedTokenFile")
+                .field(&file.path())
+                .finish(),
         }
     }
 }
@@ -361,6 +367,7 @@ impl ClientCredential {
                 }
                 Zeroizing::new(assertion)
             }
+            ClientCredential::FederatedTokenFile(file) => file.assertion(now)?,
         };
         Ok(vec![
             ("client_assertion_type", Zeroizing::new(JWT_BEARER.into())),

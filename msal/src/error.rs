@@ -95,6 +95,10 @@ pub enum Error {
     /// went wrong and what to check (see [`crate::managed_identity`]).
     #[error("managed identity ({source}): {0}", source = .0.source)]
     ManagedIdentity(Box<crate::managed_identity::error::ManagedIdentityError>),
+    /// Workload identity federation cannot be used: a variable is missing, or the federated
+    /// token file is missing, empty or expired (see [`crate::workload_identity`]).
+    #[error("workload identity: {0}")]
+    WorkloadIdentity(crate::workload_identity::error::WorkloadIdentityError),
     /// A background task failed unexpectedly (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),

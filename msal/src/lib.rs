@@ -95,7 +95,14 @@
 //! [`ManagedIdentityApplication`] acquires tokens for the Azure resource the code runs on (a VM,
 //! App Service, Functions, Container Apps, Azure Arc, Service Fabric, Azure Machine Learning,
 //! Cloud Shell) with no secret, cache-first like everything else; see [`managed_identity`] for
-//! each source, its detection rule and its limits.
+//! each source, its detection rule and its limits. Its cache entries are MSAL Python's, so a
+//! cache file is shared with its `ManagedIdentityClient`.
+//!
+//! ## Workload identity (AKS)
+//! [`ConfidentialClientApplication::workload_identity`] builds a confidential client from
+//! `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_AUTHORITY_HOST` and the token in
+//! `AZURE_FEDERATED_TOKEN_FILE`, read again when the kubelet rotates it; see
+//! [`workload_identity`] for its rules and errors.
 //!
 //! ## Behaviour worth knowing
 //! - **Runtime**: async on Tokio. Refreshes run as spawned tasks so they finish even when the
@@ -173,6 +180,7 @@ mod result;
 mod scrub;
 mod single_flight;
 mod token_request;
+pub mod workload_identity;
 mod write_back;
 
 pub use flows::{auth_code, on_behalf_of};
@@ -205,6 +213,7 @@ pub use msal_core::{
 pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
 pub use public_client::{AcquireTokenSilent, PublicClientApplication};
 pub use result::{AuthenticationResult, TokenSource};
+pub use workload_identity::{WorkloadIdentityEnvironment, WorkloadIdentityError};
 
 /// The token cache crate: stores ([`cache::FileCache`], [`cache::MemoryCache`]), the
 /// [`cache::CacheStore`] trait to keep the cache anywhere else, and the schema.

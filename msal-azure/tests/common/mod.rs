@@ -213,6 +213,17 @@ pub(crate) fn signed_in_cache(
     access_token: Option<(&str, &str, u64)>,
     now: u64,
 ) -> MemoryCache {
+    MemoryCache::from_bytes(
+        serde_json::to_vec(&signed_in_document(refresh_token, access_token, now)).unwrap(),
+    )
+}
+
+/// The unified-schema document of [`signed_in_cache`].
+pub(crate) fn signed_in_document(
+    refresh_token: &str,
+    access_token: Option<(&str, &str, u64)>,
+    now: u64,
+) -> Value {
     let hid = home_account_id();
     let mut doc = json!({
         "Account": {
@@ -247,7 +258,7 @@ pub(crate) fn signed_in_cache(
             "expires_on": expires_on.to_string(), "extended_expires_on": expires_on.to_string(),
         });
     }
-    MemoryCache::from_bytes(serde_json::to_vec(&doc).unwrap())
+    doc
 }
 
 /// The form fields of a recorded request.

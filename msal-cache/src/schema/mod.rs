@@ -339,6 +339,20 @@ mod tests {
     }
 
     #[test]
+    fn a_null_client_id_round_trips_as_null() {
+        // MSAL Python's system-assigned managed identity token: it finds it again only when
+        // `client_id` is written back as null.
+        let e: AccessTokenEntry = serde_json::from_str(
+            r#"{"credential_type":"AccessToken","secret":"s","home_account_id":null,"environment":"localhost",
+                "client_id":null,"realm":"managed_identity","target":"https://r","expires_on":"100"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.client_id, "");
+        let back = serde_json::to_value(&e).unwrap();
+        assert_eq!(back["client_id"], Value::Null);
+    }
+
+    #[test]
     fn python_dialect_app_token_and_garbage_timestamps() {
         let e: AccessTokenEntry = serde_json::from_str(
             r#"{"credential_type":"AccessToken","secret":"s","home_account_id":null,"environment":"e",

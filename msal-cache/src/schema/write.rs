@@ -88,7 +88,13 @@ impl AccessTokenEntry {
             None => s.null("home_account_id")?,
         }
         s.string("environment", &self.environment)?;
-        s.string("client_id", &self.client_id)?;
+        // MSAL Python writes a system-assigned managed identity's tokens with `client_id`
+        // null (read as empty): written back as null so that it finds them (it matches
+        // `client_id` by equality with `None`).
+        match self.client_id.is_empty() {
+            true => s.null("client_id")?,
+            false => s.string("client_id", &self.client_id)?,
+        }
         s.string("realm", &self.realm)?;
         s.string("target", &self.target)?;
         s.timestamp("cached_at", self.cached_at)?;

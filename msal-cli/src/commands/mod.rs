@@ -1,6 +1,7 @@
 //! The subcommands, and what they share: picking an account and signing in.
 
 mod accounts;
+mod identity;
 mod inspect;
 mod login;
 mod logout;

@@ -4,14 +4,17 @@ use crate::cli::{GlobalOptions, TokenArgs};
 use crate::commands::{find_account, names, report_signed_in, sign_in, SignIn};
 use crate::config::{build_app, open_cache, KeyPolicy};
 use crate::error::CliError;
-use crate::output::{
-    display_name, now_unix, print_stdout, relative_expiry, token_json, unix_seconds,
-};
-use msal::{AuthenticationResult, TokenSource};
+use crate::output::{display_name, print_result, report_source};
 
 /// Print a token for the scopes: the cached one, else a refreshed one, else one from a sign-in
 /// (unless `--no-interaction`, which fails with exit code 3 instead).
 pub(super) async fn run(global: &GlobalOptions, args: &TokenArgs) -> Result<(), CliError> {
+    if args.managed_identity {
+        return super::identity::managed_identity(global, args).await;
+    }
+    if args.workload_identity {
+        return super::identity::workload_identity(global, args).await;
+    }
     // Without interaction no token can be written unless a key exists already: create none.
     let policy = if args.no_interaction {
         KeyPolicy::Existing
@@ -83,30 +86,4 @@ pub(super) async fn run(global: &GlobalOptions, args: &TokenArgs) -> Result<(), 
     report_signed_in(&result);
     report_source(&result);
     print_result(&result, args.json)
-}
-
-/// Where the token came from, on stderr.
-fn report_source(result: &AuthenticationResult) {
-    let from = match result.source() {
-        TokenSource::Cache => "the token cache",
-        _ => "the identity provider",
-    };
-    let expiry = relative_expiry(unix_seconds(result.expires_on()), now_unix());
-    match &result.account() {
-        Some(account) => eprintln!(
-            "msal: token for {} from {from} ({expiry})",
-            display_name(account)
-        ),
-        None => eprintln!("msal: token from {from} ({expiry})"),
-    }
-}
-
-fn print_result(result: &AuthenticationResult, json: bool) -> Result<(), CliError> {
-    if json {
-        let text = serde_json::to_string_pretty(&token_json(result))
-            .map_err(|err| CliError::Other(format!("cannot format the result: {err}")))?;
-        print_stdout(&text)
-    } else {
-        print_stdout(result.access_token())
-    }
 }

@@ -26,3 +26,4 @@ mod refresh_wait;
 mod silent;
 mod smoke;
 mod store_calls;
+mod workload_identity;

@@ -759,10 +759,9 @@ async fn cache_entries_are_written_as_msal_python_writes_them() {
     }
     let doc: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let ats = doc["AccessToken"].as_object().unwrap();
-    let system = &ats[&format!(
-        "-localhost-accesstoken-system_assigned_managed_identity-managed_identity-{RESOURCE}"
-    )];
-    assert_eq!(system["client_id"], "SYSTEM_ASSIGNED_MANAGED_IDENTITY");
+    // MSAL Python 1.39 writes a system-assigned identity's `client_id` as null.
+    let system = &ats[&format!("-localhost-accesstoken--managed_identity-{RESOURCE}")];
+    assert_eq!(system["client_id"], Value::Null);
     let user = &ats[&format!("-localhost-accesstoken-cid-2-managed_identity-{RESOURCE}")];
     for entry in [system, user] {
         assert_eq!(entry["environment"], "localhost");

@@ -4,7 +4,7 @@
 //!
 //! Cached in MSAL's unified schema as MSAL Python writes it: an access token with no account,
 //! `environment` `localhost`, `realm` `managed_identity`, `client_id` the user-assigned id (or
-//! `SYSTEM_ASSIGNED_MANAGED_IDENTITY`), `target` the resource.
+//! null for system-assigned), `target` the resource.
 
 use std::future::IntoFuture;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use msal_cache::{AccessTokenQuery, Partition, TokenCache, TokenWrite};
 use msal_core::clock::from_unix_seconds;
 use msal_core::managed_identity::{
     resource_from_scope, token_sha256_hex, ManagedIdentityToken, CACHE_ENVIRONMENT, CACHE_REALM,
+    SYSTEM_ASSIGNED_CACHE_ID,
 };
 use msal_core::ScopeSet;
 
@@ -188,13 +189,14 @@ impl ManagedIdentityFlow {
             })
         };
         let ours = find(self.client_id());
-        // MSAL Python writes a system-assigned identity's tokens with `client_id` null (read
-        // as empty): those serve too, so a cache file shared with it is used.
-        let python = match self.shared.id.is_user_assigned() {
-            false => find(""),
+        // A system-assigned identity's tokens are written with `client_id` null, as MSAL
+        // Python writes them; those under MSAL.NET's constant (which msal-rs wrote before)
+        // serve too.
+        let legacy = match self.shared.id.is_user_assigned() {
+            false => find(SYSTEM_ASSIGNED_CACHE_ID),
             true => None,
         };
-        ours.into_iter().chain(python).max_by_key(|e| e.expires_on)
+        ours.into_iter().chain(legacy).max_by_key(|e| e.expires_on)
     }
 
     fn entry(&self, token: &ManagedIdentityToken, now: u64) -> AccessTokenEntry {

@@ -34,8 +34,10 @@
 //! refreshed in the background, concurrent callers sharing one request, the still-valid token
 //! served when a refresh fails), and written in MSAL's unified schema as MSAL Python writes
 //! them: an access token with `environment` `localhost`, `realm` `managed_identity`, no account,
-//! `client_id` the user-assigned id (or `SYSTEM_ASSIGNED_MANAGED_IDENTITY`, MSAL.NET's value)
-//! and `target` the resource. A token living 2 hours or more is refreshed at half its life.
+//! `client_id` the user-assigned id (`null` for a system-assigned identity, as MSAL Python
+//! 1.39 writes it; tokens cached under MSAL.NET's `SYSTEM_ASSIGNED_MANAGED_IDENTITY` are read
+//! too) and `target` the resource, so a cache file shared with MSAL Python's
+//! `ManagedIdentityClient` serves both. A token living 2 hours or more is refreshed at half its life.
 //! `.claims(..)` and `.force_refresh(true)` skip the cached token.
 //!
 //! # Errors and retries
@@ -98,7 +100,13 @@ impl ManagedIdentityApplication {
     /// Start building an app for `id`.
     pub fn builder(id: ManagedIdentityId) -> ManagedIdentityApplicationBuilder {
         ManagedIdentityApplicationBuilder {
-            config: CoreConfig::new(id.cache_client_id().to_owned()),
+            // The core's client id names the app in logs and partitions; the cache's
+            // `client_id` (empty for system-assigned, as MSAL Python writes it) is the flow's.
+            config: CoreConfig::new(
+                id.user_assigned_id()
+                    .unwrap_or(msal_core::managed_identity::SYSTEM_ASSIGNED_CACHE_ID)
+                    .to_owned(),
+            ),
             id,
             environment: None,
             source: None,
