@@ -132,34 +132,6 @@ pub(crate) fn print_stdout(text: &str) -> Result<(), crate::error::CliError> {
         .map_err(|err| crate::error::CliError::Other(format!("cannot write to stdout: {err}")))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_dates() {
-        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339_utc(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339_utc(4_102_444_799), "2099-12-31T23:59:59Z");
-    }
-
-    #[test]
-    fn relative_expiries() {
-        assert_eq!(
-            relative_expiry(1000 + 54 * 60 + 5, 1000),
-            "expires in 54 min"
-        );
-        assert_eq!(relative_expiry(1000, 1000 + 180), "expired 3 min ago");
-        assert_eq!(relative_expiry(1030, 1000), "expires in 30 s");
-        assert_eq!(relative_expiry(1000 + 5 * 3600, 1000), "expires in 5 h");
-        assert_eq!(
-            relative_expiry(1000, 1000 + 3 * 86_400),
-            "expired 3 days ago"
-        );
-    }
-}
-
 /// Where the token came from, on stderr.
 pub(crate) fn report_source(result: &AuthenticationResult) {
     let from = match result.source() {
@@ -187,5 +159,33 @@ pub(crate) fn print_result(
         print_stdout(&text)
     } else {
         print_stdout(result.access_token())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_utc(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn relative_expiries() {
+        assert_eq!(
+            relative_expiry(1000 + 54 * 60 + 5, 1000),
+            "expires in 54 min"
+        );
+        assert_eq!(relative_expiry(1000, 1000 + 180), "expired 3 min ago");
+        assert_eq!(relative_expiry(1030, 1000), "expires in 30 s");
+        assert_eq!(relative_expiry(1000 + 5 * 3600, 1000), "expires in 5 h");
+        assert_eq!(
+            relative_expiry(1000, 1000 + 3 * 86_400),
+            "expired 3 days ago"
+        );
     }
 }
