@@ -6,6 +6,8 @@
 //!   wrote on stderr instead of hanging the suite.
 //! - [`loopback_guard`]: a transport that refuses, before sending, any request to a host that
 //!   is not loopback (managed identity tests: IMDS must never be probed for real).
+//! - [`store_conformance`]: the rules every `CacheStore` must keep, checked in one call, for
+//!   the built-in stores and for anyone writing their own.
 //! - `tests/contract_*.rs`: wiremock contract tests pinning the silent-first pipeline's exact
 //!   protocol behaviour (requests sent, cache contents, errors), one test per behaviour.
 //! - `tests/common/`: the harness: an Entra-configured app whose HTTP transport sends every
@@ -13,3 +15,4 @@
 
 pub mod loopback_guard;
 pub mod process;
+pub mod store_conformance;
