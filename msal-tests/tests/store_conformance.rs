@@ -8,7 +8,7 @@ use std::time::Duration;
 use msal_cache::redis::RedisCache;
 use msal_cache::{
     CacheError, CacheStore, Current, EncryptedFileCache, FileCache, Loaded, MemoryCache, Partition,
-    RefreshLock, StoreVersion, UpdateFn,
+    RefreshLock, SqliteCache, StoreVersion, UpdateFn,
 };
 use msal_tests::store_conformance::{ConformanceFailure, ConformanceReport, StoreConformance};
 
@@ -75,6 +75,26 @@ async fn encrypted_file_cache_conforms() {
     .await
     .unwrap();
     assert_all_but_holder_death(&report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_cache_conforms() {
+    let paths = Paths::new();
+    let report = StoreConformance::new(|| async {
+        SqliteCache::open(paths.next("cache.db"))
+            .unwrap()
+            .refresh_lock_ttl(Duration::from_millis(900))
+    })
+    // A row whose data is not bytes, written by another program.
+    .damage_with(|store: &SqliteCache| {
+        let conn = rusqlite::Connection::open(store.path()).unwrap();
+        conn.execute("UPDATE msal_cache SET data = 42", []).unwrap();
+    })
+    .holder_death_released_within(Duration::from_secs(5))
+    .run()
+    .await
+    .unwrap();
+    assert!(report.skipped.is_empty(), "{report}");
 }
 
 /// Skipped (with a note) without `MSAL_TEST_REDIS_URL`; `scripts/test.sh` always sets it.
