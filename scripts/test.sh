@@ -62,7 +62,7 @@ bounded 1200 scripts/e2e-provider.sh setup
 step "cargo test (unit, property, contract, multi-process, end-to-end and doc tests; all features)"
 bounded 2700 cargo test --workspace --all-features --locked --no-fail-fast 2>&1 | tee -a "$results"
 
-for backend in file encrypted redis; do
+for backend in file encrypted sqlite redis; do
   step "contract suite against the $backend cache backend"
   MSAL_TEST_BACKEND=$backend bounded 900 cargo test -p msal-tests --all-features --locked --no-fail-fast \
     --test contract 2>&1 | tee -a "$results"

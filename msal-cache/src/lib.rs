@@ -18,8 +18,9 @@
 //! - [`store`]: the [`CacheStore`] trait, where the serialized cache lives between calls and
 //!   processes, with [`MemoryCache`], [`FileCache`] (cross-process locked, atomic, 0600),
 //!   [`EncryptedFileCache`] (XChaCha20-Poly1305; key from the caller, a passphrase through
-//!   Argon2id, or the OS keyring) and, with the `redis` feature, `RedisCache`; implement it to
-//!   keep the cache anywhere else.
+//!   Argon2id, or the OS keyring), with the `redis` feature `RedisCache` and with the `sqlite`
+//!   feature `SqliteCache` (a row per partition, for servers on one host); implement it to keep
+//!   the cache anywhere else.
 //!
 //! ```
 //! use msal_cache::{AccessTokenQuery, TokenCache};
@@ -83,10 +84,14 @@ mod prehashed;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod schema;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 pub mod store;
 
 #[cfg(feature = "redis")]
 pub use crate::redis::RedisCache;
+#[cfg(feature = "sqlite")]
+pub use crate::sqlite::SqliteCache;
 pub use arcstr::ArcStr;
 pub use encrypted::EncryptedFileCache;
 pub use error::CacheError;

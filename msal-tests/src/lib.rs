@@ -6,10 +6,13 @@
 //!   wrote on stderr instead of hanging the suite.
 //! - [`loopback_guard`]: a transport that refuses, before sending, any request to a host that
 //!   is not loopback (managed identity tests: IMDS must never be probed for real).
-//! - `tests/contract/`: the wiremock contract suite (one binary, a module per flow) pinning the exact
-//!   protocol behaviour (requests sent, cache contents, errors), one test per behaviour.
+//! - [`store_conformance`]: the rules every `CacheStore` must keep, checked in one call, for
+//!   the built-in stores and for anyone writing their own.
+//! - `tests/contract/`: the wiremock contract suite (one binary, a module per flow) pinning the
+//!   exact protocol behaviour (requests sent, cache contents, errors), one test per behaviour.
 //! - `tests/common/`: the harness: an Entra-configured app whose HTTP transport sends every
 //!   request to a loopback wiremock server instead, a manual clock and fixture builders.
 
 pub mod loopback_guard;
 pub mod process;
+pub mod store_conformance;

@@ -1,13 +1,14 @@
 //! The file cache across real processes (the `msal-cache-worker` binary): concurrent
 //! read-modify-writes lose nothing, a writer killed mid-write leaves a whole file, and two
-//! processes needing the same refresh redeem the refresh token once.
+//! processes needing the same refresh redeem the refresh token once. The SQLite store too:
+//! no lost write across processes, and a killed lease holder is taken over.
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use msal::cache::TokenCache;
+use msal::cache::{CacheStore, Loaded, Partition, SqliteCache, TokenCache};
 use msal_tests::process::{output_within_async, Supervised};
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -229,4 +230,78 @@ async fn two_processes_refreshing_at_once_redeem_the_refresh_token_once() {
     assert_eq!(tokens, 1, "the refresh token was redeemed more than once");
     let stored = std::fs::read_to_string(&cache).unwrap();
     assert!(stored.contains("rotated-rt") && !stored.contains("single-use-rt"));
+}
+
+/// The SQLite store across real processes: 8 processes × 100 read-modify-writes of one
+/// partition row (each a `BEGIN IMMEDIATE` transaction) lose nothing.
+#[test]
+fn eight_processes_on_one_sqlite_database_lose_no_write() {
+    const WORKERS: usize = 8;
+    const CYCLES: usize = 100;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let mut command = Command::new(WORKER);
+            command.args([
+                "stress",
+                db.to_str().unwrap(),
+                &w.to_string(),
+                &CYCLES.to_string(),
+            ]);
+            Supervised::spawn(command, &format!("sqlite stress worker {w}"))
+        })
+        .collect();
+    for worker in workers {
+        let out = worker
+            .finish(WORKER_WITHIN)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            out.status.success(),
+            "worker failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let store = SqliteCache::open(&db).unwrap();
+    let Loaded::Data { bytes, .. } = runtime.block_on(store.load(Partition::All, None)).unwrap()
+    else {
+        panic!("nothing stored");
+    };
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        doc["AppMetadata"].as_object().unwrap().len(),
+        WORKERS * CYCLES,
+        "writes were lost"
+    );
+}
+
+/// A process holding the SQLite refresh lease is SIGKILLed: the lease blocks others while the
+/// holder lives, and is taken over once its (1 s) lifetime has passed without renewal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_sqlite_lease_holder_is_taken_over_after_its_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let mut holder = {
+        let mut command = Command::new(WORKER);
+        command.args(["hold-lock", db.to_str().unwrap(), "60"]);
+        Supervised::spawn(command, "sqlite lease holder")
+    };
+    assert_eq!(holder.read_line(WORKER_WITHIN).unwrap(), "LOCKED");
+    let store = SqliteCache::open(&db).unwrap();
+    // Alive and renewing (every third of a second): held for longer than its lifetime.
+    let waited = tokio::time::timeout(
+        Duration::from_millis(2500),
+        store.lock_refresh(Partition::All),
+    )
+    .await;
+    assert!(waited.is_err(), "the lease of a live holder was taken");
+    drop(holder); // SIGKILL: no release, no renewal
+    let lock = tokio::time::timeout(Duration::from_secs(20), store.lock_refresh(Partition::All))
+        .await
+        .expect("the dead holder's lease was never taken over")
+        .unwrap();
+    assert!(lock.is_some());
 }

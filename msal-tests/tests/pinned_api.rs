@@ -139,3 +139,31 @@ async fn the_pinned_managed_identity_snippet_compiles_and_runs() -> Result<(), E
     assert_send_sync_clone::<ManagedIdentityApplication>();
     Ok(())
 }
+
+/// Issue 16, pinned: with the facade's feature `sqlite`, `msal::cache::SqliteCache::open(path)
+/// -> Result<SqliteCache, msal_cache::CacheError>`, passed to `.cache(..)` of every application
+/// builder (clones share one database).
+#[tokio::test]
+async fn the_pinned_sqlite_store_plugs_into_every_builder() -> Result<(), Box<dyn std::error::Error>>
+{
+    use msal::cache::SqliteCache;
+    use msal::{ConfidentialClientApplication, ManagedIdentityApplication, ManagedIdentityId};
+
+    let dir = tempfile::tempdir()?;
+    let opened: Result<SqliteCache, msal_cache::CacheError> =
+        SqliteCache::open(dir.path().join("tokens.db"));
+    let store = opened?;
+    let public = PublicClientApplication::builder(CLIENT_ID)
+        .cache(store.clone())
+        .build()?;
+    assert!(public.accounts().await?.is_empty());
+    let _confidential = ConfidentialClientApplication::builder(CLIENT_ID)
+        .authority("https://login.microsoftonline.com/contoso.example")
+        .client_secret("not-a-real-secret")
+        .cache(store.clone())
+        .build()?;
+    let _managed = ManagedIdentityApplication::builder(ManagedIdentityId::SystemAssigned)
+        .cache(store)
+        .build()?;
+    Ok(())
+}

@@ -9,6 +9,10 @@
 //! ```text
 //! cargo run -p msal --example custom_store
 //! ```
+//!
+//! `msal-tests/tests/store_conformance.rs` compiles this file and runs `DirStore` through
+//! `msal_tests::store_conformance`, the rules every store must keep; run your own store through
+//! it the same way.
 
 #![forbid(unsafe_code)]
 

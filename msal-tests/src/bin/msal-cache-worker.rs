@@ -11,6 +11,9 @@
 //!   acquisition prints `UI_REQUIRED {reason:?}`, `REFRESH_IN_PROGRESS` or `ERROR {error}` (and
 //!   still exits 0: the test judges it).
 //! - `hold-lock <cache> <seconds>`: take the cache's refresh lock, print `LOCKED`, hold it.
+//!
+//! `<cache>` is a `FileCache` file, or an `SqliteCache` database when it ends in `.db` (with a
+//! 1 s refresh lease, so a killed holder is taken over quickly).
 
 #![forbid(unsafe_code)]
 
@@ -18,7 +21,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use msal::cache::schema::AppMetadataEntry;
-use msal::cache::{CacheError, CacheStore, Current, FileCache, Partition, TokenCache, TokenWrite};
+use msal::cache::{
+    CacheError, CacheStore, Current, FileCache, Partition, SqliteCache, TokenCache, TokenWrite,
+};
 use msal::http::ReqwestHttpClient;
 use msal::{Error, PublicClientApplication};
 
@@ -48,8 +53,18 @@ fn main() -> ExitCode {
 
 type Outcome = Result<(), Box<dyn std::error::Error>>;
 
+/// The store at `path`: SQLite for `*.db`, else a cache file.
+fn open(path: &str) -> Result<Box<dyn CacheStore>, CacheError> {
+    if path.ends_with(".db") {
+        let store = SqliteCache::open(path)?.refresh_lock_ttl(std::time::Duration::from_secs(1));
+        Ok(Box::new(store))
+    } else {
+        Ok(Box::new(FileCache::new(path)))
+    }
+}
+
 async fn stress(path: &str, worker: &str, cycles: usize) -> Outcome {
-    let cache = FileCache::new(path);
+    let cache = open(path)?;
     for cycle in 0..cycles {
         let entry = AppMetadataEntry {
             client_id: format!("w{worker}-{cycle}").into(),
@@ -75,7 +90,7 @@ async fn stress(path: &str, worker: &str, cycles: usize) -> Outcome {
 }
 
 async fn writer(path: &str) -> Outcome {
-    let cache = FileCache::new(path);
+    let cache = open(path)?;
     let padding: Vec<String> = (0..1500)
         .map(|i| format!("entry-{i:05}-{}", "x".repeat(48)))
         .collect();
@@ -115,7 +130,7 @@ async fn refresh(args: &[String]) -> Outcome {
     };
     let mut builder = PublicClientApplication::builder("multiprocess-app")
         .oidc_authority(issuer)
-        .cache(FileCache::new(path));
+        .cache(open(path)?);
     if let Some(timeout) = millis(0) {
         builder = builder.http_client(ReqwestHttpClient::new().with_timeout(timeout));
     }
@@ -139,7 +154,7 @@ async fn refresh(args: &[String]) -> Outcome {
 }
 
 async fn hold_lock(path: &str, seconds: u64) -> Outcome {
-    let cache = FileCache::new(path);
+    let cache = open(path)?;
     let _lock = cache.lock_refresh(Partition::All).await?;
     println!("LOCKED");
     std::io::stdout().flush()?;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use base64::Engine;
 use msal::cache::{
     CacheError, CacheStore, EncryptedFileCache, FileCache, Loaded, MemoryCache, Partition,
-    RedisCache, RefreshLock, StoreVersion, UpdateFn,
+    RedisCache, RefreshLock, SqliteCache, StoreVersion, UpdateFn,
 };
 use msal::http::{HttpClient, HttpError, ReqwestHttpClient, RetryPolicy};
 use msal::{Account, ManualClock, PublicClientApplication};
@@ -79,7 +79,7 @@ impl HttpClient for LoopbackTransport {
 }
 
 /// The cache store a harness uses, chosen by `MSAL_TEST_BACKEND`: `memory` (default), `file`,
-/// `encrypted` or `redis` (`MSAL_TEST_REDIS_URL`, set by `scripts/redis-server.sh`). The test
+/// `encrypted`, `sqlite` or `redis` (`MSAL_TEST_REDIS_URL`, set by `scripts/redis-server.sh`). The test
 /// script runs the contract suite once per backend, so every behaviour is pinned on every store.
 #[derive(Clone)]
 pub(crate) struct TestStore {
@@ -114,6 +114,14 @@ impl TestStore {
                     _dir: Some(d),
                 }
             }
+            "sqlite" => {
+                let d = dir();
+                let store = SqliteCache::open(d.path().join("cache.db")).unwrap();
+                TestStore {
+                    inner: Arc::new(store),
+                    _dir: Some(d),
+                }
+            }
             "redis" => {
                 let url = std::env::var("MSAL_TEST_REDIS_URL")
                     .expect("MSAL_TEST_BACKEND=redis needs MSAL_TEST_REDIS_URL (run scripts/redis-server.sh start)");
@@ -125,7 +133,9 @@ impl TestStore {
                     _dir: None,
                 }
             }
-            other => panic!("unknown MSAL_TEST_BACKEND {other:?} (memory, file, encrypted, redis)"),
+            other => panic!(
+                "unknown MSAL_TEST_BACKEND {other:?} (memory, file, encrypted, sqlite, redis)"
+            ),
         }
     }
 
