@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use msal_core::Secret;
 use subtle::ConstantTimeEq;
 use url::Url;
 
@@ -49,16 +50,19 @@ impl AuthorizationRequest {
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuthorizationResponse {
-    /// The authorization code.
-    pub code: String,
+    /// The authorization code (compare it with `==` against a `&str`, read it with
+    /// [`Secret::expose_secret`]).
+    pub code: Secret,
     /// Entra's `client_info`, when sent with the response.
     pub client_info: Option<String>,
 }
 
+// Hand-written because `client_info` identifies the user (object and tenant ids): only its
+// presence is shown. The code redacts itself.
 impl fmt::Debug for AuthorizationResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthorizationResponse")
-            .field("code", &"[redacted]")
+            .field("code", &self.code)
             .field("client_info", &self.client_info.is_some())
             .finish()
     }
@@ -153,7 +157,7 @@ impl AuthorizationResponse {
             .filter(|c| !c.is_empty())
             .ok_or(WebUiError::MissingCode)?;
         Ok(AuthorizationResponse {
-            code: code.clone(),
+            code: Secret::new(code.as_str()),
             client_info: params.get("client_info").cloned(),
         })
     }
