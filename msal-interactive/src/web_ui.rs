@@ -46,8 +46,9 @@ impl AuthorizationRequest {
     }
 }
 
-/// A successful authorization response: the code to redeem.
-#[derive(Clone, PartialEq, Eq)]
+/// A successful authorization response: the code to redeem. `Debug` shows `client_info`
+/// (the account's ids, as [`Account`](msal_core::Account)'s `Debug` does) but not the code.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuthorizationResponse {
     /// The authorization code (compare it with `==` against a `&str`, read it with
@@ -55,17 +56,6 @@ pub struct AuthorizationResponse {
     pub code: Secret,
     /// Entra's `client_info`, when sent with the response.
     pub client_info: Option<String>,
-}
-
-// Hand-written because `client_info` identifies the user (object and tenant ids): only its
-// presence is shown. The code redacts itself.
-impl fmt::Debug for AuthorizationResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthorizationResponse")
-            .field("code", &self.code)
-            .field("client_info", &self.client_info.is_some())
-            .finish()
-    }
 }
 
 /// Why interactive sign-in did not produce a code.
