@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use azure_core::credentials::{AccessToken, TokenCredential, TokenRequestOptions};
 use azure_core::http::policies::Policy;
-use msal::{AuthenticationResult, ConfidentialClientApplication};
+use msal::{AuthenticationResult, ConfidentialClientApplication, Secret};
 
 use crate::challenge::{ClaimsChallengePolicy, PendingClaims};
 use crate::context::RequestSettings;
@@ -113,7 +113,7 @@ impl std::fmt::Debug for ConfidentialClientCredential {
 #[derive(Clone)]
 pub struct OnBehalfOfCredential {
     app: ConfidentialClientApplication,
-    user_assertion: Arc<str>,
+    user_assertion: Arc<Secret>,
     expiry_margin: Duration,
     pending: Arc<PendingClaims>,
 }
@@ -123,7 +123,7 @@ impl OnBehalfOfCredential {
     pub fn new(app: ConfidentialClientApplication, user_assertion: impl Into<String>) -> Self {
         OnBehalfOfCredential {
             app,
-            user_assertion: Arc::from(user_assertion.into()),
+            user_assertion: Arc::new(Secret::new(user_assertion)),
             expiry_margin: msal::DEFAULT_EXPIRY_BUFFER,
             pending: Arc::default(),
         }
@@ -154,7 +154,7 @@ impl OnBehalfOfCredential {
         let pending = self.pending.take();
         let mut request = self
             .app
-            .acquire_token_on_behalf_of(&*self.user_assertion, scopes);
+            .acquire_token_on_behalf_of(self.user_assertion.expose_secret(), scopes);
         if let Some(tenant) = settings.tenant {
             request = request.tenant(tenant);
         }
@@ -177,12 +177,32 @@ impl TokenCredential for OnBehalfOfCredential {
     }
 }
 
+// Hand-written to leave out the pending claims challenge; the assertion redacts itself.
 impl std::fmt::Debug for OnBehalfOfCredential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OnBehalfOfCredential")
             .field("app", &self.app)
-            .field("user_assertion", &"[redacted]")
+            .field("user_assertion", &self.user_assertion)
             .field("expiry_margin", &self.expiry_margin)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_neither_the_assertion_nor_the_client_secret() {
+        let app = ConfidentialClientApplication::builder("client-id")
+            .authority("https://login.microsoftonline.com/tenant-id")
+            .client_secret("client-secret-value")
+            .build()
+            .unwrap();
+        let credential = OnBehalfOfCredential::new(app, "incoming-user-assertion");
+        let shown = format!("{credential:?}");
+        assert!(!shown.contains("incoming-user-assertion"), "{shown}");
+        assert!(!shown.contains("client-secret-value"), "{shown}");
+        assert!(shown.contains("Secret([redacted])"), "{shown}");
     }
 }

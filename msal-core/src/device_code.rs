@@ -2,11 +2,10 @@
 //! ([`DeviceCodeInfo`]) and the parser of the device authorization response
 //! ([`DeviceAuthorizationResponse`]). No HTTP here: the facade sends the request and polls.
 
-use std::fmt;
 use std::time::Duration;
 
 use crate::token_response::{describe_unparsable, parse_token_response, TokenResponseError};
-use crate::OAuthError;
+use crate::{OAuthError, Secret};
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -59,19 +58,10 @@ impl DeviceCodeInfo {
 
 /// A device authorization response (RFC 8628 §3.2): the secret `device_code` to poll with, and
 /// the [`DeviceCodeInfo`] to show. `Debug` never shows the device code.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceAuthorizationResponse {
-    device_code: String,
+    device_code: Secret,
     info: DeviceCodeInfo,
-}
-
-impl fmt::Debug for DeviceAuthorizationResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DeviceAuthorizationResponse")
-            .field("device_code", &"[redacted]")
-            .field("info", &self.info)
-            .finish()
-    }
 }
 
 /// Why a device authorization response could not be used. Never quotes the device code.
@@ -137,7 +127,7 @@ impl DeviceAuthorizationResponse {
             .unwrap_or(DEFAULT_POLLING_INTERVAL);
         let message = optional_string(&map, "message")?;
         Ok(DeviceAuthorizationResponse {
-            device_code,
+            device_code: Secret::new(device_code),
             info: DeviceCodeInfo {
                 user_code,
                 verification_uri,
@@ -151,7 +141,7 @@ impl DeviceAuthorizationResponse {
 
     /// The device code to poll the token endpoint with. A secret: do not log it.
     pub fn device_code(&self) -> &str {
-        &self.device_code
+        self.device_code.expose_secret()
     }
 
     /// What to show the user.
@@ -159,8 +149,14 @@ impl DeviceAuthorizationResponse {
         &self.info
     }
 
-    /// The device code and the information to show, separately.
+    /// The device code and the information to show, separately. The code is copied into a
+    /// plain `String`: prefer [`into_secret_parts`](Self::into_secret_parts).
     pub fn into_parts(self) -> (String, DeviceCodeInfo) {
+        (self.device_code.expose_secret().to_owned(), self.info)
+    }
+
+    /// The device code (as a [`Secret`]) and the information to show, separately.
+    pub fn into_secret_parts(self) -> (Secret, DeviceCodeInfo) {
         (self.device_code, self.info)
     }
 }

@@ -14,6 +14,8 @@
 //! - [`pkce`]: PKCE S256 and random `state`/`nonce`.
 //! - [`device_code`]: the device authorization response (RFC 8628) and what the user is shown.
 //! - [`clock`]: the [`Clock`] trait every expiry decision goes through.
+//! - [`secret`]: [`Secret`], the type every code, verifier, assertion, key and client secret is
+//!   held in (redacted in `Debug`, wiped on drop).
 //!
 //! Secrets (access, refresh and ID tokens, PKCE verifiers) never appear in `Debug` output or
 //! error messages of these types.
@@ -27,6 +29,7 @@ pub mod id_token;
 pub mod managed_identity;
 pub mod pkce;
 pub mod scopes;
+pub mod secret;
 pub mod token_response;
 
 pub use account::Account;
@@ -37,6 +40,7 @@ pub use id_token::{IdTokenClaims, IdTokenError};
 pub use managed_identity::ManagedIdentityId;
 pub use pkce::Pkce;
 pub use scopes::{InvalidScope, ScopeSet};
+pub use secret::Secret;
 pub use token_response::{
     parse_token_response, OAuthError, TokenResponse, TokenResponseError, UiRequiredClassification,
 };

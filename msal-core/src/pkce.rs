@@ -4,10 +4,12 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-/// A PKCE verifier and its S256 challenge.
-#[derive(Clone)]
+use crate::Secret;
+
+/// A PKCE verifier and its S256 challenge. `Debug` shows the challenge, not the verifier.
+#[derive(Clone, Debug)]
 pub struct Pkce {
-    verifier: String,
+    verifier: Secret,
     challenge: String,
 }
 
@@ -17,14 +19,14 @@ impl Pkce {
         let verifier = random_urlsafe(32);
         let challenge = s256(&verifier);
         Pkce {
-            verifier,
+            verifier: Secret::new(verifier),
             challenge,
         }
     }
 
     /// The verifier, sent with the code redemption.
     pub fn verifier(&self) -> &str {
-        &self.verifier
+        self.verifier.expose_secret()
     }
 
     /// The challenge, sent with the authorization request.
@@ -41,15 +43,6 @@ impl Pkce {
 impl Default for Pkce {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl std::fmt::Debug for Pkce {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pkce")
-            .field("verifier", &"[redacted]")
-            .field("challenge", &self.challenge)
-            .finish()
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use msal_core::Secret;
 use subtle::ConstantTimeEq;
 use url::Url;
 
@@ -45,23 +46,16 @@ impl AuthorizationRequest {
     }
 }
 
-/// A successful authorization response: the code to redeem.
-#[derive(Clone, PartialEq, Eq)]
+/// A successful authorization response: the code to redeem. `Debug` shows `client_info`
+/// (the account's ids, as [`Account`](msal_core::Account)'s `Debug` does) but not the code.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuthorizationResponse {
-    /// The authorization code.
-    pub code: String,
+    /// The authorization code (compare it with `==` against a `&str`, read it with
+    /// [`Secret::expose_secret`]).
+    pub code: Secret,
     /// Entra's `client_info`, when sent with the response.
     pub client_info: Option<String>,
-}
-
-impl fmt::Debug for AuthorizationResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthorizationResponse")
-            .field("code", &"[redacted]")
-            .field("client_info", &self.client_info.is_some())
-            .finish()
-    }
 }
 
 /// Why interactive sign-in did not produce a code.
@@ -153,7 +147,7 @@ impl AuthorizationResponse {
             .filter(|c| !c.is_empty())
             .ok_or(WebUiError::MissingCode)?;
         Ok(AuthorizationResponse {
-            code: code.clone(),
+            code: Secret::new(code.as_str()),
             client_info: params.get("client_info").cloned(),
         })
     }

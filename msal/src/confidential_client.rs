@@ -5,8 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use msal_cache::{AccountRemoval, Partition};
-use msal_core::Account;
-use zeroize::Zeroizing;
+use msal_core::{Account, Secret};
 
 use crate::builder::CoreConfig;
 use crate::client_core::{ClientCore, ClientKind};
@@ -104,7 +103,7 @@ impl ConfidentialClientApplication {
     {
         AcquireTokenOnBehalfOf {
             core: Arc::clone(&self.core),
-            user_assertion: Zeroizing::new(user_assertion.into()),
+            user_assertion: Secret::new(user_assertion),
             scopes: collect(scopes),
             options: RequestOptions::default(),
         }
@@ -143,7 +142,7 @@ impl ConfidentialClientApplication {
         flow: &AuthorizationCodeFlow,
         redirect_query: &str,
     ) -> Result<AcquireTokenByAuthorizationCode, Error> {
-        let code = flow.validate_response(redirect_query)?;
+        let code = flow.validated_code(redirect_query)?;
         Ok(AcquireTokenByAuthorizationCode::from_flow(
             Arc::clone(&self.core),
             flow,
@@ -166,9 +165,9 @@ impl ConfidentialClientApplication {
     {
         AcquireTokenByAuthorizationCode {
             core: Arc::clone(&self.core),
-            code: Zeroizing::new(code.into()),
+            code: Secret::new(code),
             scopes: collect(scopes),
-            pkce_verifier: pkce_verifier.map(|v| Zeroizing::new(v.to_owned())),
+            pkce_verifier: pkce_verifier.map(Secret::new),
             redirect_uri: None,
             nonce: None,
             claims: None,
@@ -266,9 +265,7 @@ impl ConfidentialClientApplicationBuilder {
     /// Authenticate with a client secret. It is kept in memory that is wiped when the
     /// application is dropped, and never appears in logs or `Debug` output.
     pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
-        self.credential = Some(ClientCredential::Secret(Arc::new(Zeroizing::new(
-            secret.into(),
-        ))));
+        self.credential = Some(ClientCredential::Secret(Arc::new(Secret::new(secret))));
         self
     }
 
@@ -309,7 +306,7 @@ impl ConfidentialClientApplicationBuilder {
             )
         })?;
         if let ClientCredential::Secret(secret) = &credential {
-            if secret.trim().is_empty() {
+            if secret.expose_secret().trim().is_empty() {
                 return Err(Error::InvalidArgument("the client secret is empty".into()));
             }
         }

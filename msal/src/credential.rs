@@ -30,8 +30,9 @@
 //! `rustls-webpki`, for the same reason. PKCS#12 files are read by `p12-keystore`, the
 //! pure-Rust PKCS#12 reader (feature `pkcs12`, on by default).
 //!
-//! Secrets and key bytes live in [`zeroize::Zeroizing`] buffers, wiped when dropped, and no
-//! `Debug` output shows them.
+//! Client secrets and assertions are [`Secret`]s and DER key bytes live in
+//! [`zeroize::Zeroizing`] buffers (they are bytes, not text): both are wiped when dropped, and
+//! no `Debug` output shows them.
 
 use std::fmt;
 use std::future::Future;
@@ -40,7 +41,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use futures::future::BoxFuture;
-use msal_core::AuthorityKind;
+use msal_core::{AuthorityKind, Secret};
 use ring::rand::SystemRandom;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256, RSA_PSS_SHA256};
 use rustls_pki_types::pem::PemObject;
@@ -202,7 +203,7 @@ impl ClientCertificate {
         token_endpoint: &str,
         kind: AuthorityKind,
         now: u64,
-    ) -> Result<Zeroizing<String>, Error> {
+    ) -> Result<Secret, Error> {
         let pss = match self.signature {
             JwtSignature::Ps256 => true,
             JwtSignature::Rs256 => false,
@@ -259,7 +260,7 @@ impl ClientCertificate {
                 &mut signature,
             )
             .map_err(|_| invalid("signing the client assertion failed"))?;
-        Ok(Zeroizing::new(format!(
+        Ok(Secret::new(format!(
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(signature)
         )))
@@ -304,17 +305,18 @@ impl fmt::Debug for ClientCertificate {
 /// How a confidential client authenticates.
 #[derive(Clone)]
 pub(crate) enum ClientCredential {
-    Secret(Arc<Zeroizing<String>>),
+    Secret(Arc<Secret>),
     Certificate(ClientCertificate),
     Assertion(Arc<AssertionFn>),
     /// Workload identity federation: the token in `AZURE_FEDERATED_TOKEN_FILE`.
     FederatedTokenFile(Arc<crate::workload_identity::token_file::FederatedTokenFile>),
 }
 
+// Hand-written because the assertion callback has no `Debug`; the secret redacts itself.
 impl fmt::Debug for ClientCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClientCredential::Secret(_) => f.write_str("Secret([redacted])"),
+            ClientCredential::Secret(secret) => fmt::Debug::fmt(secret, f),
             ClientCredential::Certificate(c) => f.debug_tuple("Certificate").field(c).finish(),
             ClientCredential::Assertion(_) => f.write_str("Assertion(callback)"),
             ClientCredential::FederatedTokenFile(file) => f
@@ -341,14 +343,11 @@ impl ClientCredential {
         token_endpoint: &str,
         kind: AuthorityKind,
         now: u64,
-    ) -> Result<Vec<(&'static str, Zeroizing<String>)>, Error> {
+    ) -> Result<Vec<(&'static str, Secret)>, Error> {
         const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
         let assertion = match self {
             ClientCredential::Secret(secret) => {
-                return Ok(vec![(
-                    "client_secret",
-                    Zeroizing::new(secret.as_str().to_owned()),
-                )]);
+                return Ok(vec![("client_secret", Secret::clone(secret))]);
             }
             ClientCredential::Certificate(certificate) => {
                 certificate.assertion(client_id, token_endpoint, kind, now)?
@@ -365,12 +364,12 @@ impl ClientCredential {
                 if assertion.trim().is_empty() {
                     return Err(invalid("the client assertion callback returned nothing"));
                 }
-                Zeroizing::new(assertion)
+                Secret::new(assertion)
             }
             ClientCredential::FederatedTokenFile(file) => file.assertion(now)?,
         };
         Ok(vec![
-            ("client_assertion_type", Zeroizing::new(JWT_BEARER.into())),
+            ("client_assertion_type", Secret::new(JWT_BEARER)),
             ("client_assertion", assertion),
         ])
     }

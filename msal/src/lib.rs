@@ -209,7 +209,8 @@ pub use managed_identity::{
     ManagedIdentityRetryPolicy, ManagedIdentitySource,
 };
 pub use msal_core::{
-    Account, Authority, Clock, ManualClock, OAuthError, SystemClock, UiRequiredClassification,
+    Account, Authority, Clock, ManualClock, OAuthError, Secret, SystemClock,
+    UiRequiredClassification,
 };
 pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
 pub use public_client::{AcquireTokenSilent, PublicClientApplication};

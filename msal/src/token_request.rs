@@ -175,7 +175,11 @@ async fn post_token_request_with_retry(
         None => Vec::new(),
     };
     let mut form = form.to_vec();
-    form.extend(credential_fields.iter().map(|(k, v)| (*k, v.as_str())));
+    form.extend(
+        credential_fields
+            .iter()
+            .map(|(k, v)| (*k, v.expose_secret())),
+    );
     let request = http_endpoints::form_post(token_endpoint, &form, correlation_id, &extra)?;
     let response = http_endpoints::execute(core.http.as_ref(), request, retry, core.now()).await?;
     let status = response.status.as_u16();

@@ -26,10 +26,9 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use msal_core::pkce::{random_urlsafe, Pkce};
-use msal_core::ScopeSet;
+use msal_core::{ScopeSet, Secret};
 use msal_interactive::AuthorizationResponse;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::client_core::ClientCore;
 use crate::flows::interactive::{authorize_url, AuthorizeParams};
@@ -128,9 +127,9 @@ impl IntoFuture for AuthorizationRequestBuilder {
                 authorization_url: url.to_string(),
                 redirect_uri: redirect_uri.to_string(),
                 scopes: requested.to_vec(),
-                state: Zeroizing::new(state),
-                nonce: Zeroizing::new(nonce),
-                pkce_verifier: Zeroizing::new(pkce.verifier().to_owned()),
+                state: Secret::new(state),
+                nonce: Secret::new(nonce),
+                pkce_verifier: Secret::new(pkce.verifier()),
                 claims,
                 correlation_id,
             })
@@ -154,9 +153,10 @@ pub struct AuthorizationCodeFlow {
     authorization_url: String,
     redirect_uri: String,
     scopes: Vec<String>,
-    state: Zeroizing<String>,
-    nonce: Zeroizing<String>,
-    pkce_verifier: Zeroizing<String>,
+    // `Secret` (de)serializes as the plain string: the serialized form is unchanged.
+    state: Secret,
+    nonce: Secret,
+    pkce_verifier: Secret,
     claims: Option<String>,
     correlation_id: String,
 }
@@ -174,17 +174,17 @@ impl AuthorizationCodeFlow {
 
     /// The `state` sent; the response must carry it back.
     pub fn state(&self) -> &str {
-        &self.state
+        self.state.expose_secret()
     }
 
     /// The `nonce` sent; the ID token must carry it back.
     pub fn nonce(&self) -> &str {
-        &self.nonce
+        self.nonce.expose_secret()
     }
 
     /// The PKCE verifier (secret) for redeeming the code.
     pub fn pkce_verifier(&self) -> &str {
-        &self.pkce_verifier
+        self.pkce_verifier.expose_secret()
     }
 
     /// The scopes asked for.
@@ -202,12 +202,20 @@ impl AuthorizationCodeFlow {
     /// anything else: a response with another state is a forgery (login CSRF), not the
     /// provider's answer.
     pub fn validate_response(&self, query: &str) -> Result<String, Error> {
+        self.validated_code(query)
+            .map(|code| code.expose_secret().to_owned())
+    }
+
+    /// [`validate_response`](Self::validate_response), keeping the code a [`Secret`].
+    pub(crate) fn validated_code(&self, query: &str) -> Result<Secret, Error> {
         let query = query.strip_prefix('?').unwrap_or(query);
-        let response = AuthorizationResponse::from_redirect_query(query, &self.state)?;
+        let response =
+            AuthorizationResponse::from_redirect_query(query, self.state.expose_secret())?;
         Ok(response.code)
     }
 }
 
+// Hand-written because `authorization_url` carries `state` and `nonce` in its query.
 impl std::fmt::Debug for AuthorizationCodeFlow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthorizationCodeFlow")
@@ -222,9 +230,9 @@ impl std::fmt::Debug for AuthorizationCodeFlow {
 #[must_use = "a request does nothing until it is awaited"]
 pub struct AcquireTokenByAuthorizationCode {
     pub(crate) core: Arc<ClientCore>,
-    pub(crate) code: Zeroizing<String>,
+    pub(crate) code: Secret,
     pub(crate) scopes: Vec<String>,
-    pub(crate) pkce_verifier: Option<Zeroizing<String>>,
+    pub(crate) pkce_verifier: Option<Secret>,
     pub(crate) redirect_uri: Option<String>,
     pub(crate) nonce: Option<String>,
     pub(crate) claims: Option<String>,
@@ -268,10 +276,11 @@ impl IntoFuture for AcquireTokenByAuthorizationCode {
     }
 }
 
+// Hand-written to leave out the client's internals (`core`); the code redacts itself.
 impl std::fmt::Debug for AcquireTokenByAuthorizationCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AcquireTokenByAuthorizationCode")
-            .field("code", &"[redacted]")
+            .field("code", &self.code)
             .field("scopes", &self.scopes)
             .field("redirect_uri", &self.redirect_uri)
             .finish_non_exhaustive()
@@ -282,15 +291,15 @@ impl AcquireTokenByAuthorizationCode {
     pub(crate) fn from_flow(
         core: Arc<ClientCore>,
         flow: &AuthorizationCodeFlow,
-        code: String,
+        code: Secret,
     ) -> Self {
         AcquireTokenByAuthorizationCode {
             core,
-            code: Zeroizing::new(code),
+            code,
             scopes: flow.scopes.clone(),
             pkce_verifier: Some(flow.pkce_verifier.clone()),
             redirect_uri: Some(flow.redirect_uri.clone()),
-            nonce: Some(flow.nonce.to_string()),
+            nonce: Some(flow.nonce.expose_secret().to_owned()),
             claims: flow.claims.clone(),
             correlation_id: Some(flow.correlation_id.clone()),
         }
@@ -299,7 +308,7 @@ impl AcquireTokenByAuthorizationCode {
 
 async fn redeem(request: AcquireTokenByAuthorizationCode) -> Result<AuthenticationResult, Error> {
     let core = &request.core;
-    if request.code.trim().is_empty() {
+    if request.code.expose_secret().trim().is_empty() {
         return Err(Error::InvalidArgument(
             "the authorization code is empty".into(),
         ));
@@ -321,7 +330,7 @@ async fn redeem(request: AcquireTokenByAuthorizationCode) -> Result<Authenticati
     let mut form: Vec<(&str, &str)> = vec![
         ("client_id", &core.client_id),
         ("grant_type", "authorization_code"),
-        ("code", &request.code),
+        ("code", request.code.expose_secret()),
         ("scope", &scope),
         ("client_info", "1"),
     ];
@@ -329,7 +338,7 @@ async fn redeem(request: AcquireTokenByAuthorizationCode) -> Result<Authenticati
         form.push(("redirect_uri", uri));
     }
     if let Some(verifier) = &request.pkce_verifier {
-        form.push(("code_verifier", verifier));
+        form.push(("code_verifier", verifier.expose_secret()));
     }
     if let Some(claims) = &claims {
         form.push(("claims", claims));
@@ -344,4 +353,52 @@ async fn redeem(request: AcquireTokenByAuthorizationCode) -> Result<Authenticati
         correlation_id: &correlation_id,
     };
     save_sign_in(core, sign_in, tokens).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow() -> AuthorizationCodeFlow {
+        AuthorizationCodeFlow {
+            authorization_url: "https://login.example/authorize?state=st-1".into(),
+            redirect_uri: "https://app.example/cb".into(),
+            scopes: vec!["User.Read".into()],
+            state: Secret::new("st-1"),
+            nonce: Secret::new("no-1"),
+            pkce_verifier: Secret::new("ver-1"),
+            claims: None,
+            correlation_id: "c-1".into(),
+        }
+    }
+
+    /// Web apps keep the flow in their sessions: the secrets are plain strings in it, exactly
+    /// as when they were `Zeroizing<String>`, so sessions written before still read.
+    #[test]
+    fn serialized_form_is_unchanged() {
+        let expected = serde_json::json!({
+            "authorization_url": "https://login.example/authorize?state=st-1",
+            "redirect_uri": "https://app.example/cb",
+            "scopes": ["User.Read"],
+            "state": "st-1",
+            "nonce": "no-1",
+            "pkce_verifier": "ver-1",
+            "claims": null,
+            "correlation_id": "c-1",
+        });
+        assert_eq!(serde_json::to_value(flow()).unwrap(), expected);
+        let back: AuthorizationCodeFlow = serde_json::from_value(expected).unwrap();
+        assert_eq!(
+            (back.state(), back.nonce(), back.pkce_verifier()),
+            ("st-1", "no-1", "ver-1")
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let shown = format!("{:?}", flow());
+        for secret in ["st-1", "no-1", "ver-1"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
 }

@@ -119,7 +119,7 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
             status: Some(status),
             message: e.to_string(),
         })?
-        .into_parts();
+        .into_secret_parts();
     tracing::debug!(%correlation_id, "device code issued; waiting for the user");
     (request.callback)(&info);
 
@@ -130,7 +130,7 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
     let form = [
         ("client_id", core.client_id.as_str()),
         ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-        ("device_code", device_code.as_str()),
+        ("device_code", device_code.expose_secret()),
         ("client_info", "1"),
     ];
     loop {

@@ -248,7 +248,7 @@ pub(crate) async fn sign_in_interactively(
     let mut form = vec![
         ("client_id", core.client_id.as_str()),
         ("grant_type", "authorization_code"),
-        ("code", response.code.as_str()),
+        ("code", response.code.expose_secret()),
         ("redirect_uri", redirect_uri.as_str()),
         ("code_verifier", pkce.verifier()),
         ("scope", scope.as_str()),

@@ -20,9 +20,8 @@ use futures::future::BoxFuture;
 use msal_cache::schema::RefreshTokenEntry;
 use msal_cache::ArcStr;
 use msal_cache::{AccessTokenQuery, Partition, TokenCache, TokenWrite, USER_ASSERTION_HASH};
-use msal_core::{Account, Authority, ScopeSet, TokenResponse};
+use msal_core::{Account, Authority, ScopeSet, Secret, TokenResponse};
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
 
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
 use crate::engine::{
@@ -41,7 +40,7 @@ const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 #[must_use = "a request does nothing until it is awaited"]
 pub struct AcquireTokenOnBehalfOf {
     pub(crate) core: Arc<ClientCore>,
-    pub(crate) user_assertion: Zeroizing<String>,
+    pub(crate) user_assertion: Secret,
     pub(crate) scopes: Vec<String>,
     pub(crate) options: RequestOptions,
 }
@@ -67,10 +66,11 @@ impl IntoFuture for AcquireTokenOnBehalfOf {
     }
 }
 
+// Hand-written to leave out the client's internals (`core`); the assertion redacts itself.
 impl std::fmt::Debug for AcquireTokenOnBehalfOf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AcquireTokenOnBehalfOf")
-            .field("user_assertion", &"[redacted]")
+            .field("user_assertion", &self.user_assertion)
             .field("scopes", &self.scopes)
             .field("tenant", &self.options.tenant)
             .field("force_refresh", &self.options.force_refresh)
@@ -86,7 +86,7 @@ pub fn user_assertion_hash(user_assertion: &str) -> String {
 
 struct OboFlow {
     client_id: String,
-    user_assertion: Zeroizing<String>,
+    user_assertion: Secret,
     assertion_hash: String,
     requested: ScopeSet,
     match_scopes: ScopeSet,
@@ -100,7 +100,7 @@ struct OboFlow {
 impl OboFlow {
     fn new(
         core: &ClientCore,
-        user_assertion: Zeroizing<String>,
+        user_assertion: Secret,
         scopes: &[String],
         options: RequestOptions,
     ) -> Result<Self, Error> {
@@ -108,7 +108,7 @@ impl OboFlow {
         let correlation_id = options
             .correlation_id
             .unwrap_or_else(crate::correlation::new_correlation_id);
-        if user_assertion.trim().is_empty() {
+        if user_assertion.expose_secret().trim().is_empty() {
             return Err(Error::InvalidArgument("the user assertion is empty".into()));
         }
         let requested =
@@ -128,7 +128,7 @@ impl OboFlow {
         let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
         Ok(OboFlow {
             client_id: core.client_id.clone(),
-            assertion_hash: user_assertion_hash(&user_assertion),
+            assertion_hash: user_assertion_hash(user_assertion.expose_secret()),
             user_assertion,
             tenant: authority.tenant().unwrap_or("").to_owned(),
             requested,
@@ -185,7 +185,7 @@ impl OboFlow {
         let mut form: Vec<(&str, &str)> = vec![
             ("client_id", &core.client_id),
             ("grant_type", JWT_BEARER_GRANT),
-            ("assertion", &self.user_assertion),
+            ("assertion", self.user_assertion.expose_secret()),
             ("requested_token_use", "on_behalf_of"),
             ("scope", &scope),
             ("client_info", "1"),

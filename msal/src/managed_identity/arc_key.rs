@@ -8,6 +8,7 @@
 use std::io::Read;
 use std::path::Path;
 
+use msal_core::Secret;
 use zeroize::Zeroizing;
 
 /// The largest key file read (MSAL's bound).
@@ -18,7 +19,7 @@ pub(crate) const MAX_KEY_FILE_SIZE: u64 = 4096;
 pub(crate) fn read_key_file(
     token_folder: Option<&Path>,
     challenge_path: &str,
-) -> Result<Zeroizing<String>, String> {
+) -> Result<Secret, String> {
     let Some(token_folder) = token_folder else {
         return Err(
             "Azure Arc is not supported on this platform (no agent token folder is known)".into(),
@@ -87,7 +88,7 @@ pub(crate) fn read_key_file(
     if text.is_empty() {
         return Err(format!("the key file {challenge_path:?} is empty"));
     }
-    Ok(Zeroizing::new(text.to_owned()))
+    Ok(Secret::new(text))
 }
 
 #[cfg(test)]
@@ -103,7 +104,9 @@ mod tests {
         std::fs::write(&good, "secret-key\n").unwrap();
         let s = |p: &Path| p.to_str().unwrap().to_owned();
         assert_eq!(
-            read_key_file(Some(&folder), &s(&good)).unwrap().as_str(),
+            read_key_file(Some(&folder), &s(&good))
+                .unwrap()
+                .expose_secret(),
             "secret-key"
         );
 

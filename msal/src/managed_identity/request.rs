@@ -2,7 +2,7 @@
 //! headers. Recorded from MSAL Python (see `shared/spec/managed-identity.md`).
 
 use super::source::ManagedIdentitySource;
-use msal_core::ManagedIdentityId;
+use msal_core::{ManagedIdentityId, Secret};
 
 use super::error::{ManagedIdentityError, ManagedIdentityErrorKind};
 use super::source::SourceConfig;
@@ -82,7 +82,7 @@ pub(crate) fn build(
             }
         }
     }
-    let secret = req.config.secret.as_deref().map(String::as_str);
+    let secret = req.config.secret.as_ref().map(Secret::expose_secret);
     let mut builder = http::Request::builder()
         .method(if source == CloudShell { "POST" } else { "GET" })
         .uri(url.as_str());

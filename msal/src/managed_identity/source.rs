@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use msal_core::Secret;
 use url::Url;
-use zeroize::Zeroizing;
 
 use super::environment::ManagedIdentityEnvironment;
 use super::error::{ManagedIdentityError, ManagedIdentityErrorKind};
@@ -24,7 +24,7 @@ pub(crate) struct SourceConfig {
     pub source: ManagedIdentitySource,
     pub endpoint: Url,
     /// `IDENTITY_HEADER` (App Service, Service Fabric) or `MSI_SECRET` (Machine Learning).
-    pub secret: Option<Zeroizing<String>>,
+    pub secret: Option<Secret>,
     /// Azure Arc: where challenge key files must be.
     pub arc_token_folder: Option<PathBuf>,
 }
@@ -67,7 +67,7 @@ pub(crate) fn configure(
             format!("{source} needs the environment variables {names}, which are not set"),
         )
     };
-    let secret = |name: &str| env.var(name).map(|s| Zeroizing::new(s.to_owned()));
+    let secret = |name: &str| env.var(name).map(Secret::new);
     let (endpoint, variable, secret) = match source {
         ManagedIdentitySource::Imds => {
             let host = env

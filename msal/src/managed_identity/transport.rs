@@ -116,7 +116,7 @@ async fn answer_arc_challenge(
     let key = read_key_file(folder, path).map_err(|message| {
         ManagedIdentityError::new(source, Kind::ArcChallenge, Some(401), message)
     })?;
-    send(transport, req, Some(&key)).await
+    send(transport, req, Some(key.expose_secret())).await
 }
 
 /// What the tests and the classification need of an answer.
