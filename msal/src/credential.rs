@@ -366,7 +366,9 @@ impl ClientCredential {
                 }
                 Secret::new(assertion)
             }
-            ClientCredential::FederatedTokenFile(file) => file.assertion(now)?,
+            ClientCredential::FederatedTokenFile(file) => {
+                Secret::new(file.assertion(now)?.as_str())
+            }
         };
         Ok(vec![
             ("client_assertion_type", Secret::new(JWT_BEARER)),
