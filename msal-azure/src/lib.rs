@@ -1,3 +1,8 @@
+// Module map: msal-rs as Azure SDK for Rust credentials.
+//   public, confidential, managed_identity, workload_identity, chain: the credentials
+//   token, context: turning results and request options into the SDK's types
+//   challenge: continuous access evaluation (claims challenges)
+
 //! # msal-azure: msal-rs as an Azure SDK for Rust credential
 //!
 //! Every Azure SDK for Rust client takes an `Arc<dyn azure_core::credentials::TokenCredential>`.

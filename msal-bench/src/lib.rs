@@ -1,3 +1,6 @@
+// Module map: fixtures (deterministic unified-schema caches) and timing (the batch rules the
+// hit runner shares with the peers' runners).
+
 //! Benchmark support for msal-rs: deterministic unified-schema cache fixtures and the pieces
 //! the `msal-bench-hit` runner shares with the criterion benches.
 //!

@@ -1,3 +1,10 @@
+// Module map: the cache, no HTTP client.
+//   schema/: the five entry kinds of MSAL's unified cache (types, reading, writing)
+//   index/: the in-memory TokenCache (buckets, storage, queries, write-back rules, load, save)
+//   intern, prehashed, keys: string sharing, pre-hashed keys, cache keys
+//   store: the CacheStore trait; memory, file/, encrypted/, redis/, sqlite: the stores
+//   error: CacheError
+
 //! # msal-cache
 //!
 //! MSAL's token cache for [msal-rs](https://github.com/msal-rs/msal-rs), usable on its own: it

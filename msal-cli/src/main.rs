@@ -1,3 +1,6 @@
+// Module map: cli (arguments), commands/ (one file per command), config (apps and caches from
+// options and the environment), output (formatting results), error (exit codes).
+
 //! # `msal`: sign in and get access tokens from the command line
 //!
 //! A small tool on top of the msal-rs facade, for scripts and terminals, in the spirit of

@@ -1,3 +1,10 @@
+// Module map: protocol types, no I/O.
+//   authority (+ authority_tests): authority URLs, kinds (Entra, B2C, CIAM, ADFS, OIDC), endpoints
+//   scopes: scope sets and their rules; token_response: token and OAuth error bodies
+//   id_token, client_info, account: who signed in; pkce: verifiers and S256 challenges
+//   device_code: the device authorization response; managed_identity: its wire types
+//   clock: "now" (system or manual); secret: the redacting, zeroizing Secret type
+
 //! # msal-core
 //!
 //! The protocol vocabulary of [msal-rs](https://github.com/msal-rs/msal-rs), with no I/O:

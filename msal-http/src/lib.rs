@@ -1,3 +1,7 @@
+// Module map: the transport only (MSAL's retry and throttling rules live in the facade).
+//   client: the HttpClient trait and HttpError; reqwest_client: the default transport
+//   redact: URIs and bodies made safe to print
+
 //! HTTP transport for msal-rs.
 //!
 //! This crate is the only place in msal-rs that talks to the network, and only that: MSAL's

@@ -1,3 +1,8 @@
+// Module map: user interfaces for signing in.
+//   web_ui: the WebUi trait and the authorization response; browser: the system browser
+//   loopback/ (+ loopback.rs): the loopback redirect listener (serve, http parsing)
+//   device_code: what a device-code prompt shows
+
 //! # msal-interactive
 //!
 //! Interactive sign-in for msal-rs: when the silent-first pipeline ends in "interaction

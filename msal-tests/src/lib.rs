@@ -1,3 +1,6 @@
+// Module map: process (bounded child processes), loopback_guard (a transport that refuses
+// non-loopback hosts), store_conformance (the CacheStore rules); bin/ the multi-process worker.
+
 //! Contract and end-to-end tests for msal-rs live in `tests/`; the library holds what the tests
 //! share.
 //!
