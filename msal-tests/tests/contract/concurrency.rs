@@ -154,6 +154,13 @@ async fn concurrent_calls_on_an_expired_token_share_one_refresh(callers: usize) 
     assert_eq!(form(&h.token_requests().await[0])["refresh_token"], "rt-1");
     assert_eq!(refresh_token_secrets(&h.stored().await), vec!["rt-2"]);
     assert_eq!(access_token_secrets(&h.stored().await), vec!["at-2"]);
+    // Dropping the harness drops its MockServer, which verifies its mocks by blocking on an
+    // async lock from inside this task. Awaiting 10,000 join handles can leave this task's
+    // Tokio coop budget spent, and a spent budget makes that lock answer "not yet" forever: a
+    // busy hang (seen once on the encrypted backend). Yielding first gives the drop a fresh
+    // budget.
+    tokio::task::yield_now().await;
+    drop(h);
 }
 
 /// Single-flight keys: concurrent calls for two different scope sets make two requests (one per
