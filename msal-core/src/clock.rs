@@ -1,14 +1,39 @@
 //! Time, read through a trait so that tests can move it.
+//!
+//! What goes through the [`Clock`]: every expiry decision ("now"), and every pause msal-rs
+//! takes on purpose: the delay before an HTTP retry, the device code flow's polling interval
+//! (and its deadline), and managed identity's retry backoff. What does not: the two timeouts
+//! that race real work, a silent call's wait for a refresh (`max_refresh_wait`) and the wait
+//! for another process's refresh lock (`refresh_lock_wait`); they stay on the async runtime's
+//! timer (tests of them can pause Tokio's time), as do HTTP timeouts and the elapsed-time
+//! figures in logs.
 
 use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// A source of the current time. Every expiry decision in msal-rs goes through one.
+/// A pause a [`Clock`] takes over: completes once the pause has passed on that clock.
+pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// A source of the current time. Every expiry decision in msal-rs goes through one, and so
+/// does every deliberate pause (retry delays, device code polling, managed identity backoff).
 pub trait Clock: Send + Sync + Debug {
     /// The current wall-clock time.
     fn now(&self) -> SystemTime;
+
+    /// A pause of `duration` on this clock, or `None` (the default) to pause on the async
+    /// runtime's timer (`tokio::time::sleep`).
+    ///
+    /// msal-core does no I/O and has no runtime, so a clock that keeps real time returns
+    /// `None` and lets the caller's runtime wait; a clock that moves only when told (see
+    /// [`ManualClock::with_auto_advance`]) moves itself and returns a future that is ready.
+    fn sleep(&self, duration: Duration) -> Option<Sleep> {
+        let _ = duration;
+        None
+    }
 }
 
 /// The system's wall clock.
@@ -22,9 +47,15 @@ impl Clock for SystemClock {
 }
 
 /// A clock that only moves when told to; clones share the same time.
+///
+/// By default a pause ([`Clock::sleep`]) is left to the runtime's timer and does not move this
+/// clock, so real time passes while the clock stands still (tests where a browser or another
+/// task acts meanwhile rely on that). [`ManualClock::with_auto_advance`] makes every pause
+/// move the clock by its length and end at once instead.
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     millis: Arc<AtomicU64>,
+    auto_advance: bool,
 }
 
 impl ManualClock {
@@ -32,7 +63,16 @@ impl ManualClock {
     pub fn new(at: SystemTime) -> Self {
         ManualClock {
             millis: Arc::new(AtomicU64::new(to_millis(at))),
+            auto_advance: false,
         }
+    }
+
+    /// This clock (the same time, shared), in the mode where a pause advances the time by
+    /// its length and completes at once: a test of retries or polling runs without waiting,
+    /// and the clock shows the time that passed. Clones made after this keep the mode.
+    pub fn with_auto_advance(mut self) -> Self {
+        self.auto_advance = true;
+        self
     }
 
     /// A clock reading `secs` seconds after the Unix epoch.
@@ -57,6 +97,14 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
         UNIX_EPOCH + Duration::from_millis(self.millis.load(Ordering::SeqCst))
+    }
+
+    fn sleep(&self, duration: Duration) -> Option<Sleep> {
+        if !self.auto_advance {
+            return None;
+        }
+        self.advance(duration);
+        Some(Box::pin(std::future::ready(())))
     }
 }
 
@@ -93,6 +141,27 @@ mod tests {
         assert_eq!(unix_seconds(c.now()), 1_299);
         c.set(from_unix_seconds(5));
         assert_eq!(unix_seconds(d.now()), 5);
+    }
+
+    #[test]
+    fn manual_clock_sleeps_only_in_auto_advance_mode() {
+        let plain = ManualClock::at_unix(1_000);
+        assert!(plain.sleep(Duration::from_secs(5)).is_none());
+        assert_eq!(unix_seconds(plain.now()), 1_000);
+        assert!(SystemClock.sleep(Duration::from_secs(5)).is_none());
+
+        let auto = plain.clone().with_auto_advance();
+        let sleep = auto.sleep(Duration::from_millis(1_500));
+        // The time moved when the pause was taken, and the pause is already over.
+        assert_eq!(auto.now(), UNIX_EPOCH + Duration::from_millis(1_001_500));
+        assert_eq!(plain.now(), auto.now(), "the mode shares the time");
+        let mut sleep = sleep.expect("an auto-advancing clock takes the pause over");
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        assert!(sleep.as_mut().poll(&mut cx).is_ready());
+        // Clones keep the mode.
+        assert!(auto.clone().sleep(Duration::from_secs(2)).is_some());
+        assert_eq!(unix_seconds(plain.now()), 1_003);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //   scopes: scope sets and their rules; token_response: token and OAuth error bodies
 //   id_token, client_info, account: who signed in; pkce: verifiers and S256 challenges
 //   device_code: the device authorization response; managed_identity: its wire types
-//   clock: "now" (system or manual); secret: the redacting, zeroizing Secret type
+//   clock: "now" and deliberate pauses (system or manual); secret: the redacting, zeroizing Secret type
 
 //! # msal-core
 //!
@@ -20,7 +20,7 @@
 //! - [`account`]: the [`Account`] type users see.
 //! - [`pkce`]: PKCE S256 and random `state`/`nonce`.
 //! - [`device_code`]: the device authorization response (RFC 8628) and what the user is shown.
-//! - [`clock`]: the [`Clock`] trait every expiry decision goes through.
+//! - [`clock`]: the [`Clock`] trait every expiry decision and every deliberate pause goes through.
 //! - [`secret`]: [`Secret`], the type every code, verifier, assertion, key and client secret is
 //!   held in (redacted in `Debug`, wiped on drop).
 //!

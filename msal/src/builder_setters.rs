@@ -47,8 +47,12 @@ macro_rules! core_setters {
                 self
             }
 
-            /// The clock every expiry decision reads (default: the system clock). Tests move
-            /// time with [`msal_core::ManualClock`].
+            /// The clock every expiry decision reads and every deliberate pause (retry delay,
+            /// device code polling, managed identity backoff) goes through (default: the
+            /// system clock, pausing on Tokio's timer). Tests move time with
+            /// [`msal_core::ManualClock`]; [`msal_core::ManualClock::with_auto_advance`] makes
+            /// the pauses move it instead of waiting. The `max_refresh_wait` and
+            /// `refresh_lock_wait` timeouts stay on Tokio's timer.
             pub fn clock(mut self, clock: impl msal_core::Clock + 'static) -> Self {
                 self.config.clock = Some(std::sync::Arc::new(clock));
                 self
@@ -63,7 +67,8 @@ macro_rules! core_setters {
 
             /// When a cached access token is inside the expiry buffer but has not expired, how
             /// long a call waits for its refresh before returning the cached token (default
-            /// 5 s). The refresh goes on in the background either way.
+            /// 5 s). The refresh goes on in the background either way. Timed on Tokio's timer,
+            /// not the [`clock`](Self::clock): it races the real refresh.
             pub fn max_refresh_wait(mut self, wait: std::time::Duration) -> Self {
                 self.config.max_refresh_wait = wait;
                 self
@@ -74,7 +79,8 @@ macro_rules! core_setters {
             /// [`Error::RefreshInProgress`](crate::Error::RefreshInProgress) (it never redeems
             /// the refresh token the other process holds). Default: the longest the other
             /// process can take, discovery and the token request with every retry at the
-            /// transport's timeout, plus a margin (137 s with the defaults).
+            /// transport's timeout, plus a margin (137 s with the defaults). Timed on Tokio's
+            /// timer, not the [`clock`](Self::clock): it races the real wait for the lock.
             pub fn refresh_lock_wait(mut self, wait: std::time::Duration) -> Self {
                 self.config.refresh_lock_wait = Some(wait);
                 self

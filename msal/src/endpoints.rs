@@ -38,7 +38,7 @@ impl EndpointResolver {
         authority: &Authority,
         http: &dyn HttpClient,
         retry: &RetryPolicy,
-        now: std::time::SystemTime,
+        clock: &dyn msal_core::Clock,
         correlation_id: &str,
     ) -> Result<Endpoints, Error> {
         if self.instance_discovery
@@ -46,14 +46,16 @@ impl EndpointResolver {
             && !authority.is_known_entra_host()
         {
             self.validated
-                .get_or_try_init(|| validate_instance(authority, http, retry, now, correlation_id))
+                .get_or_try_init(|| {
+                    validate_instance(authority, http, retry, clock, correlation_id)
+                })
                 .await?;
         }
         if let Some(known) = authority.known_endpoints() {
             return Ok(known);
         }
         self.discovered
-            .get_or_try_init(|| discover(authority, http, retry, now, correlation_id))
+            .get_or_try_init(|| discover(authority, http, retry, clock, correlation_id))
             .await
             .cloned()
     }
@@ -63,7 +65,7 @@ async fn discover(
     authority: &Authority,
     http: &dyn HttpClient,
     retry: &RetryPolicy,
-    now: std::time::SystemTime,
+    clock: &dyn msal_core::Clock,
     correlation_id: &str,
 ) -> Result<Endpoints, Error> {
     let url = authority.discovery_url().ok_or_else(|| {
@@ -72,7 +74,7 @@ async fn discover(
         })
     })?;
     let request = http_endpoints::get(&url, correlation_id)?;
-    let response = http_endpoints::execute(http, request, retry, now).await?;
+    let response = http_endpoints::execute(http, request, retry, clock).await?;
     if !response.status.is_success() {
         return Err(Error::Authority(AuthorityError::InvalidMetadata {
             reason: format!(
@@ -107,7 +109,7 @@ async fn validate_instance(
     authority: &Authority,
     http: &dyn HttpClient,
     retry: &RetryPolicy,
-    now: std::time::SystemTime,
+    clock: &dyn msal_core::Clock,
     correlation_id: &str,
 ) -> Result<(), Error> {
     let authorize = authority
@@ -120,7 +122,7 @@ async fn validate_instance(
         .append_pair("api-version", "1.1")
         .append_pair("authorization_endpoint", &authorize);
     let request = http_endpoints::get(&url, correlation_id)?;
-    let response = http_endpoints::execute(http, request, retry, now).await?;
+    let response = http_endpoints::execute(http, request, retry, clock).await?;
     let body: serde_json::Value =
         serde_json::from_slice(&response.body).map_err(|_| Error::Protocol {
             status: Some(response.status.as_u16()),

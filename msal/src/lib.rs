@@ -109,6 +109,15 @@
 //! - **Runtime**: async on Tokio. Refreshes run as spawned tasks so they finish even when the
 //!   caller goes away. Outside a Tokio runtime the futures still work, but they are driven by
 //!   the callers, and proactive background refresh is skipped.
+//! - **Time**: the [`Clock`] set with [`PublicClientApplicationBuilder::clock`] is the one
+//!   source of "now" (every expiry and throttling decision) and of every deliberate pause: the
+//!   delay before an HTTP retry, the device code flow's polling interval and deadline, and
+//!   managed identity's retry backoff. With the system clock those pauses are Tokio's timer; a
+//!   [`ManualClock::with_auto_advance`] instead moves its time by each pause and goes on at
+//!   once, so a test of retries or polling takes no real time. Not through the clock: the two
+//!   timeouts that race real work, [`PublicClientApplicationBuilder::max_refresh_wait`] and
+//!   [`PublicClientApplicationBuilder::refresh_lock_wait`], stay on Tokio's timer (test them
+//!   with Tokio's paused time), as do the transport's timeouts.
 //! - **Cache format**: MSAL's unified JSON schema, shared with MSAL.NET, Python and Node; both
 //!   dialects read, Python's written, unknown fields kept (see [`msal_cache`]).
 //! - **Single-flight**: concurrent silent calls that need the same refresh share one HTTP

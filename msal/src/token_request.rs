@@ -181,7 +181,8 @@ async fn post_token_request_with_retry(
             .map(|(k, v)| (*k, v.expose_secret())),
     );
     let request = http_endpoints::form_post(token_endpoint, &form, correlation_id, &extra)?;
-    let response = http_endpoints::execute(core.http.as_ref(), request, retry, core.now()).await?;
+    let response =
+        http_endpoints::execute(core.http.as_ref(), request, retry, core.clock.as_ref()).await?;
     let status = response.status.as_u16();
     let outcome = match parse_token_response(status, &response.body) {
         Ok(tokens) => Ok(tokens),

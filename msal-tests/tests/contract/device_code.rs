@@ -10,7 +10,9 @@ use std::time::Duration;
 use crate::common::*;
 use msal::cache::MemoryCache;
 use msal::http::{HttpClient, HttpError};
-use msal::{DeviceCodeInfo, Error, ManualClock, PublicClientApplication, TokenSource, WebUiError};
+use msal::{
+    Clock, DeviceCodeInfo, Error, ManualClock, PublicClientApplication, TokenSource, WebUiError,
+};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -208,6 +210,70 @@ async fn default_interval_and_slow_down() {
         [0, 5, 15, 25].map(Duration::from_secs),
         "polls at +5 s, then every 10 s after slow_down"
     );
+}
+
+/// Behaviour (issue 13 §5): polling pauses on the app's clock. With an auto-advancing
+/// `ManualClock` (and Tokio's time not paused) the 5 s, 10 s and 10 s intervals take no real
+/// time and the clock shows exactly the 25 s that passed; the code's deadline is counted on
+/// the clock too, so an unfinished sign-in times out instead of polling without end.
+#[tokio::test]
+async fn polling_pauses_on_the_apps_clock() {
+    let transport = Scripted::new(vec![
+        device_authorization(900, None),
+        (400, json!({"error": "slow_down"})),
+        pending(),
+        (200, token_response("at-1", Some("rt-1"), "User.Read", 3600)),
+    ]);
+    let clock = ManualClock::at_unix(T0).with_auto_advance();
+    let app = PublicClientApplication::builder(CLIENT_ID)
+        .authority("https://login.microsoftonline.com/common")
+        .http_client(transport.clone())
+        .clock(clock.clone())
+        .cache(MemoryCache::new())
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let r = app
+        .acquire_token_with_device_code(["User.Read"], |_| {})
+        .await
+        .unwrap();
+    assert_eq!(r.access_token(), "at-1");
+    assert_eq!(transport.seen().len(), 4);
+    let moved = |clock: &ManualClock| {
+        clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH + Duration::from_secs(T0))
+            .unwrap()
+    };
+    assert_eq!(moved(&clock), Duration::from_secs(25), "5 + 10 + 10 s");
+
+    // Never finished: polls at +5 and +10 s on the clock, and the next (+15 s) would pass the
+    // 12 s lifetime.
+    let transport = Scripted::new(vec![
+        device_authorization(12, Some(5)),
+        pending(),
+        pending(),
+    ]);
+    let clock = ManualClock::at_unix(T0).with_auto_advance();
+    let app = PublicClientApplication::builder(CLIENT_ID)
+        .authority("https://login.microsoftonline.com/common")
+        .http_client(transport.clone())
+        .clock(clock.clone())
+        .cache(MemoryCache::new())
+        .build()
+        .unwrap();
+    let e = app
+        .acquire_token_with_device_code(["User.Read"], |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Interaction(WebUiError::TimedOut)),
+        "{e:?}"
+    );
+    assert_eq!(transport.seen().len(), 3);
+    assert_eq!(moved(&clock), Duration::from_secs(10));
+    // A bound only to prove the 35 s of polling were not waited for real.
+    assert!(started.elapsed() < Duration::from_secs(20));
 }
 
 /// The user declines: `access_denied` (Entra: `authorization_declined`) is a typed interaction

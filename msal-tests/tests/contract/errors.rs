@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::common::*;
 use msal::{
-    Account, Error, ServiceError, TokenSource, UiRequiredClassification, UiRequiredError,
+    Account, Clock, Error, ServiceError, TokenSource, UiRequiredClassification, UiRequiredError,
     UiRequiredReason,
 };
 use serde_json::{json, Value};
@@ -553,6 +553,57 @@ async fn one_retry_on_5xx_without_retry_after() {
     assert_eq!(service(e).status, 500);
     assert_eq!(h.token_requests().await.len(), 2);
     assert_eq!(h.stored().await, before);
+}
+
+/// Behaviour (issue 13 §5): the retry delay is a pause on the app's clock. With an
+/// auto-advancing `ManualClock` a 60 s delay takes no real time and the clock shows exactly
+/// the 60 s that passed (before, the pause was Tokio's own and the clock stood still).
+#[tokio::test]
+async fn retry_delay_goes_through_the_apps_clock() {
+    let server = wiremock::MockServer::start().await;
+    let clock = msal::ManualClock::at_unix(T0).with_auto_advance();
+    let cache = TestStore::from_env();
+    let app = app_builder(&server, &clock, &cache, CLIENT_ID)
+        .authority("https://login.microsoftonline.com/common")
+        .retry_policy(msal::http::RetryPolicy {
+            max_retries: 1,
+            delay: Duration::from_secs(60),
+        })
+        .build()
+        .unwrap();
+    let h = Harness {
+        server,
+        clock,
+        cache,
+        app,
+    };
+    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1")).await;
+    token_json(500, json!({"error": "server_error"}))
+        .up_to_n_times(1)
+        .mount(&h.server)
+        .await;
+    token_json(200, ok_body("at-2", "rt-2"))
+        .mount(&h.server)
+        .await;
+
+    let started = std::time::Instant::now();
+    let r = h
+        .app
+        .acquire_token_silent(["User.Read"], &h.account())
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.access_token(), r.source()),
+        ("at-2", TokenSource::IdentityProvider)
+    );
+    assert_eq!(h.token_requests().await.len(), 2);
+    assert_eq!(
+        h.clock.now(),
+        at(T0 + 60),
+        "the clock moved by exactly the retry delay"
+    );
+    // A bound only to prove the 60 s were not waited for real.
+    assert!(started.elapsed() < Duration::from_secs(30));
 }
 
 /// Behaviour: `Retry-After` (seconds) blocks identical requests locally until it passes

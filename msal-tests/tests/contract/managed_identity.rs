@@ -14,7 +14,7 @@ use crate::common::{TestStore, T0};
 use msal::cache::FileCache;
 use msal::http::{HttpClient, HttpError, ReqwestHttpClient};
 use msal::{
-    Error, ManagedIdentityApplication, ManagedIdentityApplicationBuilder,
+    Clock, Error, ManagedIdentityApplication, ManagedIdentityApplicationBuilder,
     ManagedIdentityEnvironment, ManagedIdentityErrorKind, ManagedIdentityId,
     ManagedIdentityRetryPolicy, ManagedIdentitySource, ManualClock, TokenSource,
 };
@@ -795,6 +795,74 @@ async fn imds_retries_transient_answers_then_succeeds() {
         assert_eq!(r.access_token(), "after-retries", "{status}");
         assert_eq!(s.requests().await.len(), 3, "{status}");
     }
+}
+
+/// Behaviour (issue 13 §5): the backoff pauses on the app's clock. With an auto-advancing
+/// `ManualClock` they take no real time, the clock shows exactly the backoff that passed
+/// (1 s + 2 s), and the time budget (`max_elapsed`) is spent in the clock's time.
+#[tokio::test]
+async fn backoff_pauses_on_the_apps_clock() {
+    let s = Setup {
+        clock: ManualClock::at_unix(T0).with_auto_advance(),
+        ..Setup::new().await
+    };
+    Mock::given(path(IMDS_PATH))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&s.server)
+        .await;
+    mount_imds(&s, ok(imds_body("after-retries", 3599))).await;
+    let started = std::time::Instant::now();
+    let r = s
+        .builder(
+            ManagedIdentityId::SystemAssigned,
+            &[("AZURE_POD_IDENTITY_AUTHORITY_HOST", s.server.uri())],
+        )
+        .retry_policy(
+            ManagedIdentityRetryPolicy::new(3, Duration::from_secs(1))
+                .max_elapsed(Duration::from_secs(60)),
+        )
+        .build()
+        .unwrap()
+        .acquire_token_for_managed_identity(RESOURCE)
+        .await
+        .unwrap();
+    assert_eq!(r.access_token(), "after-retries");
+    assert_eq!(s.requests().await.len(), 3);
+    let moved = |clock: &ManualClock| {
+        clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH + Duration::from_secs(T0))
+            .unwrap()
+    };
+    assert_eq!(moved(&s.clock), Duration::from_secs(3), "1 s + 2 s");
+
+    // A budget of 5 s: the first pause (2 s) fits, the second (4 s more) would not.
+    let s = Setup {
+        clock: ManualClock::at_unix(T0).with_auto_advance(),
+        ..Setup::new().await
+    };
+    mount_imds(&s, ResponseTemplate::new(500)).await;
+    let e = s
+        .builder(
+            ManagedIdentityId::SystemAssigned,
+            &[("AZURE_POD_IDENTITY_AUTHORITY_HOST", s.server.uri())],
+        )
+        .retry_policy(
+            ManagedIdentityRetryPolicy::new(3, Duration::from_secs(2))
+                .max_elapsed(Duration::from_secs(5)),
+        )
+        .build()
+        .unwrap()
+        .acquire_token_for_managed_identity(RESOURCE)
+        .await
+        .unwrap_err();
+    assert_eq!(mi_error(&e).status, Some(500));
+    assert_eq!(s.requests().await.len(), 2);
+    assert_eq!(moved(&s.clock), Duration::from_secs(2));
+    // A bound only to prove the 5 s of backoff were not waited for real.
+    assert!(started.elapsed() < Duration::from_secs(20));
 }
 
 #[tokio::test]

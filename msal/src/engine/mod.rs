@@ -157,7 +157,8 @@ pub(crate) async fn serve<F: CachedFlow>(
         return future.await;
     };
     // A token that still works is in hand: wait for the refresh only so long, then serve the
-    // cached token while the refresh (a spawned task) finishes in the background.
+    // cached token while the refresh (a spawned task) finishes in the background. This timeout
+    // races real work, so it stays on Tokio's timer, not the app's `Clock`.
     let outcome = if tokio::runtime::Handle::try_current().is_ok() {
         match tokio::time::timeout(core.max_refresh_wait, future).await {
             Ok(outcome) => outcome,

@@ -55,6 +55,8 @@ pub(crate) async fn take_refresh_lock(
     correlation_id: &str,
 ) -> Result<Option<RefreshLock>, Error> {
     let started = Instant::now();
+    // This timeout races the real wait for another process, so it stays on Tokio's timer,
+    // not the app's `Clock`.
     let outcome = if tokio::runtime::Handle::try_current().is_ok() {
         match tokio::time::timeout(core.refresh_lock_wait, core.cache.lock_refresh(partition)).await
         {

@@ -97,8 +97,13 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
         form.push(("claims", claims));
     }
     let http_request = http_endpoints::form_post(device_endpoint, &form, &correlation_id, &[])?;
-    let response =
-        http_endpoints::execute(core.http.as_ref(), http_request, &core.retry, core.now()).await?;
+    let response = http_endpoints::execute(
+        core.http.as_ref(),
+        http_request,
+        &core.retry,
+        core.clock.as_ref(),
+    )
+    .await?;
     let status = response.status.as_u16();
     if !response.status.is_success() {
         // An OAuth error body (e.g. invalid_client, invalid_scope) or something unusable.
@@ -123,9 +128,13 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
     tracing::debug!(%correlation_id, "device code issued; waiting for the user");
     (request.callback)(&info);
 
-    // Polling is timed by the real clock (tokio's), not the app's `Clock`: it measures waiting,
-    // not token lifetimes.
-    let deadline = tokio::time::Instant::now() + info.expires_in.min(MAX_CODE_LIFETIME);
+    // The pauses go through the app's clock (`ClientCore::sleep`): Tokio's timer unless the
+    // clock takes them over (a `ManualClock::with_auto_advance` moves its time instead). So the
+    // code's lifetime is counted on both: the runtime's elapsed time and the clock's, whichever
+    // is further (the code expires at the provider in wall-clock time anyway).
+    let lifetime = info.expires_in.min(MAX_CODE_LIFETIME);
+    let started = tokio::time::Instant::now();
+    let started_on_clock = core.now();
     let mut interval = info.interval.clamp(Duration::from_secs(1), MAX_INTERVAL);
     let form = [
         ("client_id", core.client_id.as_str()),
@@ -134,13 +143,18 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
         ("client_info", "1"),
     ];
     loop {
-        if tokio::time::Instant::now()
+        let on_clock = core
+            .now()
+            .duration_since(started_on_clock)
+            .unwrap_or(Duration::ZERO);
+        let elapsed = started.elapsed().max(on_clock);
+        if elapsed
             .checked_add(interval)
-            .is_none_or(|next| next > deadline)
+            .is_none_or(|next| next > lifetime)
         {
             return Err(Error::Interaction(WebUiError::TimedOut));
         }
-        tokio::time::sleep(interval).await;
+        core.sleep(interval).await;
         let answer =
             post_token_request(&core, &endpoints.token, &form, &correlation_id, None).await?;
         let err = match answer.outcome {

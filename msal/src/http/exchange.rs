@@ -2,7 +2,9 @@
 //! calls.
 
 use std::fmt;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
+
+use msal_core::Clock;
 
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 
@@ -128,14 +130,15 @@ pub(crate) fn get(
 /// Send with retry and wrap the answer: this is what the token, device-code and
 /// discovery calls use.
 ///
-/// `now` is the reference for an HTTP-date `Retry-After`. Logs at debug level the
+/// `clock` times the retry delay and is the reference for an HTTP-date `Retry-After` (read
+/// when the answer came). Logs at debug level the
 /// method, URL without query, status, elapsed milliseconds and correlation id (read back
 /// from the request's `client-request-id` header); never bodies.
 pub(crate) async fn execute(
     client: &dyn HttpClient,
     request: http::Request<Vec<u8>>,
     policy: &RetryPolicy,
-    now: SystemTime,
+    clock: &dyn Clock,
 ) -> Result<EndpointResponse, HttpError> {
     let method = request.method().clone();
     let target = redacted_uri(request.uri());
@@ -146,12 +149,12 @@ pub(crate) async fn execute(
         .unwrap_or("")
         .to_owned();
     let started = Instant::now();
-    let result = send_with_retry(client, request, policy).await;
+    let result = send_with_retry(client, request, policy, clock).await;
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match result {
         Ok(response) => {
             let (parts, body) = response.into_parts();
-            let retry_after = parse_retry_after(&parts.headers, now);
+            let retry_after = parse_retry_after(&parts.headers, clock.now());
             tracing::debug!(
                 %method,
                 url = %target,

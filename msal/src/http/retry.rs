@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use msal_core::Clock;
+
+use crate::client_core::sleep_on;
 use crate::http::{redacted_uri, HttpClient, HttpError};
 
 /// How many times, and after how long, a request to the identity provider is tried again.
@@ -68,13 +71,15 @@ fn copy_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
 /// failed. Never retry 4xx or anything carrying Retry-After.
 ///
 /// With `policy.max_retries` above 1 the same rule applies to each further attempt.
-/// The result of the last attempt is returned (a 5xx is an `Ok` response). The pause
-/// uses `tokio::time::sleep`, so this must run inside a Tokio runtime with the timer
-/// enabled when a retry happens.
+/// The result of the last attempt is returned (a 5xx is an `Ok` response). The pause is
+/// taken on `clock` ([`crate::client_core::sleep_on`]): Tokio's timer unless the clock takes
+/// it over, so with a real clock this must run inside a Tokio runtime with the timer enabled
+/// when a retry happens.
 pub(crate) async fn send_with_retry(
     client: &dyn HttpClient,
     request: http::Request<Vec<u8>>,
     policy: &RetryPolicy,
+    clock: &dyn Clock,
 ) -> Result<http::Response<Vec<u8>>, HttpError> {
     let method = request.method().clone();
     let target = redacted_uri(request.uri());
@@ -112,7 +117,7 @@ pub(crate) async fn send_with_retry(
                     delay_ms = u64::try_from(policy.delay.as_millis()).unwrap_or(u64::MAX),
                     "retrying HTTP request"
                 );
-                tokio::time::sleep(policy.delay).await;
+                sleep_on(clock, policy.delay).await;
             }
             _ => return result,
         }

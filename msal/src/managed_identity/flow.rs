@@ -317,6 +317,7 @@ impl CachedFlow for ManagedIdentityFlow {
                 http: core.http.as_ref(),
                 retry: &flow.shared.retry,
                 now: &now,
+                clock: core.clock.as_ref(),
             };
             let request = TokenRequest {
                 config: &flow.shared.config,

@@ -197,7 +197,8 @@ impl ManagedIdentityApplicationBuilder {
         self
     }
 
-    /// The clock every expiry decision reads (default: the system clock).
+    /// The clock every expiry decision reads and the pauses between retries go through
+    /// (default: the system clock, pausing on Tokio's timer; see [`crate::Clock::sleep`]).
     pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.config.clock = Some(Arc::new(clock));
         self

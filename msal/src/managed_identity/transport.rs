@@ -2,18 +2,20 @@
 //! challenge, and every answer classified into a token or an error that names the source and
 //! what to check.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::source::ManagedIdentitySource;
 use msal_core::managed_identity::{
     arc_challenge_path, describe_error, parse_success, ManagedIdentityToken,
 };
+use msal_core::Clock;
 use msal_http::{HttpClient, HttpError};
 
 use super::arc_key::read_key_file;
 use super::error::{ManagedIdentityError, ManagedIdentityErrorKind as Kind};
 use super::request::{build, TokenRequest};
 use super::retry::ManagedIdentityRetryPolicy;
+use crate::client_core::sleep_on;
 
 /// Whether `status` is worth another attempt at `source`.
 fn retryable(source: ManagedIdentitySource, status: u16) -> bool {
@@ -44,6 +46,8 @@ pub(crate) struct Transport<'a> {
     pub retry: &'a ManagedIdentityRetryPolicy,
     /// Now, in Unix seconds (the app's clock).
     pub now: &'a (dyn Fn() -> u64 + Send + Sync),
+    /// The app's clock, which times the pauses between retries.
+    pub clock: &'a dyn Clock,
 }
 
 /// Obtain a token from the request's source.
@@ -119,6 +123,15 @@ async fn answer_arc_challenge(
     send(transport, req, Some(key.expose_secret())).await
 }
 
+/// Time since `started` (real) or `started_on_clock` (the app's clock), whichever is further.
+fn elapsed(started: Instant, started_on_clock: SystemTime, clock: &dyn Clock) -> Duration {
+    let on_clock = clock
+        .now()
+        .duration_since(started_on_clock)
+        .unwrap_or(Duration::ZERO);
+    started.elapsed().max(on_clock)
+}
+
 /// What the tests and the classification need of an answer.
 struct Answer {
     status: u16,
@@ -136,6 +149,9 @@ async fn send(
 ) -> Result<Answer, ManagedIdentityError> {
     let source = req.config.source;
     let started = Instant::now();
+    // The pauses go through the app's clock, so the time budget counts the clock's time too
+    // (whichever is further): an auto-advancing test clock spends it without real waiting.
+    let started_on_clock = transport.clock.now();
     // Waiting needs a Tokio runtime; without one there are no retries.
     let can_wait = tokio::runtime::Handle::try_current().is_ok();
     let mut retries = 0;
@@ -146,12 +162,13 @@ async fn send(
             Err(e) => (e.is_timeout(), None),
         };
         if again && can_wait {
-            if let Some(delay) = transport
-                .retry
-                .delay(retries, started.elapsed(), retry_after)
-            {
+            if let Some(delay) = transport.retry.delay(
+                retries,
+                elapsed(started, started_on_clock, transport.clock),
+                retry_after,
+            ) {
                 tracing::debug!(correlation_id = %req.correlation_id, retry = retries + 1, ?delay, "{source} asked to try again");
-                tokio::time::sleep(delay).await;
+                sleep_on(transport.clock, delay).await;
                 retries += 1;
                 continue;
             }

@@ -5,11 +5,12 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use crate::http::exchange::{self as endpoints, execute};
 use crate::http::retry::{send_with_retry, RetryPolicy};
 use crate::http::{HttpClient, HttpError, ReqwestHttpClient};
+use msal_core::SystemClock;
 use wiremock::matchers::{body_string, header, header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -82,14 +83,9 @@ async fn form_post_is_sent_with_msal_headers_and_answer_is_read() {
         .await;
 
     let client = ReqwestHttpClient::new();
-    let response = execute(
-        &client,
-        token_request(&server),
-        &fast_retry(),
-        SystemTime::now(),
-    )
-    .await
-    .unwrap();
+    let response = execute(&client, token_request(&server), &fast_retry(), &SystemClock)
+        .await
+        .unwrap();
     assert_eq!(response.status, 200);
     assert_eq!(response.body, br#"{"access_token":"at","expires_in":3600}"#);
     assert_eq!(response.headers["content-type"], "application/json");
@@ -113,7 +109,7 @@ async fn get_is_sent_through_arc_dyn_client() {
     ))
     .unwrap();
     let request = endpoints::get(&url, "cid").unwrap();
-    let response = execute(&client, request, &fast_retry(), SystemTime::now())
+    let response = execute(&client, request, &fast_retry(), &SystemClock)
         .await
         .unwrap();
     assert_eq!(response.status, 200);
@@ -136,7 +132,7 @@ async fn server_error_without_retry_after_is_retried_once() {
         .await;
 
     let client = ReqwestHttpClient::new();
-    let response = send_with_retry(&client, token_request(&server), &fast_retry())
+    let response = send_with_retry(&client, token_request(&server), &fast_retry(), &SystemClock)
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -152,7 +148,7 @@ async fn server_error_twice_returns_second_server_error() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = send_with_retry(&client, token_request(&server), &fast_retry())
+    let response = send_with_retry(&client, token_request(&server), &fast_retry(), &SystemClock)
         .await
         .unwrap();
     assert_eq!(response.status(), 503);
@@ -167,14 +163,9 @@ async fn server_error_with_retry_after_is_not_retried() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = execute(
-        &client,
-        token_request(&server),
-        &fast_retry(),
-        SystemTime::now(),
-    )
-    .await
-    .unwrap();
+    let response = execute(&client, token_request(&server), &fast_retry(), &SystemClock)
+        .await
+        .unwrap();
     assert_eq!(response.status, 500);
     assert_eq!(response.retry_after, Some(Duration::from_secs(7)));
 }
@@ -188,7 +179,7 @@ async fn too_many_requests_is_not_retried() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = send_with_retry(&client, token_request(&server), &fast_retry())
+    let response = send_with_retry(&client, token_request(&server), &fast_retry(), &SystemClock)
         .await
         .unwrap();
     assert_eq!(response.status(), 429);
@@ -203,14 +194,9 @@ async fn bad_request_is_not_retried() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = execute(
-        &client,
-        token_request(&server),
-        &fast_retry(),
-        SystemTime::now(),
-    )
-    .await
-    .unwrap();
+    let response = execute(&client, token_request(&server), &fast_retry(), &SystemClock)
+        .await
+        .unwrap();
     assert_eq!(response.status, 400);
     assert_eq!(response.body, br#"{"error":"invalid_grant"}"#);
 }
@@ -224,7 +210,7 @@ async fn body_over_the_limit_is_rejected() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new().with_max_response_bytes(16);
-    let err = send_with_retry(&client, token_request(&server), &fast_retry())
+    let err = send_with_retry(&client, token_request(&server), &fast_retry(), &SystemClock)
         .await
         .unwrap_err();
     assert_eq!(err, HttpError::BodyTooLarge { limit: 16 });
@@ -307,7 +293,7 @@ async fn redirect_is_not_followed() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = send_with_retry(&client, token_request(&server), &fast_retry())
+    let response = send_with_retry(&client, token_request(&server), &fast_retry(), &SystemClock)
         .await
         .unwrap();
     assert_eq!(response.status(), 302);
@@ -325,7 +311,7 @@ async fn timeout_is_reported_and_retried_once() {
     let client = ReqwestHttpClient::new().with_timeout(Duration::from_millis(200));
     let mut request = token_request(&server);
     *request.uri_mut() = format!("{}?code=SECRET", request.uri()).parse().unwrap();
-    let err = send_with_retry(&client, request, &fast_retry())
+    let err = send_with_retry(&client, request, &fast_retry(), &SystemClock)
         .await
         .unwrap_err();
     assert_eq!(err, HttpError::Timeout);
@@ -345,7 +331,7 @@ async fn connection_refused_is_connect_error_and_retried_once() {
     };
     let url = url::Url::parse(&format!("http://127.0.0.1:{port}/token?code=SECRET")).unwrap();
     let request = endpoints::form_post(&url, &[("client_secret", "SECRET")], "cid", &[]).unwrap();
-    let err = send_with_retry(&client, request, &fast_retry())
+    let err = send_with_retry(&client, request, &fast_retry(), &SystemClock)
         .await
         .unwrap_err();
     assert!(
@@ -393,8 +379,13 @@ async fn from_client_uses_the_given_client() {
         .unwrap();
     let client = ReqwestHttpClient::from_client(inner);
     let boxed: Box<dyn HttpClient> = Box::new(client);
-    let response = send_with_retry(&boxed, token_request(&server), &RetryPolicy::none())
-        .await
-        .unwrap();
+    let response = send_with_retry(
+        &boxed,
+        token_request(&server),
+        &RetryPolicy::none(),
+        &SystemClock,
+    )
+    .await
+    .unwrap();
     assert_eq!(response.body(), b"ok");
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::http::retry::{send_with_retry, RetryPolicy};
 use crate::http::{HttpClient, HttpError};
 use mockall::predicate::always;
+use msal_core::SystemClock;
 
 mockall::mock! {
     pub Client {}
@@ -67,35 +68,43 @@ fn mock_answering(answers: Vec<Result<http::Response<Vec<u8>>, HttpError>>) -> M
 #[tokio::test]
 async fn server_error_without_retry_after_makes_two_calls() {
     let mock = mock_answering(vec![Ok(response(500, None)), Ok(response(200, None))]);
-    let result = send_with_retry(&mock, request(), &policy()).await.unwrap();
+    let result = send_with_retry(&mock, request(), &policy(), &SystemClock)
+        .await
+        .unwrap();
     assert_eq!(result.status(), 200);
 }
 
 #[tokio::test]
 async fn server_error_twice_returns_the_last_answer() {
     let mock = mock_answering(vec![Ok(response(502, None)), Ok(response(504, None))]);
-    let result = send_with_retry(&mock, request(), &policy()).await.unwrap();
+    let result = send_with_retry(&mock, request(), &policy(), &SystemClock)
+        .await
+        .unwrap();
     assert_eq!(result.status(), 504);
 }
 
 #[tokio::test]
 async fn server_error_with_retry_after_makes_one_call() {
     let mock = mock_answering(vec![Ok(response(503, Some("30")))]);
-    let result = send_with_retry(&mock, request(), &policy()).await.unwrap();
+    let result = send_with_retry(&mock, request(), &policy(), &SystemClock)
+        .await
+        .unwrap();
     assert_eq!(result.status(), 503);
 }
 
 #[tokio::test]
 async fn timeout_makes_two_calls() {
     let mock = mock_answering(vec![Err(HttpError::Timeout), Ok(response(200, None))]);
-    let result = send_with_retry(&mock, request(), &policy()).await.unwrap();
+    let result = send_with_retry(&mock, request(), &policy(), &SystemClock)
+        .await
+        .unwrap();
     assert_eq!(result.status(), 200);
 }
 
 #[tokio::test]
 async fn timeout_twice_returns_timeout() {
     let mock = mock_answering(vec![Err(HttpError::Timeout), Err(HttpError::Timeout)]);
-    let err = send_with_retry(&mock, request(), &policy())
+    let err = send_with_retry(&mock, request(), &policy(), &SystemClock)
         .await
         .unwrap_err();
     assert_eq!(err, HttpError::Timeout);
@@ -107,7 +116,7 @@ async fn connect_error_makes_two_calls() {
         message: "connection refused".into(),
     };
     let mock = mock_answering(vec![Err(refused.clone()), Err(refused.clone())]);
-    let err = send_with_retry(&mock, request(), &policy())
+    let err = send_with_retry(&mock, request(), &policy(), &SystemClock)
         .await
         .unwrap_err();
     assert_eq!(err, refused);
@@ -117,7 +126,9 @@ async fn connect_error_makes_two_calls() {
 async fn client_errors_make_one_call() {
     for status in [400u16, 401, 403, 404, 429] {
         let mock = mock_answering(vec![Ok(response(status, None))]);
-        let result = send_with_retry(&mock, request(), &policy()).await.unwrap();
+        let result = send_with_retry(&mock, request(), &policy(), &SystemClock)
+            .await
+            .unwrap();
         assert_eq!(result.status(), status);
     }
 }
@@ -125,32 +136,36 @@ async fn client_errors_make_one_call() {
 #[tokio::test]
 async fn success_makes_one_call() {
     let mock = mock_answering(vec![Ok(response(200, None))]);
-    let result = send_with_retry(&mock, request(), &policy()).await.unwrap();
+    let result = send_with_retry(&mock, request(), &policy(), &SystemClock)
+        .await
+        .unwrap();
     assert_eq!(result.body(), b"status 200");
 }
 
 #[tokio::test]
 async fn non_transient_errors_make_one_call() {
     let mock = mock_answering(vec![Err(HttpError::BodyTooLarge { limit: 1 })]);
-    let err = send_with_retry(&mock, request(), &policy())
+    let err = send_with_retry(&mock, request(), &policy(), &SystemClock)
         .await
         .unwrap_err();
     assert_eq!(err, HttpError::BodyTooLarge { limit: 1 });
     let mock = mock_answering(vec![Err(HttpError::Transport {
         message: "boom".into(),
     })]);
-    assert!(send_with_retry(&mock, request(), &policy()).await.is_err());
+    assert!(send_with_retry(&mock, request(), &policy(), &SystemClock)
+        .await
+        .is_err());
 }
 
 #[tokio::test]
 async fn max_retries_zero_makes_one_call() {
     let mock = mock_answering(vec![Ok(response(500, None))]);
-    let result = send_with_retry(&mock, request(), &RetryPolicy::none())
+    let result = send_with_retry(&mock, request(), &RetryPolicy::none(), &SystemClock)
         .await
         .unwrap();
     assert_eq!(result.status(), 500);
     let mock = mock_answering(vec![Err(HttpError::Timeout)]);
-    let err = send_with_retry(&mock, request(), &RetryPolicy::none())
+    let err = send_with_retry(&mock, request(), &RetryPolicy::none(), &SystemClock)
         .await
         .unwrap_err();
     assert!(err.is_timeout());
@@ -168,6 +183,33 @@ async fn max_retries_three_makes_up_to_four_calls() {
         Ok(response(503, None)),
         Ok(response(500, None)),
     ]);
-    let result = send_with_retry(&mock, request(), &policy).await.unwrap();
+    let result = send_with_retry(&mock, request(), &policy, &SystemClock)
+        .await
+        .unwrap();
     assert_eq!(result.status(), 500);
+}
+
+/// The pause before each retry is taken on the clock it is given: an auto-advancing
+/// `ManualClock` moves by exactly the delay per retry, and no runtime timer is needed (this
+/// test has none: `block_on` with Tokio's timer absent would panic on `tokio::time::sleep`).
+#[test]
+fn the_retry_delay_goes_through_the_clock() {
+    let policy = RetryPolicy {
+        max_retries: 2,
+        delay: Duration::from_secs(7),
+    };
+    let clock = msal_core::ManualClock::at_unix(1_000).with_auto_advance();
+    let before = msal_core::Clock::now(&clock);
+    let mock = mock_answering(vec![
+        Ok(response(503, None)),
+        Err(HttpError::Timeout),
+        Ok(response(200, None)),
+    ]);
+    let result =
+        futures::executor::block_on(send_with_retry(&mock, request(), &policy, &clock)).unwrap();
+    assert_eq!(result.status(), 200);
+    let moved = msal_core::Clock::now(&clock)
+        .duration_since(before)
+        .unwrap();
+    assert_eq!(moved, Duration::from_secs(14));
 }
