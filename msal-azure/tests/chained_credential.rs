@@ -208,7 +208,7 @@ async fn on_a_laptop_the_chain_falls_through_to_the_developer_account() {
     mount_imds_identity_not_found(&server).await;
     mount_service(&server, "dev-token", 2).await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", Some(("dev-token", VAULT, now + 3600)), now);
+    let cache = signed_in_cache("rt-1", Some(("dev-token", VAULT, now + 3600)));
     let credential = chain(&[imds_var(&server)])
         .developer_app(app(&server, TENANT, &cache, None))
         .build();
@@ -226,7 +226,7 @@ async fn the_developer_link_reads_the_msal_cli_cache_from_its_variables() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("msal_token_cache.json");
     let now = now_secs();
-    let doc = signed_in_document("rt-1", Some(("cli-token", VAULT, now + 3600)), now);
+    let doc = signed_in_document("rt-1", Some(("cli-token", VAULT, now + 3600)));
     std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
     let credential = chain(&[
         imds_var(&server),
@@ -399,7 +399,7 @@ async fn an_imds_that_does_not_answer_within_the_probe_counts_as_absent() {
         .mount(&server)
         .await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", Some(("dev-token", VAULT, now + 3600)), now);
+    let cache = signed_in_cache("rt-1", Some(("dev-token", VAULT, now + 3600)));
     let credential = chain(&[imds_var(&server)])
         .imds_probe(Duration::from_millis(200))
         .developer_app(app(&server, TENANT, &cache, None))

@@ -24,7 +24,7 @@ fn confidential_app(server: &MockServer) -> ConfidentialClientApplication {
     ConfidentialClientApplication::builder(CLIENT_ID)
         .authority(&authority(TENANT))
         .client_secret(SECRET)
-        .http_client(Loopback::new(server))
+        .http_client(LoopbackTransport::new(server))
         .cache(MemoryCache::new())
         .retry_policy(RetryPolicy {
             max_retries: 0,

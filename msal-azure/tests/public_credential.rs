@@ -151,7 +151,7 @@ async fn expiry_refreshes_with_the_refresh_token_and_the_sdk_sees_expiry_minus_f
     let server = MockServer::start().await;
     let (clock, now) = manual_clock_now();
     let target = "https://vault.azure.net/.default";
-    let cache = signed_in_cache("rt-1", Some(("at-cached", target, now + 3600)), now);
+    let cache = signed_in_cache("rt-1", Some(("at-cached", target, now + 3600)));
     let credential = PublicClientCredential::new(
         app(&server, TENANT, &cache, Some(&clock)),
         Interaction::Fail,
@@ -211,7 +211,7 @@ async fn expiry_refreshes_with_the_refresh_token_and_the_sdk_sees_expiry_minus_f
 async fn a_custom_expiry_margin_is_what_the_sdk_sees() {
     let server = MockServer::start().await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", Some(("at-cached", VAULT, now + 3600)), now);
+    let cache = signed_in_cache("rt-1", Some(("at-cached", VAULT, now + 3600)));
     let credential = PublicClientCredential::builder(app(&server, TENANT, &cache, None))
         .expiry_margin(Duration::from_secs(600))
         .build();
@@ -223,7 +223,7 @@ async fn a_custom_expiry_margin_is_what_the_sdk_sees() {
 async fn a_claims_challenge_bypasses_the_cache_and_sends_the_claims() {
     let server = MockServer::start().await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", Some(("at-revoked", VAULT, now + 3600)), now);
+    let cache = signed_in_cache("rt-1", Some(("at-revoked", VAULT, now + 3600)));
     let credential =
         PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
     Mock::given(method("POST"))
@@ -277,10 +277,10 @@ async fn a_claims_challenge_bypasses_the_cache_and_sends_the_claims() {
 async fn a_tenant_in_the_options_gets_a_token_in_that_tenant() {
     let server = MockServer::start().await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", Some(("at-home", VAULT, now + 3600)), now);
+    let cache = signed_in_cache("rt-1", Some(("at-home", VAULT, now + 3600)));
     let factory = {
         let cache = cache.clone();
-        let loopback = Loopback::new(&server);
+        let loopback = LoopbackTransport::new(&server);
         move |tenant: &str| {
             msal::PublicClientApplication::builder(CLIENT_ID)
                 .authority(&authority(tenant))
@@ -326,7 +326,7 @@ async fn a_tenant_in_the_options_gets_a_token_in_that_tenant() {
 async fn another_tenant_without_a_factory_is_refused() {
     let server = MockServer::start().await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", Some(("at-home", VAULT, now + 3600)), now);
+    let cache = signed_in_cache("rt-1", Some(("at-home", VAULT, now + 3600)));
     let credential =
         PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
     let options = token_request_options(Some(OTHER_TENANT), None);
@@ -349,7 +349,7 @@ async fn another_tenant_without_a_factory_is_refused() {
 async fn default_and_multiple_scopes_are_sent_as_the_sdk_gives_them() {
     let server = MockServer::start().await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", None, now);
+    let cache = signed_in_cache("rt-1", None);
     let credential =
         PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
     // Entra answers a `.default` request with the resource's scopes.
@@ -422,8 +422,7 @@ async fn with_nobody_signed_in_the_fail_policy_says_to_sign_in() {
 #[tokio::test]
 async fn a_refresh_token_entra_rejects_becomes_sign_in_required_with_the_msal_error() {
     let server = MockServer::start().await;
-    let now = now_secs();
-    let cache = signed_in_cache("rt-expired", None, now);
+    let cache = signed_in_cache("rt-expired", None);
     let credential =
         PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
     Mock::given(method("POST"))
@@ -455,8 +454,7 @@ async fn a_refresh_token_entra_rejects_becomes_sign_in_required_with_the_msal_er
 #[tokio::test]
 async fn other_failures_are_credential_errors_with_the_msal_error_as_source() {
     let server = MockServer::start().await;
-    let now = now_secs();
-    let cache = signed_in_cache("rt-1", None, now);
+    let cache = signed_in_cache("rt-1", None);
     let credential =
         PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
     Mock::given(method("POST"))
@@ -497,7 +495,7 @@ async fn no_scopes_is_an_error_without_a_request() {
 async fn debug_shows_no_token() {
     let server = MockServer::start().await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-secret", Some(("at-secret", VAULT, now + 3600)), now);
+    let cache = signed_in_cache("rt-secret", Some(("at-secret", VAULT, now + 3600)));
     let credential = PublicClientCredential::new(
         app(&server, TENANT, &cache, None),
         Interaction::device_code(|_| {}),

@@ -20,7 +20,6 @@
 //! (`AT-SECRET-...`, `RT-SECRET-...`, `IDT-SIG-SECRET-...`, `CODE-SECRET-...`,
 //! `DEVICE-SECRET-...`), and learns the PKCE verifier from the code redemption form the fake
 //! identity provider receives.
-mod common;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -28,9 +27,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use common::{
-    b64, client_info, CacheDoc, LoopbackTransport, CLIENT_ID, ENV, T0, TOKEN_PATH, UID, UTID,
-};
 use msal::cache::schema::{
     AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry,
 };
@@ -45,6 +41,9 @@ use msal::{
 };
 use msal_core::{IdTokenClaims, Pkce};
 use msal_interactive::{AuthorizationResponse, AuthorizationSession, DeviceAuthorizationResponse};
+use msal_tests::harness::{
+    self, b64, client_info, CacheDoc, LoopbackTransport, CLIENT_ID, ENV, T0, TOKEN_PATH, UID, UTID,
+};
 use serde_json::{json, Value};
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::format::FmtSpan;
@@ -374,7 +373,7 @@ fn token_endpoint(status: u16, body: Value) -> Mock {
 }
 
 fn form(request: &Request) -> HashMap<String, String> {
-    common::form(request)
+    harness::form(request)
 }
 
 /// A web UI that answers with `code` (or an error), as a browser would after the user signed
@@ -580,7 +579,7 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
     p.debug("Vec<Account>", &accounts);
     p.debug(
         "Option<Account>",
-        &app.account(&common::hid()).await.unwrap(),
+        &app.account(&harness::hid()).await.unwrap(),
     );
 
     let silent = app.acquire_token_silent(["User.Read"], &account);
@@ -1377,7 +1376,7 @@ async fn cache_store_and_write_types_redact_secrets_in_debug() {
         .await
         .unwrap();
     let redeemed = RedeemedRefreshToken {
-        home_account_id: common::hid().into(),
+        home_account_id: harness::hid().into(),
         environment: ENV.into(),
         client_or_family: CLIENT_ID.into(),
         redeemed_secret_fingerprint: msal::cache::index::secret_fingerprint(&rt),

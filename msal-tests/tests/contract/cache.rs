@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use msal::cache::{CacheError, FileCache, MemoryCache};
 use msal::{Account, Error, ManualClock, PublicClientApplication, TokenSource};
+use msal_tests::harness::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -10,7 +10,6 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::common::*;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -21,6 +20,7 @@ use msal::{
     ConfidentialClientApplicationBuilder, Error, JwtSignature, ManualClock, Prompt, TokenSource,
     WebUiError,
 };
+use msal_tests::harness::*;
 use serde_json::{json, Value};
 use sha2::Digest;
 use wiremock::matchers::{body_string_contains, method, path};

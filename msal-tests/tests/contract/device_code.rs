@@ -7,10 +7,10 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::*;
 use msal::cache::MemoryCache;
 use msal::http::{HttpClient, HttpError};
 use msal::{DeviceCodeInfo, Error, ManualClock, PublicClientApplication, TokenSource, WebUiError};
+use msal_tests::harness::*;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 

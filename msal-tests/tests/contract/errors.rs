@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::common::*;
 use msal::{
     Account, Error, ServiceError, TokenSource, UiRequiredClassification, UiRequiredError,
     UiRequiredReason,
 };
+use msal_tests::harness::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};

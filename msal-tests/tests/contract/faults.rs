@@ -18,9 +18,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::common::*;
 use msal::http::{HttpClient, HttpError, ReqwestHttpClient};
 use msal::{AuthenticationResult, Error, ManualClock, TokenSource};
+use msal_tests::harness::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

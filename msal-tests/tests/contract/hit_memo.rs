@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use msal::TokenSource;
+use msal_tests::harness::*;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};
 

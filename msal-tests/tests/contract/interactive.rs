@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::*;
 use msal::{Error, PublicClientApplication, TokenSource, WebUi, WebUiError};
 use msal_interactive::{AuthorizationResponse, AuthorizationSession};
+use msal_tests::harness::*;
 use serde_json::json;
 use url::Url;
 use wiremock::matchers::{body_string_contains, method, path};

@@ -1,8 +1,8 @@
 //! The basic story end to end against wiremock: a cache hit makes no request, an expired token
 //! is refreshed once, and the refreshed token is then served from the cache.
 
-use crate::common::*;
 use msal::TokenSource;
+use msal_tests::harness::*;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
