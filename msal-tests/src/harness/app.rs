@@ -3,12 +3,15 @@
 use std::time::Duration;
 
 use msal::cache::{CacheStore, Partition};
-use msal::http::RetryPolicy;
-use msal::{Account, ManualClock, PublicClientApplication};
+use msal::http::{HttpClient, RetryPolicy};
+use msal::{Account, ManualClock, PublicClientApplication, PublicClientApplicationBuilder};
 use serde_json::Value;
 use wiremock::MockServer;
 
 use super::{hid, CacheDoc, LoopbackTransport, TestStore, CLIENT_ID, ENV, T0, USERNAME, UTID};
+
+/// The authority harness apps use unless told otherwise.
+const COMMON: &str = "https://login.microsoftonline.com/common";
 
 /// An app, its clock, its cache and the wiremock server it talks to.
 pub struct Harness {
@@ -25,16 +28,29 @@ pub struct Harness {
 impl Harness {
     /// An app for `CLIENT_ID` at `https://login.microsoftonline.com/common`.
     pub async fn new() -> Self {
-        Self::with_authority("https://login.microsoftonline.com/common").await
+        Self::with_authority(COMMON).await
     }
 
     /// An app for `CLIENT_ID` at `authority` (on a fresh server, clock and cache).
     pub async fn with_authority(authority: &str) -> Self {
+        Self::configured(|b| b.authority(authority)).await
+    }
+
+    /// An app for `CLIENT_ID` at `https://login.microsoftonline.com/common` sending through
+    /// `transport` instead of the loopback transport (fault injection); the wiremock server
+    /// only fills the harness.
+    pub async fn with_transport(transport: impl HttpClient + 'static) -> Self {
+        Self::configured(|b| b.authority(COMMON).http_client(transport)).await
+    }
+
+    /// A fresh server, clock and cache, and an app from [`app_builder`] as `configure` leaves it.
+    async fn configured(
+        configure: impl FnOnce(PublicClientApplicationBuilder) -> PublicClientApplicationBuilder,
+    ) -> Self {
         let server = MockServer::start().await;
         let clock = ManualClock::at_unix(T0);
         let cache = TestStore::from_env();
-        let app = app_builder(&server, &clock, &cache, CLIENT_ID)
-            .authority(authority)
+        let app = configure(app_builder(&server, &clock, &cache, CLIENT_ID))
             .build()
             .expect("the harness app builds");
         Harness {
@@ -48,7 +64,7 @@ impl Harness {
     /// Another app (e.g. another process or client id) sharing this harness's cache and clock.
     pub fn sibling(&self, client_id: &str) -> PublicClientApplication {
         app_builder(&self.server, &self.clock, &self.cache, client_id)
-            .authority("https://login.microsoftonline.com/common")
+            .authority(COMMON)
             .build()
             .expect("the sibling app builds")
     }
@@ -95,7 +111,7 @@ pub fn app_builder(
     clock: &ManualClock,
     cache: &TestStore,
     client_id: &str,
-) -> msal::PublicClientApplicationBuilder {
+) -> PublicClientApplicationBuilder {
     PublicClientApplication::builder(client_id)
         .http_client(LoopbackTransport::new(server))
         .clock(clock.clone())

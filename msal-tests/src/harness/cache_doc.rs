@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::{hid, id_token, ENV, T0, USERNAME, UTID};
+use super::{hid, id_token, CLIENT_ID, ENV, T0, USERNAME, UTID};
 
 /// A unified-schema cache document under construction (MSAL Python's dialect by default).
 #[derive(Clone, Debug)]
@@ -36,6 +36,39 @@ impl CacheDoc {
         self.account(&hid(), ENV, UTID, USERNAME)
             .refresh_token(&hid(), ENV, client_id, refresh_token, None)
             .id_token(&hid(), ENV, client_id, UTID)
+    }
+
+    /// The signed-in user of [`CLIENT_ID`] with `refresh_token` and one access token for
+    /// `target` in the home tenant, expiring at `expires_on` (the most common seed).
+    pub fn signed_in_with(
+        refresh_token: &str,
+        target: &str,
+        access_token: &str,
+        expires_on: u64,
+    ) -> Self {
+        Self::signed_in_with_refresh_on(refresh_token, target, access_token, expires_on, None)
+    }
+
+    /// [`CacheDoc::signed_in_with`], the access token refreshable from `refresh_on`.
+    pub fn signed_in_with_refresh_on(
+        refresh_token: &str,
+        target: &str,
+        access_token: &str,
+        expires_on: u64,
+        refresh_on: Option<u64>,
+    ) -> Self {
+        CacheDoc::new()
+            .signed_in(CLIENT_ID, refresh_token)
+            .access_token_at(
+                &hid(),
+                ENV,
+                CLIENT_ID,
+                UTID,
+                target,
+                access_token,
+                expires_on,
+                refresh_on,
+            )
     }
 
     /// An account entry.

@@ -5,7 +5,7 @@
 //! server before sending it with the real reqwest transport, so the tests exercise the exact
 //! URLs, headers and bodies msal-rs would send to Entra without leaving the machine.
 //!
-//! - [`transport`]: the loopback transport.
+//! - [`transport`]: the loopback transport; [`scripted`]: a transport answering from a script.
 //! - [`store`]: the cache store chosen by `MSAL_TEST_BACKEND`.
 //! - [`app`]: [`Harness`] (an app, its manual clock, its cache and its server) and
 //!   [`app_builder`].
@@ -16,15 +16,18 @@
 
 pub mod app;
 pub mod cache_doc;
+pub mod scripted;
 pub mod store;
 pub mod tokens;
 pub mod transport;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use app::{app_builder, Harness};
 pub use cache_doc::{access_token_secrets, refresh_token_secrets, secrets, CacheDoc};
+pub use scripted::{ScriptedTransport, SeenRequest};
 pub use store::TestStore;
 pub use tokens::{b64, client_info, id_token, id_token_at, jwt, token_response, token_response_at};
 pub use transport::LoopbackTransport;
@@ -61,4 +64,32 @@ pub fn form(request: &wiremock::Request) -> HashMap<String, String> {
 /// `Arc::new`, for brevity where tests share apps across tasks.
 pub fn arc<T>(t: T) -> Arc<T> {
     Arc::new(t)
+}
+
+/// The instant `secs` Unix seconds.
+pub fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// `secs` Unix seconds as an HTTP date (RFC 7231 IMF-fixdate), as in `Retry-After`.
+pub fn http_date(secs: u64) -> String {
+    httpdate::fmt_http_date(at(secs))
+}
+
+/// Serves an OIDC discovery document at `server`'s root making it the issuer, with its
+/// `/authorize` and `/token` endpoints (what an OIDC-authority app reads first).
+pub async fn mount_oidc_discovery(server: &wiremock::MockServer) {
+    use wiremock::matchers::{method, path};
+    let issuer = server.uri();
+    wiremock::Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "issuer": issuer,
+                "authorization_endpoint": format!("{issuer}/authorize"),
+                "token_endpoint": format!("{issuer}/token"),
+            })),
+        )
+        .mount(server)
+        .await;
 }

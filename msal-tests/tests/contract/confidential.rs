@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -195,10 +195,6 @@ fn cc_ok_for(tenant: &str, contains: &str, body: Value) -> Mock {
         .and(body_string_contains("grant_type=client_credentials"))
         .and(body_string_contains(contains))
         .respond_with(ResponseTemplate::new(200).set_body_json(body))
-}
-
-fn at(secs: u64) -> std::time::SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
 }
 
 /// The entries of a section of a stored document.

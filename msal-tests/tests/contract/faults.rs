@@ -16,7 +16,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use msal::http::{HttpClient, HttpError, ReqwestHttpClient};
 use msal::{AuthenticationResult, Error, ManualClock, TokenSource};
@@ -31,38 +31,6 @@ const RT: &str = "rt-1";
 const CACHED_AT: &str = "at-cached";
 /// The response-size cap of the default transport.
 const ONE_MIB: usize = 1024 * 1024;
-
-fn at(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
-}
-
-/// RFC 7231 IMF-fixdate for Unix seconds (msal-tests has no direct `httpdate` dependency).
-fn http_date(unix: u64) -> String {
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = (unix / 86_400) as i64;
-    let secs = unix % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
 
 // ---------------------------------------------------------------------------------------------
 // Cache fixtures
@@ -348,21 +316,7 @@ impl Fixture {
             inner: ReqwestHttpClient::new().with_timeout(Duration::from_secs(5)),
             sends: Arc::clone(&sends),
         };
-        // The mock server only fills the harness; nothing is sent to it.
-        let server = MockServer::start().await;
-        let clock = ManualClock::at_unix(T0);
-        let cache = TestStore::from_env();
-        let app = app_builder(&server, &clock, &cache, CLIENT_ID)
-            .authority("https://login.microsoftonline.com/common")
-            .http_client(transport)
-            .build()
-            .unwrap();
-        let h = Harness {
-            server,
-            clock,
-            cache,
-            app,
-        };
+        let h = Harness::with_transport(transport).await;
         Fixture {
             h,
             tcp,

@@ -9,9 +9,8 @@ use wiremock::{Mock, ResponseTemplate};
 #[tokio::test]
 async fn hit_then_expiry_then_refresh_then_hit() {
     let h = Harness::new().await;
-    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
+    h.seed(&CacheDoc::signed_in_with(
+        "rt-1",
         "User.Read email openid profile",
         "at-1",
         T0 + 3600,
