@@ -65,6 +65,11 @@ async fn mount_device_code_sign_in(server: &MockServer, access_token: &str, now:
         .await;
 }
 
+/// A credential on `cache` that never prompts (a sign-in it needs is an error).
+fn silent_only(server: &MockServer, cache: &MemoryCache) -> PublicClientCredential {
+    PublicClientCredential::new(app(server, TENANT, cache, None), Interaction::Fail)
+}
+
 fn device_code_credential(
     app: msal::PublicClientApplication,
     shown: Arc<AtomicUsize>,
@@ -108,7 +113,7 @@ async fn first_call_signs_in_with_a_device_code_then_calls_are_cache_hits() {
     );
     assert_eq!(shown.load(Ordering::SeqCst), 1);
     // The sign-in is in the cache the app was given: a new credential on it is silent too.
-    let fresh = PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
+    let fresh = silent_only(&server, &cache);
     assert_eq!(
         fresh
             .get_token(&[VAULT], None)
@@ -224,8 +229,7 @@ async fn a_claims_challenge_bypasses_the_cache_and_sends_the_claims() {
     let server = MockServer::start().await;
     let now = now_secs();
     let cache = signed_in_cache("rt-1", Some(("at-revoked", VAULT, now + 3600)));
-    let credential =
-        PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
+    let credential = silent_only(&server, &cache);
     Mock::given(method("POST"))
         .and(path(token_path(TENANT)))
         .and(body_string_contains("grant_type=refresh_token"))
@@ -327,8 +331,7 @@ async fn another_tenant_without_a_factory_is_refused() {
     let server = MockServer::start().await;
     let now = now_secs();
     let cache = signed_in_cache("rt-1", Some(("at-home", VAULT, now + 3600)));
-    let credential =
-        PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
+    let credential = silent_only(&server, &cache);
     let options = token_request_options(Some(OTHER_TENANT), None);
     let err = credential
         .get_token(&[VAULT], Some(options))
@@ -350,8 +353,7 @@ async fn default_and_multiple_scopes_are_sent_as_the_sdk_gives_them() {
     let server = MockServer::start().await;
     let now = now_secs();
     let cache = signed_in_cache("rt-1", None);
-    let credential =
-        PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
+    let credential = silent_only(&server, &cache);
     // Entra answers a `.default` request with the resource's scopes.
     Mock::given(method("POST"))
         .and(path(token_path(TENANT)))
@@ -423,18 +425,18 @@ async fn with_nobody_signed_in_the_fail_policy_says_to_sign_in() {
 async fn a_refresh_token_entra_rejects_becomes_sign_in_required_with_the_msal_error() {
     let server = MockServer::start().await;
     let cache = signed_in_cache("rt-expired", None);
-    let credential =
-        PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
-    Mock::given(method("POST"))
-        .and(path(token_path(TENANT)))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+    let credential = silent_only(&server, &cache);
+    token_error(
+        400,
+        json!({
             "error": "invalid_grant",
             "error_description": "AADSTS70043: The refresh token has expired.",
             "suberror": "bad_token",
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }),
+    )
+    .expect(1)
+    .mount(&server)
+    .await;
     let err = credential.get_token(&[VAULT], None).await.unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::Credential);
     assert!(is_sign_in_required(&err));
@@ -455,16 +457,16 @@ async fn a_refresh_token_entra_rejects_becomes_sign_in_required_with_the_msal_er
 async fn other_failures_are_credential_errors_with_the_msal_error_as_source() {
     let server = MockServer::start().await;
     let cache = signed_in_cache("rt-1", None);
-    let credential =
-        PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
-    Mock::given(method("POST"))
-        .and(path(token_path(TENANT)))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+    let credential = silent_only(&server, &cache);
+    token_error(
+        400,
+        json!({
             "error": "invalid_scope",
             "error_description": "AADSTS70011: The provided value for scope is not valid.",
-        })))
-        .mount(&server)
-        .await;
+        }),
+    )
+    .mount(&server)
+    .await;
     let err = credential.get_token(&[VAULT], None).await.unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::Credential);
     assert!(!is_sign_in_required(&err));
@@ -479,8 +481,7 @@ async fn other_failures_are_credential_errors_with_the_msal_error_as_source() {
 async fn no_scopes_is_an_error_without_a_request() {
     let server = MockServer::start().await;
     let cache = MemoryCache::new();
-    let credential =
-        PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
+    let credential = silent_only(&server, &cache);
     for scopes in [&[][..], &[" "][..]] {
         let err = credential.get_token(scopes, None).await.unwrap_err();
         assert!(matches!(

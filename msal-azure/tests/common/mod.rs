@@ -14,7 +14,8 @@ use msal::cache::MemoryCache;
 use msal::http::RetryPolicy;
 use msal::{ManualClock, PublicClientApplication};
 use serde_json::Value;
-use wiremock::MockServer;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 // The shared harness: the loopback transport, the user's ids, token and cache-document builders.
 pub(crate) use msal_tests::harness::*;
@@ -168,4 +169,23 @@ pub(crate) async fn idp_requests(server: &MockServer) -> Vec<wiremock::Request> 
 pub(crate) fn manual_clock_now() -> (ManualClock, u64) {
     let now = now_secs();
     (ManualClock::at_unix(now), now)
+}
+
+/// The home tenant's token endpoint answering `status` with this (OAuth error) body; the
+/// caller adds expectations and mounts it.
+pub(crate) fn token_error(status: u16, body: Value) -> Mock {
+    Mock::given(method("POST"))
+        .and(path(token_path(TENANT)))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+}
+
+/// Entra rejecting the client secret (401 `invalid_client`, AADSTS7000215).
+pub(crate) fn invalid_client_secret() -> Mock {
+    token_error(
+        401,
+        serde_json::json!({
+            "error": "invalid_client",
+            "error_description": "AADSTS7000215: Invalid client secret provided.",
+        }),
+    )
 }
