@@ -188,17 +188,22 @@ impl CacheDoc {
     }
 }
 
+/// The entries of a section (`"AccessToken"`, `"Account"`, ...) of a stored cache document
+/// (none when the section is absent).
+pub fn entries(doc: &Value, section: &str) -> Vec<Value> {
+    doc[section]
+        .as_object()
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default()
+}
+
 /// The secrets of every entry of a section (`"AccessToken"`, `"RefreshToken"`, ...) in a
 /// stored cache document.
 pub fn secrets(doc: &Value, section: &str) -> Vec<String> {
-    doc[section]
-        .as_object()
-        .map(|m| {
-            m.values()
-                .map(|v| v["secret"].as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+    entries(doc, section)
+        .iter()
+        .map(|v| v["secret"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 /// The access tokens' secrets in a stored cache document.

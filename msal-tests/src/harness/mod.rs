@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use app::{app_builder, Harness};
-pub use cache_doc::{access_token_secrets, refresh_token_secrets, secrets, CacheDoc};
+pub use cache_doc::{access_token_secrets, entries, refresh_token_secrets, secrets, CacheDoc};
 pub use scripted::{ScriptedTransport, SeenRequest};
 pub use store::TestStore;
 pub use tokens::{b64, client_info, id_token, id_token_at, jwt, token_response, token_response_at};

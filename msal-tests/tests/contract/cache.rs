@@ -47,14 +47,7 @@ async fn answer_refresh(server: &MockServer, token_path: &str, refresh_token: &s
         .await;
 }
 
-fn entries<'a>(doc: &'a Value, section: &str) -> Vec<&'a Value> {
-    doc[section]
-        .as_object()
-        .map(|m| m.values().collect())
-        .unwrap_or_default()
-}
-
-fn with_hid<'a>(doc: &'a Value, section: &str, home_account_id: &str) -> Vec<&'a Value> {
+fn with_hid(doc: &Value, section: &str, home_account_id: &str) -> Vec<Value> {
     entries(doc, section)
         .into_iter()
         .filter(|e| e["home_account_id"].as_str() == Some(home_account_id))

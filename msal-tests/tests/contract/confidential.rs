@@ -197,14 +197,6 @@ fn cc_ok_for(tenant: &str, contains: &str, body: Value) -> Mock {
         .respond_with(ResponseTemplate::new(200).set_body_json(body))
 }
 
-/// The entries of a section of a stored document.
-fn entries(doc: &Value, section: &str) -> Vec<Value> {
-    doc[section]
-        .as_object()
-        .map(|m| m.values().cloned().collect())
-        .unwrap_or_default()
-}
-
 fn is_empty_or_absent(v: &Value, field: &str) -> bool {
     match v.get(field) {
         None | Some(Value::Null) => true,

@@ -113,13 +113,7 @@ async fn device_code_sign_in_polls_then_caches_the_account() {
     assert_eq!(accounts[0].home_account_id, hid());
     assert_eq!(accounts[0].username, "alice@contoso.example");
     let stored: Value = serde_json::from_slice(&cache.snapshot().unwrap()).unwrap();
-    let account = stored["Account"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .clone();
+    let account = entries(&stored, "Account").remove(0);
     assert_eq!(
         account["account_source"],
         "urn:ietf:params:oauth:grant-type:device_code"

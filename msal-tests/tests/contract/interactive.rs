@@ -207,13 +207,7 @@ async fn interactive_sign_in_with_pkce_state_and_nonce() {
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].username, "alice@contoso.example");
     let stored = h.stored().await;
-    let account = stored["Account"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .clone();
+    let account = entries(&stored, "Account").remove(0);
     assert_eq!(account["account_source"], "authorization_code");
     let silent = app
         .acquire_token_silent(["User.Read"], &accounts[0])
