@@ -1,22 +1,29 @@
 //! The loopback transport: Entra URLs in, the wiremock server out.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use msal::http::{HttpClient, HttpError, ReqwestHttpClient};
 use wiremock::MockServer;
 
-/// Sends every request to the wiremock server, keeping path, query, headers and body.
+/// Sends every request to the wiremock server (or another loopback address), keeping path,
+/// query, headers and body, over plain HTTP with the real reqwest transport.
 #[derive(Clone)]
 pub struct LoopbackTransport {
-    target: url::Url,
+    target: SocketAddr,
     inner: ReqwestHttpClient,
 }
 
 impl LoopbackTransport {
     /// A transport to `server`, every request bounded by 5 seconds.
     pub fn new(server: &MockServer) -> Self {
+        Self::to(*server.address())
+    }
+
+    /// A transport to `addr` (a fault-injecting server), every request bounded by 5 seconds.
+    pub fn to(addr: SocketAddr) -> Self {
         LoopbackTransport {
-            target: url::Url::parse(&server.uri()).expect("wiremock serves a valid URL"),
+            target: addr,
             inner: ReqwestHttpClient::new().with_timeout(Duration::from_secs(5)),
         }
     }
@@ -41,9 +48,7 @@ impl HttpClient for LoopbackTransport {
             .map(|p| p.as_str())
             .unwrap_or("/")
             .to_owned();
-        let host = self.target.host_str().expect("wiremock URL has a host");
-        let port = self.target.port().expect("wiremock URL has a port");
-        parts.uri = format!("http://{host}:{port}{path_and_query}")
+        parts.uri = format!("http://{}{path_and_query}", self.target)
             .parse()
             .expect("a path and query from a valid URI");
         self.inner

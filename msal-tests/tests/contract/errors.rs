@@ -1011,33 +1011,13 @@ fn reset_server(max: usize) -> (std::net::SocketAddr, std::sync::Arc<AtomicUsize
     (addr, served)
 }
 
-/// Sends every request to `addr`, keeping path, query, headers and body.
-struct ToAddr(std::net::SocketAddr, msal::http::ReqwestHttpClient);
-
-#[async_trait::async_trait]
-impl msal::http::HttpClient for ToAddr {
-    async fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, msal::http::HttpError> {
-        let (mut parts, body) = request.into_parts();
-        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        parts.uri = format!("http://{}{path}", self.0).parse().unwrap();
-        self.1.send(http::Request::from_parts(parts, body)).await
-    }
-}
-
 /// Behaviour (issue 14 §4): a connection reset after the request was sent is reported as a
 /// reset or closed connection (`Http(ConnectionClosed)`), never as "could not connect"; it is
 /// transient and retried once.
 #[tokio::test]
 async fn a_reset_after_the_request_was_sent_is_not_could_not_connect() {
     let (addr, served) = reset_server(2);
-    let h = Harness::with_transport(ToAddr(
-        addr,
-        msal::http::ReqwestHttpClient::new().with_timeout(Duration::from_secs(5)),
-    ))
-    .await;
+    let h = Harness::with_transport(LoopbackTransport::to(addr)).await;
     h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1")).await;
     let e = h
         .app

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use msal::http::{HttpClient, HttpError, ReqwestHttpClient};
+use msal::http::{HttpClient, HttpError};
 use msal::{AuthenticationResult, Error, ManualClock, TokenSource};
 use msal_tests::harness::*;
 use serde_json::{json, Value};
@@ -216,12 +216,11 @@ fn serve(mut stream: TcpStream, reply: &Reply) -> usize {
     }
 }
 
-/// Sends every request to a [`FaultServer`], keeping path, query, headers and body, with the
-/// real reqwest transport (default 1 MiB cap).
+/// Sends every request to a [`FaultServer`] through the harness's [`LoopbackTransport`] (the
+/// real reqwest transport, default 1 MiB cap), counting them.
 #[derive(Clone)]
 struct TcpTransport {
-    addr: SocketAddr,
-    inner: ReqwestHttpClient,
+    inner: LoopbackTransport,
     /// Requests sent (attempts, retries included).
     sends: Arc<AtomicUsize>,
 }
@@ -233,19 +232,7 @@ impl HttpClient for TcpTransport {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, HttpError> {
         self.sends.fetch_add(1, Ordering::SeqCst);
-        let (mut parts, body) = request.into_parts();
-        let path_and_query = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/")
-            .to_owned();
-        parts.uri = format!("http://{}{path_and_query}", self.addr)
-            .parse()
-            .unwrap();
-        self.inner
-            .send(http::Request::from_parts(parts, body))
-            .await
+        self.inner.send(request).await
     }
 }
 
@@ -312,8 +299,7 @@ impl Fixture {
     async fn with_transport(addr: SocketAddr, tcp: Option<FaultServer>) -> Self {
         let sends = Arc::new(AtomicUsize::new(0));
         let transport = TcpTransport {
-            addr,
-            inner: ReqwestHttpClient::new().with_timeout(Duration::from_secs(5)),
+            inner: LoopbackTransport::to(addr),
             sends: Arc::clone(&sends),
         };
         let h = Harness::with_transport(transport).await;
