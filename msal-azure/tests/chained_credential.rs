@@ -39,6 +39,18 @@ fn guarded() -> LoopbackOnly<ReqwestHttpClient> {
     LoopbackOnly::new(ReqwestHttpClient::new().with_timeout(Duration::from_secs(5)))
 }
 
+/// The chain an environment configured for a client secret builds (tenant at the fake).
+fn client_secret_chain(server: &MockServer, secret: &str) -> ChainedCredential {
+    chain(&[
+        imds_var(server),
+        ("AZURE_TENANT_ID", TENANT.to_owned()),
+        ("AZURE_CLIENT_ID", CLIENT_ID.to_owned()),
+        ("AZURE_CLIENT_SECRET", secret.to_owned()),
+        ("AZURE_AUTHORITY_HOST", server.uri()),
+    ])
+    .build()
+}
+
 /// A chain over exactly `vars`, IMDS at the fake, fast retries.
 fn chain(vars: &[(&str, String)]) -> ChainedCredentialBuilder {
     ChainedCredential::builder()
@@ -208,7 +220,7 @@ async fn on_a_laptop_the_chain_falls_through_to_the_developer_account() {
     mount_imds_identity_not_found(&server).await;
     mount_service(&server, "dev-token", 2).await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", Some(("dev-token", VAULT, now + 3600)), now);
+    let cache = signed_in_cache("rt-1", Some(("dev-token", VAULT, now + 3600)));
     let credential = chain(&[imds_var(&server)])
         .developer_app(app(&server, TENANT, &cache, None))
         .build();
@@ -226,7 +238,7 @@ async fn the_developer_link_reads_the_msal_cli_cache_from_its_variables() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("msal_token_cache.json");
     let now = now_secs();
-    let doc = signed_in_document("rt-1", Some(("cli-token", VAULT, now + 3600)), now);
+    let doc = signed_in_document("rt-1", Some(("cli-token", VAULT, now + 3600)));
     std::fs::write(&file, serde_json::to_vec(&doc).unwrap()).unwrap();
     let credential = chain(&[
         imds_var(&server),
@@ -245,14 +257,7 @@ async fn the_environment_link_comes_first_and_sends_the_client_secret() {
     mount_tenant(&server, "secret-token").await;
     mount_imds(&server, "mi-token").await;
     mount_service(&server, "secret-token", 2).await;
-    let credential = chain(&[
-        imds_var(&server),
-        ("AZURE_TENANT_ID", TENANT.to_owned()),
-        ("AZURE_CLIENT_ID", CLIENT_ID.to_owned()),
-        ("AZURE_CLIENT_SECRET", "s3cret-value".to_owned()),
-        ("AZURE_AUTHORITY_HOST", server.uri()),
-    ])
-    .build();
+    let credential = client_secret_chain(&server, "s3cret-value");
     call_service_twice(&server, Arc::new(credential)).await;
     let token_requests = requests_to(&server, "/oauth2/v2.0/token").await;
     assert_eq!(token_requests.len(), 1);
@@ -322,23 +327,9 @@ async fn the_error_lists_what_each_link_tried() {
 async fn a_configured_link_that_is_rejected_stops_the_chain() {
     let server = MockServer::start().await;
     mount_imds(&server, "mi-token").await;
-    Mock::given(method("POST"))
-        .and(path(token_path(TENANT)))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "error": "invalid_client",
-            "error_description": "AADSTS7000215: Invalid client secret provided.",
-        })))
-        .mount(&server)
-        .await;
+    invalid_client_secret().mount(&server).await;
     mount_tenant(&server, "unused").await;
-    let credential = chain(&[
-        imds_var(&server),
-        ("AZURE_TENANT_ID", TENANT.to_owned()),
-        ("AZURE_CLIENT_ID", CLIENT_ID.to_owned()),
-        ("AZURE_CLIENT_SECRET", "wrong-secret-value".to_owned()),
-        ("AZURE_AUTHORITY_HOST", server.uri()),
-    ])
-    .build();
+    let credential = client_secret_chain(&server, "wrong-secret-value");
     let error = credential.get_token(&[VAULT], None).await.unwrap_err();
     let attempts = chain_attempts(&error);
     assert_eq!(attempts.len(), 1, "{error}");
@@ -399,7 +390,7 @@ async fn an_imds_that_does_not_answer_within_the_probe_counts_as_absent() {
         .mount(&server)
         .await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", Some(("dev-token", VAULT, now + 3600)), now);
+    let cache = signed_in_cache("rt-1", Some(("dev-token", VAULT, now + 3600)));
     let credential = chain(&[imds_var(&server)])
         .imds_probe(Duration::from_millis(200))
         .developer_app(app(&server, TENANT, &cache, None))

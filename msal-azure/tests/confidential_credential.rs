@@ -24,7 +24,7 @@ fn confidential_app(server: &MockServer) -> ConfidentialClientApplication {
     ConfidentialClientApplication::builder(CLIENT_ID)
         .authority(&authority(TENANT))
         .client_secret(SECRET)
-        .http_client(Loopback::new(server))
+        .http_client(LoopbackTransport::new(server))
         .cache(MemoryCache::new())
         .retry_policy(RetryPolicy {
             max_retries: 0,
@@ -116,14 +116,7 @@ async fn client_credentials_honour_the_tenant_and_claims_options() {
 #[tokio::test]
 async fn a_rejected_client_secret_is_a_credential_error_without_the_secret() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(token_path(TENANT)))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "error": "invalid_client",
-            "error_description": "AADSTS7000215: Invalid client secret provided.",
-        })))
-        .mount(&server)
-        .await;
+    invalid_client_secret().mount(&server).await;
     let credential = ConfidentialClientCredential::new(confidential_app(&server));
     let err = credential.get_token(&[VAULT], None).await.unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::Credential);
@@ -189,15 +182,16 @@ async fn on_behalf_of_exchanges_the_assertion_once_per_user() {
 async fn on_behalf_of_interaction_required_is_a_sign_in_error_with_the_claims() {
     let server = MockServer::start().await;
     let claims = r#"{"access_token":{"capolids":{"essential":true,"values":["1"]}}}"#;
-    Mock::given(method("POST"))
-        .and(path(token_path(TENANT)))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+    token_error(
+        400,
+        json!({
             "error": "interaction_required",
             "error_description": "AADSTS50076: multi-factor authentication required.",
             "claims": claims,
-        })))
-        .mount(&server)
-        .await;
+        }),
+    )
+    .mount(&server)
+    .await;
     let credential = OnBehalfOfCredential::new(confidential_app(&server), "incoming-token");
     let err = credential.get_token(&[GRAPH], None).await.unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::Credential);

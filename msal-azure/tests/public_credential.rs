@@ -65,6 +65,11 @@ async fn mount_device_code_sign_in(server: &MockServer, access_token: &str, now:
         .await;
 }
 
+/// A credential on `cache` that never prompts (a sign-in it needs is an error).
+fn silent_only(server: &MockServer, cache: &MemoryCache) -> PublicClientCredential {
+    PublicClientCredential::new(app(server, TENANT, cache, None), Interaction::Fail)
+}
+
 fn device_code_credential(
     app: msal::PublicClientApplication,
     shown: Arc<AtomicUsize>,
@@ -108,7 +113,7 @@ async fn first_call_signs_in_with_a_device_code_then_calls_are_cache_hits() {
     );
     assert_eq!(shown.load(Ordering::SeqCst), 1);
     // The sign-in is in the cache the app was given: a new credential on it is silent too.
-    let fresh = PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
+    let fresh = silent_only(&server, &cache);
     assert_eq!(
         fresh
             .get_token(&[VAULT], None)
@@ -151,7 +156,7 @@ async fn expiry_refreshes_with_the_refresh_token_and_the_sdk_sees_expiry_minus_f
     let server = MockServer::start().await;
     let (clock, now) = manual_clock_now();
     let target = "https://vault.azure.net/.default";
-    let cache = signed_in_cache("rt-1", Some(("at-cached", target, now + 3600)), now);
+    let cache = signed_in_cache("rt-1", Some(("at-cached", target, now + 3600)));
     let credential = PublicClientCredential::new(
         app(&server, TENANT, &cache, Some(&clock)),
         Interaction::Fail,
@@ -211,7 +216,7 @@ async fn expiry_refreshes_with_the_refresh_token_and_the_sdk_sees_expiry_minus_f
 async fn a_custom_expiry_margin_is_what_the_sdk_sees() {
     let server = MockServer::start().await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", Some(("at-cached", VAULT, now + 3600)), now);
+    let cache = signed_in_cache("rt-1", Some(("at-cached", VAULT, now + 3600)));
     let credential = PublicClientCredential::builder(app(&server, TENANT, &cache, None))
         .expiry_margin(Duration::from_secs(600))
         .build();
@@ -223,9 +228,8 @@ async fn a_custom_expiry_margin_is_what_the_sdk_sees() {
 async fn a_claims_challenge_bypasses_the_cache_and_sends_the_claims() {
     let server = MockServer::start().await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", Some(("at-revoked", VAULT, now + 3600)), now);
-    let credential =
-        PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
+    let cache = signed_in_cache("rt-1", Some(("at-revoked", VAULT, now + 3600)));
+    let credential = silent_only(&server, &cache);
     Mock::given(method("POST"))
         .and(path(token_path(TENANT)))
         .and(body_string_contains("grant_type=refresh_token"))
@@ -277,10 +281,10 @@ async fn a_claims_challenge_bypasses_the_cache_and_sends_the_claims() {
 async fn a_tenant_in_the_options_gets_a_token_in_that_tenant() {
     let server = MockServer::start().await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", Some(("at-home", VAULT, now + 3600)), now);
+    let cache = signed_in_cache("rt-1", Some(("at-home", VAULT, now + 3600)));
     let factory = {
         let cache = cache.clone();
-        let loopback = Loopback::new(&server);
+        let loopback = LoopbackTransport::new(&server);
         move |tenant: &str| {
             msal::PublicClientApplication::builder(CLIENT_ID)
                 .authority(&authority(tenant))
@@ -326,9 +330,8 @@ async fn a_tenant_in_the_options_gets_a_token_in_that_tenant() {
 async fn another_tenant_without_a_factory_is_refused() {
     let server = MockServer::start().await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", Some(("at-home", VAULT, now + 3600)), now);
-    let credential =
-        PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
+    let cache = signed_in_cache("rt-1", Some(("at-home", VAULT, now + 3600)));
+    let credential = silent_only(&server, &cache);
     let options = token_request_options(Some(OTHER_TENANT), None);
     let err = credential
         .get_token(&[VAULT], Some(options))
@@ -349,9 +352,8 @@ async fn another_tenant_without_a_factory_is_refused() {
 async fn default_and_multiple_scopes_are_sent_as_the_sdk_gives_them() {
     let server = MockServer::start().await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-1", None, now);
-    let credential =
-        PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
+    let cache = signed_in_cache("rt-1", None);
+    let credential = silent_only(&server, &cache);
     // Entra answers a `.default` request with the resource's scopes.
     Mock::given(method("POST"))
         .and(path(token_path(TENANT)))
@@ -422,20 +424,19 @@ async fn with_nobody_signed_in_the_fail_policy_says_to_sign_in() {
 #[tokio::test]
 async fn a_refresh_token_entra_rejects_becomes_sign_in_required_with_the_msal_error() {
     let server = MockServer::start().await;
-    let now = now_secs();
-    let cache = signed_in_cache("rt-expired", None, now);
-    let credential =
-        PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
-    Mock::given(method("POST"))
-        .and(path(token_path(TENANT)))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+    let cache = signed_in_cache("rt-expired", None);
+    let credential = silent_only(&server, &cache);
+    token_error(
+        400,
+        json!({
             "error": "invalid_grant",
             "error_description": "AADSTS70043: The refresh token has expired.",
             "suberror": "bad_token",
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }),
+    )
+    .expect(1)
+    .mount(&server)
+    .await;
     let err = credential.get_token(&[VAULT], None).await.unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::Credential);
     assert!(is_sign_in_required(&err));
@@ -455,18 +456,17 @@ async fn a_refresh_token_entra_rejects_becomes_sign_in_required_with_the_msal_er
 #[tokio::test]
 async fn other_failures_are_credential_errors_with_the_msal_error_as_source() {
     let server = MockServer::start().await;
-    let now = now_secs();
-    let cache = signed_in_cache("rt-1", None, now);
-    let credential =
-        PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
-    Mock::given(method("POST"))
-        .and(path(token_path(TENANT)))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+    let cache = signed_in_cache("rt-1", None);
+    let credential = silent_only(&server, &cache);
+    token_error(
+        400,
+        json!({
             "error": "invalid_scope",
             "error_description": "AADSTS70011: The provided value for scope is not valid.",
-        })))
-        .mount(&server)
-        .await;
+        }),
+    )
+    .mount(&server)
+    .await;
     let err = credential.get_token(&[VAULT], None).await.unwrap_err();
     assert_eq!(*err.kind(), ErrorKind::Credential);
     assert!(!is_sign_in_required(&err));
@@ -481,8 +481,7 @@ async fn other_failures_are_credential_errors_with_the_msal_error_as_source() {
 async fn no_scopes_is_an_error_without_a_request() {
     let server = MockServer::start().await;
     let cache = MemoryCache::new();
-    let credential =
-        PublicClientCredential::new(app(&server, TENANT, &cache, None), Interaction::Fail);
+    let credential = silent_only(&server, &cache);
     for scopes in [&[][..], &[" "][..]] {
         let err = credential.get_token(scopes, None).await.unwrap_err();
         assert!(matches!(
@@ -497,7 +496,7 @@ async fn no_scopes_is_an_error_without_a_request() {
 async fn debug_shows_no_token() {
     let server = MockServer::start().await;
     let now = now_secs();
-    let cache = signed_in_cache("rt-secret", Some(("at-secret", VAULT, now + 3600)), now);
+    let cache = signed_in_cache("rt-secret", Some(("at-secret", VAULT, now + 3600)));
     let credential = PublicClientCredential::new(
         app(&server, TENANT, &cache, None),
         Interaction::device_code(|_| {}),

@@ -52,8 +52,8 @@ async fn mount_token_endpoint(server: &MockServer, plain: &str, with_claims: &st
         .await;
 }
 
-fn credential(server: &MockServer, now: u64) -> PublicClientCredential {
-    let cache = signed_in_cache("rt-1", None, now);
+fn credential(server: &MockServer) -> PublicClientCredential {
+    let cache = signed_in_cache("rt-1", None);
     PublicClientCredential::new(app(server, TENANT, &cache, None), Interaction::Fail)
 }
 
@@ -95,7 +95,7 @@ async fn bearer_token_policy_sends_our_token_and_retries_a_cae_challenge_with_it
         .mount(&server)
         .await;
 
-    let credential: Arc<dyn TokenCredential> = Arc::new(credential(&server, now));
+    let credential: Arc<dyn TokenCredential> = Arc::new(credential(&server));
     let policy: Arc<dyn Policy> = Arc::new(
         BearerTokenAuthorizationPolicy::new(credential, [VAULT])
             .with_on_challenge(Arc::new(ClaimsChallengeHandler::new([VAULT]))),
@@ -185,7 +185,7 @@ async fn key_vault_secret_client_on_the_credential_with_the_claims_challenge_pol
         .mount(&server)
         .await;
 
-    let credential = credential(&server, now);
+    let credential = credential(&server);
     let options = SecretClientOptions {
         client_options: ClientOptions {
             per_try_policies: vec![credential.claims_challenge_policy()],

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use msal::cache::{CacheStore, Loaded, Partition, SqliteCache, TokenCache};
+use msal_tests::harness::mount_oidc_discovery;
 use msal_tests::process::{output_within_async, Supervised};
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -157,15 +158,7 @@ async fn two_processes_refreshing_at_once_redeem_the_refresh_token_once() {
     let server = MockServer::start().await;
     let issuer = server.uri();
     let host = issuer.trim_start_matches("http://").to_owned();
-    Mock::given(method("GET"))
-        .and(path("/.well-known/openid-configuration"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "issuer": issuer,
-            "authorization_endpoint": format!("{issuer}/authorize"),
-            "token_endpoint": format!("{issuer}/token"),
-        })))
-        .mount(&server)
-        .await;
+    mount_oidc_discovery(&server).await;
     Mock::given(method("POST"))
         .and(path("/token"))
         .respond_with(

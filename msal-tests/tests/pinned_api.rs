@@ -1,10 +1,9 @@
 //! The public API pinned by the foundation issue: users and tests outside this repository
 //! compile against exactly this. If this file stops compiling, the API was reshaped.
-mod common;
 
-use common::*;
 use msal::cache::FileCache;
 use msal::{Account, AuthenticationResult, Error, PublicClientApplication, TokenSource};
+use msal_tests::harness::*;
 use std::future::IntoFuture;
 use std::time::SystemTime;
 

@@ -14,6 +14,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use msal_tests::harness::mount_oidc_discovery;
 use msal_tests::process::Supervised;
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -87,15 +88,7 @@ impl Fixture {
     async fn new(delay: Duration) -> Fixture {
         let server = MockServer::start().await;
         let issuer = server.uri();
-        Mock::given(method("GET"))
-            .and(path("/.well-known/openid-configuration"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "issuer": issuer,
-                "authorization_endpoint": format!("{issuer}/authorize"),
-                "token_endpoint": format!("{issuer}/token"),
-            })))
-            .mount(&server)
-            .await;
+        mount_oidc_discovery(&server).await;
         let ledger = Arc::new(Mutex::new(Ledger::default()));
         ledger.lock().unwrap().valid.insert(FIRST_RT.into());
         Mock::given(method("POST"))

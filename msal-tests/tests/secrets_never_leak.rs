@@ -20,7 +20,6 @@
 //! (`AT-SECRET-...`, `RT-SECRET-...`, `IDT-SIG-SECRET-...`, `CODE-SECRET-...`,
 //! `DEVICE-SECRET-...`), and learns the PKCE verifier from the code redemption form the fake
 //! identity provider receives.
-mod common;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -28,9 +27,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use common::{
-    b64, client_info, CacheDoc, LoopbackTransport, CLIENT_ID, ENV, T0, TOKEN_PATH, UID, UTID,
-};
 use msal::cache::schema::{
     AccessTokenEntry, AccountEntry, AppMetadataEntry, IdTokenEntry, RefreshTokenEntry,
 };
@@ -45,6 +41,10 @@ use msal::{
 };
 use msal_core::{IdTokenClaims, Pkce};
 use msal_interactive::{AuthorizationResponse, AuthorizationSession, DeviceAuthorizationResponse};
+use msal_tests::harness::{
+    self, b64, client_info, CacheDoc, LoopbackTransport, ScriptedTransport, CLIENT_ID, ENV, T0,
+    TOKEN_PATH, UID, UTID,
+};
 use serde_json::{json, Value};
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::format::FmtSpan;
@@ -374,7 +374,7 @@ fn token_endpoint(status: u16, body: Value) -> Mock {
 }
 
 fn form(request: &Request) -> HashMap<String, String> {
-    common::form(request)
+    harness::form(request)
 }
 
 /// A web UI that answers with `code` (or an error), as a browser would after the user signed
@@ -489,36 +489,6 @@ impl Respond for CodeRedemption {
     }
 }
 
-/// Answers requests from a script (no sockets), for the device code flow.
-#[derive(Clone, Default)]
-struct Scripted {
-    answers: Arc<Mutex<std::collections::VecDeque<(u16, Value)>>>,
-    bodies: Arc<Mutex<Vec<String>>>,
-}
-
-#[async_trait::async_trait]
-impl HttpClient for Scripted {
-    async fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, HttpError> {
-        self.bodies
-            .lock()
-            .unwrap()
-            .push(String::from_utf8_lossy(request.body()).into_owned());
-        let (status, body) = self
-            .answers
-            .lock()
-            .unwrap()
-            .pop_front()
-            .expect("the script ran out of answers");
-        Ok(http::Response::builder()
-            .status(status)
-            .body(body.to_string().into_bytes())
-            .unwrap())
-    }
-}
-
 /// The real reqwest transport sent to a loopback port nobody listens on.
 struct Refused {
     port: u16,
@@ -580,7 +550,7 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
     p.debug("Vec<Account>", &accounts);
     p.debug(
         "Option<Account>",
-        &app.account(&common::hid()).await.unwrap(),
+        &app.account(&harness::hid()).await.unwrap(),
     );
 
     let silent = app.acquire_token_silent(["User.Read"], &account);
@@ -967,8 +937,7 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
         "verification_uri": "https://microsoft.com/devicelogin", "expires_in": 900, "interval": 1,
         "message": "To sign in, go to https://microsoft.com/devicelogin and enter ABCD-EFGH.",
     });
-    let scripted = Scripted::default();
-    scripted.answers.lock().unwrap().extend([
+    let scripted = ScriptedTransport::new(vec![
         (200, device_auth.clone()),
         (400, json!({"error": "authorization_pending"})),
         (
@@ -993,14 +962,13 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
     let dev = request.await.unwrap();
     assert_eq!(dev.access_token(), at_dev);
     p.debug("AuthenticationResult (device code)", &dev);
-    assert!(scripted.bodies.lock().unwrap()[1].contains(&device_code));
+    assert!(scripted.bodies()[1].contains(&device_code));
     for info in shown.lock().unwrap().iter() {
         p.debug("DeviceCodeInfo", info);
         p.display("DeviceCodeInfo::display_message", &info.display_message());
     }
     // Device code errors: declined, and a malformed device authorization answer.
-    let scripted = Scripted::default();
-    scripted.answers.lock().unwrap().extend([
+    let scripted = ScriptedTransport::new(vec![
         (200, device_auth.clone()),
         (
             400,
@@ -1018,10 +986,9 @@ async fn no_secret_in_logs_or_debug_output_across_every_flow() {
         "declined",
     );
     p.error("Error::Interaction (device code declined)", &e);
-    let scripted = Scripted::default();
     let mut no_uri = device_auth.clone();
     no_uri.as_object_mut().unwrap().remove("verification_uri");
-    scripted.answers.lock().unwrap().push_back((200, no_uri));
+    let scripted = ScriptedTransport::new(vec![(200, no_uri)]);
     let app = PublicClientApplication::builder(CLIENT_ID)
         .http_client(scripted)
         .build()
@@ -1377,7 +1344,7 @@ async fn cache_store_and_write_types_redact_secrets_in_debug() {
         .await
         .unwrap();
     let redeemed = RedeemedRefreshToken {
-        home_account_id: common::hid().into(),
+        home_account_id: harness::hid().into(),
         environment: ENV.into(),
         client_or_family: CLIENT_ID.into(),
         redeemed_secret_fingerprint: msal::cache::index::secret_fingerprint(&rt),

@@ -5,26 +5,24 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use azure_core::http::headers::{HeaderName, HeaderValue, Headers};
 use azure_core::http::{AsyncRawResponse, Body, Request, StatusCode};
-use base64::Engine;
 use msal::cache::MemoryCache;
-use msal::http::{HttpClient, HttpError, ReqwestHttpClient, RetryPolicy};
+use msal::http::RetryPolicy;
 use msal::{ManualClock, PublicClientApplication};
-use serde_json::{json, Value};
-use wiremock::MockServer;
+use serde_json::Value;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
-pub(crate) const CLIENT_ID: &str = "9f1c3e2a-1111-4a2b-9c3d-0123456789ab";
-pub(crate) const UID: &str = "5f6e7d8c-aaaa-4bbb-8ccc-111111111111";
+// The shared harness: the loopback transport, the user's ids, token and cache-document builders.
+pub(crate) use msal_tests::harness::*;
+
 /// The user's home tenant, and the tenant of the apps' authority.
-pub(crate) const TENANT: &str = "72f9a1b0-dddd-4eee-9fff-222222222222";
+pub(crate) const TENANT: &str = UTID;
 pub(crate) const OTHER_TENANT: &str = "0b0b0b0b-eeee-4fff-8000-333333333333";
-pub(crate) const ENV: &str = "login.microsoftonline.com";
-pub(crate) const USERNAME: &str = "alice@contoso.example";
 pub(crate) const VAULT: &str = "https://vault.azure.net/.default";
 
 pub(crate) fn token_path(tenant: &str) -> String {
@@ -37,46 +35,6 @@ pub(crate) fn device_code_path(tenant: &str) -> String {
 
 pub(crate) fn authority(tenant: &str) -> String {
     format!("https://{ENV}/{tenant}")
-}
-
-/// msal's transport: every request goes to the wiremock server, path, query, headers and body
-/// kept.
-#[derive(Clone)]
-pub(crate) struct Loopback {
-    target: url::Url,
-    inner: ReqwestHttpClient,
-}
-
-impl Loopback {
-    pub(crate) fn new(server: &MockServer) -> Self {
-        Loopback {
-            target: url::Url::parse(&server.uri()).unwrap(),
-            inner: ReqwestHttpClient::new().with_timeout(Duration::from_secs(5)),
-        }
-    }
-}
-
-#[async_trait]
-impl HttpClient for Loopback {
-    async fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, HttpError> {
-        let (mut parts, body) = request.into_parts();
-        let path_and_query = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/")
-            .to_owned();
-        let (host, port) = (self.target.host_str().unwrap(), self.target.port().unwrap());
-        parts.uri = format!("http://{host}:{port}{path_and_query}")
-            .parse()
-            .unwrap();
-        self.inner
-            .send(http::Request::from_parts(parts, body))
-            .await
-    }
 }
 
 /// The Azure SDK's transport (an `azure_core::http::HttpClient` on reqwest): `https://any-host`
@@ -155,7 +113,7 @@ pub(crate) fn app(
 ) -> PublicClientApplication {
     let mut builder = PublicClientApplication::builder(CLIENT_ID)
         .authority(&authority(tenant))
-        .http_client(Loopback::new(server))
+        .http_client(LoopbackTransport::new(server))
         .cache(cache.clone())
         .retry_policy(RetryPolicy {
             max_retries: 0,
@@ -167,54 +125,20 @@ pub(crate) fn app(
     builder.build().unwrap()
 }
 
-pub(crate) fn b64url(s: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
-}
-
-pub(crate) fn client_info() -> String {
-    b64url(&json!({ "uid": UID, "utid": TENANT }).to_string())
-}
-
-pub(crate) fn home_account_id() -> String {
-    format!("{UID}.{TENANT}")
-}
-
-pub(crate) fn id_token(now: u64) -> String {
-    let claims = json!({
-        "aud": CLIENT_ID, "iss": format!("https://{ENV}/{TENANT}/v2.0"),
-        "sub": "subject", "oid": UID, "tid": TENANT, "preferred_username": USERNAME,
-        "name": "Alice", "iat": now, "exp": now + 3600,
-    });
-    format!(
-        "{}.{}.sig",
-        b64url(r#"{"alg":"none","typ":"JWT"}"#),
-        b64url(&claims.to_string())
-    )
-}
-
-/// A successful token response.
+/// A successful token response, its ID token issued at `now` (the Azure SDK reads the real clock).
 pub(crate) fn tokens(access_token: &str, refresh_token: &str, scope: &str, now: u64) -> Value {
-    json!({
-        "token_type": "Bearer",
-        "scope": scope,
-        "expires_in": 3600,
-        "ext_expires_in": 3600,
-        "access_token": access_token,
-        "refresh_token": refresh_token,
-        "id_token": id_token(now),
-        "client_info": client_info(),
-    })
+    token_response_at(access_token, Some(refresh_token), scope, 3600, now)
 }
 
 /// A cache where the user is signed in (account, ID token, refresh token), with optionally an
-/// access token for `target` expiring at `expires_on`.
+/// access token for `target` expiring at `expires_on` (ID token issued and access token cached at
+/// the harness's `T0`: msal reads neither time).
 pub(crate) fn signed_in_cache(
     refresh_token: &str,
     access_token: Option<(&str, &str, u64)>,
-    now: u64,
 ) -> MemoryCache {
     MemoryCache::from_bytes(
-        serde_json::to_vec(&signed_in_document(refresh_token, access_token, now)).unwrap(),
+        serde_json::to_vec(&signed_in_document(refresh_token, access_token)).unwrap(),
     )
 }
 
@@ -222,50 +146,12 @@ pub(crate) fn signed_in_cache(
 pub(crate) fn signed_in_document(
     refresh_token: &str,
     access_token: Option<(&str, &str, u64)>,
-    now: u64,
 ) -> Value {
-    let hid = home_account_id();
-    let mut doc = json!({
-        "Account": {
-            format!("{hid}-{ENV}-{TENANT}"): {
-                "home_account_id": hid, "environment": ENV, "realm": TENANT,
-                "local_account_id": UID, "username": USERNAME, "authority_type": "MSSTS",
-            }
-        },
-        "IdToken": {
-            format!("{hid}-{ENV}-idtoken-{CLIENT_ID}-{TENANT}-"): {
-                "credential_type": "IdToken", "secret": id_token(now), "home_account_id": hid,
-                "environment": ENV, "realm": TENANT, "client_id": CLIENT_ID,
-            }
-        },
-        "RefreshToken": {
-            format!("{hid}-{ENV}-refreshtoken-{CLIENT_ID}--"): {
-                "credential_type": "RefreshToken", "secret": refresh_token,
-                "home_account_id": hid, "environment": ENV, "client_id": CLIENT_ID,
-            }
-        },
-        "AccessToken": {},
-        "AppMetadata": {},
-    });
+    let mut doc = CacheDoc::new().signed_in(CLIENT_ID, refresh_token);
     if let Some((secret, target, expires_on)) = access_token {
-        doc["AccessToken"][format!(
-            "{hid}-{ENV}-accesstoken-{CLIENT_ID}-{TENANT}-{}",
-            target.to_lowercase()
-        )] = json!({
-            "credential_type": "AccessToken", "secret": secret, "home_account_id": hid,
-            "environment": ENV, "client_id": CLIENT_ID, "realm": TENANT, "target": target,
-            "token_type": "Bearer", "cached_at": now.to_string(),
-            "expires_on": expires_on.to_string(), "extended_expires_on": expires_on.to_string(),
-        });
+        doc = doc.access_token(CLIENT_ID, TENANT, target, secret, expires_on);
     }
-    doc
-}
-
-/// The form fields of a recorded request.
-pub(crate) fn form(request: &wiremock::Request) -> HashMap<String, String> {
-    url::form_urlencoded::parse(&request.body)
-        .into_owned()
-        .collect()
+    doc.0
 }
 
 /// The requests the identity provider received (token and device code endpoints).
@@ -285,6 +171,21 @@ pub(crate) fn manual_clock_now() -> (ManualClock, u64) {
     (ManualClock::at_unix(now), now)
 }
 
-pub(crate) fn arc<T>(t: T) -> Arc<T> {
-    Arc::new(t)
+/// The home tenant's token endpoint answering `status` with this (OAuth error) body; the
+/// caller adds expectations and mounts it.
+pub(crate) fn token_error(status: u16, body: Value) -> Mock {
+    Mock::given(method("POST"))
+        .and(path(token_path(TENANT)))
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+}
+
+/// Entra rejecting the client secret (401 `invalid_client`, AADSTS7000215).
+pub(crate) fn invalid_client_secret() -> Mock {
+    token_error(
+        401,
+        serde_json::json!({
+            "error": "invalid_client",
+            "error_description": "AADSTS7000215: Invalid client secret provided.",
+        }),
+    )
 }

@@ -1,8 +1,8 @@
 //! Authorities: instance discovery for unknown Entra hosts, and the endpoints each kind of
 //! authority refreshes against.
 
-use crate::common::*;
 use msal::Error;
+use msal_tests::harness::*;
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use msal::cache::{CacheError, FileCache, MemoryCache};
 use msal::{Account, Error, ManualClock, PublicClientApplication, TokenSource};
+use msal_tests::harness::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -47,14 +47,7 @@ async fn answer_refresh(server: &MockServer, token_path: &str, refresh_token: &s
         .await;
 }
 
-fn entries<'a>(doc: &'a Value, section: &str) -> Vec<&'a Value> {
-    doc[section]
-        .as_object()
-        .map(|m| m.values().collect())
-        .unwrap_or_default()
-}
-
-fn with_hid<'a>(doc: &'a Value, section: &str, home_account_id: &str) -> Vec<&'a Value> {
+fn with_hid(doc: &Value, section: &str, home_account_id: &str) -> Vec<Value> {
     entries(doc, section)
         .into_iter()
         .filter(|e| e["home_account_id"].as_str() == Some(home_account_id))
@@ -88,13 +81,7 @@ async fn a_new_app_over_the_same_file_serves_the_saved_token_without_http() {
     let clock = ManualClock::at_unix(T0);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cache.json");
-    let seed = CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
-        TARGET,
-        "at-1",
-        T0 - 60,
-    );
+    let seed = CacheDoc::signed_in_with("rt-1", TARGET, "at-1", T0 - 60);
     std::fs::write(&file, serde_json::to_vec(&seed.0).unwrap()).unwrap();
     answer_refresh(
         &server,
@@ -913,14 +900,8 @@ async fn oidc_issuer_mismatch_is_refused_before_any_token_request() {
 #[tokio::test]
 async fn a_second_app_sees_the_first_apps_refresh_and_never_uses_a_stale_refresh_token() {
     let h = Harness::new().await;
-    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
-        TARGET,
-        "at-1",
-        T0 - 60,
-    ))
-    .await;
+    h.seed(&CacheDoc::signed_in_with("rt-1", TARGET, "at-1", T0 - 60))
+        .await;
     answer_refresh(
         &h.server,
         TOKEN_PATH,
@@ -1066,9 +1047,8 @@ async fn remove_account_covers_entries_under_an_alias() {
 #[tokio::test]
 async fn tokens_sharing_only_openid_scopes_coexist_after_a_refresh() {
     let h = Harness::new().await;
-    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
+    h.seed(&CacheDoc::signed_in_with(
+        "rt-1",
         "User.Read openid profile",
         "at-graph",
         T0 + 3600,
@@ -1118,13 +1098,7 @@ async fn a_second_app_over_the_same_file_sees_the_first_apps_refresh() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("msal").join("cache.json");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    let seed = CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
-        TARGET,
-        "at-1",
-        T0 - 60,
-    );
+    let seed = CacheDoc::signed_in_with("rt-1", TARGET, "at-1", T0 - 60);
     std::fs::write(&file, serde_json::to_vec(&seed.0).unwrap()).unwrap();
     for (redeemed, at, rt) in [("rt-1", "at-2", "rt-2"), ("rt-2", "at-3", "rt-3")] {
         answer_refresh(

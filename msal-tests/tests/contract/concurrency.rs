@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use crate::common::*;
 use msal::{Error, PublicClientApplication, TokenSource};
+use msal_tests::harness::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, Request, ResponseTemplate};
 
@@ -77,18 +77,7 @@ impl wiremock::Respond for Mint {
 /// The signed-in user with refresh token `rt-1` and an access token `at-1` for [`TARGET`]
 /// expiring at `expires_on`, refreshable from `refresh_on`.
 fn seeded(expires_on: u64, refresh_on: Option<u64>) -> CacheDoc {
-    CacheDoc::new()
-        .signed_in(CLIENT_ID, "rt-1")
-        .access_token_at(
-            &hid(),
-            ENV,
-            CLIENT_ID,
-            UTID,
-            TARGET,
-            "at-1",
-            expires_on,
-            refresh_on,
-        )
+    CacheDoc::signed_in_with_refresh_on("rt-1", TARGET, "at-1", expires_on, refresh_on)
 }
 
 fn spawn_silent(

@@ -8,9 +8,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
-use crate::common::*;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -21,6 +20,7 @@ use msal::{
     ConfidentialClientApplicationBuilder, Error, JwtSignature, ManualClock, Prompt, TokenSource,
     WebUiError,
 };
+use msal_tests::harness::*;
 use serde_json::{json, Value};
 use sha2::Digest;
 use wiremock::matchers::{body_string_contains, method, path};
@@ -195,18 +195,6 @@ fn cc_ok_for(tenant: &str, contains: &str, body: Value) -> Mock {
         .and(body_string_contains("grant_type=client_credentials"))
         .and(body_string_contains(contains))
         .respond_with(ResponseTemplate::new(200).set_body_json(body))
-}
-
-fn at(secs: u64) -> std::time::SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
-}
-
-/// The entries of a section of a stored document.
-fn entries(doc: &Value, section: &str) -> Vec<Value> {
-    doc[section]
-        .as_object()
-        .map(|m| m.values().cloned().collect())
-        .unwrap_or_default()
 }
 
 fn is_empty_or_absent(v: &Value, field: &str) -> bool {

@@ -3,65 +3,19 @@
 //! instantly. (No sockets here, so virtual time cannot fire a network timeout; for the same
 //! reason these tests keep the cache in memory whatever `MSAL_TEST_BACKEND` says.)
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::*;
 use msal::cache::MemoryCache;
-use msal::http::{HttpClient, HttpError};
 use msal::{
     Clock, DeviceCodeInfo, Error, ManualClock, PublicClientApplication, TokenSource, WebUiError,
 };
+use msal_tests::harness::*;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
 const DEVICE_PATH: &str = "/common/oauth2/v2.0/devicecode";
 const SIGN_IN_TOKEN_PATH: &str = "/common/oauth2/v2.0/token";
-
-/// Answers requests from a script and records when (in virtual time) each one came.
-#[derive(Clone, Default)]
-struct Scripted {
-    answers: Arc<Mutex<VecDeque<(u16, Value)>>>,
-    seen: Arc<Mutex<Vec<(Instant, String, String)>>>,
-}
-
-impl Scripted {
-    fn new(answers: Vec<(u16, Value)>) -> Self {
-        Scripted {
-            answers: Arc::new(Mutex::new(answers.into())),
-            seen: Arc::default(),
-        }
-    }
-
-    fn seen(&self) -> Vec<(Instant, String, String)> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-#[async_trait::async_trait]
-impl HttpClient for Scripted {
-    async fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, HttpError> {
-        let body = String::from_utf8_lossy(request.body()).into_owned();
-        self.seen
-            .lock()
-            .unwrap()
-            .push((Instant::now(), request.uri().path().to_owned(), body));
-        let (status, json) = self
-            .answers
-            .lock()
-            .unwrap()
-            .pop_front()
-            .expect("the script ran out of answers");
-        Ok(http::Response::builder()
-            .status(status)
-            .body(json.to_string().into_bytes())
-            .unwrap())
-    }
-}
 
 fn device_authorization(expires_in: u64, interval: Option<u64>) -> (u16, Value) {
     let mut v = json!({
@@ -81,7 +35,7 @@ fn pending() -> (u16, Value) {
     (400, json!({"error": "authorization_pending"}))
 }
 
-fn app(transport: &Scripted, cache: &MemoryCache) -> PublicClientApplication {
+fn app(transport: &ScriptedTransport, cache: &MemoryCache) -> PublicClientApplication {
     PublicClientApplication::builder(CLIENT_ID)
         .authority("https://login.microsoftonline.com/common")
         .http_client(transport.clone())
@@ -107,7 +61,7 @@ fn shown() -> (
 /// call is a cache hit.
 #[tokio::test(start_paused = true)]
 async fn device_code_sign_in_polls_then_caches_the_account() {
-    let transport = Scripted::new(vec![
+    let transport = ScriptedTransport::new(vec![
         device_authorization(900, Some(2)),
         pending(),
         // An error body with HTTP 200 is still "pending", not a token.
@@ -161,13 +115,7 @@ async fn device_code_sign_in_polls_then_caches_the_account() {
     assert_eq!(accounts[0].home_account_id, hid());
     assert_eq!(accounts[0].username, "alice@contoso.example");
     let stored: Value = serde_json::from_slice(&cache.snapshot().unwrap()).unwrap();
-    let account = stored["Account"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .clone();
+    let account = entries(&stored, "Account").remove(0);
     assert_eq!(
         account["account_source"],
         "urn:ietf:params:oauth:grant-type:device_code"
@@ -189,7 +137,7 @@ async fn device_code_sign_in_polls_then_caches_the_account() {
 /// No `interval` in the answer means 5 s (RFC 8628 §3.2); `slow_down` adds 5 s for good.
 #[tokio::test(start_paused = true)]
 async fn default_interval_and_slow_down() {
-    let transport = Scripted::new(vec![
+    let transport = ScriptedTransport::new(vec![
         device_authorization(900, None),
         (400, json!({"error": "slow_down"})),
         pending(),
@@ -218,7 +166,7 @@ async fn default_interval_and_slow_down() {
 /// the clock too, so an unfinished sign-in times out instead of polling without end.
 #[tokio::test]
 async fn polling_pauses_on_the_apps_clock() {
-    let transport = Scripted::new(vec![
+    let transport = ScriptedTransport::new(vec![
         device_authorization(900, None),
         (400, json!({"error": "slow_down"})),
         pending(),
@@ -249,7 +197,7 @@ async fn polling_pauses_on_the_apps_clock() {
 
     // Never finished: polls at +5 and +10 s on the clock, and the next (+15 s) would pass the
     // 12 s lifetime.
-    let transport = Scripted::new(vec![
+    let transport = ScriptedTransport::new(vec![
         device_authorization(12, Some(5)),
         pending(),
         pending(),
@@ -281,7 +229,7 @@ async fn polling_pauses_on_the_apps_clock() {
 #[tokio::test(start_paused = true)]
 async fn declined_sign_in_is_an_interaction_error() {
     for error in ["access_denied", "authorization_declined"] {
-        let transport = Scripted::new(vec![
+        let transport = ScriptedTransport::new(vec![
             device_authorization(900, Some(1)),
             (
                 400,
@@ -304,7 +252,7 @@ async fn declined_sign_in_is_an_interaction_error() {
 /// with the user never finishing. Nothing is cached.
 #[tokio::test(start_paused = true)]
 async fn expired_codes_time_out() {
-    let transport = Scripted::new(vec![
+    let transport = ScriptedTransport::new(vec![
         device_authorization(900, Some(1)),
         (400, json!({"error": "expired_token"})),
     ]);
@@ -320,7 +268,7 @@ async fn expired_codes_time_out() {
 
     let mut script = vec![device_authorization(10, Some(3))];
     script.extend(std::iter::repeat_with(pending).take(10));
-    let transport = Scripted::new(script);
+    let transport = ScriptedTransport::new(script);
     let e = app(&transport, &cache)
         .acquire_token_with_device_code(["User.Read"], |_| {})
         .await
@@ -342,7 +290,7 @@ async fn expired_codes_time_out() {
 async fn dropping_the_request_stops_polling() {
     let mut script = vec![device_authorization(900, Some(1))];
     script.extend(std::iter::repeat_with(pending).take(100));
-    let transport = Scripted::new(script);
+    let transport = ScriptedTransport::new(script);
     let app = app(&transport, &MemoryCache::new());
     let task = tokio::spawn(
         app.acquire_token_with_device_code(["User.Read"], |_| {})
@@ -364,7 +312,7 @@ async fn dropping_the_request_stops_polling() {
 /// a service error); a provider without a device endpoint is refused before any request.
 #[tokio::test(start_paused = true)]
 async fn device_authorization_errors() {
-    let transport = Scripted::new(vec![(
+    let transport = ScriptedTransport::new(vec![(
         400,
         json!({"error": "invalid_client", "error_description": "AADSTS7000218"}),
     )]);
@@ -386,7 +334,7 @@ use std::future::IntoFuture;
 #[tokio::test(start_paused = true)]
 async fn absurd_interval_and_lifetime_are_bounded_not_a_panic() {
     // A huge interval: capped at 10 minutes; with a 900 s code that leaves one poll.
-    let transport = Scripted::new(vec![
+    let transport = ScriptedTransport::new(vec![
         (
             200,
             json!({"device_code": "d", "user_code": "U", "verification_uri": "https://microsoft.com/devicelogin",
@@ -406,7 +354,7 @@ async fn absurd_interval_and_lifetime_are_bounded_not_a_panic() {
     );
 
     // A huge lifetime: capped at a day, polling as asked.
-    let transport = Scripted::new(vec![
+    let transport = ScriptedTransport::new(vec![
         (
             200,
             json!({"device_code": "d", "user_code": "U", "verification_uri": "https://microsoft.com/devicelogin",

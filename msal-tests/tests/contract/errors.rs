@@ -5,13 +5,13 @@
 use std::future::IntoFuture;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use crate::common::*;
 use msal::{
     Account, Clock, Error, ServiceError, TokenSource, UiRequiredClassification, UiRequiredError,
     UiRequiredReason,
 };
+use msal_tests::harness::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -46,38 +46,6 @@ fn service(e: Error) -> ServiceError {
         Error::Service(s) => *s,
         other => panic!("expected Service, got {other:?}"),
     }
-}
-
-fn at(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
-}
-
-/// RFC 7231 IMF-fixdate for Unix seconds (the crate has no direct `httpdate` dependency).
-fn http_date(unix: u64) -> String {
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = (unix / 86_400) as i64;
-    let secs = unix % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
 }
 
 /// A harness whose cache holds the signed-in user with RT `rt-1` and no access token.
@@ -150,9 +118,8 @@ async fn no_account_or_no_refresh_token_is_ui_required_without_a_request() {
 #[tokio::test]
 async fn invalid_grant_basic_action_is_ui_required_with_claims_and_keeps_the_cache() {
     let h = Harness::new().await;
-    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
+    h.seed(&CacheDoc::signed_in_with(
+        "rt-1",
         "User.Read",
         "at-expired",
         T0 - 10,
@@ -434,13 +401,7 @@ async fn unparsable_bodies_are_protocol_errors() {
 /// is not; a client_info for another user is `UserMismatch` and stores nothing.
 #[tokio::test]
 async fn malformed_success_response_keeps_the_rotated_refresh_token_only() {
-    let expired_at = CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
-        "User.Read",
-        "at-expired",
-        T0 - 10,
-    );
+    let expired_at = CacheDoc::signed_in_with("rt-1", "User.Read", "at-expired", T0 - 10);
     for (field, value) in [
         ("id_token", json!("not-a-jwt")),
         ("client_info", json!("%%%not-base64%%%")),
@@ -905,15 +866,8 @@ async fn ui_required_answers_are_replayed_for_120_seconds() {
 /// non-transient failure, gives the error.
 #[tokio::test]
 async fn transient_failure_near_expiry_serves_the_cached_token() {
-    let near_expiry = |expires_on: u64| {
-        CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-            CLIENT_ID,
-            UTID,
-            "User.Read",
-            "at-old",
-            expires_on,
-        )
-    };
+    let near_expiry =
+        |expires_on: u64| CacheDoc::signed_in_with("rt-1", "User.Read", "at-old", expires_on);
 
     let h = Harness::new().await;
     h.seed(&near_expiry(T0 + 200)).await;
@@ -1108,44 +1062,13 @@ fn reset_server(max: usize) -> (std::net::SocketAddr, std::sync::Arc<AtomicUsize
     (addr, served)
 }
 
-/// Sends every request to `addr`, keeping path, query, headers and body.
-struct ToAddr(std::net::SocketAddr, msal::http::ReqwestHttpClient);
-
-#[async_trait::async_trait]
-impl msal::http::HttpClient for ToAddr {
-    async fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, msal::http::HttpError> {
-        let (mut parts, body) = request.into_parts();
-        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-        parts.uri = format!("http://{}{path}", self.0).parse().unwrap();
-        self.1.send(http::Request::from_parts(parts, body)).await
-    }
-}
-
 /// Behaviour (issue 14 §4): a connection reset after the request was sent is reported as a
 /// reset or closed connection (`Http(ConnectionClosed)`), never as "could not connect"; it is
 /// transient and retried once.
 #[tokio::test]
 async fn a_reset_after_the_request_was_sent_is_not_could_not_connect() {
     let (addr, served) = reset_server(2);
-    let server = wiremock::MockServer::start().await;
-    let clock = msal::ManualClock::at_unix(T0);
-    let cache = TestStore::from_env();
-    let app = app_builder(&server, &clock, &cache, CLIENT_ID)
-        .http_client(ToAddr(
-            addr,
-            msal::http::ReqwestHttpClient::new().with_timeout(Duration::from_secs(5)),
-        ))
-        .build()
-        .unwrap();
-    let h = Harness {
-        server,
-        clock,
-        cache,
-        app,
-    };
+    let h = Harness::with_transport(LoopbackTransport::to(addr)).await;
     h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1")).await;
     let e = h
         .app

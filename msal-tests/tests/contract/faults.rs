@@ -16,11 +16,11 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use crate::common::*;
-use msal::http::{HttpClient, HttpError, ReqwestHttpClient};
+use msal::http::{HttpClient, HttpError};
 use msal::{AuthenticationResult, Error, ManualClock, TokenSource};
+use msal_tests::harness::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -31,38 +31,6 @@ const RT: &str = "rt-1";
 const CACHED_AT: &str = "at-cached";
 /// The response-size cap of the default transport.
 const ONE_MIB: usize = 1024 * 1024;
-
-fn at(secs: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(secs)
-}
-
-/// RFC 7231 IMF-fixdate for Unix seconds (msal-tests has no direct `httpdate` dependency).
-fn http_date(unix: u64) -> String {
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = (unix / 86_400) as i64;
-    let secs = unix % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
-        WEEKDAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
 
 // ---------------------------------------------------------------------------------------------
 // Cache fixtures
@@ -248,12 +216,11 @@ fn serve(mut stream: TcpStream, reply: &Reply) -> usize {
     }
 }
 
-/// Sends every request to a [`FaultServer`], keeping path, query, headers and body, with the
-/// real reqwest transport (default 1 MiB cap).
+/// Sends every request to a [`FaultServer`] through the harness's [`LoopbackTransport`] (the
+/// real reqwest transport, default 1 MiB cap), counting them.
 #[derive(Clone)]
 struct TcpTransport {
-    addr: SocketAddr,
-    inner: ReqwestHttpClient,
+    inner: LoopbackTransport,
     /// Requests sent (attempts, retries included).
     sends: Arc<AtomicUsize>,
 }
@@ -265,19 +232,7 @@ impl HttpClient for TcpTransport {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, HttpError> {
         self.sends.fetch_add(1, Ordering::SeqCst);
-        let (mut parts, body) = request.into_parts();
-        let path_and_query = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/")
-            .to_owned();
-        parts.uri = format!("http://{}{path_and_query}", self.addr)
-            .parse()
-            .unwrap();
-        self.inner
-            .send(http::Request::from_parts(parts, body))
-            .await
+        self.inner.send(request).await
     }
 }
 
@@ -344,25 +299,10 @@ impl Fixture {
     async fn with_transport(addr: SocketAddr, tcp: Option<FaultServer>) -> Self {
         let sends = Arc::new(AtomicUsize::new(0));
         let transport = TcpTransport {
-            addr,
-            inner: ReqwestHttpClient::new().with_timeout(Duration::from_secs(5)),
+            inner: LoopbackTransport::to(addr),
             sends: Arc::clone(&sends),
         };
-        // The mock server only fills the harness; nothing is sent to it.
-        let server = MockServer::start().await;
-        let clock = ManualClock::at_unix(T0);
-        let cache = TestStore::from_env();
-        let app = app_builder(&server, &clock, &cache, CLIENT_ID)
-            .authority("https://login.microsoftonline.com/common")
-            .http_client(transport)
-            .build()
-            .unwrap();
-        let h = Harness {
-            server,
-            clock,
-            cache,
-            app,
-        };
+        let h = Harness::with_transport(transport).await;
         Fixture {
             h,
             tcp,

@@ -5,24 +5,19 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use msal::TokenSource;
+use msal_tests::harness::*;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 fn seeded(at: &str, expires_on: u64, refresh_on: Option<u64>) -> CacheDoc {
-    CacheDoc::new()
-        .signed_in(CLIENT_ID, "rt-1")
-        .access_token_at(
-            &hid(),
-            ENV,
-            CLIENT_ID,
-            UTID,
-            "User.Read email openid profile",
-            at,
-            expires_on,
-            refresh_on,
-        )
+    CacheDoc::signed_in_with_refresh_on(
+        "rt-1",
+        "User.Read email openid profile",
+        at,
+        expires_on,
+        refresh_on,
+    )
 }
 
 /// Two identical silent hits for `User.Read`, both served `secret` from the cache (the second

@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::*;
 use msal::{Error, PublicClientApplication, TokenSource, WebUi, WebUiError};
 use msal_interactive::{AuthorizationResponse, AuthorizationSession};
+use msal_tests::harness::*;
 use serde_json::json;
 use url::Url;
 use wiremock::matchers::{body_string_contains, method, path};
@@ -207,13 +207,7 @@ async fn interactive_sign_in_with_pkce_state_and_nonce() {
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].username, "alice@contoso.example");
     let stored = h.stored().await;
-    let account = stored["Account"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .clone();
+    let account = entries(&stored, "Account").remove(0);
     assert_eq!(account["account_source"], "authorization_code");
     let silent = app
         .acquire_token_silent(["User.Read"], &accounts[0])

@@ -1,16 +1,13 @@
 //! The contract suite, one binary: wiremock contract tests pinning msal-rs's exact protocol
 //! behaviour (requests sent, cache contents, errors), one module per flow or concern.
 //!
-//! Apps are configured with real Entra authorities, and the harness (`../common`) sends every
+//! Apps are configured with real Entra authorities, and the harness (`msal_tests::harness`) sends every
 //! request to a loopback wiremock server instead. `scripts/test.sh` runs this binary once per
 //! cache backend (`MSAL_TEST_BACKEND` = memory, file, encrypted, redis):
 //!
 //!     MSAL_TEST_BACKEND=file cargo test -p msal-tests --all-features --test contract
 //!
 //! One binary links the whole stack once, instead of once per file.
-
-#[path = "../common/mod.rs"]
-mod common;
 
 mod authority;
 mod cache;

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{TestStore, T0};
 use msal::cache::FileCache;
 use msal::http::{HttpClient, HttpError, ReqwestHttpClient};
 use msal::{
@@ -18,6 +17,7 @@ use msal::{
     ManagedIdentityEnvironment, ManagedIdentityErrorKind, ManagedIdentityId,
     ManagedIdentityRetryPolicy, ManagedIdentitySource, ManualClock, TokenSource,
 };
+use msal_tests::harness::{TestStore, T0};
 use msal_tests::loopback_guard::LoopbackOnly;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};

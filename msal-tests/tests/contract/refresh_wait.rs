@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::common::*;
 use msal::TokenSource;
+use msal_tests::harness::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -32,9 +32,8 @@ async fn mount_slow_token_endpoint(h: &Harness, delay: Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_refresh_serves_the_still_valid_token() {
     let h = Harness::new().await;
-    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
+    h.seed(&CacheDoc::signed_in_with(
+        "rt-1",
         "User.Read email openid profile",
         "at-old",
         T0 + 200,
@@ -83,9 +82,8 @@ async fn a_hanging_refresh_serves_the_still_valid_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_token_waits_for_the_refresh() {
     let h = Harness::new().await;
-    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
+    h.seed(&CacheDoc::signed_in_with(
+        "rt-1",
         "User.Read email openid profile",
         "at-old",
         T0 - 1,

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::common::*;
 use msal::{Account, Error, TokenSource};
+use msal_tests::harness::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -54,9 +54,8 @@ fn sorted_ci(mut v: Vec<String>) -> Vec<String> {
 #[tokio::test]
 async fn cache_hit_makes_no_request_and_matches_scopes_case_insensitively_as_subset() {
     let h = Harness::new().await;
-    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
+    h.seed(&CacheDoc::signed_in_with(
+        "rt-1",
         "User.Read email openid profile",
         "at-1",
         T0 + 3600,
@@ -103,9 +102,8 @@ async fn cache_hit_makes_no_request_and_matches_scopes_case_insensitively_as_sub
 #[tokio::test]
 async fn reserved_scopes_are_ignored_for_matching_and_alone_are_rejected() {
     let h = Harness::new().await;
-    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
+    h.seed(&CacheDoc::signed_in_with(
+        "rt-1",
         "User.Read",
         "at-1",
         T0 + 3600,
@@ -141,9 +139,8 @@ async fn expiry_buffer_edges() {
         [(301, 0, "at-old"), (300, 1, "at-new"), (299, 1, "at-new")]
     {
         let h = Harness::new().await;
-        h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-            CLIENT_ID,
-            UTID,
+        h.seed(&CacheDoc::signed_in_with(
+            "rt-1",
             "User.Read",
             "at-old",
             T0 + expires_in,
@@ -228,9 +225,8 @@ async fn of_two_matching_access_tokens_the_later_expiring_wins() {
 #[tokio::test]
 async fn refresh_rotates_refresh_token_in_place_and_replaces_intersecting_access_token() {
     let h = Harness::new().await;
-    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
+    h.seed(&CacheDoc::signed_in_with(
+        "rt-1",
         "Mail.Read User.Read",
         "at-old",
         T0 + 1200,
@@ -328,9 +324,8 @@ async fn response_without_refresh_token_keeps_the_old_one() {
 #[tokio::test]
 async fn new_scopes_redeem_the_refresh_token_and_disjoint_tokens_coexist() {
     let h = Harness::new().await;
-    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
+    h.seed(&CacheDoc::signed_in_with(
+        "rt-1",
         "User.Read",
         "at-user",
         T0 + 3600,
@@ -379,9 +374,8 @@ async fn new_scopes_redeem_the_refresh_token_and_disjoint_tokens_coexist() {
 #[tokio::test]
 async fn force_refresh_skips_a_valid_cached_token() {
     let h = Harness::new().await;
-    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
+    h.seed(&CacheDoc::signed_in_with(
+        "rt-1",
         "User.Read",
         "at-1",
         T0 + 3600,
@@ -418,13 +412,7 @@ async fn force_refresh_skips_a_valid_cached_token() {
 #[tokio::test]
 async fn claims_skip_the_cache_and_capabilities_are_merged() {
     let h = Harness::new().await;
-    let seed = CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
-        "User.Read",
-        "at-1",
-        T0 + 3600,
-    );
+    let seed = CacheDoc::signed_in_with("rt-1", "User.Read", "at-1", T0 + 3600);
     h.seed(&seed).await;
     token_ok(
         TOKEN_PATH,

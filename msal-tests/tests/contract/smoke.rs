@@ -1,17 +1,16 @@
 //! The basic story end to end against wiremock: a cache hit makes no request, an expired token
 //! is refreshed once, and the refreshed token is then served from the cache.
 
-use crate::common::*;
 use msal::TokenSource;
+use msal_tests::harness::*;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 #[tokio::test]
 async fn hit_then_expiry_then_refresh_then_hit() {
     let h = Harness::new().await;
-    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
+    h.seed(&CacheDoc::signed_in_with(
+        "rt-1",
         "User.Read email openid profile",
         "at-1",
         T0 + 3600,

@@ -6,11 +6,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::common::*;
 use msal::cache::{
     CacheError, CacheStore, Current, Loaded, Partition, RefreshLock, StoreVersion, UpdateFn,
 };
 use msal::TokenSource;
+use msal_tests::harness::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -88,9 +88,8 @@ impl CacheStore for Counting {
 #[tokio::test]
 async fn a_hit_is_one_unchanged_load_and_a_refresh_one_more_check_and_one_write() {
     let h = Harness::new().await;
-    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1").access_token(
-        CLIENT_ID,
-        UTID,
+    h.seed(&CacheDoc::signed_in_with(
+        "rt-1",
         "User.Read email openid profile",
         "at-1",
         T0 + 3600,
