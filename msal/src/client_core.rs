@@ -17,18 +17,6 @@ use crate::{AuthenticationResult, Error};
 /// Access tokens claiming to live longer than this are treated as corrupt (MSAL.NET #1806).
 pub(crate) const MAX_PLAUSIBLE_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
-/// Pause for `duration` on `clock`: the clock's own pause when it takes one over (a
-/// [`msal_core::ManualClock::with_auto_advance`] moves its time and returns at once), else
-/// Tokio's timer. Every deliberate pause of the facade (retry delays, device code polling,
-/// managed identity backoff) comes here, so tests have one time source; the timeouts that race
-/// real work (`max_refresh_wait`, `refresh_lock_wait`) stay on Tokio's timer.
-pub(crate) async fn sleep_on(clock: &dyn Clock, duration: Duration) {
-    match clock.sleep(duration) {
-        Some(sleep) => sleep.await,
-        None => tokio::time::sleep(duration).await,
-    }
-}
-
 /// Whether `tenant` can go into an authority URL: a GUID or a domain name. Anything else (a
 /// `/`, `?` or `#` from a tampered cache entry or a caller) would change the URL's path or
 /// query.
@@ -123,9 +111,9 @@ impl ClientCore {
         msal_core::clock::unix_seconds(self.now())
     }
 
-    /// Pause for `duration` on the app's clock (see [`sleep_on`]).
+    /// Pause for `duration` on the app's clock (see [`crate::http::pause::sleep_on`]).
     pub(crate) async fn sleep(&self, duration: Duration) {
-        sleep_on(self.clock.as_ref(), duration).await
+        crate::http::pause::sleep_on(self.clock.as_ref(), duration).await
     }
 
     /// Whether this is a confidential client (it has a credential of its own).

@@ -19,6 +19,7 @@
 
 pub(crate) mod exchange;
 pub(crate) mod headers;
+pub(crate) mod pause;
 pub(crate) mod retry;
 pub(crate) mod retry_after;
 pub(crate) mod throttle;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use msal_core::Clock;
 
-use crate::client_core::sleep_on;
+use crate::http::pause::sleep_on;
 use crate::http::{redacted_uri, HttpClient, HttpError};
 
 /// How many times, and after how long, a request to the identity provider is tried again.
@@ -72,7 +72,7 @@ fn copy_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
 ///
 /// With `policy.max_retries` above 1 the same rule applies to each further attempt.
 /// The result of the last attempt is returned (a 5xx is an `Ok` response). The pause is
-/// taken on `clock` ([`crate::client_core::sleep_on`]): Tokio's timer unless the clock takes
+/// taken on `clock` ([`crate::http::pause::sleep_on`]): Tokio's timer unless the clock takes
 /// it over, so with a real clock this must run inside a Tokio runtime with the timer enabled
 /// when a retry happens.
 pub(crate) async fn send_with_retry(

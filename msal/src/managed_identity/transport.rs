@@ -15,7 +15,7 @@ use super::arc_key::read_key_file;
 use super::error::{ManagedIdentityError, ManagedIdentityErrorKind as Kind};
 use super::request::{build, TokenRequest};
 use super::retry::ManagedIdentityRetryPolicy;
-use crate::client_core::sleep_on;
+use crate::http::pause::sleep_on;
 
 /// Whether `status` is worth another attempt at `source`.
 fn retryable(source: ManagedIdentitySource, status: u16) -> bool {
