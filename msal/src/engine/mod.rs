@@ -36,7 +36,7 @@ use crate::result::TokenData;
 use crate::{AuthenticationResult, Error, TokenSource};
 
 pub(crate) use freshness::{freshness, Freshness};
-pub(crate) use refresh_lock::take_refresh_lock;
+use refresh_lock::take_refresh_lock;
 
 /// A cached access token found for a request.
 pub(crate) struct Found {
@@ -80,10 +80,13 @@ pub(crate) trait CachedFlow: Send + Sync + Sized + 'static {
     /// A cached token found for this request in cache generation `generation` is about to be
     /// served: remember it for the next identical request (see [`crate::hit_memo`]).
     fn remember(&self, _core: &ClientCore, _generation: u64, _found: &Found) {}
-    /// Obtain a new token and cache it: runs as the single-flight task.
+    /// Obtain a new token and cache it. Runs inside the single-flight task, under the store's
+    /// refresh lock, after [`cached_after_lock`] found no fresh token in `cache` (the snapshot
+    /// it read): the engine takes the lock and re-checks for every flow (see [`locked_acquire`]).
     fn acquire(
         core: Arc<ClientCore>,
         flow: Arc<Self>,
+        cache: Arc<TokenCache>,
     ) -> BoxFuture<'static, Result<AuthenticationResult, Error>>;
 }
 
@@ -148,7 +151,7 @@ pub(crate) async fn serve<F: CachedFlow>(
 
     let (future, joined) = core.flights.run(flow.refresh_key(), {
         let (core, flow) = (Arc::clone(&core), Arc::clone(&flow));
-        move || F::acquire(core, flow)
+        move || locked_acquire(core, flow)
     });
     if joined {
         tracing::debug!(correlation_id = %flow.correlation_id(), "joined a refresh already in flight");
@@ -194,7 +197,7 @@ fn start_background_refresh<F: CachedFlow>(core: &Arc<ClientCore>, flow: &Arc<F>
     };
     let (future, joined) = core.flights.run(flow.refresh_key(), {
         let (core, flow) = (Arc::clone(core), Arc::clone(flow));
-        move || F::acquire(core, flow)
+        move || locked_acquire(core, flow)
     });
     if joined {
         return;
@@ -208,9 +211,28 @@ fn start_background_refresh<F: CachedFlow>(core: &Arc<ClientCore>, flow: &Arc<F>
     });
 }
 
+/// The single-flight task of every flow: take the store's cross-process refresh lock (held until
+/// the new token is saved, so another process needing the same refresh waits and then finds it
+/// instead of redeeming the same grant), re-check the cache, and only then let the flow obtain
+/// a new token.
+fn locked_acquire<F: CachedFlow>(
+    core: Arc<ClientCore>,
+    flow: Arc<F>,
+) -> BoxFuture<'static, Result<AuthenticationResult, Error>> {
+    Box::pin(async move {
+        let _refresh_lock =
+            take_refresh_lock(&core, flow.partition(), flow.correlation_id()).await?;
+        let (cache, served) = cached_after_lock(&core, &*flow).await?;
+        if let Some(result) = served {
+            return Ok(result);
+        }
+        F::acquire(core, flow, cache).await
+    })
+}
+
 /// Under the refresh lock: whether a refresh that just finished (here or in another process)
 /// already cached a token that serves this request without a new one.
-pub(crate) async fn cached_after_lock<F: CachedFlow>(
+async fn cached_after_lock<F: CachedFlow>(
     core: &ClientCore,
     flow: &F,
 ) -> Result<(Arc<TokenCache>, Option<AuthenticationResult>), Error> {

@@ -14,9 +14,7 @@ use msal_cache::{AccessTokenQuery, Partition, TokenCache, TokenWrite};
 use msal_core::{Authority, ScopeSet};
 
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
-use crate::engine::{
-    cached_after_lock, cached_result, memo_answer, serve, take_refresh_lock, CachedFlow, Found,
-};
+use crate::engine::{cached_result, memo_answer, serve, CachedFlow, Found};
 use crate::hit_memo::MemoKey;
 use crate::request::{merge_claims, request_options, RequestOptions};
 use crate::token_request::{send_throttled, ThrottledRequest};
@@ -254,12 +252,9 @@ impl CachedFlow for AppTokenFlow {
     fn acquire(
         core: Arc<ClientCore>,
         flow: Arc<Self>,
+        _cache: Arc<TokenCache>,
     ) -> BoxFuture<'static, Result<AuthenticationResult, Error>> {
         Box::pin(async move {
-            let _lock = take_refresh_lock(&core, flow.partition(), &flow.correlation_id).await?;
-            if let (_, Some(result)) = cached_after_lock(&core, &*flow).await? {
-                return Ok(result);
-            }
             let endpoints = core
                 .endpoints_for(&flow.authority, &flow.correlation_id)
                 .await?;

@@ -24,9 +24,7 @@ use msal_core::{Account, Authority, ScopeSet, Secret, TokenResponse};
 use sha2::{Digest, Sha256};
 
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
-use crate::engine::{
-    cached_after_lock, cached_result, serve, take_refresh_lock, CachedFlow, Found,
-};
+use crate::engine::{cached_result, serve, CachedFlow, Found};
 use crate::flows::app_token::request_authority;
 use crate::request::{merge_claims, request_options, RequestOptions};
 use crate::token_request::{send_throttled, ThrottledRequest};
@@ -275,13 +273,9 @@ impl CachedFlow for OboFlow {
     fn acquire(
         core: Arc<ClientCore>,
         flow: Arc<Self>,
+        cache: Arc<TokenCache>,
     ) -> BoxFuture<'static, Result<AuthenticationResult, Error>> {
         Box::pin(async move {
-            let _lock = take_refresh_lock(&core, flow.partition(), &flow.correlation_id).await?;
-            let (cache, served) = cached_after_lock(&core, &*flow).await?;
-            if let Some(result) = served {
-                return Ok(result);
-            }
             let environment = flow.authority.environment().to_owned();
             // A claims challenge must reach the assertion exchange: a refresh token cannot
             // satisfy new conditions.

@@ -33,9 +33,7 @@ use msal_cache::{
 use msal_core::{Account, Authority, Endpoints, ScopeSet, TokenResponse};
 
 use crate::client_core::{user_partition, ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
-use crate::engine::{
-    cached_after_lock, cached_result, memo_answer, serve, take_refresh_lock, CachedFlow, Found,
-};
+use crate::engine::{cached_result, memo_answer, serve, CachedFlow, Found};
 use crate::error::UiRequiredReason;
 use crate::hit_memo::MemoKey;
 use crate::request::{may_use_cache, merge_claims};
@@ -185,8 +183,9 @@ impl CachedFlow for SilentParams {
     fn acquire(
         core: Arc<ClientCore>,
         flow: Arc<Self>,
+        cache: Arc<TokenCache>,
     ) -> BoxFuture<'static, Result<AuthenticationResult, Error>> {
-        Box::pin(refresh(core, flow))
+        Box::pin(refresh(core, flow, cache))
     }
 }
 
@@ -277,19 +276,12 @@ fn find_access_token(
     Some(found)
 }
 
-/// The refresh itself: runs as the single-flight task.
+/// The refresh itself, under the refresh lock (see [`crate::engine`]).
 async fn refresh(
     core: Arc<ClientCore>,
     params: Arc<SilentParams>,
+    cache: Arc<TokenCache>,
 ) -> Result<AuthenticationResult, Error> {
-    // Held until the new tokens are saved: another process needing the same refresh waits,
-    // then finds our result in the cache below instead of redeeming the refresh token again.
-    let _refresh_lock =
-        take_refresh_lock(&core, params.cache_partition(), &params.correlation_id).await?;
-    let (cache, served) = cached_after_lock(&core, &*params).await?;
-    if let Some(result) = served {
-        return Ok(result);
-    }
     let candidates = refresh_candidates(&core, &cache, &params);
     drop(cache);
     if candidates.is_empty() {

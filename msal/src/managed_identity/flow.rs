@@ -27,7 +27,7 @@ use super::request::TokenRequest;
 use super::transport::{obtain, Transport};
 use super::Shared;
 use crate::client_core::{ClientCore, RefreshKey, Throttled, MAX_PLAUSIBLE_LIFETIME};
-use crate::engine::{cached_after_lock, memo_answer, serve, take_refresh_lock, CachedFlow, Found};
+use crate::engine::{memo_answer, serve, CachedFlow, Found};
 use crate::hit_memo::MemoKey;
 use crate::result::TokenData;
 use crate::{AuthenticationResult, Error, TokenSource};
@@ -295,13 +295,9 @@ impl CachedFlow for ManagedIdentityFlow {
     fn acquire(
         core: Arc<ClientCore>,
         flow: Arc<Self>,
+        cache: Arc<TokenCache>,
     ) -> BoxFuture<'static, Result<AuthenticationResult, Error>> {
         Box::pin(async move {
-            let _lock = take_refresh_lock(&core, flow.partition(), &flow.correlation_id).await?;
-            let (cache, served) = cached_after_lock(&core, &*flow).await?;
-            if let Some(result) = served {
-                return Ok(result);
-            }
             // A claims challenge names no token; as MSAL Python does, the one replaced is the
             // cached token that is still valid.
             let replaced = match &flow.claims {
