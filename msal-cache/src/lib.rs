@@ -60,8 +60,9 @@
 //! entries once (an account's home account id is shared by its access, refresh and ID tokens and
 //! its account entry; the cloud, client, tenant and scopes by every entry that has them) and the
 //! schema's constants (`AccessToken`, `Bearer`, ...) take no memory at all, which is most of what
-//! a large cache holds besides the secrets. Handing a token out of the cache is a reference
-//! count increment, not a copy. `ArcStr` dereferences to `str`, compares with `&str` and `String`,
+//! a large cache holds besides the secrets. The secrets are [`SharedSecret`]s (msal-core's
+//! redacting `ArcStr`): handing a token out of the cache is a reference count increment, not a
+//! copy, and no entry's `Debug` can show one. `ArcStr` dereferences to `str`, compares with `&str` and `String`,
 //! and is made with `.into()` from either.
 //!
 //! Choices where the other MSAL libraries differ or say nothing:
@@ -108,4 +109,5 @@ pub use index::{
     REDEMPTION_STARTED, USER_ASSERTION_HASH,
 };
 pub use memory::MemoryCache;
+pub use msal_core::SharedSecret;
 pub use store::{CacheStore, Current, Loaded, Partition, RefreshLock, StoreVersion, UpdateFn};

@@ -261,7 +261,7 @@ fn query<'a>(
 }
 
 fn secret_of(found: Option<&AccessTokenEntry>) -> Option<&str> {
-    found.map(|e| e.secret.as_str())
+    found.map(|e| e.secret.expose_secret())
 }
 
 fn redeemed(
@@ -277,7 +277,7 @@ fn redeemed(
         environment: env.into(),
         client_or_family: client_or_family.into(),
         redeemed_secret_fingerprint: secret_fingerprint(old_secret),
-        new_secret: new_secret.map(str::to_owned),
+        new_secret: new_secret.map(msal_core::Secret::from),
         now: 1_700_009_999,
         family_id: family_id.map(str::to_owned),
     }
@@ -957,7 +957,7 @@ fn refresh_tokens_are_listed_newest_first() {
     let secrets: Vec<&str> = cache
         .refresh_tokens("u.t", "login.microsoft.com")
         .iter()
-        .map(|r| r.secret.as_str())
+        .map(|r| r.secret.expose_secret())
         .collect();
     assert_eq!(secrets, ["new", "mid", "old", "none"]);
 }
@@ -1372,7 +1372,7 @@ fn new_access_token_replaces_intersecting_ones_only() {
         let s = scopes(req);
         cache
             .find_access_token(&query(hid, env, client, realm, &s))
-            .map(|e| e.secret.clone())
+            .map(|e| e.secret.expose_secret().to_owned())
     };
     assert_eq!(find(Some("u.t"), PY_ENV, "c", "r", &["a"]), None);
     assert_eq!(find(Some("u.t"), PY_ENV, "c", "r", &["c"]), None);
@@ -2249,7 +2249,7 @@ fn remove_account_removes_only_the_apps_tokens_while_another_app_remains() {
     let rts: Vec<&str> = cache
         .refresh_tokens(HID, PY_ENV)
         .iter()
-        .map(|r| r.secret.as_str())
+        .map(|r| r.secret.expose_secret())
         .collect();
     assert_eq!(rts, ["a-rt2"]);
     assert!(cache.id_token(HID, PY_ENV, CLIENT, UTID).is_none());
@@ -2417,7 +2417,7 @@ fn remove_account_by_a_non_member_keeps_the_family_refresh_token() {
         let rts: Vec<&str> = c
             .refresh_tokens(HID, PY_ENV)
             .iter()
-            .map(|r| r.secret.as_str())
+            .map(|r| r.secret.expose_secret())
             .collect();
         assert_eq!(rts, ["frt"], "metadata {app_meta:?}");
         assert_eq!(c.counts().0, 0);
@@ -2748,13 +2748,13 @@ fn on_behalf_of_tokens_are_found_by_their_assertion_only() {
     let rts: Vec<&str> = cache
         .refresh_tokens("u.t", env)
         .iter()
-        .map(|e| e.secret.as_str())
+        .map(|e| e.secret.expose_secret())
         .collect();
     assert_eq!(rts, ["user-rt"]);
     assert_eq!(
         cache
             .on_behalf_of_refresh_token("HashB", env, client)
-            .map(|e| e.secret.as_str()),
+            .map(|e| e.secret.expose_secret()),
         Some("obo-rt-HashB")
     );
     assert!(cache
@@ -2771,7 +2771,7 @@ fn on_behalf_of_tokens_are_found_by_their_assertion_only() {
     assert_eq!(
         reloaded
             .on_behalf_of_refresh_token("HashA", env, client)
-            .map(|e| e.secret.as_str()),
+            .map(|e| e.secret.expose_secret()),
         Some("obo-rt-HashA")
     );
     let doc = to_value(&reloaded);

@@ -3,7 +3,8 @@
 //   scopes: scope sets and their rules; token_response: token and OAuth error bodies
 //   id_token, client_info, account: who signed in; pkce: verifiers and S256 challenges
 //   device_code: the device authorization response; managed_identity: its wire types
-//   clock: "now" and deliberate pauses (system or manual); secret: the redacting, zeroizing Secret type
+//   clock: "now" and deliberate pauses (system or manual); secret: the redacting, zeroizing Secret type;
+//   shared_secret: SharedSecret, the redacting ArcStr the cache's tokens are held in
 
 //! # msal-core
 //!
@@ -22,7 +23,8 @@
 //! - [`device_code`]: the device authorization response (RFC 8628) and what the user is shown.
 //! - [`clock`]: the [`Clock`] trait every expiry decision and every deliberate pause goes through.
 //! - [`secret`]: [`Secret`], the type every code, verifier, assertion, key and client secret is
-//!   held in (redacted in `Debug`, wiped on drop).
+//!   held in (redacted in `Debug`, wiped on drop), and [`SharedSecret`], the cheap-to-clone
+//!   form every cached access, refresh and ID token is held in (redacted in `Debug`).
 //!
 //! Secrets (access, refresh and ID tokens, PKCE verifiers) never appear in `Debug` output or
 //! error messages of these types.
@@ -37,6 +39,7 @@ pub mod managed_identity;
 pub mod pkce;
 pub mod scopes;
 pub mod secret;
+pub mod shared_secret;
 pub mod token_response;
 
 pub use account::Account;
@@ -48,6 +51,7 @@ pub use managed_identity::ManagedIdentityId;
 pub use pkce::Pkce;
 pub use scopes::{InvalidScope, ScopeSet};
 pub use secret::Secret;
+pub use shared_secret::SharedSecret;
 pub use token_response::{
     parse_token_response, OAuthError, TokenResponse, TokenResponseError, UiRequiredClassification,
 };

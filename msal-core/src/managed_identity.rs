@@ -10,6 +10,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::Secret;
+
 /// MSAL.NET's cache `client_id` for a system-assigned identity (msal-rs wrote it before it
 /// wrote MSAL Python's empty one; tokens cached under it are still read).
 pub const SYSTEM_ASSIGNED_CACHE_ID: &str = "SYSTEM_ASSIGNED_MANAGED_IDENTITY";
@@ -80,11 +82,11 @@ pub fn resource_from_scope(scope: &str) -> Option<String> {
     (!resource.is_empty()).then_some(resource)
 }
 
-/// A token a source returned, normalised.
-#[derive(Clone)]
+/// A token a source returned, normalised. `Debug` redacts the token (it is a [`Secret`]).
+#[derive(Clone, Debug)]
 pub struct ManagedIdentityToken {
     /// The access token.
-    pub access_token: String,
+    pub access_token: Secret,
     /// `Bearer` unless the source said otherwise.
     pub token_type: String,
     /// When it expires (Unix seconds).
@@ -92,17 +94,6 @@ pub struct ManagedIdentityToken {
     /// When to refresh it proactively (Unix seconds): the source's `refresh_in`, or half the
     /// lifetime when that is 2 hours or more (as MSAL does for managed identity).
     pub refresh_on: Option<u64>,
-}
-
-impl fmt::Debug for ManagedIdentityToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ManagedIdentityToken")
-            .field("access_token", &"[redacted]")
-            .field("token_type", &self.token_type)
-            .field("expires_on", &self.expires_on)
-            .field("refresh_on", &self.refresh_on)
-            .finish()
-    }
 }
 
 /// Why a 2xx answer is not a usable token. The message never holds a token.
@@ -137,7 +128,7 @@ pub fn parse_success(body: &[u8], now: u64) -> Result<ManagedIdentityToken, BadA
         )));
     }
     let access_token = match map.get("access_token") {
-        Some(Value::String(t)) if !t.trim().is_empty() => t.clone(),
+        Some(Value::String(t)) if !t.trim().is_empty() => Secret::new(t.as_str()),
         Some(_) => return Err(BadAnswer("access_token is not a non-empty string".into())),
         None => return Err(BadAnswer("the body has no access_token".into())),
     };

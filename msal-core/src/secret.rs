@@ -16,16 +16,12 @@
 //! - Serde (de)serializes it as the plain string: [`AuthorizationCodeFlow`] keeps a verifier
 //!   in the user's session, and its serialized form is the same as before this type existed.
 //!
-//! # Not used for
+//! # Where tokens go
 //!
-//! - The unified cache schema's entries (msal-cache's `secret: ArcStr` fields): they are
-//!   public API of the cross-MSAL cache format and sit on the silent-hit path, where a shared
-//!   `ArcStr` is handed out without copying. Their `Debug` impls stay hand-written there.
-//! - `AuthenticationResult::access_token()`: it returns `&str` and keeps its signature; the
-//!   result shares the cache's `ArcStr` rather than copying the token into a `Secret`.
-//! - [`TokenResponse`](crate::TokenResponse) and
-//!   [`ManagedIdentityToken`](crate::managed_identity::ManagedIdentityToken): their token fields
-//!   are public `String`s, and changing a public field's type is not source compatible.
+//! Tokens arrive in a [`TokenResponse`](crate::TokenResponse) as `Secret`s (wiped once the
+//! response is dropped) and are cached as [`SharedSecret`](crate::SharedSecret)s: the cache
+//! hands one token to many callers, and a `SharedSecret` is shared by reference count instead
+//! of copied. See its module for that trade.
 //!
 //! [`AuthorizationCodeFlow`]: https://docs.rs/msal/latest/msal/struct.AuthorizationCodeFlow.html
 

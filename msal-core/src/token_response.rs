@@ -10,11 +10,16 @@ use std::fmt;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::Secret;
+
 /// A successful token response (RFC 6749 §5.1 plus Entra's extensions).
-#[derive(Clone)]
+///
+/// The three tokens are [`Secret`]s: `Debug` shows `Secret([redacted])` for them, and they are
+/// wiped when the response is dropped (the cache keeps its own shared copy).
+#[derive(Clone, Debug)]
 pub struct TokenResponse {
     /// The access token.
-    pub access_token: String,
+    pub access_token: Secret,
     /// `Bearer` unless the server said otherwise.
     pub token_type: String,
     /// Lifetime in seconds.
@@ -24,33 +29,15 @@ pub struct TokenResponse {
     /// When to refresh proactively, in seconds from now (Entra).
     pub refresh_in: Option<u64>,
     /// A new refresh token.
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<Secret>,
     /// An ID token.
-    pub id_token: Option<String>,
+    pub id_token: Option<Secret>,
     /// Entra's `client_info` (base64url).
     pub client_info: Option<String>,
     /// The granted scopes, space-separated.
     pub scope: Option<String>,
     /// The family (FOCI) id, `"1"` today.
     pub foci: Option<String>,
-}
-
-impl fmt::Debug for TokenResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenResponse")
-            .field("access_token", &"[redacted]")
-            .field("token_type", &self.token_type)
-            .field("expires_in", &self.expires_in)
-            .field("refresh_in", &self.refresh_in)
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "[redacted]"),
-            )
-            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
-            .field("scope", &self.scope)
-            .field("foci", &self.foci)
-            .finish()
-    }
 }
 
 /// An OAuth 2.0 error body (RFC 6749 §5.2 plus Entra's extensions).
@@ -277,13 +264,13 @@ pub fn parse_token_response(status: u16, body: &[u8]) -> Result<TokenResponse, T
     };
     let expires_in = expires_in.unwrap_or(DEFAULT_EXPIRES_IN);
     Ok(TokenResponse {
-        access_token,
+        access_token: Secret::new(access_token),
         token_type,
         expires_in,
         ext_expires_in: ext_expires_in.unwrap_or(expires_in),
         refresh_in,
-        refresh_token: string("refresh_token", raw.refresh_token)?,
-        id_token: string("id_token", raw.id_token)?,
+        refresh_token: string("refresh_token", raw.refresh_token)?.map(Secret::new),
+        id_token: string("id_token", raw.id_token)?.map(Secret::new),
         client_info: string("client_info", raw.client_info)?,
         scope: string("scope", raw.scope)?,
         foci,
@@ -434,6 +421,25 @@ mod tests {
         assert_eq!(r.foci.as_deref(), Some("1"));
         assert!(!format!("{r:?}").contains("\"at\""));
         assert!(!format!("{r:?}").contains("rt\""));
+    }
+
+    #[test]
+    fn debug_shows_no_token_because_the_tokens_are_secrets() {
+        let r = parse_token_response(
+            200,
+            br#"{"access_token":"AT-7f3a9c","refresh_token":"RT-51be0d","id_token":"IDT-c2e8a1","client_info":"ci","expires_in":60}"#,
+        )
+        .unwrap();
+        let shown = format!("{r:#?}");
+        for token in ["AT-7f3a9c", "RT-51be0d", "IDT-c2e8a1"] {
+            assert!(!shown.contains(token), "{shown}");
+        }
+        assert_eq!(shown.matches("Secret([redacted])").count(), 3, "{shown}");
+        assert!(
+            shown.contains("\"ci\""),
+            "non-secret fields stay visible: {shown}"
+        );
+        assert_eq!(r.access_token.expose_secret(), "AT-7f3a9c");
     }
 
     #[test]

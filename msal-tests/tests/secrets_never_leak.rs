@@ -1317,10 +1317,10 @@ impl CacheStore for SharedStore {
     }
 }
 
-/// Public cache-store and write types whose derived `Debug` prints secrets: the serialized
-/// cache a store hands over (`Loaded::Data`, `Current::Data`: every token, as a byte list)
-/// and the rotated refresh token of a refresh's write (`RedeemedRefreshToken::new_secret`,
-/// also inside `TokenWrite`). A custom `CacheStore` that logs `?loaded` leaks the whole cache.
+/// Public cache-store and write types a custom `CacheStore` might log: the serialized cache a
+/// store hands over (`Loaded::Data`, `Current::Data`: every token, shown as a length) and the
+/// rotated refresh token of a refresh's write (`RedeemedRefreshToken::new_secret`, a `Secret`,
+/// also inside `TokenWrite`, whose `Debug` is derived).
 #[tokio::test]
 async fn cache_store_and_write_types_redact_secrets_in_debug() {
     let secrets = Secrets::default();
@@ -1348,7 +1348,7 @@ async fn cache_store_and_write_types_redact_secrets_in_debug() {
         environment: ENV.into(),
         client_or_family: CLIENT_ID.into(),
         redeemed_secret_fingerprint: msal::cache::index::secret_fingerprint(&rt),
-        new_secret: Some(rotated.clone()),
+        new_secret: Some(rotated.as_str().into()),
         now: T0,
         family_id: None,
     };

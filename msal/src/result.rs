@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use msal_cache::ArcStr;
-use msal_core::Account;
+use msal_core::{Account, SharedSecret};
 
 /// Where a token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22,7 +22,7 @@ pub enum TokenSource {
 /// reference count) between the clones, and between the results of calls the cache served
 /// from the same entry. That is what keeps a cache hit at a hash probe and a reference count:
 /// copying a 1.6 KB access token and a 1 KB ID token per call cost more than the lookup.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct AuthenticationResult {
     token: Arc<TokenData>,
@@ -31,15 +31,17 @@ pub struct AuthenticationResult {
 }
 
 /// What the results served from one cache entry (or one response) share. The token strings
-/// are the cache's own (`ArcStr`): building this copies no token.
+/// are the cache's own ([`SharedSecret`]s): building this copies no token, and `Debug` shows
+/// neither token.
+#[derive(Debug)]
 pub(crate) struct TokenData {
-    pub(crate) access_token: ArcStr,
+    pub(crate) access_token: SharedSecret,
     pub(crate) token_type: ArcStr,
     pub(crate) expires_on: SystemTime,
     pub(crate) refresh_on: Option<SystemTime>,
     pub(crate) scopes: Vec<String>,
     pub(crate) account: Option<Account>,
-    pub(crate) id_token: Option<ArcStr>,
+    pub(crate) id_token: Option<SharedSecret>,
     pub(crate) tenant_id: Option<ArcStr>,
 }
 
@@ -59,7 +61,7 @@ impl AuthenticationResult {
 
     /// The access token: what goes after `Bearer ` in an `Authorization` header.
     pub fn access_token(&self) -> &str {
-        &self.token.access_token
+        self.token.access_token.expose_secret()
     }
 
     /// The token type (`Bearer`).
@@ -90,7 +92,10 @@ impl AuthenticationResult {
 
     /// The raw ID token, when one is cached or was returned.
     pub fn id_token(&self) -> Option<&str> {
-        self.token.id_token.as_deref()
+        self.token
+            .id_token
+            .as_ref()
+            .map(SharedSecret::expose_secret)
     }
 
     /// The tenant the token was issued in.
@@ -107,22 +112,5 @@ impl AuthenticationResult {
     /// `client-request-id`).
     pub fn correlation_id(&self) -> &str {
         &self.correlation_id
-    }
-}
-
-impl std::fmt::Debug for AuthenticationResult {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthenticationResult")
-            .field("access_token", &"[redacted]")
-            .field("token_type", &self.token_type())
-            .field("expires_on", &self.expires_on())
-            .field("refresh_on", &self.refresh_on())
-            .field("scopes", &self.scopes())
-            .field("account", &self.account())
-            .field("id_token", &self.id_token().map(|_| "[redacted]"))
-            .field("tenant_id", &self.tenant_id())
-            .field("source", &self.source)
-            .field("correlation_id", &self.correlation_id)
-            .finish()
     }
 }

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use msal_cache::schema::{AccessTokenEntry, AppMetadataEntry, IdTokenEntry};
 use msal_core::clock::from_unix_seconds;
-use msal_core::{Account, Authority, ClientInfo, IdTokenClaims, ScopeSet, TokenResponse};
+use msal_core::{
+    Account, Authority, ClientInfo, IdTokenClaims, ScopeSet, SharedSecret, TokenResponse,
+};
 
 use crate::client_core::ClientCore;
 use crate::result::TokenData;
@@ -39,8 +41,8 @@ pub(crate) fn check_response(tokens: &TokenResponse) -> Result<Checked, Error> {
     };
     let claims = tokens
         .id_token
-        .as_deref()
-        .map(IdTokenClaims::decode)
+        .as_ref()
+        .map(|id_token| IdTokenClaims::decode(id_token.expose_secret()))
         .transpose()
         .map_err(|e| protocol(e.to_string()))?;
     Ok(Checked {
@@ -95,7 +97,7 @@ pub(crate) fn token_entries(
 ) -> (AccessTokenEntry, Option<IdTokenEntry>, AppMetadataEntry) {
     let access_token = AccessTokenEntry {
         credential_type: "AccessToken".into(),
-        secret: tokens.access_token.as_str().into(),
+        secret: (&tokens.access_token).into(),
         home_account_id: Some(place.home_account_id.into()),
         environment: place.environment.into(),
         client_id: core.client_id.as_str().into(),
@@ -110,7 +112,7 @@ pub(crate) fn token_entries(
     };
     let id_token = tokens.id_token.as_ref().map(|secret| IdTokenEntry {
         credential_type: "IdToken".into(),
-        secret: secret.as_str().into(),
+        secret: secret.into(),
         home_account_id: place.home_account_id.into(),
         environment: place.environment.into(),
         realm: place.realm.into(),
@@ -146,7 +148,7 @@ pub(crate) fn identity_provider_result(
             refresh_on: access_token.refresh_on.map(from_unix_seconds),
             scopes: target.to_vec(),
             account: Some(account),
-            id_token: tokens.id_token.as_deref().map(ArcStr::from),
+            id_token: tokens.id_token.as_ref().map(SharedSecret::from),
             tenant_id: Some(access_token.realm.clone()).filter(|r| !r.is_empty()),
         }),
         TokenSource::IdentityProvider,
@@ -166,7 +168,7 @@ pub(crate) fn access_token_entry(
 ) -> AccessTokenEntry {
     AccessTokenEntry {
         credential_type: "AccessToken".into(),
-        secret: tokens.access_token.as_str().into(),
+        secret: (&tokens.access_token).into(),
         home_account_id: home_account_id.map(Into::into),
         environment: environment.into(),
         client_id: core.client_id.as_str().into(),

@@ -269,7 +269,7 @@ fn a_write_takes_the_strings_the_cache_already_holds() {
     let (hid, env) = (fresh("a.t"), fresh("login.microsoftonline.com"));
     let at = AccessTokenEntry {
         credential_type: fresh("AccessToken"),
-        secret: fresh("new-at"),
+        secret: fresh("new-at").into(),
         home_account_id: Some(fresh("a.t")),
         environment: fresh("login.microsoftonline.com"),
         client_id: fresh("c"),
@@ -284,7 +284,7 @@ fn a_write_takes_the_strings_the_cache_already_holds() {
     };
     let idt = IdTokenEntry {
         credential_type: fresh("IdToken"),
-        secret: fresh("new-idt"),
+        secret: fresh("new-idt").into(),
         home_account_id: hid.clone(),
         environment: env.clone(),
         realm: fresh("t"),
@@ -319,7 +319,7 @@ fn a_write_takes_the_strings_the_cache_already_holds() {
                 scopes: &ScopeSet::new(["User.Read"]),
                 max_expires_on: u64::MAX,
             })
-            .map(|e| e.secret.as_str()),
+            .map(|e| e.secret.expose_secret()),
         Some("new-at")
     );
 }

@@ -3,7 +3,7 @@
 //! ([`TokenCache::remove_account`]).
 
 use msal_core::authority::canonical_environment;
-use msal_core::ScopeSet;
+use msal_core::{ScopeSet, Secret};
 
 use arcstr::ArcStr;
 
@@ -57,12 +57,12 @@ impl TokenWrite {
     }
 }
 
-/// The refresh token a refresh redeemed, and what to rotate it to. `Debug` hides the new secret.
+/// The refresh token a refresh redeemed, and what to rotate it to. `Debug` hides the new secret
+/// (a [`Secret`]).
 ///
 /// What names the stored entry is [`ArcStr`], as in the entry, so that it is taken from the
-/// redeemed entry without a copy; what comes from the token response is a `String`, as the
-/// response has it.
-#[derive(Clone)]
+/// redeemed entry without a copy; what comes from the token response is as the response has it.
+#[derive(Clone, Debug)]
 pub struct RedeemedRefreshToken {
     /// Its home account.
     pub home_account_id: ArcStr,
@@ -74,27 +74,11 @@ pub struct RedeemedRefreshToken {
     /// mismatch and the newer token is kept.
     pub redeemed_secret_fingerprint: u64,
     /// The rotated secret from the response, if the server sent one.
-    pub new_secret: Option<String>,
+    pub new_secret: Option<Secret>,
     /// `last_modification_time` to record.
     pub now: u64,
     /// The response's FOCI family, if any.
     pub family_id: Option<String>,
-}
-
-impl std::fmt::Debug for RedeemedRefreshToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedeemedRefreshToken")
-            .field("home_account_id", &self.home_account_id)
-            .field("environment", &self.environment)
-            .field("client_or_family", &self.client_or_family)
-            .field(
-                "new_secret",
-                &self.new_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .field("now", &self.now)
-            .field("family_id", &self.family_id)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The field a refresh token entry carries while a single-use redemption of it is in flight
@@ -167,7 +151,7 @@ impl TokenCache {
                 // If another process rotated this token while we were refreshing, its secret no
                 // longer matches the one we redeemed; ours is newer still (the server issued it
                 // after), so it wins either way.
-                rt.secret = new_secret.as_str().into();
+                rt.secret = new_secret.into();
                 rt.last_modification_time = Some(redeemed.now);
             }
             if rt.family_id.is_none() {

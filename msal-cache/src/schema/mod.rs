@@ -7,9 +7,14 @@
 //! unparsable reads as 0 ("int or 0", as MSAL.NET does), which makes a token count as expired.
 //!
 //! String fields are [`ArcStr`]s: entries read by one load share each repeated
-//! value (see the crate documentation), and cloning an entry or handing out its secret copies no
-//! bytes. Build them with `.into()` from a `&str` or `String`; read them as `&str` (`&*field`,
-//! `field.as_str()`) or compare them with `==` against either.
+//! value (see the crate documentation), and cloning an entry copies no bytes. Build them with
+//! `.into()` from a `&str` or `String`; read them as `&str` (`&*field`, `field.as_str()`) or
+//! compare them with `==` against either.
+//!
+//! The tokens themselves (`secret`) are [`SharedSecret`]s: the same shared string, but `Debug`
+//! prints `SharedSecret([redacted])` and reading one takes an explicit `expose_secret()`, so the
+//! entries' `Debug` is derived and a token cannot reach a log by accident. Fields another MSAL
+//! wrote that msal-rs does not know (`extra`) show only their names in `Debug`.
 
 //!
 //! This module holds the entry types; reading them is in `read` (also what a cache load types
@@ -24,6 +29,7 @@ use std::sync::LazyLock;
 use serde_json::{Map, Value};
 
 use arcstr::ArcStr;
+use msal_core::SharedSecret;
 
 /// Unknown fields of an entry, kept for the round trip. Reads and writes like a
 /// `serde_json::Map` (it dereferences to one).
@@ -48,9 +54,10 @@ impl std::ops::DerefMut for Extra {
     }
 }
 
+/// Names only: fields another MSAL wrote are not ours to interpret, and may hold secrets.
 impl std::fmt::Debug for Extra {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&**self, f)
+        f.debug_set().entries(self.keys()).finish()
     }
 }
 
@@ -61,12 +68,12 @@ impl From<Map<String, Value>> for Extra {
 }
 
 /// An access token entry (`AccessToken` section).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct AccessTokenEntry {
     /// `AccessToken` (.NET writes `ATExt` for tokens with extra key components).
     pub credential_type: ArcStr,
     /// The access token.
-    pub secret: ArcStr,
+    pub secret: SharedSecret,
     /// `{uid}.{utid}`; `null` for app-only tokens (MSAL Python writes `null`).
     pub home_account_id: Option<ArcStr>,
     /// The host the token was issued by.
@@ -138,12 +145,12 @@ impl AccessTokenEntry {
 }
 
 /// A refresh token entry (`RefreshToken` section). Refresh tokens have no realm.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RefreshTokenEntry {
     /// `RefreshToken`.
     pub credential_type: ArcStr,
     /// The refresh token.
-    pub secret: ArcStr,
+    pub secret: SharedSecret,
     /// `{uid}.{utid}`.
     pub home_account_id: ArcStr,
     /// The host the token was issued by.
@@ -172,12 +179,12 @@ impl RefreshTokenEntry {
 }
 
 /// An ID token entry (`IdToken` section).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct IdTokenEntry {
     /// `IdToken`.
     pub credential_type: ArcStr,
     /// The raw JWT.
-    pub secret: ArcStr,
+    pub secret: SharedSecret,
     /// `{uid}.{utid}`.
     pub home_account_id: ArcStr,
     /// The host the token was issued by.
@@ -229,38 +236,6 @@ pub struct AppMetadataEntry {
     /// Fields msal-rs does not interpret.
     pub extra: Extra,
 }
-
-macro_rules! redacted_debug {
-    ($ty:ty, $($field:ident),*) => {
-        impl std::fmt::Debug for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($ty))
-                    .field("secret", &"[redacted]")
-                    $(.field(stringify!($field), &self.$field))*
-                    .finish_non_exhaustive()
-            }
-        }
-    };
-}
-redacted_debug!(
-    AccessTokenEntry,
-    home_account_id,
-    environment,
-    client_id,
-    realm,
-    target,
-    expires_on,
-    refresh_on
-);
-redacted_debug!(
-    RefreshTokenEntry,
-    home_account_id,
-    environment,
-    client_id,
-    family_id,
-    last_modification_time
-);
-redacted_debug!(IdTokenEntry, home_account_id, environment, client_id, realm);
 
 fn value_to_u64(v: &Value) -> Option<u64> {
     match v {
@@ -386,5 +361,25 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{e:?}").contains("super-secret-rt"));
+    }
+
+    #[test]
+    fn debug_shows_unknown_fields_by_name_only() {
+        let e: AccessTokenEntry = serde_json::from_str(
+            r#"{"credential_type":"AccessToken","secret":"AT-91ce","home_account_id":"u.t","environment":"e",
+                "client_id":"c","realm":"r","target":"a","cached_at":"1","expires_on":"2",
+                "x_vendor_token":"VENDOR-SECRET-44"}"#,
+        )
+        .unwrap();
+        let shown = format!("{e:?}");
+        assert!(
+            !shown.contains("AT-91ce") && !shown.contains("VENDOR-SECRET-44"),
+            "{shown}"
+        );
+        assert!(shown.contains("SharedSecret([redacted])"), "{shown}");
+        assert!(
+            shown.contains("x_vendor_token") && shown.contains("u.t"),
+            "{shown}"
+        );
     }
 }

@@ -293,7 +293,7 @@ impl FromFields for AccessTokenEntry {
             pick(fields, ACCESS_TOKEN_FIELDS, &mut extra);
         Some(AccessTokenEntry {
             credential_type: lenient_or(credential_type, access_token_type, REPEATED, strings)?,
-            secret: required(secret, SECRET, strings)?,
+            secret: required(secret, SECRET, strings)?.into(),
             home_account_id: optional(home_account_id, HOME_ACCOUNT, strings)?,
             environment: required(environment, ENVIRONMENT, strings)?,
             client_id: required(client_id, CLIENT, strings)?,
@@ -316,7 +316,7 @@ impl FromFields for RefreshTokenEntry {
             pick(fields, REFRESH_TOKEN_FIELDS, &mut extra);
         Some(RefreshTokenEntry {
             credential_type: lenient_or(credential_type, refresh_token_type, REPEATED, strings)?,
-            secret: required(secret, SECRET, strings)?,
+            secret: required(secret, SECRET, strings)?.into(),
             home_account_id: lenient_or(home_account_id, ArcStr::new, HOME_ACCOUNT, strings)?,
             environment: required(environment, ENVIRONMENT, strings)?,
             client_id: required(client_id, CLIENT, strings)?,
@@ -335,7 +335,7 @@ impl FromFields for IdTokenEntry {
             pick(fields, ID_TOKEN_FIELDS, &mut extra);
         Some(IdTokenEntry {
             credential_type: lenient_or(credential_type, id_token_type, REPEATED, strings)?,
-            secret: required(secret, SECRET, strings)?,
+            secret: required(secret, SECRET, strings)?.into(),
             home_account_id: lenient_or(home_account_id, ArcStr::new, HOME_ACCOUNT, strings)?,
             environment: required(environment, ENVIRONMENT, strings)?,
             realm: lenient_or(realm, ArcStr::new, REALM, strings)?,

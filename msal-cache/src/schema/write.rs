@@ -82,7 +82,7 @@ impl<M: SerializeMap> FieldSink for MapSink<'_, M> {
 impl AccessTokenEntry {
     pub(crate) fn write_fields<S: FieldSink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.string("credential_type", &self.credential_type)?;
-        s.string("secret", &self.secret)?;
+        s.string("secret", self.secret.expose_secret())?;
         match &self.home_account_id {
             Some(h) => s.string("home_account_id", h)?,
             None => s.null("home_account_id")?,
@@ -111,7 +111,7 @@ impl AccessTokenEntry {
 impl RefreshTokenEntry {
     pub(crate) fn write_fields<S: FieldSink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.string("credential_type", &self.credential_type)?;
-        s.string("secret", &self.secret)?;
+        s.string("secret", self.secret.expose_secret())?;
         s.string("home_account_id", &self.home_account_id)?;
         s.string("environment", &self.environment)?;
         s.string("client_id", &self.client_id)?;
@@ -127,7 +127,7 @@ impl RefreshTokenEntry {
 impl IdTokenEntry {
     pub(crate) fn write_fields<S: FieldSink>(&self, s: &mut S) -> Result<(), S::Error> {
         s.string("credential_type", &self.credential_type)?;
-        s.string("secret", &self.secret)?;
+        s.string("secret", self.secret.expose_secret())?;
         s.string("home_account_id", &self.home_account_id)?;
         s.string("environment", &self.environment)?;
         s.string("realm", &self.realm)?;

@@ -27,8 +27,9 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use msal_cache::schema::AccessTokenEntry;
-use msal_cache::{ArcStr, Partition, TokenCache};
+use msal_cache::{Partition, TokenCache};
 use msal_core::clock::from_unix_seconds;
+use msal_core::SharedSecret;
 
 use crate::client_core::{ClientCore, RefreshKey};
 use crate::hit_memo::MemoKey;
@@ -251,7 +252,7 @@ async fn cached_after_lock<F: CachedFlow>(
 pub(crate) fn cached_result(
     entry: &AccessTokenEntry,
     account: Option<msal_core::Account>,
-    id_token: Option<ArcStr>,
+    id_token: Option<SharedSecret>,
     correlation_id: &str,
 ) -> Found {
     Found {

@@ -18,9 +18,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures::future::BoxFuture;
 use msal_cache::schema::RefreshTokenEntry;
-use msal_cache::ArcStr;
 use msal_cache::{AccessTokenQuery, Partition, TokenCache, TokenWrite, USER_ASSERTION_HASH};
-use msal_core::{Account, Authority, ScopeSet, Secret, TokenResponse};
+use msal_core::{Account, Authority, ScopeSet, Secret, SharedSecret, TokenResponse};
 use sha2::{Digest, Sha256};
 
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
@@ -157,7 +156,7 @@ impl OboFlow {
         let mut form: Vec<(&str, &str)> = vec![
             ("client_id", &core.client_id),
             ("grant_type", "refresh_token"),
-            ("refresh_token", &rt.secret),
+            ("refresh_token", rt.secret.expose_secret()),
             ("scope", &scope),
             ("client_info", "1"),
         ];
@@ -324,7 +323,7 @@ impl CachedFlow for OboFlow {
             let refresh_token = tokens.refresh_token.as_ref().map(|secret| {
                 let mut rt = RefreshTokenEntry {
                     credential_type: "RefreshToken".into(),
-                    secret: secret.as_str().into(),
+                    secret: secret.into(),
                     home_account_id: home_account_id.as_deref().unwrap_or_default().into(),
                     environment: environment.as_str().into(),
                     client_id: core.client_id.as_str().into(),
@@ -349,7 +348,7 @@ impl CachedFlow for OboFlow {
             let mut found = cached_result(
                 &entry,
                 account,
-                tokens.id_token.as_deref().map(ArcStr::from),
+                tokens.id_token.as_ref().map(SharedSecret::from),
                 &flow.correlation_id,
             );
             found.result.source = crate::TokenSource::IdentityProvider;

@@ -126,7 +126,7 @@ pub(crate) async fn save_sign_in(
         .as_ref()
         .map(|secret| RefreshTokenEntry {
             credential_type: "RefreshToken".into(),
-            secret: secret.as_str().into(),
+            secret: secret.into(),
             home_account_id: home_account_id.as_str().into(),
             environment: environment.as_str().into(),
             client_id: core.client_id.as_str().into(),

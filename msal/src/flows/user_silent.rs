@@ -433,7 +433,9 @@ async fn save(
             .family_id
             .clone()
             .unwrap_or_else(|| redeemed.client_id.clone()),
-        redeemed_secret_fingerprint: msal_cache::index::secret_fingerprint(&redeemed.secret),
+        redeemed_secret_fingerprint: msal_cache::index::secret_fingerprint(
+            redeemed.secret.expose_secret(),
+        ),
         new_secret: tokens.refresh_token.clone(),
         now,
         family_id: tokens.foci.clone(),
@@ -517,7 +519,7 @@ pub(crate) async fn redeem_refresh_token(
     let mut form: Vec<(&str, &str)> = vec![
         ("client_id", &core.client_id),
         ("grant_type", "refresh_token"),
-        ("refresh_token", &rt.secret),
+        ("refresh_token", rt.secret.expose_secret()),
         ("scope", &scope),
         ("client_info", "1"),
     ];
@@ -540,7 +542,7 @@ pub(crate) async fn redeem_refresh_token(
             &core.client_id,
             &authority,
             &scope,
-            &secret_fingerprint(&rt.secret),
+            &secret_fingerprint(rt.secret.expose_secret()),
         ])),
         single_use,
     };

@@ -202,7 +202,7 @@ impl ManagedIdentityFlow {
     fn entry(&self, token: &ManagedIdentityToken, now: u64) -> AccessTokenEntry {
         AccessTokenEntry {
             credential_type: "AccessToken".into(),
-            secret: token.access_token.as_str().into(),
+            secret: (&token.access_token).into(),
             home_account_id: None,
             environment: CACHE_ENVIRONMENT.into(),
             client_id: self.client_id().into(),
@@ -304,7 +304,7 @@ impl CachedFlow for ManagedIdentityFlow {
                 Some(_) => flow
                     .cached_entry(&core, &cache)
                     .filter(|e| e.expires_on > core.now_secs())
-                    .map(|e| token_sha256_hex(&e.secret)),
+                    .map(|e| token_sha256_hex(e.secret.expose_secret())),
                 None => None,
             };
             drop(cache);
