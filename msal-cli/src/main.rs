@@ -13,9 +13,19 @@
 //! msal token --workload-identity --scope S [--json]
 //! msal accounts [--json]
 //! msal logout [--account A | --all]
-//! msal cache inspect
+//! msal token --resource R [--tenant T] [--output json|tsv|none] [--claims JSON] [--prompt P]
+//! msal token --scope S --exec-credential      # a kubeconfig `exec` plugin
+//! msal id-token [--account A] [--json]
+//! msal status [--json]
+//! msal git-credential get|store|erase         # a git credential helper
+//! msal completion bash|zsh|fish
+//! msal cache inspect [--json]
 //! msal cache reset
 //! ```
+//!
+//! Global options `--tenant T` (an Entra ID tenant instead of the authority's), `--profile P`
+//! (defaults from a named profile of the config file, `--config`; its format is in the
+//! `profiles` module and the README).
 //!
 //! `--managed-identity` asks the managed identity endpoint of the Azure resource it runs on (the
 //! source detected from the environment, as [`msal::managed_identity`] describes; one scope,
@@ -85,13 +95,25 @@ mod commands;
 mod config;
 mod error;
 mod output;
+mod profiles;
+mod tenant;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // First, while this is the only thread (see the function).
+    output::init_local_offset();
+    let matches = cli::Cli::command().get_matches();
+    let mut cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
+    if let Err(err) = profiles::apply(&mut cli.global, &matches) {
+        eprintln!("msal: error: {err}");
+        return ExitCode::from(err.exit_code());
+    }
     if cli.global.verbose {
         init_tracing();
     }
