@@ -370,7 +370,10 @@ async fn cache_inspect_summarizes_without_any_secret() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
-    assert!(!text.contains("realm") && !text.contains("(none)"), "{text}");
+    assert!(
+        !text.contains("realm") && !text.contains("(none)"),
+        "{text}"
+    );
     let all = text + &stderr(&out);
     for section in ["AccessToken", "RefreshToken", "IdToken"] {
         for secret in doc[section].as_object().unwrap().values() {
@@ -1011,4 +1014,5 @@ async fn token_workload_identity_sends_the_federated_token_file() {
 }
 
 // The commands and options of issue 19 (az-like options, exec-credential, git helper, ...).
+#[path = "cli/commands.rs"]
 mod commands;
