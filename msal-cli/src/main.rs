@@ -86,33 +86,33 @@
 //! on stderr when the user is asked to sign in.
 //!
 //! ## Profiles
-A config file with named profiles (format and precedence in the README and the `profiles`
-module): `{user config folder}/msal-rs/config.toml`, or `--config` / `MSAL_CONFIG`; the profile
-is `--profile` / `MSAL_PROFILE`, else the file's `default_profile`. A profile sets
-`client_id`, `authority` or `oidc_authority`, `tenant`, `cache`, `plaintext_cache` and a default
-`account`. Command-line options win over the profile, the profile over environment variables.
-
-## Choices
-- `token --output json` (and `--json`) leads with `az account get-access-token`'s fields in its
-  order: `expiresOn` in local time as az prints it (`2024-05-01 14:00:00.000000`),
-  `expires_on` in Unix seconds, `tenant`; `expiresOnUtc` keeps the RFC 3339 value that
-  `expiresOn` used to hold. az's `subscription` has no meaning here and is left out. `-o tsv`
-  prints the top-level values in that order, as az does.
-- `--resource R` asks for `R/.default` exactly as az builds it (a trailing slash is kept).
-- `--tenant` replaces the Entra ID authority's tenant in the application's authority (the
-  `tenant` module; to become the facade's per-request tenant); it is refused with
-  `--oidc-authority` and ADFS.
-- A silent failure with `invalid_scope` or `consent_required` (a scope the refresh token cannot
-  cover) is treated like "interaction required": a sign-in for the scopes is offered.
-- `git-credential` answers `get` for https only; `store` and `erase` are ignored (the tokens
-  live in msal's cache). Its default scope is Azure DevOps'.
-- `--exec-credential` honours `KUBERNETES_EXEC_INFO`'s `interactive: false` as
-  `--no-interaction` and answers in the `apiVersion` kubectl sent (v1 or v1beta1).
-- `status` exits 1 when nobody is signed in, after printing the status.
-- `cache inspect` names the schema's realm "tenant", and shows none for providers without
-  tenants (any OpenID Connect provider but Entra ID).
-
-## Exit codes
+//! A config file with named profiles (format and precedence in the README and the `profiles`
+//! module): `{user config folder}/msal-rs/config.toml`, or `--config` / `MSAL_CONFIG`; the profile
+//! is `--profile` / `MSAL_PROFILE`, else the file's `default_profile`. A profile sets
+//! `client_id`, `authority` or `oidc_authority`, `tenant`, `cache`, `plaintext_cache` and a default
+//! `account`. Command-line options win over the profile, the profile over environment variables.
+//!
+//! ## Choices
+//! - `token --output json` (and `--json`) leads with `az account get-access-token`'s fields in its
+//!   order: `expiresOn` in local time as az prints it (`2024-05-01 14:00:00.000000`),
+//!   `expires_on` in Unix seconds, `tenant`; `expiresOnUtc` keeps the RFC 3339 value that
+//!   `expiresOn` used to hold. az's `subscription` has no meaning here and is left out. `-o tsv`
+//!   prints the top-level values in that order, as az does.
+//! - `--resource R` asks for `R/.default` exactly as az builds it (a trailing slash is kept).
+//! - `--tenant` replaces the Entra ID authority's tenant in the application's authority (the
+//!   `tenant` module; to become the facade's per-request tenant); it is refused with
+//!   `--oidc-authority` and ADFS.
+//! - A silent failure with `invalid_scope` or `consent_required` (a scope the refresh token cannot
+//!   cover) is treated like "interaction required": a sign-in for the scopes is offered.
+//! - `git-credential` answers `get` for https only; `store` and `erase` are ignored (the tokens
+//!   live in msal's cache). Its default scope is Azure DevOps'.
+//! - `--exec-credential` honours `KUBERNETES_EXEC_INFO`'s `interactive: false` as
+//!   `--no-interaction` and answers in the `apiVersion` kubectl sent (v1 or v1beta1).
+//! - `status` exits 1 when nobody is signed in, after printing the status.
+//! - `cache inspect` names the schema's realm "tenant", and shows none for providers without
+//!   tenants (any OpenID Connect provider but Entra ID).
+//!
+//! ## Exit codes
 //! `0` success; `1` any error; `2` usage (bad options, no client id); `3` interaction required
 //! but not allowed (`token --no-interaction`). Errors are one line on stderr, `msal: error: ...`,
 //! and never contain a token.
