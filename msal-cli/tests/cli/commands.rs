@@ -417,3 +417,26 @@ async fn cache_inspect_json_has_nulls_and_no_secret() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expires_on_is_in_local_time_as_az_prints_it() {
+    let f = Fixture::new().await;
+    let expires = now() + 3600;
+    f.seed(expires);
+    let mut cmd = f.plain(&["token", "-s", SCOPE, "-o", "json"]);
+    // POSIX TZ: "IST-5:30" is 5 h 30 min east of UTC.
+    cmd.env("TZ", "IST-5:30");
+    let out = run(cmd).await;
+    assert_ok(&out);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let local = (expires + 5 * 3600 + 30 * 60) % 86_400;
+    let clock = format!(
+        " {:02}:{:02}:{:02}.000000",
+        local / 3600,
+        (local % 3600) / 60,
+        local % 60
+    );
+    let on = v["expiresOn"].as_str().unwrap();
+    assert!(on.ends_with(&clock), "{on} should end with {clock}");
+    assert_eq!(v["expires_on"], expires);
+}
