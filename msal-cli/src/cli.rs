@@ -4,14 +4,20 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::completion::CompletionArgs;
+use crate::commands::git_credential::GitCredentialArgs;
+use crate::commands::id_token::IdTokenArgs;
+use crate::commands::status::StatusArgs;
+use crate::output::{OutputFormat, PromptArg};
+
 /// Sign in to Microsoft Entra ID (or any OpenID Connect provider) and get access tokens.
 ///
 /// Silent-first: tokens come from the token cache when they can, then from the cached refresh
 /// token, and only then from a sign-in (system browser, or a device code where no browser can
 /// be shown). Results go to stdout, progress and prompts to stderr.
 ///
-/// Exit codes: 0 success, 1 error, 2 usage, 3 interaction required but not allowed
-/// (token --no-interaction).
+/// Exit codes: 0 success, 1 error (`status`: nobody is signed in), 2 usage, 3 interaction
+/// required but not allowed (token --no-interaction; the message names the command to run).
 #[derive(Debug, Parser)]
 #[command(
     name = "msal",
@@ -80,6 +86,25 @@ pub(crate) struct GlobalOptions {
     #[arg(long, global = true)]
     pub no_browser: bool,
 
+    /// Sign in to (and get tokens from) this tenant, by id or domain: replaces the tenant of
+    /// the Entra ID authority (--authority, or the default's `organizations`).
+    #[arg(long, env = "MSAL_TENANT", global = true, value_name = "TENANT", value_parser = parse_tenant)]
+    pub tenant: Option<String>,
+
+    /// Take defaults from this profile of the config file (see --config) [default: the file's
+    /// `default_profile`, if any]. Command-line options win over the profile, the profile over
+    /// environment variables.
+    #[arg(long, env = "MSAL_PROFILE", global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// The config file with named profiles [default: {user config dir}/msal-rs/config.toml].
+    #[arg(long, env = "MSAL_CONFIG", global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// The default account of the chosen profile (set from the config file, not an option).
+    #[arg(skip)]
+    pub default_account: Option<String>,
+
     /// Debug logs of the msal crates on stderr (no tokens, no personal data), and where the
     /// cache key and each token come from.
     #[arg(long, short, global = true)]
@@ -101,6 +126,18 @@ pub(crate) enum Command {
     /// Look into the token cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Print the ID token of the signed-in account (cached, else refreshed or signed in
+    /// again), e.g. `msal id-token --account alice@contoso.com`.
+    IdToken(IdTokenArgs),
+    /// Who is signed in, to which client and authority, and where the cache is; exits 1 when
+    /// nobody is signed in (no network), e.g. `msal status || msal login`.
+    Status(StatusArgs),
+    /// Print a shell completion script, e.g. `msal completion bash > ~/.local/share/bash-completion/completions/msal`.
+    Completion(CompletionArgs),
+    /// Act as a git credential helper (`get`, `store`, `erase` on git's stdin/stdout): the
+    /// password is an access token, e.g. for Azure DevOps:
+    /// `git config --global credential.https://dev.azure.com.helper "!msal git-credential"`.
+    GitCredential(GitCredentialArgs),
 }
 
 /// `msal login`.
@@ -108,7 +145,7 @@ pub(crate) enum Command {
 pub(crate) struct LoginArgs {
     /// A scope to consent to now (repeatable, or space-separated) [default: the OpenID Connect
     /// scopes only: openid profile offline_access].
-    #[arg(long, short, value_name = "SCOPE")]
+    #[arg(long, short, value_name = "SCOPE", value_parser = parse_scope)]
     pub scope: Vec<String>,
 
     /// Sign in with a device code (enter a code on another device) instead of a browser.
@@ -118,6 +155,14 @@ pub(crate) struct LoginArgs {
     /// Pre-fill the sign-in name.
     #[arg(long, value_name = "USERNAME")]
     pub login_hint: Option<String>,
+
+    /// A claims challenge (JSON) to send, e.g. from a resource's `WWW-Authenticate` header.
+    #[arg(long, value_name = "JSON", value_parser = parse_claims)]
+    pub claims: Option<String>,
+
+    /// The browser sign-in's `prompt`.
+    #[arg(long, value_enum, value_name = "PROMPT")]
+    pub prompt: Option<PromptArg>,
 }
 
 /// `msal token`.
@@ -125,17 +170,49 @@ pub(crate) struct LoginArgs {
 pub(crate) struct TokenArgs {
     /// A scope the token is for (repeatable, or space-separated), e.g.
     /// https://graph.microsoft.com/.default.
-    #[arg(long, short, required = true, value_name = "SCOPE")]
+    #[arg(
+        long,
+        short,
+        required_unless_present = "resource",
+        value_name = "SCOPE",
+        value_parser = parse_scope
+    )]
     pub scope: Vec<String>,
+
+    /// A v1-style resource instead of scopes, as az's --resource: asks for the scope
+    /// `<RESOURCE>/.default` (so https://management.core.windows.net/ gives
+    /// https://management.core.windows.net//.default, as az does).
+    #[arg(long, value_name = "RESOURCE", conflicts_with = "scope", value_parser = parse_resource)]
+    pub resource: Option<String>,
 
     /// The account, by username or home account id [default: the only signed-in account].
     #[arg(long, short, value_name = "ACCOUNT")]
     pub account: Option<String>,
 
-    /// Print a JSON object (accessToken, expiresOn, expiresOnUnix, tokenType, scopes, account,
-    /// source) instead of the token alone.
-    #[arg(long)]
+    /// Print a JSON object instead of the token alone: az's fields (accessToken, expiresOn in
+    /// local time, expires_on, tenant, tokenType) and expiresOnUnix, scopes, account, source.
+    /// Same as --output json.
+    #[arg(long, conflicts_with = "output")]
     pub json: bool,
+
+    /// The output format: the token alone [default], json (as --json), tsv (the JSON's
+    /// top-level values, tab-separated, as az -o tsv) or none (sign in or warm the cache only).
+    #[arg(long, short, value_enum, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
+
+    /// Print a Kubernetes ExecCredential (client.authentication.k8s.io/v1) for kubectl's
+    /// `exec` credential plugin; honours KUBERNETES_EXEC_INFO's `interactive: false`.
+    #[arg(long, conflicts_with_all = ["json", "output"])]
+    pub exec_credential: bool,
+
+    /// A claims challenge (JSON) to send, e.g. from a resource's `WWW-Authenticate` header
+    /// (skips the cached access token).
+    #[arg(long, value_name = "JSON", value_parser = parse_claims)]
+    pub claims: Option<String>,
+
+    /// The browser sign-in's `prompt`, when a sign-in is needed.
+    #[arg(long, value_enum, value_name = "PROMPT")]
+    pub prompt: Option<PromptArg>,
 
     /// Skip the cached access token and redeem the refresh token.
     #[arg(long)]
@@ -177,11 +254,72 @@ pub(crate) struct TokenArgs {
     pub workload_identity: bool,
 }
 
+impl TokenArgs {
+    /// The scopes asked for: `--scope`s, or `<resource>/.default` for `--resource`.
+    pub(crate) fn scopes(&self) -> Vec<String> {
+        match &self.resource {
+            Some(resource) => vec![resource_scope(resource)],
+            None => self.scope.clone(),
+        }
+    }
+}
+
+/// The scope of a v1-style resource: `<resource>/.default`, exactly as az builds it (a trailing
+/// slash is kept: Entra ID reads `https://x//.default` as the resource `https://x/`).
+pub(crate) fn resource_scope(resource: &str) -> String {
+    format!("{resource}/.default")
+}
+
+/// A `--scope` value: one or more scopes separated by spaces. Empty values and commas (a
+/// common slip: scopes are space-separated) are usage errors.
+pub(crate) fn parse_scope(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        return Err(
+            "a scope cannot be empty (e.g. --scope https://graph.microsoft.com/.default)".into(),
+        );
+    }
+    if value.contains(',') {
+        return Err(
+            "scopes are separated by spaces, not commas: repeat --scope or quote them space-separated".into(),
+        );
+    }
+    Ok(value.to_owned())
+}
+
+/// A `--resource` value: one URI or app id, with no spaces or commas.
+fn parse_resource(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() || value.contains([' ', ',', '\t']) {
+        return Err("give one resource, e.g. --resource https://management.azure.com/".into());
+    }
+    Ok(value.to_owned())
+}
+
+/// A `--tenant` value: a tenant id or domain (one path segment).
+fn parse_tenant(value: &str) -> Result<String, String> {
+    let ok = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err("a tenant is an id or a domain, e.g. contoso.onmicrosoft.com".into())
+    }
+}
+
+/// A `--claims` value: a JSON object.
+fn parse_claims(value: &str) -> Result<String, String> {
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Object(_)) => Ok(value.to_owned()),
+        _ => Err("claims are a JSON object, e.g. '{\"access_token\":{\"acrs\":{\"essential\":true,\"value\":\"c1\"}}}'".into()),
+    }
+}
+
 /// `msal accounts`.
 #[derive(Debug, Args)]
 pub(crate) struct AccountsArgs {
     /// Print a JSON array instead of one account per line (username, home account id,
-    /// environment, tab-separated).
+    /// environment, tab-separated); missing values are null.
     #[arg(long)]
     pub json: bool,
 }
@@ -205,11 +343,19 @@ pub(crate) enum CacheCommand {
     /// Summarize the cache: its kind, entry counts, and per account its realms, access tokens
     /// (scopes and expiry) and whether a refresh token is held. Never prints a token or key.
     /// Needs no client id.
-    Inspect,
+    Inspect(InspectArgs),
     /// Start over with an empty cache: move the cache file aside to {cache}.corrupt-{UTC time}
     /// (never deleted; the new path is printed), e.g. when it can no longer be read or
     /// decrypted. Needs no client id, key or passphrase; the key file is kept.
     Reset,
+}
+
+/// `msal cache inspect`.
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// Print the summary as JSON (missing values are null; never a secret).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[cfg(test)]
@@ -220,5 +366,25 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn scope_values_are_checked() {
+        assert!(parse_scope("").is_err());
+        assert!(parse_scope("  ").is_err());
+        assert!(parse_scope("a,b").is_err());
+        assert_eq!(parse_scope("a b").unwrap(), "a b");
+    }
+
+    #[test]
+    fn a_resource_becomes_its_default_scope_as_az_makes_it() {
+        assert_eq!(
+            resource_scope("https://management.core.windows.net/"),
+            "https://management.core.windows.net//.default"
+        );
+        assert_eq!(
+            resource_scope("https://managedhsm.azure.com"),
+            "https://managedhsm.azure.com/.default"
+        );
     }
 }

@@ -432,9 +432,21 @@ pub(crate) fn build_app(
     let mut builder =
         PublicClientApplication::builder(client_id(options)?).cache(Arc::clone(&cache.store));
     builder = match (&options.oidc_authority, &options.authority) {
+        (Some(_), _) if options.tenant.is_some() => {
+            return Err(CliError::Usage(
+                "--tenant is for Entra ID authorities, not --oidc-authority".into(),
+            ))
+        }
         (Some(issuer), _) => builder.oidc_authority(issuer),
-        (None, Some(authority)) => builder.authority(authority),
-        (None, None) => builder.authority(DEFAULT_AUTHORITY),
+        (None, authority) => {
+            let authority = authority.as_deref().unwrap_or(DEFAULT_AUTHORITY);
+            match &options.tenant {
+                Some(tenant) => {
+                    builder.authority(&crate::tenant::authority_for_tenant(authority, tenant)?)
+                }
+                None => builder.authority(authority),
+            }
+        }
     };
     let app = builder.build()?;
     if options.verbose {

@@ -13,9 +13,19 @@
 //! msal token --workload-identity --scope S [--json]
 //! msal accounts [--json]
 //! msal logout [--account A | --all]
-//! msal cache inspect
+//! msal token --resource R [--tenant T] [--output json|tsv|none] [--claims JSON] [--prompt P]
+//! msal token --scope S --exec-credential      # a kubeconfig `exec` plugin
+//! msal id-token [--account A] [--json]
+//! msal status [--json]
+//! msal git-credential get|store|erase         # a git credential helper
+//! msal completion bash|zsh|fish
+//! msal cache inspect [--json]
 //! msal cache reset
 //! ```
+//!
+//! Global options `--tenant T` (an Entra ID tenant instead of the authority's), `--profile P`
+//! (defaults from a named profile of the config file, `--config`; its format is in the
+//! `profiles` module and the README).
 //!
 //! `--managed-identity` asks the managed identity endpoint of the Azure resource it runs on (the
 //! source detected from the environment, as [`msal::managed_identity`] describes; one scope,
@@ -75,6 +85,33 @@
 //! facade's all-in-one `acquire_token`, to offer `--no-interaction` and `--no-browser` and to say
 //! on stderr when the user is asked to sign in.
 //!
+//! ## Profiles
+//! A config file with named profiles (format and precedence in the README and the `profiles`
+//! module): `{user config folder}/msal-rs/config.toml`, or `--config` / `MSAL_CONFIG`; the profile
+//! is `--profile` / `MSAL_PROFILE`, else the file's `default_profile`. A profile sets
+//! `client_id`, `authority` or `oidc_authority`, `tenant`, `cache`, `plaintext_cache` and a default
+//! `account`. Command-line options win over the profile, the profile over environment variables.
+//!
+//! ## Choices
+//! - `token --output json` (and `--json`) leads with `az account get-access-token`'s fields in its
+//!   order: `expiresOn` in local time as az prints it (`2024-05-01 14:00:00.000000`),
+//!   `expires_on` in Unix seconds, `tenant`; `expiresOnUtc` keeps the RFC 3339 value that
+//!   `expiresOn` used to hold. az's `subscription` has no meaning here and is left out. `-o tsv`
+//!   prints the top-level values in that order, as az does.
+//! - `--resource R` asks for `R/.default` exactly as az builds it (a trailing slash is kept).
+//! - `--tenant` replaces the Entra ID authority's tenant in the application's authority (the
+//!   `tenant` module; to become the facade's per-request tenant); it is refused with
+//!   `--oidc-authority` and ADFS.
+//! - A silent failure with `invalid_scope` or `consent_required` (a scope the refresh token cannot
+//!   cover) is treated like "interaction required": a sign-in for the scopes is offered.
+//! - `git-credential` answers `get` for https only; `store` and `erase` are ignored (the tokens
+//!   live in msal's cache). Its default scope is Azure DevOps'.
+//! - `--exec-credential` honours `KUBERNETES_EXEC_INFO`'s `interactive: false` as
+//!   `--no-interaction` and answers in the `apiVersion` kubectl sent (v1 or v1beta1).
+//! - `status` exits 1 when nobody is signed in, after printing the status.
+//! - `cache inspect` names the schema's realm "tenant", and shows none for providers without
+//!   tenants (any OpenID Connect provider but Entra ID).
+//!
 //! ## Exit codes
 //! `0` success; `1` any error; `2` usage (bad options, no client id); `3` interaction required
 //! but not allowed (`token --no-interaction`). Errors are one line on stderr, `msal: error: ...`,
@@ -85,13 +122,25 @@ mod commands;
 mod config;
 mod error;
 mod output;
+mod profiles;
+mod tenant;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    // First, while this is the only thread (see the function).
+    output::init_local_offset();
+    let matches = cli::Cli::command().get_matches();
+    let mut cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
+    if let Err(err) = profiles::apply(&mut cli.global, &matches) {
+        eprintln!("msal: error: {err}");
+        return ExitCode::from(err.exit_code());
+    }
     if cli.global.verbose {
         init_tracing();
     }

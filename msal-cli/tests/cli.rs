@@ -263,13 +263,18 @@ async fn token_json_has_the_az_like_fields() {
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["accessToken"], AT);
     assert_eq!(v["expiresOnUnix"], expires);
+    // az's shape: expires_on in Unix seconds, expiresOn in local time without a zone.
+    assert_eq!(v["expires_on"], expires);
     let on = v["expiresOn"].as_str().unwrap();
-    assert!(on.ends_with('Z') && on.len() == 20, "{on}");
+    assert!(on.len() == 26 && on.as_bytes()[10] == b' ', "{on}");
+    let utc = v["expiresOnUtc"].as_str().unwrap();
+    assert!(utc.ends_with('Z') && utc.len() == 20, "{utc}");
+    assert_eq!(v["tenant"], Value::Null);
     assert_eq!(v["tokenType"], "Bearer");
     assert_eq!(v["scopes"], json!([SCOPE]));
     assert_eq!(v["account"]["username"], "alice@example.com");
     assert_eq!(v["account"]["homeAccountId"], "alice");
-    assert_eq!(v["account"]["tenantId"], "");
+    assert_eq!(v["account"]["tenantId"], Value::Null, "null, not \"\"");
     assert_eq!(v["source"], "cache");
     assert!(f.requests().await.is_empty());
 }
@@ -338,7 +343,7 @@ async fn accounts_lists_the_cached_account_with_no_network() {
     assert_eq!(
         v,
         json!([{"username": "alice@example.com", "homeAccountId": "alice",
-            "environment": f.environment(), "tenantId": ""}])
+            "environment": f.environment(), "tenantId": null}])
     );
     assert!(f.requests().await.is_empty());
 }
@@ -360,10 +365,15 @@ async fn cache_inspect_summarizes_without_any_secret() {
         "home account id: alice",
         &format!("environment:     {}", f.environment()),
         &format!("refresh token:   yes (client {CLIENT_ID})"),
-        &format!("{SCOPE}: client {CLIENT_ID}, realm (none), expires in 54 min"),
+        // An OpenID Connect provider has no tenants: no "realm (none)".
+        &format!("{SCOPE}: client {CLIENT_ID}, expires in 54 min"),
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
+    assert!(
+        !text.contains("realm") && !text.contains("(none)"),
+        "{text}"
+    );
     let all = text + &stderr(&out);
     for section in ["AccessToken", "RefreshToken", "IdToken"] {
         for secret in doc[section].as_object().unwrap().values() {
@@ -1002,3 +1012,7 @@ async fn token_workload_identity_sends_the_federated_token_file() {
         stderr(&out)
     );
 }
+
+// The commands and options of issue 19 (az-like options, exec-credential, git helper, ...).
+#[path = "cli/commands.rs"]
+mod commands;

@@ -9,13 +9,15 @@ use msal::{
 
 use crate::cli::{GlobalOptions, TokenArgs};
 use crate::error::CliError;
-use crate::output::{print_result, report_source};
+use crate::output::report_source;
 
-/// The scopes as one list (each `--scope` may hold several, space-separated).
-fn scopes(args: &TokenArgs) -> Vec<&str> {
-    args.scope
+/// The scopes as one list (each `--scope` may hold several, space-separated; `--resource`
+/// gives `<resource>/.default`).
+fn scopes(args: &TokenArgs) -> Vec<String> {
+    args.scopes()
         .iter()
         .flat_map(|s| s.split_whitespace())
+        .map(str::to_owned)
         .collect()
 }
 
@@ -24,7 +26,8 @@ pub(super) async fn managed_identity(
     global: &GlobalOptions,
     args: &TokenArgs,
 ) -> Result<(), CliError> {
-    let [resource] = scopes(args)[..] else {
+    let scopes = scopes(args);
+    let [resource] = &scopes[..] else {
         return Err(CliError::Usage(
             "a managed identity token is for one resource: give exactly one --scope, e.g. https://management.azure.com/.default".into(),
         ));
@@ -60,7 +63,7 @@ pub(super) async fn managed_identity(
     if global.verbose {
         report_source(&result);
     }
-    print_result(&result, args.json)
+    super::token::print_token(&result, args)
 }
 
 /// `msal token --workload-identity`.
@@ -86,5 +89,5 @@ pub(super) async fn workload_identity(
     if global.verbose {
         report_source(&result);
     }
-    print_result(&result, args.json)
+    super::token::print_token(&result, args)
 }

@@ -7,23 +7,37 @@
 use std::collections::BTreeMap;
 
 use msal_cache::{CacheStore, Loaded, Partition, TokenCache};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
-use crate::cli::GlobalOptions;
+use crate::cli::{GlobalOptions, InspectArgs};
 use crate::config::{open_cache, KeyPolicy};
 use crate::error::CliError;
-use crate::output::{now_unix, print_stdout, relative_expiry};
+use crate::output::{now_unix, or_null, print_json, print_stdout, relative_expiry, rfc3339_utc};
 
-/// Print the summary on stdout. Needs no client id and makes no network request.
-pub(super) async fn run(global: &GlobalOptions) -> Result<(), CliError> {
+/// Print the summary on stdout (text, or JSON with `--json`). Needs no client id and makes
+/// no network request.
+pub(super) async fn run(global: &GlobalOptions, args: &InspectArgs) -> Result<(), CliError> {
     let cache = open_cache(global, KeyPolicy::Existing)?;
     let mut out = vec![
         format!("cache: {}", cache.path.display()),
         format!("kind:  {}", cache.kind),
     ];
+    let head = |exists: bool| {
+        json!({
+            "cache": cache.path.display().to_string(),
+            "kind": cache.kind.to_string(),
+            "exists": exists,
+        })
+    };
     let bytes = match cache.store.load(Partition::All, None).await? {
         Loaded::Data { bytes, .. } => bytes,
         Loaded::Missing | Loaded::Unchanged => {
+            if args.json {
+                let mut v = head(false);
+                v["counts"] = counts_json((0, 0, 0, 0, 0));
+                v["accounts"] = json!([]);
+                return print_json(&v);
+            }
             out.push("no cache file yet: nobody has signed in".into());
             return print_stdout(&out.join("\n"));
         }
@@ -41,7 +55,16 @@ pub(super) async fn run(global: &GlobalOptions) -> Result<(), CliError> {
             .map_err(|err| CliError::Other(format!("the token cache is not valid JSON: {err}")))?
     };
     drop(bytes);
-    let (at, rt, idt, acc, app) = parsed.counts();
+    let counts = parsed.counts();
+    if args.json {
+        let mut v = head(true);
+        v["counts"] = counts_json(counts);
+        let details = summary_json(&doc, now_unix());
+        v["accounts"] = details["accounts"].clone();
+        v["withoutAccount"] = details["withoutAccount"].clone();
+        return print_json(&v);
+    }
+    let (at, rt, idt, acc, app) = counts;
     out.push(format!(
         "entries: {} · {} · {} · {} · {}",
         plural(at, "access token"),
@@ -52,6 +75,14 @@ pub(super) async fn run(global: &GlobalOptions) -> Result<(), CliError> {
     ));
     out.extend(summarize(&doc, now_unix()));
     print_stdout(&out.join("\n"))
+}
+
+/// The entry counts as JSON.
+fn counts_json((at, rt, idt, acc, app): (usize, usize, usize, usize, usize)) -> Value {
+    json!({
+        "accessTokens": at, "refreshTokens": rt, "idTokens": idt, "accounts": acc,
+        "appMetadata": app,
+    })
 }
 
 fn plural(n: usize, what: &str) -> String {
@@ -99,16 +130,31 @@ fn owner(entry: &Map<String, Value>) -> (String, String) {
     )
 }
 
+/// One account's entries, as the summary shows them.
 #[derive(Default)]
 struct AccountSummary {
     username: String,
     home_account_id: String,
     environment: String,
+    /// The tenants (the schema's `realm`) the account has profiles in; empty for a provider
+    /// without tenants (any OpenID Connect provider but Entra ID).
     realms: Vec<String>,
+    /// (client id, family id) of each refresh token.
+    refresh_tokens: Vec<(String, Option<String>)>,
+    id_token: bool,
+    /// (scopes, client id, tenant, expires on) of each access token, soonest expiry first.
+    access_tokens: Vec<(String, String, String, Option<u64>)>,
 }
 
-/// The per-account lines.
-fn summarize(doc: &Value, now: u64) -> Vec<String> {
+/// The cache's entries grouped by account.
+struct Summary {
+    accounts: Vec<AccountSummary>,
+    /// Entries whose account entry is missing: access, refresh and ID tokens.
+    orphans: (usize, usize, usize),
+}
+
+/// Group the cache's entries by account, from fields that hold no secret.
+fn collect(doc: &Value) -> Summary {
     let mut accounts: BTreeMap<(String, String), AccountSummary> = BTreeMap::new();
     for entry in section(doc, "Account") {
         let summary = accounts.entry(owner(entry)).or_default();
@@ -120,16 +166,61 @@ fn summarize(doc: &Value, now: u64) -> Vec<String> {
             summary.username = field(entry, "username").to_owned();
         }
         let realm = field(entry, "realm").to_owned();
-        if !summary.realms.contains(&realm) {
+        if !realm.is_empty() && !summary.realms.contains(&realm) {
             summary.realms.push(realm);
         }
     }
     let access_tokens = section(doc, "AccessToken");
     let refresh_tokens = section(doc, "RefreshToken");
     let id_tokens = section(doc, "IdToken");
+    for (key, account) in accounts.iter_mut() {
+        account.refresh_tokens = refresh_tokens
+            .iter()
+            .filter(|e| owner(e) == *key)
+            .map(|e| {
+                let family = field(e, "family_id");
+                let family = (!family.is_empty()).then(|| family.to_owned());
+                (field(e, "client_id").to_owned(), family)
+            })
+            .collect();
+        account.id_token = id_tokens.iter().any(|e| owner(e) == *key);
+        account.access_tokens = access_tokens
+            .iter()
+            .filter(|e| owner(e) == *key)
+            .map(|at| {
+                (
+                    field(at, "target").to_owned(),
+                    field(at, "client_id").to_owned(),
+                    field(at, "realm").to_owned(),
+                    seconds(at, "expires_on"),
+                )
+            })
+            .collect();
+        account.access_tokens.sort_by_key(|at| at.3.unwrap_or(0));
+    }
+    let orphan = |entries: &[&Map<String, Value>]| {
+        entries
+            .iter()
+            .filter(|e| !accounts.contains_key(&owner(e)))
+            .count()
+    };
+    let orphans = (
+        orphan(&access_tokens),
+        orphan(&refresh_tokens),
+        orphan(&id_tokens),
+    );
+    Summary {
+        accounts: accounts.into_values().collect(),
+        orphans,
+    }
+}
 
+/// The per-account lines. A tenant (the schema's "realm") is shown only when there is one:
+/// generic OpenID Connect providers have none, and "(none)" told users nothing.
+fn summarize(doc: &Value, now: u64) -> Vec<String> {
+    let summary = collect(doc);
     let mut out = Vec::new();
-    for (key, account) in &accounts {
+    for account in &summary.accounts {
         out.push(String::new());
         let name = if account.username.is_empty() {
             "(no username)"
@@ -139,16 +230,20 @@ fn summarize(doc: &Value, now: u64) -> Vec<String> {
         out.push(format!("account {name}"));
         out.push(format!("  home account id: {}", account.home_account_id));
         out.push(format!("  environment:     {}", account.environment));
-        let realms: Vec<&str> = account.realms.iter().map(|r| realm_name(r)).collect();
-        out.push(format!("  realms:          {}", realms.join(", ")));
-        let rts: Vec<String> = refresh_tokens
+        if !account.realms.is_empty() {
+            let label = if account.realms.len() == 1 {
+                "tenant: "
+            } else {
+                "tenants:"
+            };
+            out.push(format!("  {label}         {}", account.realms.join(", ")));
+        }
+        let rts: Vec<String> = account
+            .refresh_tokens
             .iter()
-            .filter(|e| owner(e) == *key)
-            .map(|e| match e.get("family_id").and_then(Value::as_str) {
-                Some(family) if !family.is_empty() => {
-                    format!("client {} (family {family})", field(e, "client_id"))
-                }
-                _ => format!("client {}", field(e, "client_id")),
+            .map(|(client, family)| match family {
+                Some(family) => format!("client {client} (family {family})"),
+                None => format!("client {client}"),
             })
             .collect();
         out.push(format!(
@@ -159,43 +254,30 @@ fn summarize(doc: &Value, now: u64) -> Vec<String> {
                 format!("yes ({})", rts.join("; "))
             }
         ));
-        let id_token_count = id_tokens.iter().filter(|e| owner(e) == *key).count();
         out.push(format!(
             "  ID token:        {}",
-            if id_token_count > 0 { "yes" } else { "no" }
+            if account.id_token { "yes" } else { "no" }
         ));
-        let mut ats: Vec<&&Map<String, Value>> =
-            access_tokens.iter().filter(|e| owner(e) == *key).collect();
-        ats.sort_by_key(|e| seconds(e, "expires_on").unwrap_or(0));
-        if ats.is_empty() {
+        if account.access_tokens.is_empty() {
             out.push("  access tokens:   none".into());
         } else {
             out.push("  access tokens:".into());
-            for at in ats {
+            for (target, client, realm, expires) in &account.access_tokens {
+                let tenant = if realm.is_empty() {
+                    String::new()
+                } else {
+                    format!(", tenant {realm}")
+                };
                 out.push(format!(
-                    "    {}: client {}, realm {}, {}",
-                    field(at, "target"),
-                    field(at, "client_id"),
-                    realm_name(field(at, "realm")),
-                    seconds(at, "expires_on")
+                    "    {target}: client {client}{tenant}, {}",
+                    expires
                         .map(|t| relative_expiry(t, now))
                         .unwrap_or_else(|| "expiry unknown".into())
                 ));
             }
         }
     }
-
-    let orphan = |entries: &[&Map<String, Value>]| {
-        entries
-            .iter()
-            .filter(|e| !accounts.contains_key(&owner(e)))
-            .count()
-    };
-    let (at, rt, idt) = (
-        orphan(&access_tokens),
-        orphan(&refresh_tokens),
-        orphan(&id_tokens),
-    );
+    let (at, rt, idt) = summary.orphans;
     if at + rt + idt > 0 {
         out.push(String::new());
         out.push(format!(
@@ -208,12 +290,38 @@ fn summarize(doc: &Value, now: u64) -> Vec<String> {
     out
 }
 
-fn realm_name(realm: &str) -> &str {
-    if realm.is_empty() {
-        "(none)"
-    } else {
-        realm
-    }
+/// The summary as JSON (`msal cache inspect --json`): no secret, null for what is unknown.
+fn summary_json(doc: &Value, now: u64) -> Value {
+    let summary = collect(doc);
+    let accounts: Vec<Value> = summary
+        .accounts
+        .iter()
+        .map(|a| {
+            json!({
+                "username": or_null(&a.username),
+                "homeAccountId": or_null(&a.home_account_id),
+                "environment": or_null(&a.environment),
+                "tenants": a.realms,
+                "refreshTokens": a.refresh_tokens.iter().map(|(client, family)| json!({
+                    "clientId": or_null(client), "familyId": family,
+                })).collect::<Vec<_>>(),
+                "idToken": a.id_token,
+                "accessTokens": a.access_tokens.iter().map(|(target, client, realm, expires)| json!({
+                    "scopes": target.split_whitespace().collect::<Vec<_>>(),
+                    "clientId": or_null(client),
+                    "tenant": or_null(realm),
+                    "expiresOn": expires.map(rfc3339_utc),
+                    "expiresOnUnix": expires,
+                    "expired": expires.map(|t| t <= now),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let (at, rt, idt) = summary.orphans;
+    json!({
+        "accounts": accounts,
+        "withoutAccount": {"accessTokens": at, "refreshTokens": rt, "idTokens": idt},
+    })
 }
 
 #[cfg(test)]
@@ -238,11 +346,40 @@ mod tests {
         });
         let text = summarize(&doc, 1000).join("\n");
         assert!(text.contains("account alice@example.com"), "{text}");
-        assert!(text.contains("User.Read: client app, realm utid, expires in 50 min"));
+        assert!(text.contains("User.Read: client app, tenant utid, expires in 50 min"));
+        assert!(text.contains("tenant:          utid"), "{text}");
         assert!(text.contains("refresh token:   yes (client app (family 1))"));
         assert!(text.contains("ID token:        no"));
         assert!(text.contains("without an account entry: 0 access tokens"));
         assert!(!text.contains("SECRET"), "{text}");
+    }
+
+    #[test]
+    fn an_oidc_account_has_no_tenant_line_and_json_has_nulls() {
+        let doc = json!({
+            "Account": {"a": {"home_account_id": "sub", "environment": "idp.example",
+                "realm": "", "username": ""}},
+            "AccessToken": {"t": {"secret": "AT-SECRET", "home_account_id": "sub",
+                "environment": "idp.example", "client_id": "app", "realm": "",
+                "target": "a b", "expires_on": "4000"}}
+        });
+        let text = summarize(&doc, 1000).join("\n");
+        assert!(
+            !text.contains("realm") && !text.contains("tenant"),
+            "{text}"
+        );
+        assert!(
+            text.contains("a b: client app, expires in 50 min"),
+            "{text}"
+        );
+        let v = summary_json(&doc, 1000);
+        let account = &v["accounts"][0];
+        assert_eq!(account["username"], Value::Null);
+        assert_eq!(account["tenants"], json!([]));
+        assert_eq!(account["accessTokens"][0]["tenant"], Value::Null);
+        assert_eq!(account["accessTokens"][0]["scopes"], json!(["a", "b"]));
+        assert_eq!(account["accessTokens"][0]["expired"], json!(false));
+        assert!(!v.to_string().contains("SECRET"));
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub(super) async fn run(global: &GlobalOptions, args: &LoginArgs) -> Result<(), 
             scopes: &scopes,
             device_code: args.device_code,
             login_hint: args.login_hint.as_deref(),
-            claims: None,
+            claims: args.claims.as_deref(),
+            prompt: args.prompt.map(Into::into),
         },
     )
     .await?;

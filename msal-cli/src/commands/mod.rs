@@ -1,14 +1,22 @@
 //! The subcommands, and what they share: picking an account and signing in.
 
 mod accounts;
+pub(crate) mod completion;
+mod consent;
+mod exec_credential;
+pub(crate) mod git_credential;
+pub(crate) mod id_token;
 mod identity;
 mod inspect;
 mod login;
 mod logout;
 mod reset;
+pub(crate) mod status;
 mod token;
 
-use msal::{Account, AuthenticationResult, DeviceCodeInfo, PublicClientApplication, WebUiError};
+use msal::{
+    Account, AuthenticationResult, DeviceCodeInfo, Prompt, PublicClientApplication, WebUiError,
+};
 
 use crate::cli::{CacheCommand, Cli, Command, GlobalOptions};
 use crate::error::CliError;
@@ -22,8 +30,12 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Token(args) => token::run(global, args).await,
         Command::Accounts(args) => accounts::run(global, args).await,
         Command::Logout(args) => logout::run(global, args).await,
-        Command::Cache(CacheCommand::Inspect) => inspect::run(global).await,
+        Command::Cache(CacheCommand::Inspect(args)) => inspect::run(global, args).await,
         Command::Cache(CacheCommand::Reset) => reset::run(global).await,
+        Command::IdToken(args) => id_token::run(global, args).await,
+        Command::Status(args) => status::run(global, args).await,
+        Command::Completion(args) => completion::run(args),
+        Command::GitCredential(args) => git_credential::run(global, args).await,
     }
 }
 
@@ -49,6 +61,7 @@ pub(crate) fn names(accounts: &[Account]) -> String {
 }
 
 /// How to sign in.
+#[derive(Default)]
 pub(crate) struct SignIn<'a> {
     /// The scopes to sign in for.
     pub scopes: &'a [String],
@@ -58,6 +71,8 @@ pub(crate) struct SignIn<'a> {
     pub login_hint: Option<&'a str>,
     /// A claims challenge from a failed silent attempt.
     pub claims: Option<&'a str>,
+    /// The browser sign-in's `prompt` (`--prompt`).
+    pub prompt: Option<Prompt>,
 }
 
 /// Sign in: the system browser when one can be shown, else (or when opening it fails) the
@@ -76,6 +91,9 @@ pub(crate) async fn sign_in(
         }
         if let Some(claims) = how.claims {
             request = request.claims(claims);
+        }
+        if let Some(prompt) = how.prompt {
+            request = request.prompt(prompt);
         }
         match request.await {
             Err(msal::Error::Interaction(WebUiError::Unavailable(reason))) => {
