@@ -184,6 +184,7 @@ mod flows;
 mod hit_memo;
 pub mod managed_identity;
 mod partition_map;
+mod pop;
 mod public_client;
 mod request;
 mod result;
@@ -222,6 +223,7 @@ pub use msal_core::{
     UiRequiredClassification,
 };
 pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
+pub use pop::{PopKey, PopKeyError, PopRequest, RsaPopKey, RsaPublicJwk, SshCertificateRequest};
 pub use public_client::{AcquireTokenSilent, PublicClientApplication};
 pub use result::{AuthenticationResult, TokenSource};
 pub use workload_identity::{WorkloadIdentityEnvironment, WorkloadIdentityError};
