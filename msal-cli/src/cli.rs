@@ -101,6 +101,9 @@ pub(crate) enum Command {
     /// Look into the token cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Write an OpenSSH certificate for a public key, signed by the identity provider for the
+    /// signed-in account (silent: run `msal login` first).
+    SshCert(crate::commands::ssh_cert::SshCertArgs),
 }
 
 /// `msal login`.

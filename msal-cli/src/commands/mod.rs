@@ -6,6 +6,7 @@ mod inspect;
 mod login;
 mod logout;
 mod reset;
+pub(crate) mod ssh_cert;
 mod token;
 
 use msal::{Account, AuthenticationResult, DeviceCodeInfo, PublicClientApplication, WebUiError};
@@ -24,6 +25,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Logout(args) => logout::run(global, args).await,
         Command::Cache(CacheCommand::Inspect) => inspect::run(global).await,
         Command::Cache(CacheCommand::Reset) => reset::run(global).await,
+        Command::SshCert(args) => ssh_cert::run(global, args).await,
     }
 }
 

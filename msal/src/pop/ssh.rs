@@ -49,6 +49,14 @@ impl SshCertificateRequest {
     }
 }
 
+impl RsaPublicJwk {
+    /// The RSA key of an OpenSSH public key line (`ssh-rsa AAAA... comment`). Fails with
+    /// [`Error::InvalidArgument`] on anything else.
+    pub fn from_openssh_public_key(line: &str) -> Result<Self, Error> {
+        parse_openssh_rsa(line)
+    }
+}
+
 /// The modulus and exponent of an `ssh-rsa` public key line (RFC 4253 section 6.6:
 /// `string "ssh-rsa", mpint e, mpint n`).
 pub(crate) fn parse_openssh_rsa(line: &str) -> Result<RsaPublicJwk, Error> {
