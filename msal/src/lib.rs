@@ -105,6 +105,32 @@
 //! `AZURE_FEDERATED_TOKEN_FILE`, read again when the kubelet rotates it; see
 //! [`workload_identity`] for its rules and errors.
 //!
+//! ## Proof of possession and SSH certificates
+//! [`AcquireTokenForClient::proof_of_possession`] binds the token to a key and to one HTTP
+//! request: the result's [`token_type`](AuthenticationResult::token_type) is `pop` and its
+//! access token a signed HTTP request (a JWS, RS256, `typ` `pop`, holding `at`, `ts`, `m`, `u`,
+//! `p`, `nonce` and `cnf.jwk`), signed anew for every call. The key is generated once per
+//! process, or the app's own ([`PopKey`], [`RsaPopKey`]). `.ssh_certificate(..)` on
+//! [`AcquireTokenForClient`] and [`AcquireTokenSilent`] asks for an SSH certificate for a
+//! public key ([`SshCertificateRequest`]). Both are cached per key id, in MSAL's own shape
+//! (`token_type`, `key_id`), and never mixed with Bearer tokens.
+//!
+//! ```no_run
+//! # async fn f(app: msal::ConfidentialClientApplication) -> Result<(), msal::Error> {
+//! let r = app
+//!     .acquire_token_for_client(["https://resource.example/.default"])
+//!     .proof_of_possession(msal::PopRequest::new("GET", "https://resource.example/api/items")?)
+//!     .await?;
+//! let authorization = format!("PoP {}", r.access_token());
+//! # let _ = authorization; Ok(()) }
+//! ```
+//!
+//! Choices where MSAL is silent or differs: the generated key lives for the process and is
+//! shared by its apps (as MSAL.NET's in-memory key); the SHR always carries a nonce (the given
+//! one, else a random one, as MSAL.NET); entries are written with MSAL Python's `key_id` (.NET's
+//! `kid` is read too) and tokens of different key ids coexist; the SSH `key_id` is also sent as
+//! a form field, as MSAL Python sends it.
+//!
 //! ## Behaviour worth knowing
 //! - **Runtime**: async on Tokio. Refreshes run as spawned tasks so they finish even when the
 //!   caller goes away. Outside a Tokio runtime the futures still work, but they are driven by
