@@ -416,3 +416,70 @@ async fn an_ssh_certificate_written_by_msal_python_is_served_from_the_cache() {
     let bearer = t.app.acquire_token_for_client([RESOURCE]).await.unwrap();
     assert_eq!(bearer.access_token(), "bearer-token");
 }
+
+#[tokio::test]
+async fn a_silent_ssh_certificate_redeems_the_refresh_token_and_is_cached_apart_from_bearer() {
+    const SSH_SCOPE: &str = "https://pas.windows.net/CheckMyAccess/Linux/.default";
+    let h = Harness::new().await;
+    h.seed(&CacheDoc::new().signed_in(CLIENT_ID, "rt-1")).await;
+    let mut cert = token_response("user-cert", Some("rt-2"), SSH_SCOPE, 3600);
+    cert["token_type"] = json!("ssh-cert");
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .and(body_string_contains("token_type=ssh-cert"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(cert))
+        .with_priority(1)
+        .mount(&h.server)
+        .await;
+    let bearer = token_response("user-bearer", Some("rt-3"), SSH_SCOPE, 3600);
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(bearer))
+        .mount(&h.server)
+        .await;
+    let ssh = || SshCertificateRequest::from_openssh_public_key("user-key", &ssh_line()).unwrap();
+    let account = h.account();
+
+    let r = h
+        .app
+        .acquire_token_silent([SSH_SCOPE], &account)
+        .ssh_certificate(ssh())
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.access_token(), r.token_type()),
+        ("user-cert", "ssh-cert")
+    );
+    let requests = h.token_requests().await;
+    let sent = form(&requests[0]);
+    assert_eq!(sent["grant_type"], "refresh_token");
+    assert_eq!(sent["refresh_token"], "rt-1");
+    assert_eq!(
+        (sent["token_type"].as_str(), sent["key_id"].as_str()),
+        ("ssh-cert", "user-key")
+    );
+
+    let again = h
+        .app
+        .acquire_token_silent([SSH_SCOPE], &account)
+        .ssh_certificate(ssh())
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.access_token(), again.source()),
+        ("user-cert", TokenSource::Cache)
+    );
+    // The Bearer request for the same scope is not served the certificate.
+    let plain = h
+        .app
+        .acquire_token_silent([SSH_SCOPE], &account)
+        .await
+        .unwrap();
+    assert_eq!(
+        (plain.access_token(), plain.token_type()),
+        ("user-bearer", "Bearer")
+    );
+    assert_eq!(h.token_requests().await.len(), 2);
+    let stored = access_token_secrets(&h.stored().await);
+    assert_eq!(stored.len(), 2, "{stored:?}");
+}
