@@ -105,7 +105,7 @@ pub use encrypted::EncryptedFileCache;
 pub use error::CacheError;
 pub use file::FileCache;
 pub use index::{
-    AccessTokenQuery, AccountRemoval, RedeemedRefreshToken, TokenCache, TokenWrite,
+    AccessTokenQuery, AccountRemoval, KeyBinding, RedeemedRefreshToken, TokenCache, TokenWrite,
     REDEMPTION_STARTED, USER_ASSERTION_HASH,
 };
 pub use memory::MemoryCache;

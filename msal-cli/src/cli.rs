@@ -138,6 +138,9 @@ pub(crate) enum Command {
     /// password is an access token, e.g. for Azure DevOps:
     /// `git config --global credential.https://dev.azure.com.helper "!msal git-credential"`.
     GitCredential(GitCredentialArgs),
+    /// Write an OpenSSH certificate for a public key, signed by the identity provider for the
+    /// signed-in account (silent: run `msal login` first).
+    SshCert(crate::commands::ssh_cert::SshCertArgs),
 }
 
 /// `msal login`.

@@ -307,3 +307,115 @@ async fn msal_python_serves_the_token_msal_rs_cached() {
         assert_eq!(entry["client_id"], expected, "{doc}");
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// SSH certificates: the entries each library writes are found by the other's lookup.
+
+const SSH_TENANT: &str = "72f9a1b0-dddd-4eee-9fff-222222222222";
+const SSH_CLIENT: &str = "9f1c3e2a-1111-4a2b-9c3d-0123456789ab";
+const SSH_SCOPE: &str = "https://pas.windows.net/CheckMyAccess/Linux/.default";
+
+/// Run `ssh_cert_cache.py` (bounded) and return the certificate it printed.
+async fn python_ssh_cert(python: &Path, args: Vec<String>) -> Option<String> {
+    let mut cmd = Command::new(python);
+    cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/ssh_cert_cache.py"))
+        .args(args)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let out = tokio::task::spawn_blocking(move || {
+        run_ok(
+            cmd,
+            "MSAL Python (ssh_cert_cache.py)",
+            Duration::from_secs(60),
+        )
+    })
+    .await
+    .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let answer: Value = serde_json::from_str(line.trim())
+        .unwrap_or_else(|e| panic!("ssh_cert_cache.py printed {line:?}: {e}"));
+    assert_eq!(answer["version"], "1.39.0", "the pinned MSAL Python");
+    answer["certificate"].as_str().map(str::to_owned)
+}
+
+fn ssh_args(mode: &str, file: &Path, key_id: &str) -> Vec<String> {
+    [
+        mode,
+        file.to_str().unwrap(),
+        SSH_CLIENT,
+        SSH_TENANT,
+        SSH_SCOPE,
+        key_id,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// An app on `file` whose token endpoint is `server` (through the loopback transport).
+fn ssh_app(server: &MockServer, file: &Path) -> msal::ConfidentialClientApplication {
+    msal::ConfidentialClientApplication::builder(SSH_CLIENT)
+        .authority(&format!("https://login.microsoftonline.com/{SSH_TENANT}"))
+        .client_secret("interop-secret")
+        .http_client(msal_tests::harness::LoopbackTransport::new(server))
+        .cache(FileCache::new(file))
+        .build()
+        .unwrap()
+}
+
+fn ssh_request(key_id: &str) -> msal::SshCertificateRequest {
+    // A made-up RSA key: the request is never checked against it here.
+    let jwk = msal::RsaPublicJwk::from_components(&[0xc5; 256], &[1, 0, 1]).unwrap();
+    msal::SshCertificateRequest::new(key_id, &jwk).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msal_python_finds_the_ssh_certificate_msal_rs_cached() {
+    let Some(python) = msal_python() else { return };
+    let server = MockServer::start().await;
+    Mock::given(path(format!("/{SSH_TENANT}/oauth2/v2.0/token")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "ssh-cert", "access_token": "cert-by-rust", "expires_in": 3600,
+        })))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shared.json");
+    let r = ssh_app(&server, &file)
+        .acquire_token_for_client([SSH_SCOPE])
+        .ssh_certificate(ssh_request("rs-key"))
+        .await
+        .unwrap();
+    assert_eq!(r.access_token(), "cert-by-rust");
+    let found = python_ssh_cert(&python, ssh_args("read", &file, "rs-key")).await;
+    assert_eq!(found.as_deref(), Some("cert-by-rust"));
+    // Another key id is not served it.
+    assert_eq!(
+        python_ssh_cert(&python, ssh_args("read", &file, "other")).await,
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msal_rs_serves_the_ssh_certificate_msal_python_cached() {
+    let Some(python) = msal_python() else { return };
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shared.json");
+    let mut args = ssh_args("write", &file, "py-key");
+    args.push("cert-by-python".into());
+    python_ssh_cert(&python, args).await;
+    let app = ssh_app(&server, &file);
+    let r = app
+        .acquire_token_for_client([SSH_SCOPE])
+        .ssh_certificate(ssh_request("py-key"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.access_token(), r.token_type(), r.source()),
+        ("cert-by-python", "ssh-cert", TokenSource::Cache)
+    );
+    assert!(server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty());
+}

@@ -166,3 +166,70 @@ async fn the_pinned_sqlite_store_plugs_into_every_builder() -> Result<(), Box<dy
         .build()?;
     Ok(())
 }
+
+/// Issue 18, pinned: `.proof_of_possession(msal::PopRequest::new(method, url)?)` on the client
+/// credentials request; `token_type()` is `"pop"` and `access_token()` the signed HTTP request,
+/// a JWS (RS256, typ `pop`) whose payload holds at, ts, m, u, p and cnf.jwk. Also the additions:
+/// `PopRequest::nonce/key`, the `PopKey` trait, `RsaPopKey`, `RsaPublicJwk` and
+/// `SshCertificateRequest` with `.ssh_certificate(..)` on client credentials and silent requests.
+#[tokio::test]
+async fn the_pinned_proof_of_possession_snippet_compiles_and_runs() -> Result<(), Error> {
+    use base64::Engine;
+    use msal::{ConfidentialClientApplication, PopKey, RsaPopKey, RsaPublicJwk};
+    use msal::{PopRequest, SshCertificateRequest};
+    use std::sync::Arc;
+    use wiremock::matchers::{body_string_contains, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let h = Harness::new().await;
+    Mock::given(path("/contoso.example/oauth2/v2.0/token"))
+        .and(body_string_contains("token_type=pop"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "token_type": "pop", "access_token": "token-from-entra", "expires_in": 3600,
+        })))
+        .mount(&h.server)
+        .await;
+    let app = ConfidentialClientApplication::builder(CLIENT_ID)
+        .authority("https://login.microsoftonline.com/contoso.example")
+        .client_secret("not-a-real-secret")
+        .http_client(LoopbackTransport::new(&h.server))
+        .build()?;
+    let r = app
+        .acquire_token_for_client(["https://resource.example/.default"])
+        .proof_of_possession(msal::PopRequest::new(
+            "GET",
+            "https://resource.example/api/items?x=1",
+        )?)
+        .await?;
+    assert_eq!(r.token_type(), "pop");
+    let payload = r.access_token().split('.').nth(1).unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    for field in ["at", "ts", "m", "u", "p"] {
+        assert!(payload.get(field).is_some(), "{field}");
+    }
+    assert!(payload["cnf"]["jwk"].is_object());
+
+    // The additions' shapes.
+    let key: Arc<dyn PopKey> = Arc::new(RsaPopKey::generate()?);
+    let jwk: &RsaPublicJwk = key.public_jwk();
+    let _with_key: PopRequest = PopRequest::new("POST", "https://r.example/")?
+        .nonce("n")
+        .key(Arc::clone(&key));
+    let ssh: SshCertificateRequest = SshCertificateRequest::new("key-1", jwk)?;
+    let _client = app
+        .acquire_token_for_client(["https://pas.windows.net/CheckMyAccess/Linux/.default"])
+        .ssh_certificate(ssh.clone());
+    let _silent = PublicClientApplication::builder(CLIENT_ID)
+        .build()?
+        .acquire_token_silent(
+            ["https://pas.windows.net/CheckMyAccess/Linux/.default"],
+            &Account::new(hid(), ENV, "a"),
+        )
+        .ssh_certificate(ssh);
+    Ok(())
+}

@@ -188,6 +188,7 @@ impl ConfidentialClientApplication {
         I::Item: AsRef<str>,
     {
         AcquireTokenSilent {
+            scheme: None,
             core: &self.core,
             input: SilentInput {
                 scopes: collect(scopes),

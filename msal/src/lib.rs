@@ -105,6 +105,32 @@
 //! `AZURE_FEDERATED_TOKEN_FILE`, read again when the kubelet rotates it; see
 //! [`workload_identity`] for its rules and errors.
 //!
+//! ## Proof of possession and SSH certificates
+//! [`AcquireTokenForClient::proof_of_possession`] binds the token to a key and to one HTTP
+//! request: the result's [`token_type`](AuthenticationResult::token_type) is `pop` and its
+//! access token a signed HTTP request (a JWS, RS256, `typ` `pop`, holding `at`, `ts`, `m`, `u`,
+//! `p`, `nonce` and `cnf.jwk`), signed anew for every call. The key is generated once per
+//! process, or the app's own ([`PopKey`], [`RsaPopKey`]). `.ssh_certificate(..)` on
+//! [`AcquireTokenForClient`] and [`AcquireTokenSilent`] asks for an SSH certificate for a
+//! public key ([`SshCertificateRequest`]). Both are cached per key id, in MSAL's own shape
+//! (`token_type`, `key_id`), and never mixed with Bearer tokens.
+//!
+//! ```no_run
+//! # async fn f(app: msal::ConfidentialClientApplication) -> Result<(), msal::Error> {
+//! let r = app
+//!     .acquire_token_for_client(["https://resource.example/.default"])
+//!     .proof_of_possession(msal::PopRequest::new("GET", "https://resource.example/api/items")?)
+//!     .await?;
+//! let authorization = format!("PoP {}", r.access_token());
+//! # let _ = authorization; Ok(()) }
+//! ```
+//!
+//! Choices where MSAL is silent or differs: the generated key lives for the process and is
+//! shared by its apps (as MSAL.NET's in-memory key); the SHR always carries a nonce (the given
+//! one, else a random one, as MSAL.NET); entries are written with MSAL Python's `key_id` (.NET's
+//! `kid` is read too) and tokens of different key ids coexist; the SSH `key_id` is also sent as
+//! a form field, as MSAL Python sends it.
+//!
 //! ## Behaviour worth knowing
 //! - **Runtime**: async on Tokio. Refreshes run as spawned tasks so they finish even when the
 //!   caller goes away. Outside a Tokio runtime the futures still work, but they are driven by
@@ -184,6 +210,7 @@ mod flows;
 mod hit_memo;
 pub mod managed_identity;
 mod partition_map;
+mod pop;
 mod public_client;
 mod request;
 mod result;
@@ -222,6 +249,7 @@ pub use msal_core::{
     UiRequiredClassification,
 };
 pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
+pub use pop::{PopKey, PopKeyError, PopRequest, RsaPopKey, RsaPublicJwk, SshCertificateRequest};
 pub use public_client::{AcquireTokenSilent, PublicClientApplication};
 pub use result::{AuthenticationResult, TokenSource};
 pub use workload_identity::{WorkloadIdentityEnvironment, WorkloadIdentityError};

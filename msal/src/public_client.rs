@@ -10,6 +10,7 @@ use msal_core::Account;
 use crate::builder::PublicClientApplicationBuilder;
 use crate::client_core::ClientCore;
 use crate::flows::acquire::AcquireToken;
+use crate::flows::bound_silent::acquire_token_silent_bound;
 use crate::flows::device_code::AcquireTokenWithDeviceCode;
 use crate::flows::interactive::{AcquireTokenInteractive, InteractiveOptions, SignInUi};
 use crate::flows::user_silent::{acquire_token_silent, SilentInput};
@@ -82,6 +83,7 @@ impl PublicClientApplication {
         I::Item: AsRef<str>,
     {
         AcquireTokenSilent {
+            scheme: None,
             core: &self.core,
             input: SilentInput {
                 scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
@@ -198,6 +200,7 @@ impl std::fmt::Debug for PublicClientApplication {
 pub struct AcquireTokenSilent<'a> {
     pub(crate) core: &'a Arc<ClientCore>,
     pub(crate) input: SilentInput<'a>,
+    pub(crate) scheme: Option<crate::pop::SchemeRequest>,
 }
 
 impl AcquireTokenSilent<'_> {
@@ -219,6 +222,15 @@ impl AcquireTokenSilent<'_> {
         self.input.correlation_id = Some(id.into());
         self
     }
+
+    /// Ask for an SSH certificate for a public key instead of an access token (MSAL.NET
+    /// `WithSSHCertificateAuthenticationScheme`, MSAL Python `data={"token_type": "ssh-cert"}`):
+    /// the result's access token is the certificate, its `token_type` `ssh-cert`. Cached per
+    /// key id; redeems the account's refresh token like any silent call.
+    pub fn ssh_certificate(mut self, request: crate::SshCertificateRequest) -> Self {
+        self.scheme = Some(crate::pop::SchemeRequest::SshCert(request));
+        self
+    }
 }
 
 impl<'a> IntoFuture for AcquireTokenSilent<'a> {
@@ -226,7 +238,10 @@ impl<'a> IntoFuture for AcquireTokenSilent<'a> {
     type IntoFuture = BoxFuture<'a, Self::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(acquire_token_silent(self.core, self.input))
+        match self.scheme {
+            None => Box::pin(acquire_token_silent(self.core, self.input)),
+            Some(scheme) => Box::pin(acquire_token_silent_bound(self.core, self.input, scheme)),
+        }
     }
 }
 

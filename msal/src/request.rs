@@ -16,6 +16,8 @@ pub(crate) struct RequestOptions {
     pub claims: Option<String>,
     pub force_refresh: bool,
     pub correlation_id: Option<String>,
+    /// A key-bound scheme (PoP, SSH certificate), on the builders that take one.
+    pub auth_scheme: Option<crate::pop::SchemeRequest>,
 }
 
 impl RequestOptions {

@@ -23,13 +23,21 @@ pub(crate) struct Checked {
 
 /// Check a token response: a Bearer token, a decodable `client_info` and ID token.
 pub(crate) fn check_response(tokens: &TokenResponse) -> Result<Checked, Error> {
+    check_response_as(tokens, "bearer")
+}
+
+/// [`check_response`] for a token of `token_type` (`bearer`, or a key-bound scheme's).
+pub(crate) fn check_response_as(
+    tokens: &TokenResponse,
+    token_type: &str,
+) -> Result<Checked, Error> {
     let protocol = |message: String| Error::Protocol {
         status: Some(200),
         message,
     };
-    if !tokens.token_type.eq_ignore_ascii_case("bearer") {
+    if !tokens.token_type.eq_ignore_ascii_case(token_type) {
         return Err(protocol(format!(
-            "expected a Bearer token, got token_type {:?}",
+            "expected a {token_type} token, got token_type {:?}",
             tokens.token_type
         )));
     }

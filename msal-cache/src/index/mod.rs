@@ -31,6 +31,7 @@
 //! | `buckets` | bucket names, their keyed hash (foldhash, SWAR-lowercased) and which bucket an entry goes in |
 //! | `storage` | the slabs: one `Section` per kind, chained per bucket hash |
 //! | `query` | lookups ([`TokenCache::find_access_token`], [`TokenCache::accounts`], ...) |
+//! | `bound` | key-bound (PoP, SSH certificate) lookups ([`TokenCache::find_bound_access_token`]) |
 //! | `write_back` | [`TokenWrite`], [`TokenCache::apply`] (with the purge of expired access tokens), [`TokenCache::remove_account`] |
 //! | `donors` | string sharing for what a write stores |
 //! | `load` | [`TokenCache::from_json`], on one thread or two |
@@ -42,6 +43,7 @@
 //! declares them and re-exports the public items. Below the index, `crate::schema` (the entry
 //! types) and `crate::intern` (a load's shared strings) never import it.
 
+mod bound;
 mod buckets;
 mod cache;
 mod donors;
@@ -55,6 +57,7 @@ mod storage;
 mod tests;
 mod write_back;
 
+pub use bound::KeyBinding;
 pub use buckets::USER_ASSERTION_HASH;
 pub use cache::TokenCache;
 pub use query::AccessTokenQuery;

@@ -132,6 +132,32 @@ impl AccessTokenEntry {
             && self.extra.contains_key("user_assertion_hash")
     }
 
+    /// The id of the key this token is bound to: MSAL Python's `key_id`, else MSAL.NET's `kid`.
+    pub fn key_id(&self) -> Option<&str> {
+        if self.extra.is_empty() {
+            return None;
+        }
+        ["key_id", "kid"]
+            .iter()
+            .find_map(|f| self.extra.get(*f).and_then(Value::as_str))
+    }
+
+    /// Whether this entry is a token of `token_type` (`pop`, `ssh-cert`) bound to `key_id`
+    /// (both compared ignoring ASCII case), without .NET's extra key components and not an
+    /// on-behalf-of token.
+    pub fn is_bound_to(&self, token_type: &str, key_id: &str) -> bool {
+        self.credential_type.eq_ignore_ascii_case("AccessToken")
+            && self
+                .token_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case(token_type))
+            && self
+                .key_id()
+                .is_some_and(|k| k.eq_ignore_ascii_case(key_id))
+            && !self.extra.contains_key("ext")
+            && !self.extra.contains_key("user_assertion_hash")
+    }
+
     /// The extended expiry, falling back to .NET's `ext_expires_on`.
     pub fn extended_expiry(&self) -> u64 {
         if self.extended_expires_on != 0 {

@@ -139,7 +139,7 @@ async fn cached_id_token(
         &account.tenant_id,
     );
     Ok(entry
-        .map(|e| e.secret.to_string())
+        .map(|e| e.secret.expose_secret().to_owned())
         .filter(|jwt| expires_on(jwt).is_some_and(|exp| exp > now_unix() + MIN_VALIDITY_SECS)))
 }
 

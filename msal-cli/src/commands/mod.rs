@@ -11,6 +11,7 @@ mod inspect;
 mod login;
 mod logout;
 mod reset;
+pub(crate) mod ssh_cert;
 pub(crate) mod status;
 mod token;
 
@@ -36,6 +37,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Status(args) => status::run(global, args).await,
         Command::Completion(args) => completion::run(args),
         Command::GitCredential(args) => git_credential::run(global, args).await,
+        Command::SshCert(args) => ssh_cert::run(global, args).await,
     }
 }
 

@@ -19,6 +19,7 @@ mod faults;
 mod hit_memo;
 mod interactive;
 mod managed_identity;
+mod pop;
 mod refresh_wait;
 mod silent;
 mod smoke;

@@ -16,6 +16,7 @@ use msal_core::{Authority, ScopeSet};
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
 use crate::engine::{cached_result, memo_answer, serve, CachedFlow, Found};
 use crate::hit_memo::MemoKey;
+use crate::pop::{AuthScheme, SchemeRequest};
 use crate::request::{merge_claims, request_options, RequestOptions};
 use crate::token_request::{send_throttled, ThrottledRequest};
 use crate::write_back::{access_token_entry, cached_target, check_bearer};
@@ -31,6 +32,26 @@ pub struct AcquireTokenForClient {
 
 request_options!(AcquireTokenForClient);
 
+impl AcquireTokenForClient {
+    /// Ask for a proof-of-possession token bound to a key and to this HTTP request (MSAL.NET
+    /// `WithProofOfPossession`): the result's [`token_type`](AuthenticationResult::token_type)
+    /// is `pop` and its access token a signed HTTP request (see [`crate::PopRequest`]). Cached
+    /// per key; never served to, nor served from, a Bearer request.
+    pub fn proof_of_possession(mut self, request: crate::PopRequest) -> Self {
+        self.options.auth_scheme = Some(SchemeRequest::Pop(request));
+        self
+    }
+
+    /// Ask for an SSH certificate for a public key (MSAL.NET
+    /// `WithSSHCertificateAuthenticationScheme`): the result's access token is the
+    /// certificate, its [`token_type`](AuthenticationResult::token_type) `ssh-cert`. Cached per
+    /// key id.
+    pub fn ssh_certificate(mut self, request: crate::SshCertificateRequest) -> Self {
+        self.options.auth_scheme = Some(SchemeRequest::SshCert(request));
+        self
+    }
+}
+
 impl IntoFuture for AcquireTokenForClient {
     type Output = Result<AuthenticationResult, Error>;
     type IntoFuture = BoxFuture<'static, Self::Output>;
@@ -39,7 +60,8 @@ impl IntoFuture for AcquireTokenForClient {
         Box::pin(async move {
             use tracing::Instrument;
             let mut validated_generation = None;
-            if self.options.may_use_cache() {
+            // The hit memo knows Bearer tokens only.
+            if self.options.may_use_cache() && self.options.auth_scheme.is_none() {
                 match memoised_app_hit(&self.core, &self.scopes, &self.options).await? {
                     Ok(result) => return Ok(result),
                     Err(generation) => validated_generation = Some(generation),
@@ -49,7 +71,12 @@ impl IntoFuture for AcquireTokenForClient {
             flow.validated_generation = validated_generation;
             let flow = Arc::new(flow);
             let span = tracing::debug_span!("acquire_token_for_client", correlation_id = %flow.correlation_id);
-            serve(self.core, flow).instrument(span).await
+            let core = Arc::clone(&self.core);
+            let result = serve(self.core, Arc::clone(&flow)).instrument(span).await?;
+            match &flow.scheme {
+                Some(scheme) => scheme.finish(result, core.now_secs()),
+                None => Ok(result),
+            }
         })
     }
 }
@@ -61,6 +88,7 @@ impl std::fmt::Debug for AcquireTokenForClient {
             .field("tenant", &self.options.tenant)
             .field("force_refresh", &self.options.force_refresh)
             .field("claims", &self.options.claims.is_some())
+            .field("auth_scheme", &self.options.auth_scheme)
             .finish()
     }
 }
@@ -136,6 +164,8 @@ pub(crate) struct AppTokenFlow {
     raw_tenant: Option<String>,
     /// The cache generation the store confirmed for this call already (the hit memo asked).
     validated_generation: Option<u64>,
+    /// A key-bound scheme (PoP, SSH certificate); `None` for Bearer.
+    scheme: Option<AuthScheme>,
 }
 
 impl AppTokenFlow {
@@ -160,7 +190,9 @@ impl AppTokenFlow {
             ));
         }
         let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
+        let scheme = options.auth_scheme.map(AuthScheme::resolve).transpose()?;
         Ok(AppTokenFlow {
+            scheme,
             raw_scopes: scopes,
             bypass_cache,
             raw_tenant: options.tenant,
@@ -205,6 +237,9 @@ impl CachedFlow for AppTokenFlow {
     }
 
     fn remember(&self, core: &ClientCore, generation: u64, found: &Found) {
+        if self.scheme.is_some() {
+            return;
+        }
         core.cache.memo.put(
             generation,
             &MemoKey::App {
@@ -228,20 +263,29 @@ impl CachedFlow for AppTokenFlow {
         let max_expires_on = core
             .now_secs()
             .saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs());
-        let entry = cache.find_access_token(&AccessTokenQuery {
+        let query = AccessTokenQuery {
             home_account_id: None,
             environment: self.authority.environment(),
             client_id: &self.client_id,
             realm: &self.tenant,
             scopes: &self.match_scopes,
             max_expires_on,
-        })?;
+        };
+        let entry = match &self.scheme {
+            None => cache.find_access_token(&query)?,
+            Some(scheme) => cache.find_bound_access_token(&query, &scheme.binding())?,
+        };
         Some(cached_result(entry, None, None, &self.correlation_id))
     }
 
     fn refresh_key(&self) -> RefreshKey {
+        // A key-bound request never shares a refresh with a Bearer one or another key's.
+        let home_account_id = match &self.scheme {
+            None => "app".into(),
+            Some(s) => format!("app {} {}", s.token_type(), s.key_id()),
+        };
         RefreshKey {
-            home_account_id: "app".into(),
+            home_account_id,
             authority: self.authority.canonical_url(),
             scopes: self.match_scopes.to_target().to_ascii_lowercase(),
             claims: self.claims.clone(),
@@ -274,7 +318,16 @@ impl CachedFlow for AppTokenFlow {
             if let Some(claims) = &flow.claims {
                 form.push(("claims", claims));
             }
+            let scheme_fields = flow.scheme.as_ref().map(AuthScheme::form_fields);
+            for (name, value) in scheme_fields.iter().flatten() {
+                form.push((name, value));
+            }
             let authority = flow.authority.canonical_url();
+            let mut key_parts = vec![&*core.client_id, &*authority, &*scope, "app"];
+            if let Some(scheme) = &flow.scheme {
+                key_parts.push(scheme.key_id());
+            }
+            let strict_key = throttle_key(&key_parts);
             let tokens = send_throttled(
                 &core,
                 ThrottledRequest {
@@ -282,17 +335,20 @@ impl CachedFlow for AppTokenFlow {
                     form: &form,
                     correlation_id: &flow.correlation_id,
                     anchor_mailbox: None,
-                    strict_key: throttle_key(&[&core.client_id, &authority, &scope, "app"]),
+                    strict_key,
                     ui_key: None,
                     single_use: false,
                 },
             )
             .await?;
-            check_bearer(&tokens)?;
+            match &flow.scheme {
+                None => check_bearer(&tokens)?,
+                Some(scheme) => scheme.check_response(&tokens)?,
+            }
 
             let now = core.now_secs();
             let target = cached_target(&tokens, &flow.match_scopes);
-            let entry = access_token_entry(
+            let mut entry = access_token_entry(
                 &core,
                 None,
                 flow.authority.environment(),
@@ -301,6 +357,9 @@ impl CachedFlow for AppTokenFlow {
                 &target,
                 now,
             );
+            if let Some(scheme) = &flow.scheme {
+                scheme.bind_entry(&mut entry);
+            }
             let write = TokenWrite {
                 access_token: Some(entry.clone()),
                 ..TokenWrite::default()

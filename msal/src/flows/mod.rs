@@ -11,6 +11,7 @@
 pub(crate) mod acquire;
 pub(crate) mod app_token;
 pub mod auth_code;
+pub(crate) mod bound_silent;
 pub(crate) mod device_code;
 pub(crate) mod interactive;
 pub mod on_behalf_of;

@@ -36,10 +36,11 @@ use crate::client_core::{user_partition, ClientCore, RefreshKey, MAX_PLAUSIBLE_L
 use crate::engine::{cached_result, memo_answer, serve, CachedFlow, Found};
 use crate::error::UiRequiredReason;
 use crate::hit_memo::MemoKey;
+use crate::pop::AuthScheme;
 use crate::request::{may_use_cache, merge_claims};
 use crate::token_request::{anchor_mailbox, send_throttled, ThrottledRequest};
 use crate::write_back::{
-    cached_target, check_response, identity_provider_result, realm_for, token_entries, Placement,
+    cached_target, check_response_as, identity_provider_result, realm_for, token_entries, Placement,
 };
 use crate::{AuthenticationResult, Error};
 
@@ -63,6 +64,8 @@ pub(crate) struct SilentParams {
     pub own_partition: bool,
     /// The cache generation the store confirmed for this call already (the hit memo asked).
     pub validated_generation: Option<u64>,
+    /// A key-bound scheme (SSH certificate); `None` for Bearer.
+    pub scheme: Option<AuthScheme>,
 }
 
 impl SilentParams {
@@ -124,6 +127,7 @@ pub(crate) fn normalise(core: &ClientCore, input: SilentInput<'_>) -> Result<Sil
         correlation_id,
         own_partition: core.is_confidential(),
         validated_generation: None,
+        scheme: None,
     })
 }
 
@@ -150,8 +154,8 @@ impl CachedFlow for SilentParams {
 
     fn remember(&self, core: &ClientCore, generation: u64, found: &Found) {
         // Only when the result's account came from the cache: otherwise it is the caller's
-        // own account value, which the memo's key does not capture.
-        if found.account_cached {
+        // own account value, which the memo's key does not capture. Bearer tokens only.
+        if found.account_cached && self.scheme.is_none() {
             core.cache.memo.put(
                 generation,
                 &MemoKey::User {
@@ -174,7 +178,15 @@ impl CachedFlow for SilentParams {
                 .map(Authority::canonical_url)
                 // Empty: the configured authority (the map belongs to this app alone).
                 .unwrap_or_default(),
-            scopes: self.match_scopes.to_target().to_ascii_lowercase(),
+            scopes: match &self.scheme {
+                None => self.match_scopes.to_target().to_ascii_lowercase(),
+                Some(s) => format!(
+                    "{} {} {}",
+                    self.match_scopes.to_target().to_ascii_lowercase(),
+                    s.token_type(),
+                    s.key_id()
+                ),
+            },
             claims: self.claims.clone(),
             bypass_cache: self.bypass_cache,
         }
@@ -244,16 +256,19 @@ fn find_access_token(
         .iter()
         .flatten()
         .filter_map(|realm| {
-            cache
-                .find_access_token(&AccessTokenQuery {
-                    home_account_id: Some(&params.account.home_account_id),
-                    environment,
-                    client_id: &core.client_id,
-                    realm,
-                    scopes: &params.match_scopes,
-                    max_expires_on,
-                })
-                .map(|e| (*realm, e))
+            let query = AccessTokenQuery {
+                home_account_id: Some(&params.account.home_account_id),
+                environment,
+                client_id: &core.client_id,
+                realm,
+                scopes: &params.match_scopes,
+                max_expires_on,
+            };
+            match &params.scheme {
+                None => cache.find_access_token(&query),
+                Some(s) => cache.find_bound_access_token(&query, &s.binding()),
+            }
+            .map(|e| (*realm, e))
         })
         .max_by_key(|(_, e)| e.expires_on)?;
     let id_token = cache
@@ -443,12 +458,17 @@ async fn save(
 
     // The response must be for this account and well formed. If it is not, the refresh token
     // it carries is still saved (the one we redeemed may be single-use), nothing else is.
-    let checked = check_response(&tokens).and_then(|c| match &c.client_info_home_account_id {
-        Some(h) if !h.eq_ignore_ascii_case(&params.account.home_account_id) => {
-            Err(Error::UserMismatch)
-        }
-        _ => Ok(c),
-    });
+    let token_type = params
+        .scheme
+        .as_ref()
+        .map_or("bearer", AuthScheme::token_type);
+    let checked =
+        check_response_as(&tokens, token_type).and_then(|c| match &c.client_info_home_account_id {
+            Some(h) if !h.eq_ignore_ascii_case(&params.account.home_account_id) => {
+                Err(Error::UserMismatch)
+            }
+            _ => Ok(c),
+        });
     let checked = match checked {
         Ok(checked) => checked,
         Err(e @ Error::UserMismatch) => return Err(e),
@@ -472,7 +492,11 @@ async fn save(
         environment: &environment,
         realm: &realm,
     };
-    let (access_token, id_token, app_metadata) = token_entries(core, &place, &tokens, &target, now);
+    let (mut access_token, id_token, app_metadata) =
+        token_entries(core, &place, &tokens, &target, now);
+    if let Some(scheme) = &params.scheme {
+        scheme.bind_entry(&mut access_token);
+    }
     let write = TokenWrite {
         redeemed_refresh_token: Some(rotation),
         access_token: Some(access_token.clone()),
@@ -526,6 +550,13 @@ pub(crate) async fn redeem_refresh_token(
     if let Some(claims) = &params.claims {
         form.push(("claims", claims));
     }
+    let scheme_fields = params.scheme.as_ref().map(AuthScheme::form_fields);
+    form.extend(
+        scheme_fields
+            .iter()
+            .flatten()
+            .map(|(k, v)| (*k, v.as_str())),
+    );
     let anchor = anchor_mailbox(&params.account.home_account_id);
     let request = ThrottledRequest {
         token_endpoint: &endpoints.token,

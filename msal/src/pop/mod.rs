@@ -1,0 +1,185 @@
+//! Key-bound tokens: proof-of-possession (signed HTTP request, SHR) tokens and SSH certificates.
+//!
+//! A Bearer token works for whoever holds it; these are bound to a key the app holds.
+//!
+//! - **PoP** ([`PopRequest`], MSAL.NET `WithProofOfPossession`): the token request carries
+//!   `token_type=pop` and `req_cnf` = base64url(`{"kid":"<RFC 7638 thumbprint>"}`); Entra's
+//!   token is cached (`token_type` `pop`, `key_id` the thumbprint) and every result, from the
+//!   cache or not, is a fresh SHR: a JWS (RS256, `typ` `pop`) whose payload holds `at` (Entra's
+//!   token), `ts`, `m`, `u`, `p`, `nonce` and `cnf.jwk`, signed by the key.
+//! - **SSH certificates** ([`SshCertificateRequest`], MSAL.NET
+//!   `WithSSHCertificateAuthenticationScheme`, MSAL Python `data={"token_type": "ssh-cert", ..}`):
+//!   the request carries `token_type=ssh-cert`, `req_cnf` (the public key as a JWK with its
+//!   `kid`) and `key_id`; the result's access token is the certificate, cached per key id.
+//!
+//! A PoP or SSH request is only ever served a token of its own type and key id, and a Bearer
+//! request never one of these (`msal_cache::TokenCache::find_bound_access_token`). An answer
+//! whose `token_type` is not the one asked for is refused, as MSAL.NET does.
+//!
+//! # Choices
+//! - The key msal-rs generates (2048-bit RSA) lives for the process and is shared by its apps
+//!   (MSAL.NET's in-memory provider does the same); bring your own with [`PopRequest::key`].
+//! - The SHR always carries a nonce: the one given, else a random one (as MSAL.NET).
+//! - PoP entries are written in MSAL Python's dialect (`key_id`), and entries with .NET's `kid`
+//!   are read too. Keys of different key ids coexist (the cache key includes the key id).
+//! - The SSH `key_id` is also sent as a form field, as MSAL Python sends every `data` field.
+
+mod key;
+mod request;
+mod shr;
+mod ssh;
+
+use std::sync::Arc;
+
+use msal_cache::schema::AccessTokenEntry;
+use msal_cache::KeyBinding;
+use msal_core::TokenResponse;
+
+use crate::result::TokenData;
+use crate::{AuthenticationResult, Error};
+
+pub use key::{PopKey, PopKeyError, RsaPopKey, RsaPublicJwk};
+pub use request::PopRequest;
+pub use ssh::SshCertificateRequest;
+
+/// The scheme a request asked for, before its key is resolved (what the builders hold).
+#[derive(Debug, Clone)]
+pub(crate) enum SchemeRequest {
+    Pop(PopRequest),
+    SshCert(SshCertificateRequest),
+}
+
+/// A resolved key-bound scheme.
+pub(crate) enum AuthScheme {
+    Pop {
+        request: PopRequest,
+        key: Arc<dyn PopKey>,
+        key_id: String,
+    },
+    SshCert(SshCertificateRequest),
+}
+
+impl AuthScheme {
+    /// Resolve a request: PoP takes the app's key, else the process's generated one.
+    pub(crate) fn resolve(request: SchemeRequest) -> Result<Self, Error> {
+        Ok(match request {
+            SchemeRequest::Pop(request) => {
+                let key = match &request.key {
+                    Some(key) => Arc::clone(key),
+                    None => key::default_key()?,
+                };
+                let key_id = key.public_jwk().thumbprint();
+                AuthScheme::Pop {
+                    request,
+                    key,
+                    key_id,
+                }
+            }
+            SchemeRequest::SshCert(ssh) => AuthScheme::SshCert(ssh),
+        })
+    }
+
+    /// The `token_type` asked for and cached.
+    pub(crate) fn token_type(&self) -> &'static str {
+        match self {
+            AuthScheme::Pop { .. } => "pop",
+            AuthScheme::SshCert(_) => "ssh-cert",
+        }
+    }
+
+    /// The key id tokens are cached under.
+    pub(crate) fn key_id(&self) -> &str {
+        match self {
+            AuthScheme::Pop { key_id, .. } => key_id,
+            AuthScheme::SshCert(ssh) => &ssh.key_id,
+        }
+    }
+
+    /// What the cache lookup matches on.
+    pub(crate) fn binding(&self) -> KeyBinding<'_> {
+        KeyBinding {
+            token_type: self.token_type(),
+            key_id: self.key_id(),
+        }
+    }
+
+    /// The form fields the token request adds.
+    pub(crate) fn form_fields(&self) -> Vec<(&'static str, String)> {
+        use base64::Engine as _;
+        match self {
+            AuthScheme::Pop { key_id, .. } => {
+                let cnf = serde_json::json!({ "kid": key_id }).to_string();
+                let cnf = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(cnf);
+                vec![("token_type", "pop".into()), ("req_cnf", cnf)]
+            }
+            AuthScheme::SshCert(ssh) => vec![
+                ("token_type", "ssh-cert".into()),
+                ("req_cnf", ssh.req_cnf.clone()),
+                ("key_id", ssh.key_id.clone()),
+            ],
+        }
+    }
+
+    /// Refuse an answer of another token type (MSAL.NET's `token_type_mismatch`).
+    pub(crate) fn check_response(&self, tokens: &TokenResponse) -> Result<(), Error> {
+        if tokens.token_type.eq_ignore_ascii_case(self.token_type()) {
+            return Ok(());
+        }
+        Err(Error::Protocol {
+            status: Some(200),
+            message: format!(
+                "asked for a {} token, got token_type {:?}",
+                self.token_type(),
+                tokens.token_type
+            ),
+        })
+    }
+
+    /// Mark a new cache entry as bound: its token type and key id (MSAL Python's `key_id`).
+    pub(crate) fn bind_entry(&self, entry: &mut AccessTokenEntry) {
+        entry.token_type = Some(self.token_type().into());
+        entry
+            .extra
+            .insert("key_id".into(), self.key_id().to_owned().into());
+    }
+
+    /// The result the caller gets: for PoP a new SHR around the token (signed now), for SSH the
+    /// certificate as is.
+    pub(crate) fn finish(
+        &self,
+        result: AuthenticationResult,
+        now: u64,
+    ) -> Result<AuthenticationResult, Error> {
+        let AuthScheme::Pop {
+            request,
+            key,
+            key_id,
+        } = self
+        else {
+            return Ok(result);
+        };
+        let data = result.token_data();
+        let shr = shr::sign(
+            &**key,
+            key_id,
+            request,
+            data.access_token.expose_secret(),
+            now,
+        )?;
+        let token = Arc::new(TokenData {
+            access_token: shr.into(),
+            token_type: arcstr::literal!("pop"),
+            expires_on: data.expires_on,
+            refresh_on: data.refresh_on,
+            scopes: data.scopes.clone(),
+            account: data.account.clone(),
+            id_token: data.id_token.clone(),
+            tenant_id: data.tenant_id.clone(),
+        });
+        Ok(AuthenticationResult::new(
+            token,
+            result.source(),
+            result.correlation_id().to_owned(),
+        ))
+    }
+}
