@@ -89,6 +89,7 @@ impl PublicClientApplication {
                 force_refresh: false,
                 claims: None,
                 correlation_id: None,
+                policy: None,
             },
         }
     }
@@ -217,6 +218,16 @@ impl AcquireTokenSilent<'_> {
     /// The correlation id sent as `client-request-id` (default: a new UUID).
     pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
         self.input.correlation_id = Some(id.into());
+        self
+    }
+
+    /// A B2C policy (user flow) for this request, e.g. `B2C_1_edit_profile`, instead of the
+    /// configured authority's (MSAL.NET `WithB2CAuthority`): a refresh goes to that policy's
+    /// token endpoint. B2C accounts are per policy (their home account id carries it), so pass
+    /// the account signed in with that policy. Anything but a B2C authority, or a name other
+    /// than letters, digits, `_` and `-`, fails with [`Error::InvalidArgument`].
+    pub fn policy(mut self, policy: impl Into<String>) -> Self {
+        self.input.policy = Some(policy.into());
         self
     }
 }
