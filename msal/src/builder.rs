@@ -109,6 +109,8 @@ pub(crate) struct CoreConfig {
     pub known_authorities: Vec<String>,
     /// `instance_discovery_metadata`: the JSON, parsed at build.
     pub instance_metadata: Option<String>,
+    /// `authority_metadata`: an OpenID Connect discovery document, parsed at build.
+    pub authority_metadata: Option<String>,
     pub cache: Option<Arc<dyn CacheStore>>,
     pub http: Option<Arc<dyn HttpClient>>,
     pub clock: Option<Arc<dyn Clock>>,
@@ -134,6 +136,7 @@ impl CoreConfig {
             instance_discovery: true,
             known_authorities: Vec::new(),
             instance_metadata: None,
+            authority_metadata: None,
             cache: None,
             http: None,
             clock: None,
@@ -168,6 +171,20 @@ impl CoreConfig {
             AuthoritySpec::Standard(a) => Authority::parse(a)?,
             AuthoritySpec::Oidc(a) => Authority::oidc(a)?,
         };
+        let preset = match &self.authority_metadata {
+            Some(json) if authority.kind() == msal_core::AuthorityKind::Oidc => {
+                let metadata = msal_core::OidcMetadata::parse(json.as_bytes())?;
+                Some(crate::endpoints::checked_endpoints(&authority, metadata)?)
+            }
+            Some(_) => {
+                return Err(Error::InvalidArgument(
+                    "authority_metadata is for OpenID Connect authorities (oidc_authority): \
+                     Entra, B2C, CIAM and ADFS endpoints need no discovery"
+                        .into(),
+                ))
+            }
+            None => None,
+        };
         let trusted = self.trusted_hosts()?;
         if let Some(trusted) = &trusted {
             trusted.check(&authority)?;
@@ -198,7 +215,7 @@ impl CoreConfig {
             refresh_lock_wait,
             retry: self.retry,
             client_capabilities: self.client_capabilities,
-            endpoints: EndpointResolver::new(self.instance_discovery, trusted),
+            endpoints: EndpointResolver::new(self.instance_discovery, trusted, preset),
             flights: Arc::new(SingleFlight::new()),
             throttle: ThrottleTable::new(),
             kind,

@@ -61,6 +61,19 @@ macro_rules! core_setters {
                 self
             }
 
+            /// The OpenID Connect discovery document of an
+            /// [`oidc_authority`](Self::oidc_authority), supplied by the app (MSAL Node
+            /// `authorityMetadata`): the document is then never fetched, so an offline or
+            /// air-gapped provider needs no discovery request. It is checked as a fetched one
+            /// is (its `issuer` must name the authority; https endpoints); a bad document fails
+            /// `build` with [`Error::Authority`](crate::Error::Authority), and on any other kind
+            /// of authority (whose endpoints need no discovery) `build` fails with
+            /// [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+            pub fn authority_metadata(mut self, json: impl Into<String>) -> Self {
+                self.config.authority_metadata = Some(json.into());
+                self
+            }
+
             /// Where the token cache is kept (default: in this process's memory only; a
             /// confidential client's is partitioned per user, tenant and assertion).
             pub fn cache(mut self, store: impl msal_cache::CacheStore + 'static) -> Self {

@@ -31,9 +31,15 @@ pub(crate) struct EndpointResolver {
 }
 
 impl EndpointResolver {
-    pub(crate) fn new(instance_discovery: bool, trusted: Option<TrustedHosts>) -> Self {
+    /// `preset`: the endpoints of an OpenID Connect authority the app supplied itself
+    /// (`authority_metadata`), so its discovery document is never fetched.
+    pub(crate) fn new(
+        instance_discovery: bool,
+        trusted: Option<TrustedHosts>,
+        preset: Option<Endpoints>,
+    ) -> Self {
         EndpointResolver {
-            discovered: OnceCell::new(),
+            discovered: OnceCell::new_with(preset),
             validated: OnceCell::new(),
             instance_discovery,
             trusted,
@@ -106,6 +112,14 @@ async fn discover(
         }));
     }
     let metadata = OidcMetadata::parse(&response.body)?;
+    checked_endpoints(authority, metadata)
+}
+
+/// The endpoints of a discovery document (fetched, or supplied by the app) for `authority`.
+pub(crate) fn checked_endpoints(
+    authority: &Authority,
+    metadata: OidcMetadata,
+) -> Result<Endpoints, Error> {
     if authority.kind() == AuthorityKind::Oidc {
         // OpenID Connect Discovery §4.3: the issuer must be the URL we asked about, or a
         // provider could pass off another provider's endpoints as its own. Entra's

@@ -100,7 +100,10 @@
 //!   `WithInstanceDiscoveryMetadata`), and
 //!   [`known_authorities`](PublicClientApplicationBuilder::known_authorities) a list of hosts
 //!   (MSAL Node `knownAuthorities`). Their hosts are trusted with no discovery request at all;
-//!   an authority on any other host fails with [`AuthorityError::UntrustedAuthority`].
+//!   an authority on any other host fails with [`AuthorityError::UntrustedAuthority`]. An
+//!   OpenID Connect provider's discovery document can be supplied with
+//!   [`authority_metadata`](PublicClientApplicationBuilder::authority_metadata) (MSAL Node
+//!   `authorityMetadata`): it is then never fetched.
 //! - **Regions**: [`ConfidentialClientApplicationBuilder::azure_region_auto_detect`] sends
 //!   client credentials to the regional endpoint of the region the service runs in, from
 //!   `REGION_NAME` or IMDS, else the global endpoint (see [`region`]).

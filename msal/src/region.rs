@@ -101,9 +101,15 @@ impl RegionDetector {
     }
 
     async fn probe(&self, http: &dyn HttpClient) -> Option<String> {
-        let outcome = match tokio::time::timeout(IMDS_TIMEOUT, self.ask_imds(http)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(format!("IMDS did not answer within {IMDS_TIMEOUT:?}")),
+        // Tokio's timer needs a runtime; outside one (futures driven by the caller) the
+        // transport's own timeout is the bound, as for the engine's other waits.
+        let outcome = if tokio::runtime::Handle::try_current().is_ok() {
+            match tokio::time::timeout(IMDS_TIMEOUT, self.ask_imds(http)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(format!("IMDS did not answer within {IMDS_TIMEOUT:?}")),
+            }
+        } else {
+            self.ask_imds(http).await
         };
         match outcome {
             Ok(region) => {

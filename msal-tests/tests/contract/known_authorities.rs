@@ -1,5 +1,6 @@
-//! Instance discovery metadata and known authorities: private clouds and offline hosts work with
-//! no discovery request at all, and an authority outside the app's list is refused.
+//! Instance discovery metadata, known authorities and supplied OpenID Connect documents: private
+//! clouds and offline hosts work with no discovery request at all, and an authority outside the
+//! app's list is refused.
 
 use msal::{AuthorityError, Error};
 use msal_tests::harness::*;
@@ -182,4 +183,80 @@ async fn confidential_client_with_known_authorities_makes_no_discovery_request()
     assert_eq!(r.access_token(), "app-at");
     let reqs = h.server.received_requests().await.unwrap();
     assert_eq!(reqs.len(), 1);
+}
+
+const OFFLINE_ISSUER: &str = "https://idp.contoso-offline.example/tenant-x";
+
+/// The discovery document of the offline provider, as the app ships it.
+fn offline_document(issuer: &str) -> String {
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{OFFLINE_ISSUER}/authorize"),
+        "token_endpoint": format!("{OFFLINE_ISSUER}/token"),
+    })
+    .to_string()
+}
+
+/// An OpenID Connect provider whose discovery document the app supplies (MSAL Node
+/// `authorityMetadata`) refreshes with no discovery request: only the token request is sent.
+#[tokio::test]
+async fn authority_metadata_makes_an_offline_oidc_provider_work_with_no_discovery_request() {
+    let h = Harness::new().await;
+    let host = "idp.contoso-offline.example";
+    let app = app_builder(&h.server, &h.clock, &h.cache, CLIENT_ID)
+        .oidc_authority(OFFLINE_ISSUER)
+        .authority_metadata(offline_document(OFFLINE_ISSUER))
+        .known_authorities([host])
+        .build()
+        .unwrap();
+    h.seed(
+        &CacheDoc::new()
+            .account(&hid(), host, "", USERNAME)
+            .refresh_token(&hid(), host, CLIENT_ID, "rt-1", None),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/tenant-x/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_response(
+            "at-offline",
+            Some("rt-2"),
+            "User.Read openid profile",
+            3600,
+        )))
+        .mount(&h.server)
+        .await;
+    let mut account = msal::Account::new(hid(), host, USERNAME);
+    account.tenant_id = String::new();
+    let r = app
+        .acquire_token_silent(["User.Read"], &account)
+        .await
+        .unwrap();
+    assert_eq!(r.access_token(), "at-offline");
+    let reqs = h.server.received_requests().await.unwrap();
+    let paths: Vec<&str> = reqs.iter().map(|r| r.url.path()).collect();
+    assert_eq!(paths, vec!["/tenant-x/token"]);
+}
+
+/// A supplied document naming another issuer is refused at build, as a fetched one would be;
+/// a document for an authority whose endpoints need no discovery is an invalid argument.
+#[tokio::test]
+async fn supplied_authority_metadata_is_checked_at_build() {
+    let err = msal::PublicClientApplication::builder(CLIENT_ID)
+        .oidc_authority(OFFLINE_ISSUER)
+        .authority_metadata(offline_document("https://evil.example/tenant-x"))
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Authority(AuthorityError::InvalidMetadata { .. })
+        ),
+        "{err:?}"
+    );
+    let err = msal::PublicClientApplication::builder(CLIENT_ID)
+        .authority("https://login.microsoftonline.com/common")
+        .authority_metadata(offline_document(OFFLINE_ISSUER))
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
 }
