@@ -136,6 +136,7 @@ impl ConfidentialClientApplication {
             domain_hint: None,
             claims: None,
             correlation_id: None,
+            policy: None,
         }
     }
 
@@ -179,6 +180,7 @@ impl ConfidentialClientApplication {
             nonce: None,
             claims: None,
             correlation_id: None,
+            policy: None,
         }
     }
 

@@ -108,8 +108,10 @@
 //!   client credentials to the regional endpoint of the region the service runs in, from
 //!   `REGION_NAME` or IMDS, else the global endpoint (see [`region`]).
 //! - **B2C and CIAM** authorities sign in, refresh and sign out like Entra's, with no discovery;
-//!   a B2C user flow can be chosen per request with `.policy(..)` on
-//!   [`AcquireTokenSilent::policy`] and [`AcquireTokenInteractive::policy`].
+//!   a B2C user flow can be chosen per request with `.policy(..)`:
+//!   [`AcquireTokenSilent::policy`], [`AcquireTokenInteractive::policy`] and, for web apps,
+//!   [`AuthorizationRequestBuilder::policy`] (the flow remembers it for the redemption). The
+//!   device code flow has no policy: B2C does not offer it.
 //! - **ID tokens of OpenID Connect authorities** must name the discovery document's issuer
 //!   (`iss`); Entra's `{tenantid}` template stands for the token's own `tid`. Otherwise the
 //!   sign-in fails with [`Error::IssuerMismatch`] and nothing is cached.

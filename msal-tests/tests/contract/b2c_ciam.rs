@@ -317,3 +317,55 @@ async fn a_b2c_policy_per_request_signs_in_interactively_at_that_policy() {
     assert_eq!(page.host_str(), Some(B2C_HOST));
     assert_eq!(page.path(), format!("{signup}/authorize"));
 }
+
+/// A web app's sign-in with `.policy(..)` sends the browser to that policy's authorize page;
+/// the flow (kept in the session, here through its serialized form) remembers the policy, so
+/// the code is redeemed at the same policy's token endpoint.
+#[tokio::test]
+async fn a_b2c_policy_per_request_in_a_web_app_sign_in() {
+    let server = MockServer::start().await;
+    let transport = LoopbackTransport::new(&server);
+    let app = ConfidentialClientApplication::builder(CLIENT_ID)
+        .authority(B2C)
+        .client_secret("s3cret")
+        .http_client(transport.clone())
+        .clock(msal::ManualClock::at_unix(T0))
+        .cache(TestStore::from_env())
+        .build()
+        .unwrap();
+    let reset = "/contoso.onmicrosoft.com/b2c_1_password_reset/oauth2/v2.0";
+    let flow = app
+        .authorization_request(["User.Read"], REDIRECT_URI)
+        .policy("B2C_1_password_reset")
+        .await
+        .unwrap();
+    let page = Url::parse(flow.authorization_url()).unwrap();
+    assert_eq!(page.path(), format!("{reset}/authorize"));
+    let session = serde_json::to_string(&flow).unwrap();
+    let flow: msal::AuthorizationCodeFlow = serde_json::from_str(&session).unwrap();
+
+    Mock::given(method("POST"))
+        .and(path(format!("{reset}/token")))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(sign_in_tokens(
+            "oid-1-b2c_1_password_reset",
+            B2C_TID,
+            &format!("https://{B2C_HOST}/{B2C_TID}/v2.0/"),
+            Some(flow.nonce()),
+            "at-reset",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let query = format!("code=the-code&state={}", flow.state());
+    let r = app
+        .acquire_token_by_auth_code_flow(&flow, &query)
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(r.access_token(), "at-reset");
+    assert_eq!(
+        transport.sent_urls(),
+        vec![format!("https://{B2C_HOST}{reset}/token")]
+    );
+}
