@@ -67,6 +67,20 @@ pub enum AuthorityError {
         /// The text given.
         authority: String,
     },
+    /// The instance discovery metadata the application supplied is unusable (see
+    /// [`InstanceDiscoveryMetadata`](crate::InstanceDiscoveryMetadata)).
+    #[error("instance discovery metadata is unusable: {reason}")]
+    InvalidInstanceMetadata {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The application restricted its authorities (known authorities or instance discovery
+    /// metadata) and this authority's host is not among them.
+    #[error("authority host {host:?} is not one of the application's known authorities or instance metadata hosts")]
+    UntrustedAuthority {
+        /// The host refused.
+        host: String,
+    },
     /// An endpoint from a discovery document is missing or unusable.
     #[error("OpenID Connect metadata is unusable: {reason}")]
     InvalidMetadata {
@@ -352,6 +366,18 @@ impl Authority {
                 ..self.clone()
             },
             _ => self.clone(),
+        }
+    }
+
+    /// The same B2C authority with another policy (user flow), lowercased like the one parsed;
+    /// `None` for other kinds of authority, which have no policy.
+    pub fn with_policy(&self, policy: &str) -> Option<Authority> {
+        match self.kind {
+            AuthorityKind::B2c => Some(Authority {
+                policy: Some(policy.to_ascii_lowercase()),
+                ..self.clone()
+            }),
+            _ => None,
         }
     }
 

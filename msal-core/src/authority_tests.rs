@@ -136,3 +136,19 @@ fn aliases() {
         .unwrap()
         .contains(&"login.partner.microsoftonline.cn"));
 }
+
+#[test]
+fn b2c_policy_can_be_swapped_and_others_have_none() {
+    let a = Authority::parse("https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin")
+        .unwrap();
+    let edit = a.with_policy("B2C_1_Edit").unwrap();
+    assert_eq!(edit.policy(), Some("b2c_1_edit"));
+    assert_eq!(
+        edit.known_endpoints().unwrap().token.as_str(),
+        "https://contoso.b2clogin.com/contoso.onmicrosoft.com/b2c_1_edit/oauth2/v2.0/token"
+    );
+    assert_eq!(edit.environment(), a.environment());
+    assert_eq!(edit.tenant(), a.tenant());
+    let entra = Authority::parse("https://login.microsoftonline.com/common").unwrap();
+    assert!(entra.with_policy("B2C_1_x").is_none());
+}

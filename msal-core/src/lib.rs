@@ -1,5 +1,6 @@
 // Module map: protocol types, no I/O.
 //   authority (+ authority_tests): authority URLs, kinds (Entra, B2C, CIAM, ADFS, OIDC), endpoints
+//   instance_metadata: app-supplied instance discovery metadata and trusted (known) hosts
 //   scopes: scope sets and their rules; token_response: token and OAuth error bodies
 //   id_token, client_info, account: who signed in; pkce: verifiers and S256 challenges
 //   device_code: the device authorization response; managed_identity: its wire types
@@ -14,6 +15,7 @@
 //!
 //! - [`authority`]: Entra ID, B2C, CIAM, ADFS and generic OpenID Connect authorities, their
 //!   endpoints and Entra's host alias groups.
+//! - [`instance_metadata`]: instance discovery metadata an app supplies and the hosts it trusts.
 //! - [`scopes`]: case-insensitive scope sets and the reserved OpenID scopes.
 //! - [`token_response`]: parsing token endpoint answers into a success or a typed error, and
 //!   classifying OAuth errors ("interaction required" or not).
@@ -35,6 +37,7 @@ pub mod client_info;
 pub mod clock;
 pub mod device_code;
 pub mod id_token;
+pub mod instance_metadata;
 pub mod managed_identity;
 pub mod pkce;
 pub mod scopes;
@@ -47,6 +50,7 @@ pub use authority::{Authority, AuthorityError, AuthorityKind, Endpoints, OidcMet
 pub use client_info::{ClientInfo, ClientInfoError};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use id_token::{IdTokenClaims, IdTokenError};
+pub use instance_metadata::{CloudAliases, InstanceDiscoveryMetadata, TrustedHosts};
 pub use managed_identity::ManagedIdentityId;
 pub use pkce::Pkce;
 pub use scopes::{InvalidScope, ScopeSet};

@@ -105,6 +105,12 @@ pub(crate) struct CoreConfig {
     pub client_id: String,
     pub authority: AuthoritySpec,
     pub instance_discovery: bool,
+    /// `known_authorities`: hosts the app trusts (empty: not restricted by this).
+    pub known_authorities: Vec<String>,
+    /// `instance_discovery_metadata`: the JSON, parsed at build.
+    pub instance_metadata: Option<String>,
+    /// `authority_metadata`: an OpenID Connect discovery document, parsed at build.
+    pub authority_metadata: Option<String>,
     pub cache: Option<Arc<dyn CacheStore>>,
     pub http: Option<Arc<dyn HttpClient>>,
     pub clock: Option<Arc<dyn Clock>>,
@@ -128,6 +134,9 @@ impl CoreConfig {
             client_id,
             authority: AuthoritySpec::Standard(DEFAULT_AUTHORITY.into()),
             instance_discovery: true,
+            known_authorities: Vec::new(),
+            instance_metadata: None,
+            authority_metadata: None,
             cache: None,
             http: None,
             clock: None,
@@ -140,6 +149,19 @@ impl CoreConfig {
         }
     }
 
+    /// The hosts the app restricted its authorities to, if it did: its known authorities and
+    /// the hosts of its instance discovery metadata.
+    fn trusted_hosts(&self) -> Result<Option<msal_core::TrustedHosts>, Error> {
+        if self.known_authorities.is_empty() && self.instance_metadata.is_none() {
+            return Ok(None);
+        }
+        let mut trusted = msal_core::TrustedHosts::new(&self.known_authorities)?;
+        if let Some(json) = &self.instance_metadata {
+            trusted.extend_with(&msal_core::InstanceDiscoveryMetadata::parse(json)?);
+        }
+        Ok(Some(trusted))
+    }
+
     /// Validate and assemble. No I/O.
     pub(crate) fn into_core(self, kind: ClientKind) -> Result<ClientCore, Error> {
         if self.client_id.trim().is_empty() {
@@ -149,6 +171,24 @@ impl CoreConfig {
             AuthoritySpec::Standard(a) => Authority::parse(a)?,
             AuthoritySpec::Oidc(a) => Authority::oidc(a)?,
         };
+        let preset = match &self.authority_metadata {
+            Some(json) if authority.kind() == msal_core::AuthorityKind::Oidc => {
+                let metadata = msal_core::OidcMetadata::parse(json.as_bytes())?;
+                Some(crate::endpoints::checked_endpoints(&authority, metadata)?)
+            }
+            Some(_) => {
+                return Err(Error::InvalidArgument(
+                    "authority_metadata is for OpenID Connect authorities (oidc_authority): \
+                     Entra, B2C, CIAM and ADFS endpoints need no discovery"
+                        .into(),
+                ))
+            }
+            None => None,
+        };
+        let trusted = self.trusted_hosts()?;
+        if let Some(trusted) = &trusted {
+            trusted.check(&authority)?;
+        }
         // The transport's per-request timeout is taken to be the default transport's (30 s):
         // the wait only decides when a waiter gives up, never whether a refresh token is
         // redeemed twice, and a transport of the app's own says nothing of its timeout.
@@ -175,7 +215,7 @@ impl CoreConfig {
             refresh_lock_wait,
             retry: self.retry,
             client_capabilities: self.client_capabilities,
-            endpoints: EndpointResolver::new(self.instance_discovery),
+            endpoints: EndpointResolver::new(self.instance_discovery, trusted, preset),
             flights: Arc::new(SingleFlight::new()),
             throttle: ThrottleTable::new(),
             kind,

@@ -33,6 +33,47 @@ macro_rules! core_setters {
                 self
             }
 
+            /// Instance discovery metadata the app supplies itself (MSAL.NET
+            /// `WithInstanceDiscoveryMetadata`): the JSON answer of Entra's instance discovery
+            /// endpoint (see [`msal_core::InstanceDiscoveryMetadata`] for its shape), for
+            /// private clouds and hosts that cannot reach `login.microsoftonline.com`. Its
+            /// hosts are trusted without any discovery request, and an authority on any other
+            /// host is refused with [`AuthorityError::UntrustedAuthority`](msal_core::AuthorityError::UntrustedAuthority)
+            /// (at `build`, and before any request). Invalid JSON fails `build` with
+            /// [`AuthorityError::InvalidInstanceMetadata`](msal_core::AuthorityError::InvalidInstanceMetadata).
+            pub fn instance_discovery_metadata(mut self, json: impl Into<String>) -> Self {
+                self.config.instance_metadata = Some(json.into());
+                self
+            }
+
+            /// The hosts the app's authorities may be on (MSAL Node `knownAuthorities`), as
+            /// host names (`login.contoso.example`, `host:port`) or authority URLs. They are
+            /// trusted without instance discovery; an authority on any other host is refused
+            /// with [`AuthorityError::UntrustedAuthority`](msal_core::AuthorityError::UntrustedAuthority)
+            /// (at `build`, and before any request). Combines with
+            /// [`instance_discovery_metadata`](Self::instance_discovery_metadata).
+            pub fn known_authorities<I>(mut self, hosts: I) -> Self
+            where
+                I: IntoIterator,
+                I::Item: Into<String>,
+            {
+                self.config.known_authorities = hosts.into_iter().map(Into::into).collect();
+                self
+            }
+
+            /// The OpenID Connect discovery document of an
+            /// [`oidc_authority`](Self::oidc_authority), supplied by the app (MSAL Node
+            /// `authorityMetadata`): the document is then never fetched, so an offline or
+            /// air-gapped provider needs no discovery request. It is checked as a fetched one
+            /// is (its `issuer` must name the authority; https endpoints); a bad document fails
+            /// `build` with [`Error::Authority`](crate::Error::Authority), and on any other kind
+            /// of authority (whose endpoints need no discovery) `build` fails with
+            /// [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+            pub fn authority_metadata(mut self, json: impl Into<String>) -> Self {
+                self.config.authority_metadata = Some(json.into());
+                self
+            }
+
             /// Where the token cache is kept (default: in this process's memory only; a
             /// confidential client's is partitioned per user, tenant and assertion).
             pub fn cache(mut self, store: impl msal_cache::CacheStore + 'static) -> Self {

@@ -71,8 +71,9 @@ pub(crate) enum ClientKind {
     /// A web app, web API or daemon with a credential of its own.
     Confidential {
         credential: crate::credential::ClientCredential,
-        /// The Azure region whose regional token endpoint client-credential requests use.
-        azure_region: Option<String>,
+        /// The Azure region whose regional token endpoint client-credential requests use
+        /// (named, or detected on first use).
+        azure_region: Option<crate::region::AzureRegion>,
     },
 }
 
@@ -129,11 +130,15 @@ impl ClientCore {
         }
     }
 
-    /// The Azure region a confidential client's app-token requests go to, if set.
-    pub(crate) fn azure_region(&self) -> Option<&str> {
+    /// The Azure region a confidential client's app-token requests go to, if set (detected
+    /// on the first call when the app asked for auto-detection; `None`: the global endpoint).
+    pub(crate) async fn azure_region(&self) -> Option<String> {
         match &self.kind {
-            ClientKind::Confidential { azure_region, .. } => azure_region.as_deref(),
-            ClientKind::Public | ClientKind::ManagedIdentity => None,
+            ClientKind::Confidential {
+                azure_region: Some(region),
+                ..
+            } => region.resolve(self.http.as_ref()).await,
+            _ => None,
         }
     }
 
@@ -185,6 +190,28 @@ impl ClientCore {
             }
         }
         None
+    }
+
+    /// The configured B2C authority with another policy (user flow), for one request.
+    pub(crate) fn policy_authority(&self, policy: &str) -> Result<Arc<Authority>, Error> {
+        let valid = !policy.is_empty()
+            && policy.len() <= 256
+            && policy
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !valid {
+            return Err(Error::InvalidArgument(format!(
+                "{policy:?} is not a B2C policy name (letters, digits, `_` and `-`)"
+            )));
+        }
+        self.authority
+            .with_policy(policy)
+            .map(Arc::new)
+            .ok_or_else(|| {
+                Error::InvalidArgument(
+                    "a policy (user flow) applies to B2C authorities only".into(),
+                )
+            })
     }
 
     /// The configured authority with `tenant`, built once per tenant. The map only grows with

@@ -17,8 +17,14 @@ use crate::flows::auth_code::{
 use crate::flows::on_behalf_of::AcquireTokenOnBehalfOf;
 use crate::flows::user_silent::SilentInput;
 use crate::public_client::AcquireTokenSilent;
+use crate::region::{AzureRegion, RegionDetector};
 use crate::request::RequestOptions;
 use crate::Error;
+
+/// The region name that asks for auto-detection, as in MSAL.NET
+/// (`ConfidentialClientApplication.AttemptRegionDiscovery`): `.azure_region(AZURE_REGION_AUTO_DETECT)`
+/// is [`azure_region_auto_detect`](ConfidentialClientApplicationBuilder::azure_region_auto_detect).
+pub const AZURE_REGION_AUTO_DETECT: &str = "TryAutoDetect";
 
 /// An application with a credential of its own (a secret, a certificate, or a federated
 /// assertion): a daemon acting as itself, a web app signing users in, a web API calling other
@@ -60,6 +66,7 @@ impl ConfidentialClientApplication {
             config: CoreConfig::new(client_id.into()),
             credential: None,
             azure_region: None,
+            region_environment: None,
         }
     }
 
@@ -129,6 +136,7 @@ impl ConfidentialClientApplication {
             domain_hint: None,
             claims: None,
             correlation_id: None,
+            policy: None,
         }
     }
 
@@ -172,6 +180,7 @@ impl ConfidentialClientApplication {
             nonce: None,
             claims: None,
             correlation_id: None,
+            policy: None,
         }
     }
 
@@ -196,6 +205,7 @@ impl ConfidentialClientApplication {
                 force_refresh: false,
                 claims: None,
                 correlation_id: None,
+                policy: None,
             },
         }
     }
@@ -260,6 +270,8 @@ pub struct ConfidentialClientApplicationBuilder {
     config: CoreConfig,
     pub(crate) credential: Option<ClientCredential>,
     azure_region: Option<String>,
+    /// The variables region auto-detection reads instead of the process environment.
+    region_environment: Option<std::collections::HashMap<String, String>>,
 }
 
 impl ConfidentialClientApplicationBuilder {
@@ -299,6 +311,33 @@ impl ConfidentialClientApplicationBuilder {
         self
     }
 
+    /// Detect the Azure region this service runs in and send client-credential requests to
+    /// its regional endpoint (MSAL.NET `WithAzureRegion(TryAutoDetect)`; also
+    /// `.azure_region(`[`AZURE_REGION_AUTO_DETECT`]`)`): from `REGION_NAME`, else from the
+    /// Azure Instance Metadata Service with a 2-second bound, once per process, on the first
+    /// app-token request that needs the network. When no region is found, requests go to the
+    /// global endpoint and a `warn` event says so. See [`crate::region`].
+    pub fn azure_region_auto_detect(self) -> Self {
+        self.azure_region(AZURE_REGION_AUTO_DETECT)
+    }
+
+    /// The variables region auto-detection reads (`REGION_NAME`,
+    /// `AZURE_POD_IDENTITY_AUTHORITY_HOST` for the IMDS host) instead of the process
+    /// environment: for tests, and apps that know where they run.
+    pub fn region_environment<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.region_environment = Some(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
+        self
+    }
+
     /// Validate the configuration and build the application. No I/O happens here.
     pub fn build(self) -> Result<ConfidentialClientApplication, Error> {
         let credential = self.credential.ok_or_else(|| {
@@ -313,7 +352,14 @@ impl ConfidentialClientApplicationBuilder {
         }
         let azure_region = match self.azure_region.map(|r| r.trim().to_ascii_lowercase()) {
             Some(r) if r.is_empty() => None,
-            Some(r) if r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => Some(r),
+            Some(r) if r.eq_ignore_ascii_case(AZURE_REGION_AUTO_DETECT) => {
+                Some(AzureRegion::AutoDetect(Arc::new(RegionDetector::new(
+                    self.region_environment.as_ref(),
+                ))))
+            }
+            Some(r) if r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
+                Some(AzureRegion::Fixed(r))
+            }
             Some(r) => {
                 return Err(Error::InvalidArgument(format!(
                     "{r:?} is not an Azure region name"

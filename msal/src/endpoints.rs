@@ -7,10 +7,14 @@
 //! app turned that off with `instance_discovery(false)` (private clouds, tests): a typo'd or
 //! hostile host is refused before any refresh token is sent to it. Unknown hosts form their own
 //! alias group in the cache.
+//!
+//! An app that restricts its authorities (`known_authorities`, `instance_discovery_metadata`:
+//! private clouds, offline hosts) vouches for its hosts itself: instance discovery is never
+//! asked, and an authority on any other host is refused before a request is sent to it.
 
 use crate::http::exchange as http_endpoints;
 use crate::http::{HttpClient, RetryPolicy};
-use msal_core::{Authority, AuthorityError, AuthorityKind, Endpoints, OidcMetadata};
+use msal_core::{Authority, AuthorityError, AuthorityKind, Endpoints, OidcMetadata, TrustedHosts};
 use tokio::sync::OnceCell;
 
 use crate::Error;
@@ -22,15 +26,37 @@ pub(crate) struct EndpointResolver {
     discovered: OnceCell<Endpoints>,
     validated: OnceCell<()>,
     instance_discovery: bool,
+    /// The only hosts authorities may be on, when the app restricted them.
+    trusted: Option<TrustedHosts>,
 }
 
 impl EndpointResolver {
-    pub(crate) fn new(instance_discovery: bool) -> Self {
+    /// `preset`: the endpoints of an OpenID Connect authority the app supplied itself
+    /// (`authority_metadata`), so its discovery document is never fetched.
+    pub(crate) fn new(
+        instance_discovery: bool,
+        trusted: Option<TrustedHosts>,
+        preset: Option<Endpoints>,
+    ) -> Self {
         EndpointResolver {
-            discovered: OnceCell::new(),
+            discovered: OnceCell::new_with(preset),
             validated: OnceCell::new(),
             instance_discovery,
+            trusted,
         }
+    }
+
+    /// Refuse an authority outside the app's trusted hosts (when it has any).
+    pub(crate) fn check_trusted(&self, authority: &Authority) -> Result<(), AuthorityError> {
+        match &self.trusted {
+            Some(trusted) => trusted.check(authority),
+            None => Ok(()),
+        }
+    }
+
+    /// The issuer of the discovered OpenID Connect document, once it was fetched.
+    pub(crate) fn discovered_issuer(&self) -> Option<&str> {
+        self.discovered.get().and_then(|e| e.issuer.as_deref())
     }
 
     pub(crate) async fn resolve(
@@ -41,7 +67,9 @@ impl EndpointResolver {
         clock: &dyn msal_core::Clock,
         correlation_id: &str,
     ) -> Result<Endpoints, Error> {
+        self.check_trusted(authority)?;
         if self.instance_discovery
+            && self.trusted.is_none()
             && matches!(authority.kind(), AuthorityKind::Aad)
             && !authority.is_known_entra_host()
         {
@@ -84,15 +112,24 @@ async fn discover(
         }));
     }
     let metadata = OidcMetadata::parse(&response.body)?;
+    checked_endpoints(authority, metadata)
+}
+
+/// The endpoints of a discovery document (fetched, or supplied by the app) for `authority`.
+pub(crate) fn checked_endpoints(
+    authority: &Authority,
+    metadata: OidcMetadata,
+) -> Result<Endpoints, Error> {
     if authority.kind() == AuthorityKind::Oidc {
         // OpenID Connect Discovery §4.3: the issuer must be the URL we asked about, or a
-        // provider could pass off another provider's endpoints as its own.
+        // provider could pass off another provider's endpoints as its own. Entra's
+        // multi-tenant documents name the template `https://{host}/{tenantid}/v2.0`.
         let issuer = metadata
             .issuer
             .as_deref()
             .unwrap_or_default()
             .trim_end_matches('/');
-        if !issuer.eq_ignore_ascii_case(&authority.canonical_url()) {
+        if !crate::issuer::issuer_names_authority(issuer, &authority.canonical_url()) {
             return Err(Error::Authority(AuthorityError::InvalidMetadata {
                 reason: format!(
                     "issuer {issuer:?} does not match the authority {}",

@@ -67,6 +67,15 @@ pub enum Error {
     /// The identity provider returned tokens for a different account than the one asked for.
     #[error("the identity provider returned tokens for a different account than requested")]
     UserMismatch,
+    /// An OpenID Connect provider's ID token names another issuer (`iss`) than its discovery
+    /// document: it may come from another provider, and is refused. Not transient.
+    #[error("the ID token was issued by {found:?}, not by the authority's issuer {expected:?}")]
+    IssuerMismatch {
+        /// The issuer of the provider's discovery document.
+        expected: String,
+        /// The ID token's `iss` (empty when it has none).
+        found: String,
+    },
     /// Interactive sign-in (browser or device code) did not complete: the user declined,
     /// cancelled or took too long, the redirect was forged, or no UI could be shown. (Its
     /// messages name the sign-in.)

@@ -16,6 +16,7 @@
 //                  store, its bounded partitions and the memo of recent hits.
 //   endpoints.rs, credential.rs, correlation.rs, result.rs, error.rs, single_flight.rs:
 //                  discovery, client credentials, ids, the result and error types, sharing.
+//   issuer.rs, region.rs: the ID token `iss` check; Azure region auto-detection.
 //
 // Data flows one way: apps -> flows -> engine -> (token_request, write_back) -> client_core.
 
@@ -91,6 +92,77 @@
 //! (feature `sqlite`, one host), so a request never copies or writes other users' tokens. Where a
 //! 429/5xx comes without `Retry-After`, identical requests are blocked for 5 s (a service
 //! retries for many users at once; a public client waits 60 s).
+//!
+//! ## Authorities: private clouds, regions, B2C and CIAM
+//! - **Private clouds and offline hosts**:
+//!   [`instance_discovery_metadata`](PublicClientApplicationBuilder::instance_discovery_metadata)
+//!   takes the JSON answer of Entra's instance discovery endpoint (MSAL.NET
+//!   `WithInstanceDiscoveryMetadata`), and
+//!   [`known_authorities`](PublicClientApplicationBuilder::known_authorities) a list of hosts
+//!   (MSAL Node `knownAuthorities`). Their hosts are trusted with no discovery request at all;
+//!   an authority on any other host fails with [`AuthorityError::UntrustedAuthority`]. An
+//!   OpenID Connect provider's discovery document can be supplied with
+//!   [`authority_metadata`](PublicClientApplicationBuilder::authority_metadata) (MSAL Node
+//!   `authorityMetadata`): it is then never fetched.
+//! - **Regions**: [`ConfidentialClientApplicationBuilder::azure_region_auto_detect`] sends
+//!   client credentials to the regional endpoint of the region the service runs in, from
+//!   `REGION_NAME` or IMDS, else the global endpoint (see [`region`]).
+//! - **B2C and CIAM** authorities sign in, refresh and sign out like Entra's, with no discovery;
+//!   a B2C user flow can be chosen per request with `.policy(..)`:
+//!   [`AcquireTokenSilent::policy`], [`AcquireTokenInteractive::policy`] and, for web apps,
+//!   [`AuthorizationRequestBuilder::policy`] (the flow remembers it for the redemption). The
+//!   device code flow has no policy: B2C does not offer it.
+//! - **ID tokens of OpenID Connect authorities** must name the discovery document's issuer
+//!   (`iss`); Entra's `{tenantid}` template stands for the token's own `tid`. Otherwise the
+//!   sign-in fails with [`Error::IssuerMismatch`] and nothing is cached.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), msal::Error> {
+//! use msal::{ConfidentialClientApplication, PublicClientApplication};
+//!
+//! // A sovereign or private cloud that cannot reach login.microsoftonline.com.
+//! let metadata = r#"{"metadata": [{"preferred_network": "login.contoso-cloud.example",
+//!     "preferred_cache": "login.contoso-cloud.example",
+//!     "aliases": ["login.contoso-cloud.example"]}]}"#;
+//! let app = PublicClientApplication::builder("9f1c3e2a-1111-4a2b-9c3d-0123456789ab")
+//!     .authority("https://login.contoso-cloud.example/organizations")
+//!     .instance_discovery_metadata(metadata)
+//!     .build()?;
+//!
+//! // A daemon in Azure: the regional endpoint of wherever it runs.
+//! let daemon = ConfidentialClientApplication::builder("9f1c3e2a-1111-4a2b-9c3d-0123456789ab")
+//!     .authority("https://login.microsoftonline.com/contoso.onmicrosoft.com")
+//!     .client_secret(std::env::var("CLIENT_SECRET").unwrap_or_default())
+//!     .azure_region_auto_detect()
+//!     .build()?;
+//! let token = daemon.acquire_token_for_client(["https://graph.microsoft.com/.default"]).await?;
+//!
+//! // B2C: the profile-editing user flow for one request.
+//! let b2c = PublicClientApplication::builder("9f1c3e2a-1111-4a2b-9c3d-0123456789ab")
+//!     .authority("https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin")
+//!     .build()?;
+//! let edited = b2c.acquire_token_interactive(["https://contoso.onmicrosoft.com/api/read"])
+//!     .policy("B2C_1_edit_profile")
+//!     .await?;
+//! # let _ = (app, token, edited);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Choices where MSAL leaves room:
+//! - Known authorities and instance metadata *restrict*: with either set, only their hosts are
+//!   accepted, checked at `build` and again before every request (MSAL.NET refuses an authority
+//!   missing from user metadata; MSAL Node trusts `knownAuthorities`). The metadata's aliases
+//!   are trusted; requests still go to the configured host and tokens are cached under it.
+//! - Region detection caches its answer, a region or none, per process and IMDS endpoint: a
+//!   failed probe is not repeated (each would cost up to 2 s). The IMDS host can be moved with
+//!   `AZURE_POD_IDENTITY_AUTHORITY_HOST`, as for managed identity.
+//! - The `iss` check applies to sign-ins (interactive, device code, authorization code) at
+//!   OpenID Connect authorities, where a discovered issuer exists; Entra, B2C, CIAM and ADFS
+//!   authorities have templated endpoints and per-tenant (per-policy) issuers, so they are not
+//!   checked against one.
+//! - A per-request B2C policy changes the endpoints and the refresh key, not the cache lookup:
+//!   B2C accounts are per policy already (the home account id carries the policy).
 //!
 //! ## Managed identity
 //! [`ManagedIdentityApplication`] acquires tokens for the Azure resource the code runs on (a VM,
@@ -208,10 +280,12 @@ mod engine;
 mod error;
 mod flows;
 mod hit_memo;
+mod issuer;
 pub mod managed_identity;
 mod partition_map;
 mod pop;
 mod public_client;
+pub mod region;
 mod request;
 mod result;
 mod scrub;
@@ -230,7 +304,7 @@ pub use builder::{
     DEFAULT_MAX_REFRESH_WAIT,
 };
 pub use confidential_client::{
-    ConfidentialClientApplication, ConfidentialClientApplicationBuilder,
+    ConfidentialClientApplication, ConfidentialClientApplicationBuilder, AZURE_REGION_AUTO_DETECT,
 };
 pub use credential::{AssertionError, AssertionRequest, ClientCertificate, JwtSignature};
 pub use error::{Error, ServiceError, SharedError, UiRequiredError, UiRequiredReason};
@@ -245,8 +319,8 @@ pub use managed_identity::{
     ManagedIdentityRetryPolicy, ManagedIdentitySource,
 };
 pub use msal_core::{
-    Account, Authority, Clock, ManualClock, OAuthError, Secret, SystemClock,
-    UiRequiredClassification,
+    Account, Authority, AuthorityError, Clock, InstanceDiscoveryMetadata, ManualClock, OAuthError,
+    Secret, SystemClock, UiRequiredClassification,
 };
 pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
 pub use pop::{PopKey, PopKeyError, PopRequest, RsaPopKey, RsaPublicJwk, SshCertificateRequest};

@@ -91,6 +91,7 @@ impl PublicClientApplication {
                 force_refresh: false,
                 claims: None,
                 correlation_id: None,
+                policy: None,
             },
         }
     }
@@ -229,6 +230,16 @@ impl AcquireTokenSilent<'_> {
     /// key id; redeems the account's refresh token like any silent call.
     pub fn ssh_certificate(mut self, request: crate::SshCertificateRequest) -> Self {
         self.scheme = Some(crate::pop::SchemeRequest::SshCert(request));
+        self
+    }
+
+    /// A B2C policy (user flow) for this request, e.g. `B2C_1_edit_profile`, instead of the
+    /// configured authority's (MSAL.NET `WithB2CAuthority`): a refresh goes to that policy's
+    /// token endpoint. B2C accounts are per policy (their home account id carries it), so pass
+    /// the account signed in with that policy. Anything but a B2C authority, or a name other
+    /// than letters, digits, `_` and `-`, fails with [`Error::InvalidArgument`].
+    pub fn policy(mut self, policy: impl Into<String>) -> Self {
+        self.input.policy = Some(policy.into());
         self
     }
 }

@@ -10,6 +10,7 @@
 //! One binary links the whole stack once, instead of once per file.
 
 mod authority;
+mod b2c_ciam;
 mod cache;
 mod concurrency;
 mod confidential;
@@ -17,10 +18,13 @@ mod device_code;
 mod errors;
 mod faults;
 mod hit_memo;
+mod id_token_issuer;
 mod interactive;
+mod known_authorities;
 mod managed_identity;
 mod pop;
 mod refresh_wait;
+mod region;
 mod silent;
 mod smoke;
 mod store_calls;

@@ -97,6 +97,7 @@ async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
                 force_refresh: false,
                 claims: None,
                 correlation_id: request.correlation_id.clone(),
+                policy: None,
             },
         )
         .await;

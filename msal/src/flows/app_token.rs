@@ -302,12 +302,15 @@ impl CachedFlow for AppTokenFlow {
             let endpoints = core
                 .endpoints_for(&flow.authority, &flow.correlation_id)
                 .await?;
-            let token_endpoint = match (core.azure_region(), flow.authority.kind()) {
-                (Some(region), msal_core::AuthorityKind::Aad) => {
-                    regional_token_endpoint(&endpoints.token, region)
-                        .unwrap_or_else(|| endpoints.token.clone())
-                }
-                _ => endpoints.token.clone(),
+            // Only Entra has regional endpoints: other kinds never detect a region.
+            let region = match flow.authority.kind() {
+                msal_core::AuthorityKind::Aad => core.azure_region().await,
+                _ => None,
+            };
+            let token_endpoint = match region.as_deref() {
+                Some(region) => regional_token_endpoint(&endpoints.token, region)
+                    .unwrap_or_else(|| endpoints.token.clone()),
+                None => endpoints.token.clone(),
             };
             let scope = flow.match_scopes.to_target();
             let mut form: Vec<(&str, &str)> = vec![

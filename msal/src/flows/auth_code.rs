@@ -32,7 +32,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::client_core::ClientCore;
 use crate::flows::interactive::{authorize_url, AuthorizeParams};
-use crate::flows::sign_in::{save_sign_in, start_sign_in, SignIn, SignInKind, SignInStart};
+use crate::flows::sign_in::{
+    save_sign_in, start_sign_in, start_sign_in_at, SignIn, SignInKind, SignInStart,
+};
 use crate::token_request::post_token_request;
 use crate::{AuthenticationResult, Error, Prompt};
 
@@ -48,9 +50,19 @@ pub struct AuthorizationRequestBuilder {
     pub(crate) domain_hint: Option<String>,
     pub(crate) claims: Option<String>,
     pub(crate) correlation_id: Option<String>,
+    pub(crate) policy: Option<String>,
 }
 
 impl AuthorizationRequestBuilder {
+    /// Sign in with this B2C policy (user flow), e.g. `B2C_1_password_reset`, instead of the
+    /// configured authority's; the flow remembers it, so the code is redeemed at the same
+    /// policy. Anything but a B2C authority, or a name other than letters, digits, `_` and
+    /// `-`, fails with [`Error::InvalidArgument`].
+    pub fn policy(mut self, policy: impl Into<String>) -> Self {
+        self.policy = Some(policy.into());
+        self
+    }
+
     /// The `prompt` to send (default: none, the provider decides).
     pub fn prompt(mut self, prompt: Prompt) -> Self {
         self.prompt = Some(prompt);
@@ -97,8 +109,9 @@ impl IntoFuture for AuthorizationRequestBuilder {
                 claims,
                 endpoints,
                 ..
-            } = start_sign_in(
+            } = start_at_policy(
                 &self.core,
+                self.policy.as_deref(),
                 &self.scopes,
                 self.claims.as_deref(),
                 self.correlation_id,
@@ -132,8 +145,26 @@ impl IntoFuture for AuthorizationRequestBuilder {
                 pkce_verifier: Secret::new(pkce.verifier()),
                 claims,
                 correlation_id,
+                policy: self.policy,
             })
         })
+    }
+}
+
+/// [`start_sign_in`] at the configured authority, or at another B2C policy of it.
+async fn start_at_policy(
+    core: &ClientCore,
+    policy: Option<&str>,
+    scopes: &[String],
+    claims: Option<&str>,
+    correlation_id: Option<String>,
+) -> Result<SignInStart, Error> {
+    match policy {
+        Some(policy) => {
+            let authority = (*core.policy_authority(policy)?).clone();
+            start_sign_in_at(core, authority, scopes, claims, correlation_id).await
+        }
+        None => start_sign_in(core, scopes, claims, correlation_id).await,
     }
 }
 
@@ -159,6 +190,10 @@ pub struct AuthorizationCodeFlow {
     pkce_verifier: Secret,
     claims: Option<String>,
     correlation_id: String,
+    /// The B2C policy signed in with, when not the configured one (absent from flows
+    /// serialized without one, so their form is unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    policy: Option<String>,
 }
 
 impl AuthorizationCodeFlow {
@@ -237,9 +272,17 @@ pub struct AcquireTokenByAuthorizationCode {
     pub(crate) nonce: Option<String>,
     pub(crate) claims: Option<String>,
     pub(crate) correlation_id: Option<String>,
+    pub(crate) policy: Option<String>,
 }
 
 impl AcquireTokenByAuthorizationCode {
+    /// Redeem the code at this B2C policy (user flow) instead of the configured authority's:
+    /// the policy the authorization request was made with.
+    pub fn policy(mut self, policy: impl Into<String>) -> Self {
+        self.policy = Some(policy.into());
+        self
+    }
+
     /// The redirect URI of the authorization request (the token endpoint checks they are the
     /// same). Required when the authorization request had one, which is always the case with
     /// Entra ID.
@@ -302,6 +345,7 @@ impl AcquireTokenByAuthorizationCode {
             nonce: Some(flow.nonce.expose_secret().to_owned()),
             claims: flow.claims.clone(),
             correlation_id: Some(flow.correlation_id.clone()),
+            policy: flow.policy.clone(),
         }
     }
 }
@@ -319,8 +363,9 @@ async fn redeem(request: AcquireTokenByAuthorizationCode) -> Result<Authenticati
         claims,
         authority,
         endpoints,
-    } = start_sign_in(
+    } = start_at_policy(
         core,
+        request.policy.as_deref(),
         &request.scopes,
         request.claims.as_deref(),
         request.correlation_id.clone(),
@@ -369,6 +414,7 @@ mod tests {
             pkce_verifier: Secret::new("ver-1"),
             claims: None,
             correlation_id: "c-1".into(),
+            policy: None,
         }
     }
 

@@ -15,7 +15,9 @@ use msal_interactive::WebUi;
 
 use crate::client_core::ClientCore;
 use crate::flows::device_code::DeviceCodeCallback;
-use crate::flows::sign_in::{save_sign_in, start_sign_in, SignIn, SignInKind, SignInStart};
+use crate::flows::sign_in::{
+    save_sign_in, start_sign_in, start_sign_in_at, SignIn, SignInKind, SignInStart,
+};
 use crate::token_request::post_token_request;
 use crate::{AuthenticationResult, Error};
 
@@ -79,9 +81,20 @@ pub(crate) struct InteractiveOptions {
     pub domain_hint: Option<String>,
     pub claims: Option<String>,
     pub correlation_id: Option<String>,
+    /// A B2C policy (user flow) instead of the configured one.
+    pub policy: Option<String>,
 }
 
 impl AcquireTokenInteractive {
+    /// Sign in with this B2C policy (user flow), e.g. `B2C_1_signup` or
+    /// `B2C_1_edit_profile`, instead of the configured authority's (MSAL.NET
+    /// `WithB2CAuthority`). Anything but a B2C authority, or a name other than letters,
+    /// digits, `_` and `-`, fails with [`Error::InvalidArgument`].
+    pub fn policy(mut self, policy: impl Into<String>) -> Self {
+        self.options.policy = Some(policy.into());
+        self
+    }
+
     /// The `prompt` to send (default: `select_account`).
     pub fn prompt(mut self, prompt: Prompt) -> Self {
         self.options.prompt = Some(prompt);
@@ -209,13 +222,28 @@ pub(crate) async fn sign_in_interactively(
         claims,
         authority,
         endpoints,
-    } = start_sign_in(
-        core,
-        &options.scopes,
-        options.claims.as_deref(),
-        options.correlation_id,
-    )
-    .await?;
+    } = match options.policy.as_deref() {
+        Some(policy) => {
+            let authority = core.policy_authority(policy)?;
+            start_sign_in_at(
+                core,
+                (*authority).clone(),
+                &options.scopes,
+                options.claims.as_deref(),
+                options.correlation_id,
+            )
+            .await?
+        }
+        None => {
+            start_sign_in(
+                core,
+                &options.scopes,
+                options.claims.as_deref(),
+                options.correlation_id,
+            )
+            .await?
+        }
+    };
     let extra = ScopeSet::parse_request(&options.extra_scopes_to_consent)
         .map_err(|e| Error::InvalidArgument(e.to_string()))?;
     let consent = requested.union(&extra);

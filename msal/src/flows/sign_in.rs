@@ -54,11 +54,22 @@ pub(crate) async fn start_sign_in(
     claims: Option<&str>,
     correlation_id: Option<String>,
 ) -> Result<SignInStart, Error> {
+    let authority = (*core.authority).clone();
+    start_sign_in_at(core, authority, scopes, claims, correlation_id).await
+}
+
+/// [`start_sign_in`] at another authority than the configured one (a B2C policy).
+pub(crate) async fn start_sign_in_at(
+    core: &ClientCore,
+    authority: Authority,
+    scopes: &[String],
+    claims: Option<&str>,
+    correlation_id: Option<String>,
+) -> Result<SignInStart, Error> {
     let correlation_id = correlation_id.unwrap_or_else(crate::correlation::new_correlation_id);
     let requested =
         ScopeSet::parse_request(scopes).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     let claims = merge_claims(claims, &core.client_capabilities)?;
-    let authority = (*core.authority).clone();
     let endpoints = core.endpoints_for(&authority, &correlation_id).await?;
     Ok(SignInStart {
         correlation_id,
@@ -91,6 +102,17 @@ pub(crate) async fn save_sign_in(
         if let Some(aud) = &claims.aud {
             if !aud.contains(&core.client_id) {
                 return Err(protocol("the ID token was issued to another client (aud)"));
+            }
+        }
+        // §3.1.3.7 step 2: an OpenID Connect provider's ID token must name the issuer its
+        // discovery document does (Entra, B2C, CIAM and ADFS have no discovered issuer).
+        if let Some(expected) = core.endpoints.discovered_issuer() {
+            let found = claims.iss.as_deref().unwrap_or_default();
+            if !crate::issuer::issuer_matches(expected, found, claims.tid.as_deref()) {
+                return Err(Error::IssuerMismatch {
+                    expected: expected.to_owned(),
+                    found: found.to_owned(),
+                });
             }
         }
         if let Some(nonce) = sign_in.nonce {

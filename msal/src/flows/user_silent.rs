@@ -87,6 +87,8 @@ pub(crate) struct SilentInput<'a> {
     pub force_refresh: bool,
     pub claims: Option<String>,
     pub correlation_id: Option<String>,
+    /// A B2C policy (user flow) for this request instead of the configured one.
+    pub policy: Option<String>,
 }
 
 impl SilentInput<'_> {
@@ -121,7 +123,10 @@ pub(crate) fn normalise(core: &ClientCore, input: SilentInput<'_>) -> Result<Sil
         raw_scopes: input.scopes,
         requested,
         match_scopes,
-        tenant_authority: core.request_authority(input.account),
+        tenant_authority: match input.policy.as_deref() {
+            Some(policy) => Some(core.policy_authority(policy)?),
+            None => core.request_authority(input.account),
+        },
         account: input.account.clone(),
         claims,
         correlation_id,
@@ -207,7 +212,9 @@ pub(crate) async fn acquire_token_silent(
 ) -> Result<AuthenticationResult, Error> {
     use tracing::Instrument;
     let mut validated_generation = None;
-    if input.may_use_cache() {
+    // The hit memo is keyed by account and scopes only: a request for another B2C policy
+    // takes the full path (which also validates the policy).
+    if input.may_use_cache() && input.policy.is_none() {
         match memoised_hit(core, &input).await? {
             Ok(result) => return Ok(result),
             Err(generation) => validated_generation = Some(generation),
