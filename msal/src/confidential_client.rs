@@ -129,6 +129,7 @@ impl ConfidentialClientApplication {
             domain_hint: None,
             claims: None,
             correlation_id: None,
+            extra_query: Vec::new(),
         }
     }
 
@@ -172,6 +173,7 @@ impl ConfidentialClientApplication {
             nonce: None,
             claims: None,
             correlation_id: None,
+            extra_query: Vec::new(),
         }
     }
 
@@ -195,6 +197,7 @@ impl ConfidentialClientApplication {
                 force_refresh: false,
                 claims: None,
                 correlation_id: None,
+                extra_query: Vec::new(),
             },
         }
     }

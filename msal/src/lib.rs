@@ -180,6 +180,7 @@ pub mod credential;
 mod endpoints;
 mod engine;
 mod error;
+mod extra_query;
 mod flows;
 mod hit_memo;
 pub mod managed_identity;

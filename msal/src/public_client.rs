@@ -89,6 +89,7 @@ impl PublicClientApplication {
                 force_refresh: false,
                 claims: None,
                 correlation_id: None,
+                extra_query: Vec::new(),
             },
         }
     }
@@ -129,6 +130,7 @@ impl PublicClientApplication {
             account: None,
             login_hint: None,
             correlation_id: None,
+            extra_query: Vec::new(),
         }
     }
 
@@ -155,6 +157,7 @@ impl PublicClientApplication {
             callback: Arc::new(callback),
             claims: None,
             correlation_id: None,
+            extra_query: Vec::new(),
         }
     }
 
@@ -217,6 +220,30 @@ impl AcquireTokenSilent<'_> {
     /// The correlation id sent as `client-request-id` (default: a new UUID).
     pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
         self.input.correlation_id = Some(id.into());
+        self
+    }
+
+    /// Extra query parameters for this request's URLs (the token endpoint's, when the cached
+    /// token is refreshed), merged over the application's (see
+    /// [`extra_query_parameters`](crate::PublicClientApplicationBuilder::extra_query_parameters)).
+    /// They do not change which cached token is served. Naming a protocol parameter fails the
+    /// request with [`Error::InvalidArgument`] before anything is sent.
+    ///
+    /// ```no_run
+    /// # async fn run(app: msal::PublicClientApplication, account: msal::Account) -> Result<(), msal::Error> {
+    /// let r = app
+    ///     .acquire_token_silent(["User.Read"], &account)
+    ///     .extra_query_parameters([("dc", "ESTS-PUB-WUS2")])
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn extra_query_parameters<I, K, V>(mut self, params: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.input.extra_query = crate::extra_query::collect(params);
         self
     }
 }

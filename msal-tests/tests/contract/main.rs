@@ -15,6 +15,7 @@ mod concurrency;
 mod confidential;
 mod device_code;
 mod errors;
+mod extra_query;
 mod faults;
 mod hit_memo;
 mod interactive;

@@ -30,7 +30,10 @@ pub struct AcquireToken {
     pub(crate) account: Option<Account>,
     pub(crate) login_hint: Option<String>,
     pub(crate) correlation_id: Option<String>,
+    pub(crate) extra_query: crate::extra_query::QueryParams,
 }
+
+crate::extra_query::extra_query_setter!(AcquireToken, extra_query);
 
 impl AcquireToken {
     /// Use this account (default: the one matching the login hint, or the only cached one).
@@ -97,6 +100,7 @@ async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
                 force_refresh: false,
                 claims: None,
                 correlation_id: request.correlation_id.clone(),
+                extra_query: request.extra_query.clone(),
             },
         )
         .await;
@@ -129,6 +133,7 @@ async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
         login_hint,
         claims,
         correlation_id: request.correlation_id,
+        extra_query: request.extra_query,
         ..InteractiveOptions::default()
     };
     let (flight, joined) = ui.prompts.run(key, {
@@ -156,6 +161,7 @@ async fn interact(
                 callback,
                 claims: options.claims,
                 correlation_id: options.correlation_id,
+                extra_query: options.extra_query,
             })
     };
     if !ui.custom_web_ui && !msal_interactive::browser_available() {

@@ -136,6 +136,8 @@ pub(crate) struct AppTokenFlow {
     raw_tenant: Option<String>,
     /// The cache generation the store confirmed for this call already (the hit memo asked).
     validated_generation: Option<u64>,
+    /// The application's and the request's extra query parameters, merged.
+    extra_query: crate::extra_query::QueryParams,
 }
 
 impl AppTokenFlow {
@@ -160,7 +162,9 @@ impl AppTokenFlow {
             ));
         }
         let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
+        let extra_query = crate::extra_query::merge(&core.extra_query, &options.extra_query)?;
         Ok(AppTokenFlow {
+            extra_query,
             raw_scopes: scopes,
             bypass_cache,
             raw_tenant: options.tenant,
@@ -285,6 +289,7 @@ impl CachedFlow for AppTokenFlow {
                     strict_key: throttle_key(&[&core.client_id, &authority, &scope, "app"]),
                     ui_key: None,
                     single_use: false,
+                    extra_query: &flow.extra_query,
                 },
             )
             .await?;

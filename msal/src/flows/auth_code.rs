@@ -48,7 +48,10 @@ pub struct AuthorizationRequestBuilder {
     pub(crate) domain_hint: Option<String>,
     pub(crate) claims: Option<String>,
     pub(crate) correlation_id: Option<String>,
+    pub(crate) extra_query: crate::extra_query::QueryParams,
 }
+
+crate::extra_query::extra_query_setter!(AuthorizationRequestBuilder, extra_query);
 
 impl AuthorizationRequestBuilder {
     /// The `prompt` to send (default: none, the provider decides).
@@ -96,12 +99,14 @@ impl IntoFuture for AuthorizationRequestBuilder {
                 requested,
                 claims,
                 endpoints,
+                extra_query,
                 ..
             } = start_sign_in(
                 &self.core,
                 &self.scopes,
                 self.claims.as_deref(),
                 self.correlation_id,
+                &self.extra_query,
             )
             .await?;
             let pkce = Pkce::new();
@@ -123,6 +128,7 @@ impl IntoFuture for AuthorizationRequestBuilder {
                     correlation_id: &correlation_id,
                 },
             );
+            let url = crate::extra_query::apply(&url, &extra_query)?;
             Ok(AuthorizationCodeFlow {
                 authorization_url: url.to_string(),
                 redirect_uri: redirect_uri.to_string(),
@@ -237,7 +243,10 @@ pub struct AcquireTokenByAuthorizationCode {
     pub(crate) nonce: Option<String>,
     pub(crate) claims: Option<String>,
     pub(crate) correlation_id: Option<String>,
+    pub(crate) extra_query: crate::extra_query::QueryParams,
 }
+
+crate::extra_query::extra_query_setter!(AcquireTokenByAuthorizationCode, extra_query);
 
 impl AcquireTokenByAuthorizationCode {
     /// The redirect URI of the authorization request (the token endpoint checks they are the
@@ -302,6 +311,7 @@ impl AcquireTokenByAuthorizationCode {
             nonce: Some(flow.nonce.expose_secret().to_owned()),
             claims: flow.claims.clone(),
             correlation_id: Some(flow.correlation_id.clone()),
+            extra_query: Vec::new(),
         }
     }
 }
@@ -319,11 +329,13 @@ async fn redeem(request: AcquireTokenByAuthorizationCode) -> Result<Authenticati
         claims,
         authority,
         endpoints,
+        extra_query,
     } = start_sign_in(
         core,
         &request.scopes,
         request.claims.as_deref(),
         request.correlation_id.clone(),
+        &request.extra_query,
     )
     .await?;
     let scope = ScopeSet::to_request_string(&requested);
@@ -343,7 +355,15 @@ async fn redeem(request: AcquireTokenByAuthorizationCode) -> Result<Authenticati
     if let Some(claims) = &claims {
         form.push(("claims", claims));
     }
-    let answer = post_token_request(core, &endpoints.token, &form, &correlation_id, None).await?;
+    let answer = post_token_request(
+        core,
+        &endpoints.token,
+        &form,
+        &correlation_id,
+        None,
+        &extra_query,
+    )
+    .await?;
     let tokens = answer.outcome?;
     let sign_in = SignIn {
         authority: &authority,

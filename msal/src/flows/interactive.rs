@@ -79,7 +79,10 @@ pub(crate) struct InteractiveOptions {
     pub domain_hint: Option<String>,
     pub claims: Option<String>,
     pub correlation_id: Option<String>,
+    pub extra_query: crate::extra_query::QueryParams,
 }
+
+crate::extra_query::extra_query_setter!(AcquireTokenInteractive, options.extra_query);
 
 impl AcquireTokenInteractive {
     /// The `prompt` to send (default: `select_account`).
@@ -209,11 +212,13 @@ pub(crate) async fn sign_in_interactively(
         claims,
         authority,
         endpoints,
+        extra_query,
     } = start_sign_in(
         core,
         &options.scopes,
         options.claims.as_deref(),
         options.correlation_id,
+        &options.extra_query,
     )
     .await?;
     let extra = ScopeSet::parse_request(&options.extra_scopes_to_consent)
@@ -241,6 +246,7 @@ pub(crate) async fn sign_in_interactively(
             correlation_id: &correlation_id,
         },
     );
+    let authorize_url = crate::extra_query::apply(&authorize_url, &extra_query)?;
     tracing::debug!(%correlation_id, redirect_uri = %redirect_uri, "interactive sign-in started");
     let response = session.complete(&authorize_url, &state).await?;
 
@@ -257,7 +263,15 @@ pub(crate) async fn sign_in_interactively(
     if let Some(claims) = &claims {
         form.push(("claims", claims));
     }
-    let answer = post_token_request(core, &endpoints.token, &form, &correlation_id, None).await?;
+    let answer = post_token_request(
+        core,
+        &endpoints.token,
+        &form,
+        &correlation_id,
+        None,
+        &extra_query,
+    )
+    .await?;
     let tokens = answer.outcome?;
     let sign_in = SignIn {
         authority: &authority,

@@ -93,6 +93,7 @@ struct OboFlow {
     claims: Option<String>,
     bypass_cache: bool,
     correlation_id: String,
+    extra_query: crate::extra_query::QueryParams,
 }
 
 impl OboFlow {
@@ -124,7 +125,9 @@ impl OboFlow {
             ));
         }
         let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
+        let extra_query = crate::extra_query::merge(&core.extra_query, &options.extra_query)?;
         Ok(OboFlow {
+            extra_query,
             client_id: core.client_id.clone(),
             assertion_hash: user_assertion_hash(user_assertion.expose_secret()),
             user_assertion,
@@ -222,6 +225,7 @@ impl OboFlow {
                 ui_key: replay_ui_required.then(|| key(&["obo", &self.assertion_hash])),
                 // Entra's on-behalf-of refresh tokens may be presented again.
                 single_use: false,
+                extra_query: &self.extra_query,
             },
         )
         .await

@@ -45,6 +45,8 @@ pub(crate) struct SignInStart {
     pub claims: Option<String>,
     pub authority: Authority,
     pub endpoints: msal_core::Endpoints,
+    /// The application's and the request's extra query parameters, merged.
+    pub extra_query: crate::extra_query::QueryParams,
 }
 
 /// Validate a sign-in's scopes and claims and resolve the endpoints it needs.
@@ -53,8 +55,10 @@ pub(crate) async fn start_sign_in(
     scopes: &[String],
     claims: Option<&str>,
     correlation_id: Option<String>,
+    extra_query: &[(String, String)],
 ) -> Result<SignInStart, Error> {
     let correlation_id = correlation_id.unwrap_or_else(crate::correlation::new_correlation_id);
+    let extra_query = crate::extra_query::merge(&core.extra_query, extra_query)?;
     let requested =
         ScopeSet::parse_request(scopes).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     let claims = merge_claims(claims, &core.client_capabilities)?;
@@ -66,6 +70,7 @@ pub(crate) async fn start_sign_in(
         claims,
         authority,
         endpoints,
+        extra_query,
     })
 }
 

@@ -63,6 +63,8 @@ pub(crate) struct SilentParams {
     pub own_partition: bool,
     /// The cache generation the store confirmed for this call already (the hit memo asked).
     pub validated_generation: Option<u64>,
+    /// The application's and the request's extra query parameters, merged.
+    pub extra_query: crate::extra_query::QueryParams,
 }
 
 impl SilentParams {
@@ -84,6 +86,8 @@ pub(crate) struct SilentInput<'a> {
     pub force_refresh: bool,
     pub claims: Option<String>,
     pub correlation_id: Option<String>,
+    /// The request's extra query parameters (see [`crate::extra_query`]).
+    pub extra_query: crate::extra_query::QueryParams,
 }
 
 impl SilentInput<'_> {
@@ -113,7 +117,9 @@ pub(crate) fn normalise(core: &ClientCore, input: SilentInput<'_>) -> Result<Sil
         ));
     }
     let claims = merge_claims(input.claims.as_deref(), &core.client_capabilities)?;
+    let extra_query = crate::extra_query::merge(&core.extra_query, &input.extra_query)?;
     Ok(SilentParams {
+        extra_query,
         bypass_cache,
         raw_scopes: input.scopes,
         requested,
@@ -195,6 +201,11 @@ pub(crate) async fn acquire_token_silent(
 ) -> Result<AuthenticationResult, Error> {
     use tracing::Instrument;
     let mut validated_generation = None;
+    // Bad extra parameters fail every call, a cache hit too (the application's were checked
+    // when it was built).
+    if !input.extra_query.is_empty() {
+        crate::extra_query::validate(&input.extra_query)?;
+    }
     if input.may_use_cache() {
         match memoised_hit(core, &input).await? {
             Ok(result) => return Ok(result),
@@ -543,6 +554,7 @@ pub(crate) async fn redeem_refresh_token(
             &secret_fingerprint(&rt.secret),
         ])),
         single_use,
+        extra_query: &params.extra_query,
     };
     send_throttled(core, request).await
 }
