@@ -194,7 +194,7 @@ mod token_request;
 pub mod workload_identity;
 mod write_back;
 
-pub use flows::{auth_code, on_behalf_of};
+pub use flows::{auth_code, by_refresh_token, long_running_obo, on_behalf_of, username_password};
 
 pub use auth_code::{
     AcquireTokenByAuthorizationCode, AuthorizationCodeFlow, AuthorizationRequestBuilder,
@@ -210,9 +210,14 @@ pub use credential::{AssertionError, AssertionRequest, ClientCertificate, JwtSig
 pub use error::{Error, ServiceError, SharedError, UiRequiredError, UiRequiredReason};
 pub use flows::acquire::AcquireToken;
 pub use flows::app_token::AcquireTokenForClient;
+pub use flows::by_refresh_token::AcquireTokenByRefreshToken;
 pub use flows::device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
 pub use flows::interactive::{AcquireTokenInteractive, Prompt};
+pub use flows::long_running_obo::{
+    AcquireTokenInLongRunningProcess, InitiateLongRunningProcess, LongRunningSession,
+};
 pub use flows::on_behalf_of::AcquireTokenOnBehalfOf;
+pub use flows::username_password::AcquireTokenByUsernamePassword;
 pub use managed_identity::{
     AcquireTokenForManagedIdentity, ManagedIdentityApplication, ManagedIdentityApplicationBuilder,
     ManagedIdentityEnvironment, ManagedIdentityError, ManagedIdentityErrorKind, ManagedIdentityId,

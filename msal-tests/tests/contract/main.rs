@@ -10,6 +10,7 @@
 //! One binary links the whole stack once, instead of once per file.
 
 mod authority;
+mod by_refresh_token;
 mod cache;
 mod concurrency;
 mod confidential;
@@ -19,9 +20,11 @@ mod extra_query;
 mod faults;
 mod hit_memo;
 mod interactive;
+mod long_running_obo;
 mod managed_identity;
 mod refresh_wait;
 mod silent;
 mod smoke;
 mod store_calls;
+mod username_password;
 mod workload_identity;

@@ -17,6 +17,10 @@ use crate::{AuthenticationResult, Error};
 pub(crate) enum SignInKind {
     AuthorizationCode,
     DeviceCode,
+    /// An external refresh token redeemed once (migration from ADAL or another library).
+    RefreshToken,
+    /// Username and password (ROPC).
+    UsernamePassword,
 }
 
 impl SignInKind {
@@ -24,6 +28,8 @@ impl SignInKind {
         match self {
             SignInKind::AuthorizationCode => "authorization_code",
             SignInKind::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            SignInKind::RefreshToken => "refresh_token",
+            SignInKind::UsernamePassword => "password",
         }
     }
 }
