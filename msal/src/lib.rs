@@ -4,7 +4,10 @@
 //                  request methods; builder.rs + builder_setters.rs: configuration (no I/O).
 //   flows/         one module per way of getting a token: user_silent, app_token,
 //                  on_behalf_of (cached, on the engine); interactive, device_code, auth_code
-//                  (sign-ins, sharing sign_in); acquire (silent, then a sign-in).
+//                  (sign-ins, sharing sign_in); acquire (silent, then a sign-in);
+//                  by_refresh_token, username_password (sign-ins by a grant);
+//                  long_running_obo (on_behalf_of under a session key).
+//   extra_query.rs extra query parameters: validation, merging, where they go.
 //   engine/        the cache-first engine every cached flow runs on: CachedFlow and serve,
 //                  freshness (fresh / refresh due / in the buffer / expired), refresh_lock.
 //   request.rs     request options, when the cache may answer, claims merging.
@@ -91,6 +94,29 @@
 //! (feature `sqlite`, one host), so a request never copies or writes other users' tokens. Where a
 //! 429/5xx comes without `Retry-After`, identical requests are blocked for 5 s (a service
 //! retries for many users at once; a public client waits 60 s).
+//!
+//! ## Migration and request options
+//! - [`PublicClientApplication::acquire_token_by_refresh_token`] (and the confidential
+//!   client's): redeem a refresh token kept by ADAL or another library once; the result is
+//!   cached like a sign-in's (see [`by_refresh_token`]).
+//! - `extra_query_parameters` on the application builders and every request builder (MSAL.NET's
+//!   `WithExtraQueryParameters`): name-value pairs for the provider's URLs, never overriding a
+//!   protocol parameter.
+//! - [`PublicClientApplication::acquire_token_by_username_password`]: ROPC, deprecated, for
+//!   test automation only (see [`username_password`]).
+//! - [`ConfidentialClientApplication::initiate_long_running_process_in_web_api`] and
+//!   [`ConfidentialClientApplication::acquire_token_in_long_running_process`]: on-behalf-of for
+//!   work that outlives the incoming token (see [`long_running_obo`]).
+//!
+//! ```no_run
+//! # async fn run(app: msal::PublicClientApplication, account: msal::Account) -> Result<(), msal::Error> {
+//! let r = app.acquire_token_by_refresh_token("<refresh token>", ["User.Read"]).await?;
+//! let r = app
+//!     .acquire_token_silent(["User.Read"], &account)
+//!     .extra_query_parameters([("dc", "ESTS-PUB-WUS2")])
+//!     .await?;
+//! # Ok(()) }
+//! ```
 //!
 //! ## Managed identity
 //! [`ManagedIdentityApplication`] acquires tokens for the Azure resource the code runs on (a VM,
