@@ -2,6 +2,8 @@
 //! (never in the form), on the authorization URL; the request's merge over the application's;
 //! a protocol parameter is refused with a typed error before anything is sent.
 
+use std::future::IntoFuture;
+
 use msal::cache::CacheStore;
 use msal::{ConfidentialClientApplication, Error, ManualClock};
 use msal_tests::harness::*;
@@ -155,4 +157,90 @@ async fn authorization_url_and_client_credentials_carry_them() {
         .await
         .unwrap();
     assert_eq!(r.access_token(), "app-at");
+}
+
+/// The device code flow sends them on the device authorization endpoint's URL and on every
+/// poll of the token endpoint (the clock moves by each polling pause: no real wait).
+#[tokio::test]
+async fn device_code_sends_them_to_both_endpoints() {
+    let server = MockServer::start().await;
+    let app = msal::PublicClientApplication::builder(CLIENT_ID)
+        .authority("https://login.microsoftonline.com/common")
+        .http_client(LoopbackTransport::new(&server))
+        .clock(ManualClock::at_unix(T0).with_auto_advance())
+        .cache(TestStore::from_env())
+        .build()
+        .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/common/oauth2/v2.0/devicecode"))
+        .and(query_param("dc", "ESTS-PUB-WUS2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "device_code": "secret-device-code", "user_code": "ABCD-EFGH",
+            "verification_uri": "https://microsoft.com/devicelogin",
+            "expires_in": 900, "interval": 1,
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/common/oauth2/v2.0/token"))
+        .and(query_param("dc", "ESTS-PUB-WUS2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_response(
+            "dc-at",
+            Some("dc-rt"),
+            "User.Read",
+            3600,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        app.acquire_token_with_device_code(["User.Read"], |_| {})
+            .extra_query_parameters([("dc", "ESTS-PUB-WUS2")])
+            .into_future(),
+    )
+    .await
+    .expect("the device code flow does not hang")
+    .unwrap();
+    assert_eq!(r.access_token(), "dc-at");
+}
+
+/// A client assertion's audience is the token endpoint itself: the extra parameters go on the
+/// URL the request is sent to, not into the assertion.
+#[tokio::test]
+async fn a_client_assertion_audience_is_the_endpoint_without_them() {
+    let server = MockServer::start().await;
+    let audiences = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&audiences);
+    let app = ConfidentialClientApplication::builder(CLIENT_ID)
+        .authority(&format!("https://login.microsoftonline.com/{UTID}"))
+        .client_assertion(move |request: msal::AssertionRequest| {
+            seen.lock().unwrap().push(request.token_endpoint);
+            async { Ok::<_, msal::AssertionError>("signed-assertion".to_owned()) }
+        })
+        .http_client(LoopbackTransport::new(&server))
+        .clock(ManualClock::at_unix(T0))
+        .cache(TestStore::from_env())
+        .extra_query_parameters([("dc", "ESTS-PUB-WUS2")])
+        .build()
+        .unwrap();
+    Mock::given(method("POST"))
+        .and(path(format!("/{UTID}/oauth2/v2.0/token")))
+        .and(query_param("dc", "ESTS-PUB-WUS2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "token_type": "Bearer", "access_token": "app-at", "expires_in": 3600
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    app.acquire_token_for_client(["https://graph.microsoft.com/.default"])
+        .await
+        .unwrap();
+    assert_eq!(
+        *audiences.lock().unwrap(),
+        vec![format!(
+            "https://login.microsoftonline.com/{UTID}/oauth2/v2.0/token"
+        )]
+    );
 }

@@ -9,6 +9,9 @@
 //! exchanged again (it may well still be valid). An answer of "interaction required" (e.g.
 //! conditional access) is [`Error::UiRequired`] with the claims to send back to the API's
 //! client in a `WWW-Authenticate` challenge.
+//!
+//! Work that outlives the incoming token caches under a session key instead (see
+//! [`crate::long_running_obo`]); this module's flow serves both.
 
 use std::future::IntoFuture;
 use std::sync::Arc;
