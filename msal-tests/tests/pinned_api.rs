@@ -233,3 +233,55 @@ async fn the_pinned_proof_of_possession_snippet_compiles_and_runs() -> Result<()
         .ssh_certificate(ssh);
     Ok(())
 }
+
+/// Issue 17's pinned request surface (refresh token migration, extra query parameters,
+/// username/password, long-running on-behalf-of): compiled, and every future is `Send`.
+#[allow(dead_code)]
+async fn issue_17_pinned(
+    app: PublicClientApplication,
+    cca: msal::ConfidentialClientApplication,
+    account: Account,
+) -> Result<(), Error> {
+    let r: AuthenticationResult = app
+        .acquire_token_by_refresh_token("<refresh token>", ["User.Read"])
+        .await?;
+    let _ = r;
+    let r = cca
+        .acquire_token_by_refresh_token("<refresh token>", ["User.Read"])
+        .await?;
+    let _ = r;
+    let r = app
+        .acquire_token_silent(["User.Read"], &account)
+        .extra_query_parameters([("dc", "ESTS-PUB-WUS2")])
+        .await?;
+    let _ = r;
+    let _app = PublicClientApplication::builder(CLIENT_ID)
+        .extra_query_parameters([("dc", "ESTS-PUB-WUS2")])
+        .build()?;
+    let r = app
+        .acquire_token_by_username_password("user@contoso.example", "password", ["User.Read"])
+        .await?;
+    let _ = r;
+    let session: msal::LongRunningSession = cca
+        .initiate_long_running_process_in_web_api("<incoming token>", ["api://downstream/.default"])
+        .session_key("job-1")
+        .await?;
+    let key: &String = &session.session_key;
+    let r = cca
+        .acquire_token_in_long_running_process(key, ["api://downstream/.default"])
+        .await?;
+    let _ = r;
+    assert_send(
+        &app.acquire_token_by_refresh_token("rt", ["User.Read"])
+            .into_future(),
+    );
+    assert_send(
+        &app.acquire_token_by_username_password("u", "p", ["User.Read"])
+            .into_future(),
+    );
+    assert_send(
+        &cca.acquire_token_in_long_running_process("k", ["User.Read"])
+            .into_future(),
+    );
+    Ok(())
+}

@@ -1463,7 +1463,11 @@ async fn secrets_echoed_by_the_server_never_reach_errors_or_logs() {
     let verifier = "PKCE-SECRET~f4c2~e9b7~d1a6~c3e8~b5f2";
     let client_assertion = "eyJhbGci.CA-SECRET~a6f9~d3c7.sig/e2b8+f5a1";
     let device_code = "DEVICE-SECRET~b8e3~f6d2~a9c4~e7b1";
+    let password = "PASSWORD-SECRET~c4a8~e1d7~b9f3~a2c6";
+    let external_rt = "RT-EXTERNAL-SECRET~a1d4/c7e2+b9f6~d3a8";
     let secrets = [
+        ("password", password),
+        ("external refresh_token", external_rt),
         ("refresh_token", rt),
         ("client_secret", client_secret),
         ("assertion", user_assertion),
@@ -1557,6 +1561,42 @@ async fn secrets_echoed_by_the_server_never_reach_errors_or_logs() {
             "device code",
         );
         p.error(&label("device code"), &e);
+
+        // Issue 17: username/password, a migrated refresh token (public and confidential), a
+        // long-running on-behalf-of process.
+        let app = public(&echo).build().unwrap();
+        let e = expect_err(
+            app.acquire_token_by_username_password(
+                "alice@contoso.example",
+                password,
+                ["User.Read"],
+            )
+            .await,
+            "username/password",
+        );
+        p.error(&label("username/password"), &e);
+        let e = expect_err(
+            app.acquire_token_by_refresh_token(external_rt, ["User.Read"])
+                .await,
+            "migrated refresh token",
+        );
+        p.error(&label("migrated refresh token"), &e);
+        let app = confidential(&echo)
+            .client_secret(client_secret)
+            .build()
+            .unwrap();
+        let e = expect_err(
+            app.acquire_token_by_refresh_token(external_rt, ["User.Read"])
+                .await,
+            "migrated refresh token (confidential)",
+        );
+        p.error(&label("migrated refresh token (confidential)"), &e);
+        let e = expect_err(
+            app.initiate_long_running_process_in_web_api(user_assertion, ["User.Read"])
+                .await,
+            "long-running on-behalf-of",
+        );
+        p.error(&label("long-running on-behalf-of"), &e);
     }
 
     let logs = format!("{}\n{}", captured.msal.text(), captured.stack.text());

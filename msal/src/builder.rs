@@ -121,6 +121,8 @@ pub(crate) struct CoreConfig {
     pub max_partitions_in_memory: usize,
     pub retry: RetryPolicy,
     pub client_capabilities: Vec<String>,
+    /// Extra query parameters for every request (see [`crate::extra_query`]).
+    pub extra_query: crate::extra_query::QueryParams,
 }
 
 /// How long a confidential client blocks identical requests after a 429/5xx without
@@ -146,6 +148,7 @@ impl CoreConfig {
             max_partitions_in_memory: crate::partition_map::DEFAULT_MAX_PARTITIONS,
             retry: RetryPolicy::default(),
             client_capabilities: Vec::new(),
+            extra_query: Vec::new(),
         }
     }
 
@@ -202,6 +205,7 @@ impl CoreConfig {
                 &self.retry,
             )
         });
+        crate::extra_query::validate(&self.extra_query)?;
         let confidential = matches!(kind, ClientKind::Confidential { .. });
         Ok(ClientCore {
             client_id: self.client_id.trim().to_owned(),
@@ -215,6 +219,7 @@ impl CoreConfig {
             refresh_lock_wait,
             retry: self.retry,
             client_capabilities: self.client_capabilities,
+            extra_query: self.extra_query,
             endpoints: EndpointResolver::new(self.instance_discovery, trusted, preset),
             flights: Arc::new(SingleFlight::new()),
             throttle: ThrottleTable::new(),

@@ -156,6 +156,24 @@ macro_rules! core_setters {
                     capabilities.into_iter().map(Into::into).collect();
                 self
             }
+
+            /// Extra query parameters sent with every request of this application (MSAL.NET's
+            /// `WithExtraQueryParameters`), e.g. `[("dc", "ESTS-PUB-WUS2")]`: on the
+            /// authorization URL, the token endpoint and the device authorization endpoint.
+            /// A request's own [`extra_query_parameters`] merge over these. Naming a protocol
+            /// parameter (`client_id`, `grant_type`, `scope`, `redirect_uri`, ...) makes
+            /// `build` fail with [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+            ///
+            /// [`extra_query_parameters`]: crate::AcquireTokenSilent::extra_query_parameters
+            pub fn extra_query_parameters<I, K, V>(mut self, params: I) -> Self
+            where
+                I: IntoIterator<Item = (K, V)>,
+                K: Into<String>,
+                V: Into<String>,
+            {
+                self.config.extra_query = crate::extra_query::collect(params);
+                self
+            }
         }
     };
 }

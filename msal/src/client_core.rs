@@ -94,6 +94,8 @@ pub(crate) struct ClientCore {
     pub refresh_lock_wait: Duration,
     pub retry: RetryPolicy,
     pub client_capabilities: Vec<String>,
+    /// The application's extra query parameters (validated), under each request's.
+    pub extra_query: crate::extra_query::QueryParams,
     pub endpoints: EndpointResolver,
     pub flights: Arc<SingleFlight<RefreshKey, AuthenticationResult>>,
     pub throttle: ThrottleTable<Throttled>,

@@ -14,6 +14,10 @@ use crate::flows::app_token::AcquireTokenForClient;
 use crate::flows::auth_code::{
     AcquireTokenByAuthorizationCode, AuthorizationCodeFlow, AuthorizationRequestBuilder,
 };
+use crate::flows::by_refresh_token::AcquireTokenByRefreshToken;
+use crate::flows::long_running_obo::{
+    AcquireTokenInLongRunningProcess, InitiateLongRunningProcess,
+};
 use crate::flows::on_behalf_of::AcquireTokenOnBehalfOf;
 use crate::flows::user_silent::SilentInput;
 use crate::public_client::AcquireTokenSilent;
@@ -116,6 +120,65 @@ impl ConfidentialClientApplication {
         }
     }
 
+    /// Start a long-running process on behalf of the caller whose token this API was called
+    /// with: the on-behalf-of exchange, its tokens cached under a session key returned with the
+    /// result (the one set with
+    /// [`session_key`](crate::long_running_obo::InitiateLongRunningProcess::session_key), else
+    /// the token's hash). See [the long-running notes](crate::long_running_obo).
+    pub fn initiate_long_running_process_in_web_api<I>(
+        &self,
+        user_assertion: impl Into<String>,
+        scopes: I,
+    ) -> InitiateLongRunningProcess
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        InitiateLongRunningProcess {
+            core: Arc::clone(&self.core),
+            user_assertion: Secret::new(user_assertion),
+            session_key: None,
+            scopes: collect(scopes),
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// A token for a long-running process by its session key alone: the cached one while it
+    /// is fresh, else the cached refresh token redeemed.
+    /// [`Error::LongRunningSessionNotFound`] when nothing is cached for the key.
+    pub fn acquire_token_in_long_running_process<I>(
+        &self,
+        session_key: impl Into<String>,
+        scopes: I,
+    ) -> AcquireTokenInLongRunningProcess
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        AcquireTokenInLongRunningProcess {
+            core: Arc::clone(&self.core),
+            session_key: session_key.into(),
+            scopes: collect(scopes),
+            options: RequestOptions::default(),
+        }
+    }
+
+    /// Redeem a refresh token the app obtained elsewhere (migration from ADAL or another
+    /// library) once; the result is cached like a sign-in's, and the user's tokens are then
+    /// served by [`acquire_token_silent`](Self::acquire_token_silent). See
+    /// [the notes](crate::by_refresh_token).
+    pub fn acquire_token_by_refresh_token<I>(
+        &self,
+        refresh_token: impl Into<String>,
+        scopes: I,
+    ) -> AcquireTokenByRefreshToken
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        crate::public_client::by_refresh_token(&self.core, refresh_token, collect(scopes))
+    }
+
     /// Start a web app sign-in: the authorization URL to redirect the browser to, with fresh
     /// `state`, `nonce` and PKCE (S256). See [the web app notes](crate::auth_code).
     pub fn authorization_request<I>(
@@ -137,6 +200,7 @@ impl ConfidentialClientApplication {
             claims: None,
             correlation_id: None,
             policy: None,
+            extra_query: Vec::new(),
         }
     }
 
@@ -181,6 +245,7 @@ impl ConfidentialClientApplication {
             claims: None,
             correlation_id: None,
             policy: None,
+            extra_query: Vec::new(),
         }
     }
 
@@ -206,6 +271,7 @@ impl ConfidentialClientApplication {
                 claims: None,
                 correlation_id: None,
                 policy: None,
+                extra_query: Vec::new(),
             },
         }
     }

@@ -108,6 +108,11 @@ pub enum Error {
     /// token file is missing, empty or expired (see [`crate::workload_identity`]).
     #[error("workload identity: {0}")]
     WorkloadIdentity(crate::workload_identity::error::WorkloadIdentityError),
+    /// A long-running on-behalf-of process asked for a token with its session key, but the
+    /// cache holds no token for that key (never initiated, removed, or the cache was lost):
+    /// initiate the process again with an incoming token (see [`crate::long_running_obo`]).
+    #[error("no token is cached for this long-running on-behalf-of session key; initiate the process again with an incoming token")]
+    LongRunningSessionNotFound,
     /// A background task failed unexpectedly (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),

@@ -4,7 +4,10 @@
 //                  request methods; builder.rs + builder_setters.rs: configuration (no I/O).
 //   flows/         one module per way of getting a token: user_silent, app_token,
 //                  on_behalf_of (cached, on the engine); interactive, device_code, auth_code
-//                  (sign-ins, sharing sign_in); acquire (silent, then a sign-in).
+//                  (sign-ins, sharing sign_in); acquire (silent, then a sign-in);
+//                  by_refresh_token, username_password (sign-ins by a grant);
+//                  long_running_obo (on_behalf_of under a session key).
+//   extra_query.rs extra query parameters: validation, merging, where they go.
 //   engine/        the cache-first engine every cached flow runs on: CachedFlow and serve,
 //                  freshness (fresh / refresh due / in the buffer / expired), refresh_lock.
 //   request.rs     request options, when the cache may answer, claims merging.
@@ -164,6 +167,29 @@
 //! - A per-request B2C policy changes the endpoints and the refresh key, not the cache lookup:
 //!   B2C accounts are per policy already (the home account id carries the policy).
 //!
+//! ## Migration and request options
+//! - [`PublicClientApplication::acquire_token_by_refresh_token`] (and the confidential
+//!   client's): redeem a refresh token kept by ADAL or another library once; the result is
+//!   cached like a sign-in's (see [`by_refresh_token`]).
+//! - `extra_query_parameters` on the application builders and every request builder (MSAL.NET's
+//!   `WithExtraQueryParameters`): name-value pairs for the provider's URLs, never overriding a
+//!   protocol parameter.
+//! - [`PublicClientApplication::acquire_token_by_username_password`]: ROPC, deprecated, for
+//!   test automation only (see [`username_password`]).
+//! - [`ConfidentialClientApplication::initiate_long_running_process_in_web_api`] and
+//!   [`ConfidentialClientApplication::acquire_token_in_long_running_process`]: on-behalf-of for
+//!   work that outlives the incoming token (see [`long_running_obo`]).
+//!
+//! ```no_run
+//! # async fn run(app: msal::PublicClientApplication, account: msal::Account) -> Result<(), msal::Error> {
+//! let r = app.acquire_token_by_refresh_token("<refresh token>", ["User.Read"]).await?;
+//! let r = app
+//!     .acquire_token_silent(["User.Read"], &account)
+//!     .extra_query_parameters([("dc", "ESTS-PUB-WUS2")])
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! ## Managed identity
 //! [`ManagedIdentityApplication`] acquires tokens for the Azure resource the code runs on (a VM,
 //! App Service, Functions, Container Apps, Azure Arc, Service Fabric, Azure Machine Learning,
@@ -278,6 +304,7 @@ pub mod credential;
 mod endpoints;
 mod engine;
 mod error;
+mod extra_query;
 mod flows;
 mod hit_memo;
 mod issuer;
@@ -294,7 +321,7 @@ mod token_request;
 pub mod workload_identity;
 mod write_back;
 
-pub use flows::{auth_code, on_behalf_of};
+pub use flows::{auth_code, by_refresh_token, long_running_obo, on_behalf_of, username_password};
 
 pub use auth_code::{
     AcquireTokenByAuthorizationCode, AuthorizationCodeFlow, AuthorizationRequestBuilder,
@@ -310,9 +337,14 @@ pub use credential::{AssertionError, AssertionRequest, ClientCertificate, JwtSig
 pub use error::{Error, ServiceError, SharedError, UiRequiredError, UiRequiredReason};
 pub use flows::acquire::AcquireToken;
 pub use flows::app_token::AcquireTokenForClient;
+pub use flows::by_refresh_token::AcquireTokenByRefreshToken;
 pub use flows::device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
 pub use flows::interactive::{AcquireTokenInteractive, Prompt};
+pub use flows::long_running_obo::{
+    AcquireTokenInLongRunningProcess, InitiateLongRunningProcess, LongRunningSession,
+};
 pub use flows::on_behalf_of::AcquireTokenOnBehalfOf;
+pub use flows::username_password::AcquireTokenByUsernamePassword;
 pub use managed_identity::{
     AcquireTokenForManagedIdentity, ManagedIdentityApplication, ManagedIdentityApplicationBuilder,
     ManagedIdentityEnvironment, ManagedIdentityError, ManagedIdentityErrorKind, ManagedIdentityId,

@@ -5,15 +5,17 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use msal_cache::{AccountRemoval, Partition};
-use msal_core::Account;
+use msal_core::{Account, Secret};
 
 use crate::builder::PublicClientApplicationBuilder;
 use crate::client_core::ClientCore;
 use crate::flows::acquire::AcquireToken;
 use crate::flows::bound_silent::acquire_token_silent_bound;
+use crate::flows::by_refresh_token::AcquireTokenByRefreshToken;
 use crate::flows::device_code::AcquireTokenWithDeviceCode;
 use crate::flows::interactive::{AcquireTokenInteractive, InteractiveOptions, SignInUi};
 use crate::flows::user_silent::{acquire_token_silent, SilentInput};
+use crate::flows::username_password::AcquireTokenByUsernamePassword;
 use crate::{AuthenticationResult, Error};
 use msal_interactive::DeviceCodeInfo;
 
@@ -92,6 +94,7 @@ impl PublicClientApplication {
                 claims: None,
                 correlation_id: None,
                 policy: None,
+                extra_query: Vec::new(),
             },
         }
     }
@@ -132,6 +135,7 @@ impl PublicClientApplication {
             account: None,
             login_hint: None,
             correlation_id: None,
+            extra_query: Vec::new(),
         }
     }
 
@@ -158,6 +162,70 @@ impl PublicClientApplication {
             callback: Arc::new(callback),
             claims: None,
             correlation_id: None,
+            extra_query: Vec::new(),
+        }
+    }
+
+    /// Redeem a refresh token the app obtained elsewhere (migration from ADAL or another
+    /// library) once; the result is cached like a sign-in's (the account appears in
+    /// [`accounts`](Self::accounts)) and later calls use
+    /// [`acquire_token_silent`](Self::acquire_token_silent). See
+    /// [the notes](crate::by_refresh_token).
+    ///
+    /// ```no_run
+    /// # async fn run(app: msal::PublicClientApplication) -> Result<(), msal::Error> {
+    /// let r = app.acquire_token_by_refresh_token("<refresh token>", ["User.Read"]).await?;
+    /// let account = r.account().cloned();
+    /// # Ok(()) }
+    /// ```
+    pub fn acquire_token_by_refresh_token<I>(
+        &self,
+        refresh_token: impl Into<String>,
+        scopes: I,
+    ) -> AcquireTokenByRefreshToken
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        by_refresh_token(
+            &self.core,
+            refresh_token,
+            scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
+        )
+    }
+
+    /// **Deprecated: for test automation only.** Sign a user in with their username and
+    /// password (ROPC). No multi-factor authentication, no consent, no federated (ADFS)
+    /// accounts: when Entra asks for more than the password (AADSTS50076, 50079, conditional
+    /// access) the answer is [`Error::UiRequired`]. The tokens are cached like any sign-in's.
+    /// See [the notes](crate::username_password).
+    ///
+    /// ```no_run
+    /// # async fn run(app: msal::PublicClientApplication) -> Result<(), msal::Error> {
+    /// let password = std::env::var("TEST_USER_PASSWORD").unwrap_or_default();
+    /// let r = app
+    ///     .acquire_token_by_username_password("test-user@contoso.example", password, ["User.Read"])
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn acquire_token_by_username_password<I>(
+        &self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+        scopes: I,
+    ) -> AcquireTokenByUsernamePassword
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        AcquireTokenByUsernamePassword {
+            core: Arc::clone(&self.core),
+            username: username.into(),
+            password: Secret::new(password),
+            scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
+            claims: None,
+            correlation_id: None,
+            extra_query: Vec::new(),
         }
     }
 
@@ -180,6 +248,22 @@ impl PublicClientApplication {
             })
             .await?;
         Ok(())
+    }
+}
+
+/// A refresh token redemption for either application type.
+pub(crate) fn by_refresh_token(
+    core: &Arc<ClientCore>,
+    refresh_token: impl Into<String>,
+    scopes: Vec<String>,
+) -> AcquireTokenByRefreshToken {
+    AcquireTokenByRefreshToken {
+        core: Arc::clone(core),
+        refresh_token: Secret::new(refresh_token),
+        scopes,
+        claims: None,
+        correlation_id: None,
+        extra_query: Vec::new(),
     }
 }
 
@@ -240,6 +324,30 @@ impl AcquireTokenSilent<'_> {
     /// than letters, digits, `_` and `-`, fails with [`Error::InvalidArgument`].
     pub fn policy(mut self, policy: impl Into<String>) -> Self {
         self.input.policy = Some(policy.into());
+        self
+    }
+
+    /// Extra query parameters for this request's URLs (the token endpoint's, when the cached
+    /// token is refreshed), merged over the application's (see
+    /// [`extra_query_parameters`](crate::PublicClientApplicationBuilder::extra_query_parameters)).
+    /// They do not change which cached token is served. Naming a protocol parameter fails the
+    /// request with [`Error::InvalidArgument`] before anything is sent.
+    ///
+    /// ```no_run
+    /// # async fn run(app: msal::PublicClientApplication, account: msal::Account) -> Result<(), msal::Error> {
+    /// let r = app
+    ///     .acquire_token_silent(["User.Read"], &account)
+    ///     .extra_query_parameters([("dc", "ESTS-PUB-WUS2")])
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn extra_query_parameters<I, K, V>(mut self, params: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.input.extra_query = crate::extra_query::collect(params);
         self
     }
 }

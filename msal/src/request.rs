@@ -18,6 +18,8 @@ pub(crate) struct RequestOptions {
     pub correlation_id: Option<String>,
     /// A key-bound scheme (PoP, SSH certificate), on the builders that take one.
     pub auth_scheme: Option<crate::pop::SchemeRequest>,
+    /// This request's extra query parameters (see [`crate::extra_query`]).
+    pub extra_query: crate::extra_query::QueryParams,
 }
 
 impl RequestOptions {
@@ -55,6 +57,20 @@ macro_rules! request_options {
             /// The correlation id sent as `client-request-id` (default: a new UUID).
             pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
                 self.options.correlation_id = Some(id.into());
+                self
+            }
+
+            /// Extra query parameters for this request's URLs, merged over the application's
+            /// (see [`extra_query_parameters`](crate::ConfidentialClientApplicationBuilder::extra_query_parameters)).
+            /// Naming a protocol parameter fails the request with
+            /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) before anything is sent.
+            pub fn extra_query_parameters<I, K, V>(mut self, params: I) -> Self
+            where
+                I: IntoIterator<Item = (K, V)>,
+                K: Into<String>,
+                V: Into<String>,
+            {
+                self.options.extra_query = crate::extra_query::collect(params);
                 self
             }
         }

@@ -31,6 +31,8 @@ pub(crate) struct ThrottledRequest<'a> {
     /// The grant must never be sent twice (a rotating refresh token at a provider that may
     /// revoke its family on reuse): no retry, whatever the retry policy.
     pub single_use: bool,
+    /// Extra query parameters for the token endpoint's URL (already merged and validated).
+    pub extra_query: &'a [(String, String)],
 }
 
 /// Send a token request under MSAL.NET's throttling rules (see the module documentation).
@@ -67,6 +69,7 @@ pub(crate) async fn send_throttled(
         request.form,
         request.correlation_id,
         request.anchor_mailbox,
+        request.extra_query,
         &retry,
     )
     .await
@@ -129,13 +132,14 @@ pub(crate) struct TokenAnswer {
 /// POST a grant to the token endpoint (one retry on 5xx/timeout) and classify the answer.
 /// Transport failures are the outer error; everything the server said is in the answer. A
 /// confidential client's credential (secret or signed assertion) is added here, for every
-/// grant.
+/// grant. `extra_query` goes on the endpoint's URL (see [`crate::extra_query`]).
 pub(crate) async fn post_token_request(
     core: &ClientCore,
     token_endpoint: &url::Url,
     form: &[(&str, &str)],
     correlation_id: &str,
     anchor_mailbox: Option<&str>,
+    extra_query: &[(String, String)],
 ) -> Result<TokenAnswer, Error> {
     post_token_request_with_retry(
         core,
@@ -143,6 +147,7 @@ pub(crate) async fn post_token_request(
         form,
         correlation_id,
         anchor_mailbox,
+        extra_query,
         &core.retry,
     )
     .await
@@ -155,6 +160,7 @@ async fn post_token_request_with_retry(
     form: &[(&str, &str)],
     correlation_id: &str,
     anchor_mailbox: Option<&str>,
+    extra_query: &[(String, String)],
     retry: &crate::http::RetryPolicy,
 ) -> Result<TokenAnswer, Error> {
     let extra: Vec<(&str, &str)> = anchor_mailbox
@@ -180,7 +186,10 @@ async fn post_token_request_with_retry(
             .iter()
             .map(|(k, v)| (*k, v.expose_secret())),
     );
-    let request = http_endpoints::form_post(token_endpoint, &form, correlation_id, &extra)?;
+    // The credential (a client assertion's audience) names the endpoint itself; the extra
+    // query parameters only go on the URL the request is sent to.
+    let url = crate::extra_query::apply(token_endpoint, extra_query)?;
+    let request = http_endpoints::form_post(&url, &form, correlation_id, &extra)?;
     let response =
         http_endpoints::execute(core.http.as_ref(), request, retry, core.clock.as_ref()).await?;
     let status = response.status.as_u16();

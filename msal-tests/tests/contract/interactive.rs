@@ -405,3 +405,28 @@ async fn acquire_token_falls_back_to_device_code_without_a_browser() {
 }
 
 use std::future::IntoFuture;
+
+/// Extra query parameters reach the authorization URL the browser is shown and the code
+/// redemption's token URL, after every protocol parameter and without replacing one.
+#[tokio::test]
+async fn extra_query_parameters_reach_the_authorization_and_token_urls() {
+    let h = Harness::new().await;
+    let browser = FakeBrowser::signing_in();
+    mount_code_redemption(&h, &browser, false).await;
+    let app = app_with(&h, &browser);
+    app.acquire_token_interactive(["User.Read"])
+        .extra_query_parameters([("dc", "ESTS-PUB-WUS2")])
+        .await
+        .unwrap();
+    let shown = browser.last_url();
+    assert_eq!(query(&shown, "dc").as_deref(), Some("ESTS-PUB-WUS2"));
+    assert_eq!(
+        shown
+            .query_pairs()
+            .filter(|(k, _)| k == "client_id")
+            .count(),
+        1
+    );
+    let token = &h.token_requests().await[0];
+    assert_eq!(query(&token.url, "dc").as_deref(), Some("ESTS-PUB-WUS2"));
+}

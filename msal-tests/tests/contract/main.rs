@@ -11,16 +11,19 @@
 
 mod authority;
 mod b2c_ciam;
+mod by_refresh_token;
 mod cache;
 mod concurrency;
 mod confidential;
 mod device_code;
 mod errors;
+mod extra_query;
 mod faults;
 mod hit_memo;
 mod id_token_issuer;
 mod interactive;
 mod known_authorities;
+mod long_running_obo;
 mod managed_identity;
 mod pop;
 mod refresh_wait;
@@ -28,4 +31,5 @@ mod region;
 mod silent;
 mod smoke;
 mod store_calls;
+mod username_password;
 mod workload_identity;

@@ -30,7 +30,10 @@ pub struct AcquireToken {
     pub(crate) account: Option<Account>,
     pub(crate) login_hint: Option<String>,
     pub(crate) correlation_id: Option<String>,
+    pub(crate) extra_query: crate::extra_query::QueryParams,
 }
+
+crate::extra_query::extra_query_setter!(AcquireToken, extra_query);
 
 impl AcquireToken {
     /// Use this account (default: the one matching the login hint, or the only cached one).
@@ -98,6 +101,7 @@ async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
                 claims: None,
                 correlation_id: request.correlation_id.clone(),
                 policy: None,
+                extra_query: request.extra_query.clone(),
             },
         )
         .await;
@@ -130,6 +134,7 @@ async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
         login_hint,
         claims,
         correlation_id: request.correlation_id,
+        extra_query: request.extra_query,
         ..InteractiveOptions::default()
     };
     let (flight, joined) = ui.prompts.run(key, {
@@ -157,6 +162,7 @@ async fn interact(
                 callback,
                 claims: options.claims,
                 correlation_id: options.correlation_id,
+                extra_query: options.extra_query,
             })
     };
     if !ui.custom_web_ui && !msal_interactive::browser_available() {

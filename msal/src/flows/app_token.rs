@@ -166,6 +166,8 @@ pub(crate) struct AppTokenFlow {
     validated_generation: Option<u64>,
     /// A key-bound scheme (PoP, SSH certificate); `None` for Bearer.
     scheme: Option<AuthScheme>,
+    /// The application's and the request's extra query parameters, merged.
+    extra_query: crate::extra_query::QueryParams,
 }
 
 impl AppTokenFlow {
@@ -191,8 +193,10 @@ impl AppTokenFlow {
         }
         let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
         let scheme = options.auth_scheme.map(AuthScheme::resolve).transpose()?;
+        let extra_query = crate::extra_query::merge(&core.extra_query, &options.extra_query)?;
         Ok(AppTokenFlow {
             scheme,
+            extra_query,
             raw_scopes: scopes,
             bypass_cache,
             raw_tenant: options.tenant,
@@ -341,6 +345,7 @@ impl CachedFlow for AppTokenFlow {
                     strict_key,
                     ui_key: None,
                     single_use: false,
+                    extra_query: &flow.extra_query,
                 },
             )
             .await?;

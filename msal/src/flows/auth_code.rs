@@ -51,7 +51,10 @@ pub struct AuthorizationRequestBuilder {
     pub(crate) claims: Option<String>,
     pub(crate) correlation_id: Option<String>,
     pub(crate) policy: Option<String>,
+    pub(crate) extra_query: crate::extra_query::QueryParams,
 }
+
+crate::extra_query::extra_query_setter!(AuthorizationRequestBuilder, extra_query);
 
 impl AuthorizationRequestBuilder {
     /// Sign in with this B2C policy (user flow), e.g. `B2C_1_password_reset`, instead of the
@@ -108,6 +111,7 @@ impl IntoFuture for AuthorizationRequestBuilder {
                 requested,
                 claims,
                 endpoints,
+                extra_query,
                 ..
             } = start_at_policy(
                 &self.core,
@@ -115,6 +119,7 @@ impl IntoFuture for AuthorizationRequestBuilder {
                 &self.scopes,
                 self.claims.as_deref(),
                 self.correlation_id,
+                &self.extra_query,
             )
             .await?;
             let pkce = Pkce::new();
@@ -136,6 +141,7 @@ impl IntoFuture for AuthorizationRequestBuilder {
                     correlation_id: &correlation_id,
                 },
             );
+            let url = crate::extra_query::apply(&url, &extra_query)?;
             Ok(AuthorizationCodeFlow {
                 authorization_url: url.to_string(),
                 redirect_uri: redirect_uri.to_string(),
@@ -158,13 +164,14 @@ async fn start_at_policy(
     scopes: &[String],
     claims: Option<&str>,
     correlation_id: Option<String>,
+    extra_query: &[(String, String)],
 ) -> Result<SignInStart, Error> {
     match policy {
         Some(policy) => {
             let authority = (*core.policy_authority(policy)?).clone();
-            start_sign_in_at(core, authority, scopes, claims, correlation_id).await
+            start_sign_in_at(core, authority, scopes, claims, correlation_id, extra_query).await
         }
-        None => start_sign_in(core, scopes, claims, correlation_id).await,
+        None => start_sign_in(core, scopes, claims, correlation_id, extra_query).await,
     }
 }
 
@@ -273,7 +280,10 @@ pub struct AcquireTokenByAuthorizationCode {
     pub(crate) claims: Option<String>,
     pub(crate) correlation_id: Option<String>,
     pub(crate) policy: Option<String>,
+    pub(crate) extra_query: crate::extra_query::QueryParams,
 }
+
+crate::extra_query::extra_query_setter!(AcquireTokenByAuthorizationCode, extra_query);
 
 impl AcquireTokenByAuthorizationCode {
     /// Redeem the code at this B2C policy (user flow) instead of the configured authority's:
@@ -346,6 +356,7 @@ impl AcquireTokenByAuthorizationCode {
             claims: flow.claims.clone(),
             correlation_id: Some(flow.correlation_id.clone()),
             policy: flow.policy.clone(),
+            extra_query: Vec::new(),
         }
     }
 }
@@ -363,12 +374,14 @@ async fn redeem(request: AcquireTokenByAuthorizationCode) -> Result<Authenticati
         claims,
         authority,
         endpoints,
+        extra_query,
     } = start_at_policy(
         core,
         request.policy.as_deref(),
         &request.scopes,
         request.claims.as_deref(),
         request.correlation_id.clone(),
+        &request.extra_query,
     )
     .await?;
     let scope = ScopeSet::to_request_string(&requested);
@@ -388,7 +401,15 @@ async fn redeem(request: AcquireTokenByAuthorizationCode) -> Result<Authenticati
     if let Some(claims) = &claims {
         form.push(("claims", claims));
     }
-    let answer = post_token_request(core, &endpoints.token, &form, &correlation_id, None).await?;
+    let answer = post_token_request(
+        core,
+        &endpoints.token,
+        &form,
+        &correlation_id,
+        None,
+        &extra_query,
+    )
+    .await?;
     let tokens = answer.outcome?;
     let sign_in = SignIn {
         authority: &authority,

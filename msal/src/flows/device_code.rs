@@ -33,7 +33,10 @@ pub struct AcquireTokenWithDeviceCode {
     pub(crate) callback: DeviceCodeCallback,
     pub(crate) claims: Option<String>,
     pub(crate) correlation_id: Option<String>,
+    pub(crate) extra_query: crate::extra_query::QueryParams,
 }
+
+crate::extra_query::extra_query_setter!(AcquireTokenWithDeviceCode, extra_query);
 
 impl AcquireTokenWithDeviceCode {
     /// A claims request (JSON) to send with the sign-in.
@@ -74,11 +77,13 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
         claims,
         authority,
         endpoints,
+        extra_query,
     } = start_sign_in(
         &core,
         &request.scopes,
         request.claims.as_deref(),
         request.correlation_id,
+        &request.extra_query,
     )
     .await?;
     let device_endpoint = endpoints.device_code.as_ref().ok_or_else(|| {
@@ -96,7 +101,8 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
     if let Some(claims) = &claims {
         form.push(("claims", claims));
     }
-    let http_request = http_endpoints::form_post(device_endpoint, &form, &correlation_id, &[])?;
+    let device_endpoint = crate::extra_query::apply(device_endpoint, &extra_query)?;
+    let http_request = http_endpoints::form_post(&device_endpoint, &form, &correlation_id, &[])?;
     let response = http_endpoints::execute(
         core.http.as_ref(),
         http_request,
@@ -155,8 +161,15 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
             return Err(Error::Interaction(WebUiError::TimedOut));
         }
         core.sleep(interval).await;
-        let answer =
-            post_token_request(&core, &endpoints.token, &form, &correlation_id, None).await?;
+        let answer = post_token_request(
+            &core,
+            &endpoints.token,
+            &form,
+            &correlation_id,
+            None,
+            &extra_query,
+        )
+        .await?;
         let err = match answer.outcome {
             Ok(tokens) => {
                 let sign_in = SignIn {

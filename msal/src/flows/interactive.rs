@@ -83,7 +83,10 @@ pub(crate) struct InteractiveOptions {
     pub correlation_id: Option<String>,
     /// A B2C policy (user flow) instead of the configured one.
     pub policy: Option<String>,
+    pub extra_query: crate::extra_query::QueryParams,
 }
+
+crate::extra_query::extra_query_setter!(AcquireTokenInteractive, options.extra_query);
 
 impl AcquireTokenInteractive {
     /// Sign in with this B2C policy (user flow), e.g. `B2C_1_signup` or
@@ -222,6 +225,7 @@ pub(crate) async fn sign_in_interactively(
         claims,
         authority,
         endpoints,
+        extra_query,
     } = match options.policy.as_deref() {
         Some(policy) => {
             let authority = core.policy_authority(policy)?;
@@ -231,6 +235,7 @@ pub(crate) async fn sign_in_interactively(
                 &options.scopes,
                 options.claims.as_deref(),
                 options.correlation_id,
+                &options.extra_query,
             )
             .await?
         }
@@ -240,6 +245,7 @@ pub(crate) async fn sign_in_interactively(
                 &options.scopes,
                 options.claims.as_deref(),
                 options.correlation_id,
+                &options.extra_query,
             )
             .await?
         }
@@ -269,6 +275,7 @@ pub(crate) async fn sign_in_interactively(
             correlation_id: &correlation_id,
         },
     );
+    let authorize_url = crate::extra_query::apply(&authorize_url, &extra_query)?;
     tracing::debug!(%correlation_id, redirect_uri = %redirect_uri, "interactive sign-in started");
     let response = session.complete(&authorize_url, &state).await?;
 
@@ -285,7 +292,15 @@ pub(crate) async fn sign_in_interactively(
     if let Some(claims) = &claims {
         form.push(("claims", claims));
     }
-    let answer = post_token_request(core, &endpoints.token, &form, &correlation_id, None).await?;
+    let answer = post_token_request(
+        core,
+        &endpoints.token,
+        &form,
+        &correlation_id,
+        None,
+        &extra_query,
+    )
+    .await?;
     let tokens = answer.outcome?;
     let sign_in = SignIn {
         authority: &authority,

@@ -7,13 +7,19 @@
 //! - [`device_code`], [`interactive`], [`auth_code`]: signing a user in; [`sign_in`] is what
 //!   they share (starting one, saving its tokens).
 //! - [`acquire`]: silent first, then a sign-in, in one call.
+//! - [`by_refresh_token`]: redeeming a refresh token from another library once (migration).
+//! - [`username_password`]: ROPC, deprecated, for test automation only.
+//! - [`long_running_obo`]: on-behalf-of for work that outlives the incoming token.
 
 pub(crate) mod acquire;
 pub(crate) mod app_token;
 pub mod auth_code;
 pub(crate) mod bound_silent;
+pub mod by_refresh_token;
 pub(crate) mod device_code;
 pub(crate) mod interactive;
+pub mod long_running_obo;
 pub mod on_behalf_of;
 pub(crate) mod sign_in;
 pub(crate) mod user_silent;
+pub mod username_password;

@@ -9,6 +9,9 @@
 //! exchanged again (it may well still be valid). An answer of "interaction required" (e.g.
 //! conditional access) is [`Error::UiRequired`] with the claims to send back to the API's
 //! client in a `WWW-Authenticate` challenge.
+//!
+//! Work that outlives the incoming token caches under a session key instead (see
+//! [`crate::long_running_obo`]); this module's flow serves both.
 
 use std::future::IntoFuture;
 use std::sync::Arc;
@@ -53,7 +56,8 @@ impl IntoFuture for AcquireTokenOnBehalfOf {
             use tracing::Instrument;
             let flow = Arc::new(OboFlow::new(
                 &self.core,
-                self.user_assertion,
+                Some(self.user_assertion),
+                None,
                 &self.scopes,
                 self.options,
             )?);
@@ -81,9 +85,13 @@ pub fn user_assertion_hash(user_assertion: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(user_assertion.as_bytes()))
 }
 
-struct OboFlow {
+/// An on-behalf-of request: with the incoming assertion, or (a long-running process) with
+/// only the session key its tokens are cached under.
+pub(crate) struct OboFlow {
     client_id: String,
-    user_assertion: Secret,
+    /// `None` for a long-running process's later calls: only the cached refresh token can help.
+    user_assertion: Option<Secret>,
+    /// The cache key: the assertion's hash, or a long-running process's session key.
     assertion_hash: String,
     requested: ScopeSet,
     match_scopes: ScopeSet,
@@ -91,13 +99,17 @@ struct OboFlow {
     tenant: String,
     claims: Option<String>,
     bypass_cache: bool,
-    correlation_id: String,
+    pub(crate) correlation_id: String,
+    extra_query: crate::extra_query::QueryParams,
 }
 
 impl OboFlow {
-    fn new(
+    /// A request with `user_assertion`, or without one (a long-running process); cached under
+    /// `session_key`, else under the assertion's hash.
+    pub(crate) fn new(
         core: &ClientCore,
-        user_assertion: Secret,
+        user_assertion: Option<Secret>,
+        session_key: Option<String>,
         scopes: &[String],
         options: RequestOptions,
     ) -> Result<Self, Error> {
@@ -105,9 +117,21 @@ impl OboFlow {
         let correlation_id = options
             .correlation_id
             .unwrap_or_else(crate::correlation::new_correlation_id);
-        if user_assertion.expose_secret().trim().is_empty() {
+        if user_assertion
+            .as_ref()
+            .is_some_and(|a| a.expose_secret().trim().is_empty())
+        {
             return Err(Error::InvalidArgument("the user assertion is empty".into()));
         }
+        let assertion_hash = match (session_key, &user_assertion) {
+            (Some(key), _) => crate::flows::long_running_obo::checked_session_key(key)?,
+            (None, Some(assertion)) => user_assertion_hash(assertion.expose_secret()),
+            (None, None) => {
+                return Err(Error::InvalidArgument(
+                    "on-behalf-of needs a user assertion or a session key".into(),
+                ))
+            }
+        };
         let requested =
             ScopeSet::parse_request(scopes).map_err(|e| Error::InvalidArgument(e.to_string()))?;
         let match_scopes = requested.without_reserved();
@@ -123,9 +147,11 @@ impl OboFlow {
             ));
         }
         let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
+        let extra_query = crate::extra_query::merge(&core.extra_query, &options.extra_query)?;
         Ok(OboFlow {
+            extra_query,
             client_id: core.client_id.clone(),
-            assertion_hash: user_assertion_hash(user_assertion.expose_secret()),
+            assertion_hash,
             user_assertion,
             tenant: authority.tenant().unwrap_or("").to_owned(),
             requested,
@@ -135,6 +161,11 @@ impl OboFlow {
             claims,
             correlation_id,
         })
+    }
+
+    /// The key the tokens are cached under.
+    pub(crate) fn cache_key(&self) -> &str {
+        &self.assertion_hash
     }
 
     fn account(&self, home_account_id: Option<&str>) -> Option<Account> {
@@ -165,7 +196,9 @@ impl OboFlow {
         }
         let outcome = self.send(core, token_endpoint, &form, &scope, false).await;
         match outcome {
-            Err(e) if !e.is_transient() => {
+            // Without the assertion there is nothing to fall back on: the refresh token's
+            // answer ("interaction required" when it was revoked) is the caller's.
+            Err(e) if !e.is_transient() && self.user_assertion.is_some() => {
                 tracing::debug!(correlation_id = %self.correlation_id, error = %e, "the on-behalf-of refresh token failed; exchanging the assertion again");
                 None
             }
@@ -178,11 +211,14 @@ impl OboFlow {
         core: &ClientCore,
         token_endpoint: &url::Url,
     ) -> Result<TokenResponse, Error> {
+        let Some(assertion) = &self.user_assertion else {
+            return Err(Error::LongRunningSessionNotFound);
+        };
         let scope = self.requested.to_request_string();
         let mut form: Vec<(&str, &str)> = vec![
             ("client_id", &core.client_id),
             ("grant_type", JWT_BEARER_GRANT),
-            ("assertion", self.user_assertion.expose_secret()),
+            ("assertion", assertion.expose_secret()),
             ("requested_token_use", "on_behalf_of"),
             ("scope", &scope),
             ("client_info", "1"),
@@ -221,6 +257,7 @@ impl OboFlow {
                 ui_key: replay_ui_required.then(|| key(&["obo", &self.assertion_hash])),
                 // Entra's on-behalf-of refresh tokens may be presented again.
                 single_use: false,
+                extra_query: &self.extra_query,
             },
         )
         .await
@@ -277,8 +314,9 @@ impl CachedFlow for OboFlow {
         Box::pin(async move {
             let environment = flow.authority.environment().to_owned();
             // A claims challenge must reach the assertion exchange: a refresh token cannot
-            // satisfy new conditions.
-            let rt = (!flow.bypass_cache)
+            // satisfy new conditions. Without an assertion (a long-running process), the
+            // refresh token is all there is.
+            let rt = (!flow.bypass_cache || flow.user_assertion.is_none())
                 .then(|| {
                     cache.on_behalf_of_refresh_token(
                         &flow.assertion_hash,

@@ -17,6 +17,10 @@ use crate::{AuthenticationResult, Error};
 pub(crate) enum SignInKind {
     AuthorizationCode,
     DeviceCode,
+    /// An external refresh token redeemed once (migration from ADAL or another library).
+    RefreshToken,
+    /// Username and password (ROPC).
+    UsernamePassword,
 }
 
 impl SignInKind {
@@ -24,6 +28,8 @@ impl SignInKind {
         match self {
             SignInKind::AuthorizationCode => "authorization_code",
             SignInKind::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+            SignInKind::RefreshToken => "refresh_token",
+            SignInKind::UsernamePassword => "password",
         }
     }
 }
@@ -45,6 +51,8 @@ pub(crate) struct SignInStart {
     pub claims: Option<String>,
     pub authority: Authority,
     pub endpoints: msal_core::Endpoints,
+    /// The application's and the request's extra query parameters, merged.
+    pub extra_query: crate::extra_query::QueryParams,
 }
 
 /// Validate a sign-in's scopes and claims and resolve the endpoints it needs.
@@ -53,9 +61,10 @@ pub(crate) async fn start_sign_in(
     scopes: &[String],
     claims: Option<&str>,
     correlation_id: Option<String>,
+    extra_query: &[(String, String)],
 ) -> Result<SignInStart, Error> {
     let authority = (*core.authority).clone();
-    start_sign_in_at(core, authority, scopes, claims, correlation_id).await
+    start_sign_in_at(core, authority, scopes, claims, correlation_id, extra_query).await
 }
 
 /// [`start_sign_in`] at another authority than the configured one (a B2C policy).
@@ -65,8 +74,10 @@ pub(crate) async fn start_sign_in_at(
     scopes: &[String],
     claims: Option<&str>,
     correlation_id: Option<String>,
+    extra_query: &[(String, String)],
 ) -> Result<SignInStart, Error> {
     let correlation_id = correlation_id.unwrap_or_else(crate::correlation::new_correlation_id);
+    let extra_query = crate::extra_query::merge(&core.extra_query, extra_query)?;
     let requested =
         ScopeSet::parse_request(scopes).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     let claims = merge_claims(claims, &core.client_capabilities)?;
@@ -77,6 +88,7 @@ pub(crate) async fn start_sign_in_at(
         claims,
         authority,
         endpoints,
+        extra_query,
     })
 }
 

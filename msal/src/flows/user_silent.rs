@@ -66,6 +66,8 @@ pub(crate) struct SilentParams {
     pub validated_generation: Option<u64>,
     /// A key-bound scheme (SSH certificate); `None` for Bearer.
     pub scheme: Option<AuthScheme>,
+    /// The application's and the request's extra query parameters, merged.
+    pub extra_query: crate::extra_query::QueryParams,
 }
 
 impl SilentParams {
@@ -89,6 +91,8 @@ pub(crate) struct SilentInput<'a> {
     pub correlation_id: Option<String>,
     /// A B2C policy (user flow) for this request instead of the configured one.
     pub policy: Option<String>,
+    /// The request's extra query parameters (see [`crate::extra_query`]).
+    pub extra_query: crate::extra_query::QueryParams,
 }
 
 impl SilentInput<'_> {
@@ -118,7 +122,9 @@ pub(crate) fn normalise(core: &ClientCore, input: SilentInput<'_>) -> Result<Sil
         ));
     }
     let claims = merge_claims(input.claims.as_deref(), &core.client_capabilities)?;
+    let extra_query = crate::extra_query::merge(&core.extra_query, &input.extra_query)?;
     Ok(SilentParams {
+        extra_query,
         bypass_cache,
         raw_scopes: input.scopes,
         requested,
@@ -212,6 +218,11 @@ pub(crate) async fn acquire_token_silent(
 ) -> Result<AuthenticationResult, Error> {
     use tracing::Instrument;
     let mut validated_generation = None;
+    // Bad extra parameters fail every call, a cache hit too (the application's were checked
+    // when it was built).
+    if !input.extra_query.is_empty() {
+        crate::extra_query::validate(&input.extra_query)?;
+    }
     // The hit memo is keyed by account and scopes only: a request for another B2C policy
     // takes the full path (which also validates the policy).
     if input.may_use_cache() && input.policy.is_none() {
@@ -583,6 +594,7 @@ pub(crate) async fn redeem_refresh_token(
             &secret_fingerprint(rt.secret.expose_secret()),
         ])),
         single_use,
+        extra_query: &params.extra_query,
     };
     send_throttled(core, request).await
 }
