@@ -1,7 +1,7 @@
 // Module map: protocol types, no I/O.
 //   authority (+ authority_tests): authority URLs, kinds (Entra, B2C, CIAM, ADFS, OIDC), endpoints
 //   scopes: scope sets and their rules; token_response: token and OAuth error bodies
-//   id_token, client_info, account: who signed in; pkce: verifiers and S256 challenges
+//   id_token, client_info, account, tenant_profile: who signed in; pkce: verifiers and S256 challenges
 //   device_code: the device authorization response; managed_identity: its wire types
 //   clock: "now" and deliberate pauses (system or manual); secret: the redacting, zeroizing Secret type
 
@@ -37,6 +37,7 @@ pub mod managed_identity;
 pub mod pkce;
 pub mod scopes;
 pub mod secret;
+pub mod tenant_profile;
 pub mod token_response;
 
 pub use account::Account;
@@ -48,6 +49,7 @@ pub use managed_identity::ManagedIdentityId;
 pub use pkce::Pkce;
 pub use scopes::{InvalidScope, ScopeSet};
 pub use secret::Secret;
+pub use tenant_profile::TenantProfile;
 pub use token_response::{
     parse_token_response, OAuthError, TokenResponse, TokenResponseError, UiRequiredClassification,
 };

@@ -218,7 +218,7 @@ pub use managed_identity::{
     ManagedIdentityRetryPolicy, ManagedIdentitySource,
 };
 pub use msal_core::{
-    Account, Authority, Clock, ManualClock, OAuthError, Secret, SystemClock,
+    Account, Authority, Clock, ManualClock, OAuthError, Secret, SystemClock, TenantProfile,
     UiRequiredClassification,
 };
 pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};

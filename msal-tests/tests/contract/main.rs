@@ -23,4 +23,5 @@ mod refresh_wait;
 mod silent;
 mod smoke;
 mod store_calls;
+mod tenants;
 mod workload_identity;

@@ -97,6 +97,7 @@ async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
                 force_refresh: false,
                 claims: None,
                 correlation_id: request.correlation_id.clone(),
+                tenant: None,
             },
         )
         .await;
@@ -156,6 +157,7 @@ async fn interact(
                 callback,
                 claims: options.claims,
                 correlation_id: options.correlation_id,
+                tenant: options.tenant,
             })
     };
     if !ui.custom_web_ui && !msal_interactive::browser_available() {

@@ -54,6 +54,11 @@ pub(crate) struct SilentParams {
     pub account: Account,
     /// The authority, when not the configured one (see [`SilentParams::authority`]).
     pub tenant_authority: Option<Arc<Authority>>,
+    /// Whether the caller named the tenant (`.tenant(..)`): then only that tenant's tokens are
+    /// served, and new ones are cached under the tenant as given (MSAL.NET's rule).
+    pub tenant_override: bool,
+    /// The tenant as the hit memo keys it (see [`memo_tenant`]).
+    pub memo_tenant: Option<String>,
     /// Claims to send (the caller's, merged with client capabilities).
     pub claims: Option<String>,
     /// Skip the access-token lookup (force_refresh, or a claims challenge from the caller).
@@ -84,6 +89,8 @@ pub(crate) struct SilentInput<'a> {
     pub force_refresh: bool,
     pub claims: Option<String>,
     pub correlation_id: Option<String>,
+    /// The tenant the caller asked for, if any.
+    pub tenant: Option<String>,
 }
 
 impl SilentInput<'_> {
@@ -113,17 +120,46 @@ pub(crate) fn normalise(core: &ClientCore, input: SilentInput<'_>) -> Result<Sil
         ));
     }
     let claims = merge_claims(input.claims.as_deref(), &core.client_capabilities)?;
+    let (tenant_authority, tenant_override) = match explicit_tenant(core, input.tenant.as_deref())?
+    {
+        Some(authority) => (Some(authority), true),
+        None => (core.request_authority(input.account), false),
+    };
     Ok(SilentParams {
         bypass_cache,
         raw_scopes: input.scopes,
         requested,
         match_scopes,
-        tenant_authority: core.request_authority(input.account),
+        tenant_authority,
+        tenant_override,
+        memo_tenant: memo_tenant(input.tenant.as_deref()).map(str::to_owned),
         account: input.account.clone(),
         claims,
         correlation_id,
         own_partition: core.is_confidential(),
         validated_generation: None,
+    })
+}
+
+/// The authority of a tenant the caller named, or `None` for the account's own (no tenant, or
+/// `common`/`organizations`, which for a user's token mean the home tenant, as in MSAL.NET).
+pub(crate) fn explicit_tenant(
+    core: &ClientCore,
+    tenant: Option<&str>,
+) -> Result<Option<Arc<Authority>>, Error> {
+    if tenant.is_none_or(|t| t.trim().is_empty()) {
+        return Ok(None);
+    }
+    let authority = crate::flows::app_token::request_authority(core, tenant)?;
+    Ok((!authority.is_multi_tenant()).then_some(authority))
+}
+
+/// The tenant named by a silent request, as the hit memo keys it (see [`explicit_tenant`]).
+fn memo_tenant(tenant: Option<&str>) -> Option<&str> {
+    tenant.map(str::trim).filter(|t| {
+        !t.is_empty()
+            && !t.eq_ignore_ascii_case("common")
+            && !t.eq_ignore_ascii_case("organizations")
     })
 }
 
@@ -157,6 +193,7 @@ impl CachedFlow for SilentParams {
                 &MemoKey::User {
                     account: &self.account,
                     scopes: &self.raw_scopes,
+                    tenant: self.memo_tenant.as_deref(),
                 },
                 found.expires_on,
                 found.refresh_on,
@@ -220,6 +257,7 @@ async fn memoised_hit(
     let key = MemoKey::User {
         account: input.account,
         scopes: &input.scopes,
+        tenant: memo_tenant(input.tenant.as_deref()),
     };
     memo_answer(core, partition, &key, input.correlation_id.as_deref()).await
 }
@@ -235,9 +273,9 @@ fn find_access_token(
     let max_expires_on = now.saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs());
     let realms = [
         Some(params.authority(core).tenant().unwrap_or("")),
-        // Caches written by MSAL Python keep `common`/`organizations` as the realm.
-        core.authority
-            .is_multi_tenant()
+        // Caches written by MSAL Python keep `common`/`organizations` as the realm: they are
+        // the home tenant's, never served for a tenant the caller named.
+        (core.authority.is_multi_tenant() && !params.tenant_override)
             .then(|| core.authority.tenant().unwrap_or("")),
     ];
     let (realm, entry) = realms
@@ -264,7 +302,11 @@ fn find_access_token(
             realm,
         )
         .map(|t| t.secret.clone());
-    let cached_account = cache.account(&params.account.home_account_id, environment);
+    let cached_account = cache.account_for_client(
+        &params.account.home_account_id,
+        environment,
+        &core.client_id,
+    );
     let account_cached = cached_account.is_some();
     let mut found = cached_result(
         entry,
@@ -463,7 +505,13 @@ async fn save(
     };
 
     let environment = params.authority(core).environment().to_owned();
-    let realm = realm_for(core, params.authority(core), checked.claims.as_ref());
+    let realm = if params.tenant_override {
+        // MSAL.NET's rule: a tenanted request caches under its tenant as given, so that the
+        // next request naming it (a domain name too) finds it.
+        params.authority(core).tenant().unwrap_or("").to_owned()
+    } else {
+        realm_for(core, params.authority(core), checked.claims.as_ref())
+    };
     let target = cached_target(&tokens, &params.requested);
     let place = Placement {
         home_account_id: &hid,
@@ -471,7 +519,18 @@ async fn save(
         realm: &realm,
     };
     let (access_token, id_token, app_metadata) = token_entries(core, &place, &tokens, &target, now);
-    let write = TokenWrite {
+    // A named tenant's first token also writes the account's entry for that tenant, as MSAL.NET
+    // does, so the tenant appears in the account's tenant profiles. Only when it is missing:
+    // an existing entry (the sign-in's) keeps what it records.
+    let tenant_account = params
+        .tenant_override
+        .then(|| {
+            id_token
+                .as_ref()
+                .and(tenant_account_entry(&hid, &environment, &realm, &checked))
+        })
+        .flatten();
+    let mut write = TokenWrite {
         redeemed_refresh_token: Some(rotation),
         access_token: Some(access_token.clone()),
         refresh_token: None,
@@ -482,8 +541,14 @@ async fn save(
     let (applied, account) = core
         .cache
         .write(core.user_partition(&hid), |c| {
+            write.account = tenant_account
+                .clone()
+                .filter(|_| !c.has_account_entry(&hid, &environment, &realm));
             let applied = c.apply(&write);
-            (applied, c.account(&hid, &environment))
+            (
+                applied,
+                c.account_for_client(&hid, &environment, &core.client_id),
+            )
         })
         .await?;
     if !applied {
@@ -502,6 +567,27 @@ async fn save(
         account,
         &params.correlation_id,
     ))
+}
+
+/// The account entry for a tenant's profile, from that tenant's ID token (`None` without one).
+fn tenant_account_entry(
+    home_account_id: &str,
+    environment: &str,
+    realm: &str,
+    checked: &crate::write_back::Checked,
+) -> Option<msal_cache::schema::AccountEntry> {
+    let claims = checked.claims.as_ref()?;
+    Some(msal_cache::schema::AccountEntry {
+        home_account_id: home_account_id.into(),
+        environment: environment.into(),
+        realm: realm.into(),
+        local_account_id: claims.local_account_id().unwrap_or(home_account_id).into(),
+        username: claims.username().unwrap_or("").into(),
+        authority_type: "MSSTS".into(),
+        account_source: None,
+        name: claims.name.as_deref().map(Into::into),
+        extra: Default::default(),
+    })
 }
 
 /// Redeem `rt` for the scopes of `params`.
