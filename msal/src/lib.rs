@@ -218,8 +218,8 @@ pub use managed_identity::{
     ManagedIdentityRetryPolicy, ManagedIdentitySource,
 };
 pub use msal_core::{
-    Account, Authority, Clock, ManualClock, OAuthError, Secret, SystemClock, TenantProfile,
-    UiRequiredClassification,
+    Account, Authority, AuthorityKind, Clock, ManualClock, OAuthError, Secret, SystemClock,
+    TenantProfile, UiRequiredClassification,
 };
 pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
 pub use public_client::{AcquireTokenSilent, PublicClientApplication};
