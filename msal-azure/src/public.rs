@@ -175,7 +175,8 @@ enum Silent {
     NeedsUser {
         why: String,
         cause: Option<msal::Error>,
-        account: Option<Account>,
+        // Boxed: an account is large next to a result (one reference count).
+        account: Option<Box<Account>>,
     },
 }
 
@@ -229,7 +230,7 @@ impl PublicClientCredential {
                     why,
                     cause,
                     account,
-                } => (why, cause, account),
+                } => (why, cause, account.map(|a| *a)),
             };
         if let Interaction::Fail = self.inner.interaction {
             tracing::info!("no token without a sign-in, and this credential may not prompt");
@@ -399,7 +400,7 @@ impl PublicClientCredential {
             Err(e) if e.is_ui_required() => Ok(Silent::NeedsUser {
                 why: format!("the sign-in of {} must be renewed", account.username),
                 cause: Some(e),
-                account: Some(account),
+                account: Some(Box::new(account)),
             }),
             Err(e) => Err(msal_error(e)),
         }
