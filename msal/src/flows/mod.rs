@@ -7,6 +7,7 @@
 //! - [`device_code`], [`interactive`], [`auth_code`]: signing a user in; [`sign_in`] is what
 //!   they share (starting one, saving its tokens).
 //! - [`acquire`]: silent first, then a sign-in, in one call.
+//! - [`tenant`]: the tenant a user request names (`.tenant(..)`).
 
 pub(crate) mod acquire;
 pub(crate) mod app_token;
@@ -15,4 +16,5 @@ pub(crate) mod device_code;
 pub(crate) mod interactive;
 pub mod on_behalf_of;
 pub(crate) mod sign_in;
+pub(crate) mod tenant;
 pub(crate) mod user_silent;

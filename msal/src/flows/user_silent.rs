@@ -35,6 +35,7 @@ use msal_core::{Account, Authority, Endpoints, ScopeSet, TokenResponse};
 use crate::client_core::{user_partition, ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
 use crate::engine::{cached_result, memo_answer, serve, CachedFlow, Found};
 use crate::error::UiRequiredReason;
+use crate::flows::tenant::{explicit_tenant, memo_tenant, tenant_account_entry};
 use crate::hit_memo::MemoKey;
 use crate::request::{may_use_cache, merge_claims};
 use crate::token_request::{anchor_mailbox, send_throttled, ThrottledRequest};
@@ -138,28 +139,6 @@ pub(crate) fn normalise(core: &ClientCore, input: SilentInput<'_>) -> Result<Sil
         correlation_id,
         own_partition: core.is_confidential(),
         validated_generation: None,
-    })
-}
-
-/// The authority of a tenant the caller named, or `None` for the account's own (no tenant, or
-/// `common`/`organizations`, which for a user's token mean the home tenant, as in MSAL.NET).
-pub(crate) fn explicit_tenant(
-    core: &ClientCore,
-    tenant: Option<&str>,
-) -> Result<Option<Arc<Authority>>, Error> {
-    if tenant.is_none_or(|t| t.trim().is_empty()) {
-        return Ok(None);
-    }
-    let authority = crate::flows::app_token::request_authority(core, tenant)?;
-    Ok((!authority.is_multi_tenant()).then_some(authority))
-}
-
-/// The tenant named by a silent request, as the hit memo keys it (see [`explicit_tenant`]).
-fn memo_tenant(tenant: Option<&str>) -> Option<&str> {
-    tenant.map(str::trim).filter(|t| {
-        !t.is_empty()
-            && !t.eq_ignore_ascii_case("common")
-            && !t.eq_ignore_ascii_case("organizations")
     })
 }
 
@@ -567,27 +546,6 @@ async fn save(
         account,
         &params.correlation_id,
     ))
-}
-
-/// The account entry for a tenant's profile, from that tenant's ID token (`None` without one).
-fn tenant_account_entry(
-    home_account_id: &str,
-    environment: &str,
-    realm: &str,
-    checked: &crate::write_back::Checked,
-) -> Option<msal_cache::schema::AccountEntry> {
-    let claims = checked.claims.as_ref()?;
-    Some(msal_cache::schema::AccountEntry {
-        home_account_id: home_account_id.into(),
-        environment: environment.into(),
-        realm: realm.into(),
-        local_account_id: claims.local_account_id().unwrap_or(home_account_id).into(),
-        username: claims.username().unwrap_or("").into(),
-        authority_type: "MSSTS".into(),
-        account_source: None,
-        name: claims.name.as_deref().map(Into::into),
-        extra: Default::default(),
-    })
 }
 
 /// Redeem `rt` for the scopes of `params`.
