@@ -51,13 +51,13 @@
 //! azure_core 1.x's `TokenRequestOptions` has no tenant field, only a `Context` that Azure SDK
 //! clients carry from each call's `ClientMethodOptions` to the credential. Put a [`Tenant`] in
 //! it (or use [`token_request_options`]) to get a token in another tenant. The confidential
-//! credentials pass it to msal-rs's per-request tenant. A public client
-//! app's tenant is fixed when it is built, so the credential keeps one app per tenant, built by
-//! the factory you give [`PublicClientCredentialBuilder::tenant_apps`] (same client id and
-//! cache store: the user's refresh token is redeemed in the other tenant, without a prompt
-//! when the user is a member or guest there). Without a factory, a request for another tenant
-//! fails with [`CredentialError::TenantNotAllowed`]. Note that a bearer-token policy keeps one
-//! token whatever the tenant: use one client per tenant.
+//! credentials pass it to msal-rs's per-request tenant, and so does [`PublicClientCredential`]:
+//! one app, the user's refresh token redeemed in the other tenant (without a prompt when the
+//! user is a member or guest there) and the token cached under that tenant, never served for
+//! another (a sign-in, when one is needed, happens at that tenant too). An app whose authority
+//! has no tenants (ADFS, B2C, generic OpenID Connect) fails such a request with
+//! [`CredentialError::TenantNotAllowed`]. Note that a bearer-token policy keeps one token
+//! whatever the tenant: use one client per tenant.
 //!
 //! ## Continuous access evaluation (claims challenges)
 //! A CAE-enabled resource answers a revoked token with `401` and

@@ -85,12 +85,13 @@ impl PublicClientCredentialBuilder {
         self
     }
 
-    /// Allow requests for other tenants (a [`Tenant`](crate::Tenant) in the request's
-    /// context): `factory` builds the app for such a tenant, typically the same client id,
-    /// cache store (share it as an `Arc`), HTTP client and clock with the authority
-    /// `https://login.microsoftonline.com/{tenant}`. It is called once per tenant; the apps are
-    /// kept. Without it, a request for a tenant other than the app's fails with
-    /// [`CredentialError::TenantNotAllowed`].
+    /// Build a separate app for each other tenant a request names (a [`Tenant`](crate::Tenant)
+    /// in the request's context) with `factory`, called once per tenant; the apps are kept.
+    ///
+    /// Not needed any more: without it the credential's own app gets the token in the named
+    /// tenant with msal-rs's per-request tenant (`.tenant(..)`), redeeming the user's refresh
+    /// token there and caching the token under that tenant. Kept for apps that configure each
+    /// tenant's app differently.
     pub fn tenant_apps(
         mut self,
         factory: impl Fn(&str) -> Result<PublicClientApplication, msal::Error> + Send + Sync + 'static,
@@ -174,7 +175,8 @@ enum Silent {
     NeedsUser {
         why: String,
         cause: Option<msal::Error>,
-        account: Option<Account>,
+        // Boxed: an account is large next to a result (one reference count).
+        account: Option<Box<Account>>,
     },
 }
 
@@ -219,15 +221,17 @@ impl PublicClientCredential {
         let settings = RequestSettings::from_options(options);
         let pending = self.inner.pending.take();
         let claims = settings.claims.or(pending);
-        let app = self.app_for(settings.tenant.as_deref())?;
-        let (why, cause, account) = match self.silent(&app, scopes, claims.as_deref()).await? {
-            Silent::Token(result) => return Ok(result),
-            Silent::NeedsUser {
-                why,
-                cause,
-                account,
-            } => (why, cause, account),
-        };
+        let (app, tenant) = self.app_for(settings.tenant.as_deref())?;
+        let tenant = tenant.as_deref();
+        let (why, cause, account) =
+            match self.silent(&app, tenant, scopes, claims.as_deref()).await? {
+                Silent::Token(result) => return Ok(result),
+                Silent::NeedsUser {
+                    why,
+                    cause,
+                    account,
+                } => (why, cause, account.map(|a| *a)),
+            };
         if let Interaction::Fail = self.inner.interaction {
             tracing::info!("no token without a sign-in, and this credential may not prompt");
             return Err(credential_error(CredentialError::SignInRequired {
@@ -239,7 +243,7 @@ impl PublicClientCredential {
         let _prompt = self.inner.prompt.lock().await;
         if claims.is_none() {
             // Someone may have signed in while this request waited for the prompt.
-            if let Silent::Token(result) = self.silent(&app, scopes, None).await? {
+            if let Silent::Token(result) = self.silent(&app, tenant, scopes, None).await? {
                 return Ok(result);
             }
         }
@@ -257,13 +261,22 @@ impl PublicClientCredential {
                 if let Some(claims) = &claims {
                     request = request.claims(claims);
                 }
+                if let Some(tenant) = tenant {
+                    request = request.tenant(tenant);
+                }
                 request.await
             }
-            Interaction::Interactive if claims.is_some() || account.is_none() => {
+            // `acquire_token` signs in at the app's own tenant: a named tenant signs in there.
+            Interaction::Interactive
+                if claims.is_some() || account.is_none() || tenant.is_some() =>
+            {
                 tracing::info!("signing in interactively");
                 let mut request = app.acquire_token_interactive(scopes);
                 if let Some(claims) = &claims {
                     request = request.claims(claims);
+                }
+                if let Some(tenant) = tenant {
+                    request = request.tenant(tenant);
                 }
                 if let Some(hint) = &login_hint {
                     request = request.login_hint(hint);
@@ -285,43 +298,55 @@ impl PublicClientCredential {
         Ok(result)
     }
 
-    /// The app for a request's tenant.
-    fn app_for(&self, tenant: Option<&str>) -> azure_core::Result<PublicClientApplication> {
+    /// The app for a request's tenant, and the tenant to name on its requests (`None`: the
+    /// app's own).
+    fn app_for(
+        &self,
+        tenant: Option<&str>,
+    ) -> azure_core::Result<(PublicClientApplication, Option<String>)> {
         let own = &self.inner.app;
         let Some(tenant) = tenant else {
-            return Ok(own.clone());
+            return Ok((own.clone(), None));
         };
         if own
             .authority()
             .tenant()
             .is_some_and(|t| t.eq_ignore_ascii_case(tenant))
         {
-            return Ok(own.clone());
+            return Ok((own.clone(), None));
         }
         let Some(factory) = &self.inner.tenant_apps else {
-            return Err(credential_error(CredentialError::TenantNotAllowed {
-                tenant: tenant.to_owned(),
-                reason: format!(
-                    "this credential's app signs in at {}; give it a tenant app factory \
-                     (PublicClientCredentialBuilder::tenant_apps) to allow other tenants",
-                    own.authority().canonical_url()
-                ),
-            }));
+            // msal-rs's per-request tenant: one app, the user's refresh token redeemed in the
+            // named tenant. Only Entra ID and CIAM authorities have tenants to switch between.
+            if !matches!(
+                own.authority().kind(),
+                msal::AuthorityKind::Aad | msal::AuthorityKind::Ciam
+            ) {
+                return Err(credential_error(CredentialError::TenantNotAllowed {
+                    tenant: tenant.to_owned(),
+                    reason: format!(
+                        "this credential's app signs in at {}, which has no other tenants",
+                        own.authority().canonical_url()
+                    ),
+                }));
+            }
+            return Ok((own.clone(), Some(tenant.to_owned())));
         };
         let mut apps = self.inner.apps.lock().unwrap_or_else(|e| e.into_inner());
         let key = tenant.to_ascii_lowercase();
         if let Some(app) = apps.get(&key) {
-            return Ok(app.clone());
+            return Ok((app.clone(), None));
         }
         let app = factory(tenant).map_err(msal_error)?;
         tracing::debug!(tenant, "built an app for another tenant");
         apps.insert(key, app.clone());
-        Ok(app)
+        Ok((app, None))
     }
 
     async fn silent(
         &self,
         app: &PublicClientApplication,
+        tenant: Option<&str>,
         scopes: &[&str],
         claims: Option<&str>,
     ) -> azure_core::Result<Silent> {
@@ -364,6 +389,9 @@ impl PublicClientCredential {
         if let Some(claims) = claims {
             request = request.claims(claims);
         }
+        if let Some(tenant) = tenant {
+            request = request.tenant(tenant);
+        }
         match request.await {
             Ok(result) => {
                 self.remember(result.account().or(Some(&account)));
@@ -372,7 +400,7 @@ impl PublicClientCredential {
             Err(e) if e.is_ui_required() => Ok(Silent::NeedsUser {
                 why: format!("the sign-in of {} must be renewed", account.username),
                 cause: Some(e),
-                account: Some(account),
+                account: Some(Box::new(account)),
             }),
             Err(e) => Err(msal_error(e)),
         }

@@ -326,26 +326,33 @@ async fn a_tenant_in_the_options_gets_a_token_in_that_tenant() {
     assert_eq!(idp_requests(&server).await.len(), 1);
 }
 
+/// Without a tenant app factory, the credential's one app gets the token in the named tenant
+/// (msal-rs's per-request tenant): the home refresh token redeemed there, the token cached
+/// under that tenant and never served for the app's own tenant.
 #[tokio::test]
-async fn another_tenant_without_a_factory_is_refused() {
+async fn another_tenant_without_a_factory_uses_the_per_request_tenant() {
     let server = MockServer::start().await;
     let now = now_secs();
     let cache = signed_in_cache("rt-1", Some(("at-home", VAULT, now + 3600)));
     let credential = silent_only(&server, &cache);
-    let options = token_request_options(Some(OTHER_TENANT), None);
-    let err = credential
-        .get_token(&[VAULT], Some(options))
-        .await
-        .unwrap_err();
-    assert_eq!(*err.kind(), ErrorKind::Credential);
-    match err.downcast_ref::<CredentialError>() {
-        Some(CredentialError::TenantNotAllowed { tenant, reason }) => {
-            assert_eq!(tenant, OTHER_TENANT);
-            assert!(reason.contains("tenant_apps"), "{reason}");
-        }
-        other => panic!("expected TenantNotAllowed, got {other:?}"),
+    Mock::given(method("POST"))
+        .and(path(token_path(OTHER_TENANT)))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains("refresh_token=rt-1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(tokens("at-other", "rt-2", VAULT, now)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    for _ in 0..2 {
+        let options = token_request_options(Some(OTHER_TENANT), None);
+        let token = credential.get_token(&[VAULT], Some(options)).await.unwrap();
+        assert_eq!(token.token.secret(), "at-other");
+        let home = credential.get_token(&[VAULT], None).await.unwrap();
+        assert_eq!(home.token.secret(), "at-home");
     }
-    assert!(idp_requests(&server).await.is_empty());
+    assert_eq!(idp_requests(&server).await.len(), 1);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //   authority (+ authority_tests): authority URLs, kinds (Entra, B2C, CIAM, ADFS, OIDC), endpoints
 //   instance_metadata: app-supplied instance discovery metadata and trusted (known) hosts
 //   scopes: scope sets and their rules; token_response: token and OAuth error bodies
-//   id_token, client_info, account: who signed in; pkce: verifiers and S256 challenges
+//   id_token, client_info, account, tenant_profile: who signed in; pkce: verifiers and S256 challenges
 //   device_code: the device authorization response; managed_identity: its wire types
 //   clock: "now" and deliberate pauses (system or manual); secret: the redacting, zeroizing Secret type;
 //   shared_secret: SharedSecret, the redacting ArcStr the cache's tokens are held in
@@ -43,6 +43,7 @@ pub mod pkce;
 pub mod scopes;
 pub mod secret;
 pub mod shared_secret;
+pub mod tenant_profile;
 pub mod token_response;
 
 pub use account::Account;
@@ -56,6 +57,7 @@ pub use pkce::Pkce;
 pub use scopes::{InvalidScope, ScopeSet};
 pub use secret::Secret;
 pub use shared_secret::SharedSecret;
+pub use tenant_profile::TenantProfile;
 pub use token_response::{
     parse_token_response, OAuthError, TokenResponse, TokenResponseError, UiRequiredClassification,
 };

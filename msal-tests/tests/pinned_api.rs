@@ -57,6 +57,23 @@ fn result_fields(r: AuthenticationResult) {
     assert!(!format!("{r:?}").contains(r.access_token()));
 }
 
+/// Issue 17's pinned tenant API: a per-request tenant on silent calls, and an account's
+/// tenant profiles.
+#[allow(dead_code)]
+async fn tenant_api(app: PublicClientApplication, account: Account) -> Result<(), Error> {
+    let r = app
+        .acquire_token_silent(["User.Read"], &account)
+        .tenant("<tenant id or domain>")
+        .await?;
+    let _: AuthenticationResult = r;
+    let profiles: &[msal::TenantProfile] = account.tenant_profiles();
+    for p in profiles {
+        let _: &str = p.tenant_id();
+        let _: bool = p.is_home_tenant();
+    }
+    Ok(())
+}
+
 /// Account's pinned public fields.
 #[allow(dead_code)]
 fn account_fields(a: &Account) -> (&String, &String, &String) {

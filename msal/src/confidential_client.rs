@@ -272,6 +272,7 @@ impl ConfidentialClientApplication {
                 correlation_id: None,
                 policy: None,
                 extra_query: Vec::new(),
+                tenant: None,
             },
         }
     }
@@ -285,7 +286,11 @@ impl ConfidentialClientApplication {
             .cache
             .snapshot(Partition::Account(home_account_id))
             .await?;
-        Ok(cache.account(home_account_id, self.core.authority.environment()))
+        Ok(cache.account_for_client(
+            home_account_id,
+            self.core.authority.environment(),
+            &self.core.client_id,
+        ))
     }
 
     /// Sign a user out of this web app: remove their refresh token, access and ID tokens for

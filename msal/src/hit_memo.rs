@@ -14,7 +14,8 @@
 //!   full lookup would find now. Writes also empty the memo, so a signed-out account's tokens
 //!   do not stay in memory here.
 //! - The key is the request exactly as given: for a user's token the home account id,
-//!   environment, tenant and scopes in order; for an app token (client credentials) the
+//!   environment, tenant, the tenant the request named (`.tenant(..)`, so a guest tenant's
+//!   token is never served for the home tenant or the reverse) and scopes in order; for an app token (client credentials) the
 //!   request's tenant and scopes. The full lookup's answer depends on nothing else once the
 //!   generation is fixed. A request spelled differently simply misses and takes the full path.
 //! - Only plain requests use it: no `force_refresh`, no claims; a token inside the expiry
@@ -54,6 +55,8 @@ pub(crate) enum MemoKey<'a> {
     User {
         account: &'a Account,
         scopes: &'a [String],
+        /// The tenant the request named, if any.
+        tenant: Option<&'a str>,
     },
     /// An app token (`acquire_token_for_client`), with the request's own tenant if it set one.
     App {
@@ -68,6 +71,7 @@ enum OwnedKey {
         home_account_id: String,
         environment: String,
         tenant_id: String,
+        request_tenant: Option<String>,
         scopes: Vec<String>,
     },
     App {
@@ -80,11 +84,16 @@ impl MemoKey<'_> {
     fn hash(&self, state: &foldhash::quality::RandomState) -> u64 {
         let mut h = state.build_hasher();
         match self {
-            MemoKey::User { account, scopes } => {
+            MemoKey::User {
+                account,
+                scopes,
+                tenant,
+            } => {
                 0u8.hash(&mut h);
                 account.home_account_id.hash(&mut h);
                 account.environment.hash(&mut h);
                 account.tenant_id.hash(&mut h);
+                tenant.hash(&mut h);
                 scopes.hash(&mut h);
             }
             MemoKey::App { tenant, scopes } => {
@@ -99,17 +108,23 @@ impl MemoKey<'_> {
     fn matches(&self, key: &OwnedKey) -> bool {
         match (self, key) {
             (
-                MemoKey::User { account, scopes },
+                MemoKey::User {
+                    account,
+                    scopes,
+                    tenant,
+                },
                 OwnedKey::User {
                     home_account_id,
                     environment,
                     tenant_id,
+                    request_tenant,
                     scopes: kept,
                 },
             ) => {
                 *home_account_id == account.home_account_id
                     && *environment == account.environment
                     && *tenant_id == account.tenant_id
+                    && request_tenant.as_deref() == *tenant
                     && kept == scopes
             }
             (
@@ -125,10 +140,15 @@ impl MemoKey<'_> {
 
     fn keep(self) -> OwnedKey {
         match self {
-            MemoKey::User { account, scopes } => OwnedKey::User {
+            MemoKey::User {
+                account,
+                scopes,
+                tenant,
+            } => OwnedKey::User {
                 home_account_id: account.home_account_id.clone(),
                 environment: account.environment.clone(),
                 tenant_id: account.tenant_id.clone(),
+                request_tenant: tenant.map(str::to_owned),
                 scopes: scopes.to_vec(),
             },
             MemoKey::App { tenant, scopes } => OwnedKey::App {
@@ -232,6 +252,7 @@ mod tests {
         let key = MemoKey::User {
             account: &alice,
             scopes: &scopes,
+            tenant: None,
         };
         memo.put(7, &key, 100, Some(50), token("at-alice"));
 
@@ -251,22 +272,55 @@ mod tests {
             MemoKey::User {
                 account: &alice,
                 scopes: &other_scopes,
+                tenant: None,
             },
             MemoKey::User {
                 account: &alice,
                 scopes: &upper,
+                tenant: None,
             },
             MemoKey::User {
                 account: &other_tenant,
                 scopes: &scopes,
+                tenant: None,
+            },
+            // The same account and scopes, for a tenant the request named.
+            MemoKey::User {
+                account: &alice,
+                scopes: &scopes,
+                tenant: Some("fabrikam.com"),
             },
             MemoKey::User {
                 account: &bob,
                 scopes: &scopes,
+                tenant: None,
             },
         ] {
             assert!(memo.get(7, &key).is_none());
         }
+    }
+
+    #[test]
+    fn a_named_tenants_entry_is_never_served_for_the_home_tenant_or_the_reverse() {
+        let memo = HitMemo::new();
+        let alice = account("uid.utid", "utid");
+        let scopes = vec!["User.Read".to_owned()];
+        let key = |tenant| MemoKey::User {
+            account: &alice,
+            scopes: &scopes,
+            tenant,
+        };
+        memo.put(1, &key(Some("guest-tid")), 100, None, token("at-guest"));
+        assert!(
+            memo.get(1, &key(None)).is_none(),
+            "home served a guest token"
+        );
+        assert!(memo.get(1, &key(Some("other-tid"))).is_none());
+        memo.put(1, &key(None), 100, None, token("at-home"));
+        let guest = memo.get(1, &key(Some("guest-tid")));
+        assert!(guest.is_none_or(|(_, _, t)| t.access_token == "at-guest"));
+        let home = memo.get(1, &key(None));
+        assert!(home.is_some_and(|(_, _, t)| t.access_token == "at-home"));
     }
 
     #[test]
@@ -280,6 +334,7 @@ mod tests {
             let key = MemoKey::User {
                 account: a,
                 scopes: &scopes,
+                tenant: None,
             };
             memo.put(1, &key, 100, None, token("at"));
         }
@@ -298,6 +353,7 @@ mod tests {
             let key = MemoKey::User {
                 account: a,
                 scopes: &scopes,
+                tenant: None,
             };
             memo.put(1, &key, 100, None, token("at"));
         }
@@ -312,6 +368,7 @@ mod tests {
                     &MemoKey::User {
                         account: a,
                         scopes: &scopes,
+                        tenant: None,
                     },
                 )
                 .is_some()

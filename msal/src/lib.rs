@@ -6,7 +6,8 @@
 //                  on_behalf_of (cached, on the engine); interactive, device_code, auth_code
 //                  (sign-ins, sharing sign_in); acquire (silent, then a sign-in);
 //                  by_refresh_token, username_password (sign-ins by a grant);
-//                  long_running_obo (on_behalf_of under a session key).
+//                  long_running_obo (on_behalf_of under a session key); tenant
+//                  (the tenant a user request names).
 //   extra_query.rs extra query parameters: validation, merging, where they go.
 //   engine/        the cache-first engine every cached flow runs on: CachedFlow and serve,
 //                  freshness (fresh / refresh due / in the buffer / expired), refresh_lock.
@@ -283,6 +284,37 @@
 //!   is remembered on the cached token, since Entra answers with the resource's scope list.
 //! - **Realms**: for `common`/`organizations`, tokens are cached and refreshed under the
 //!   account's home tenant (as MSAL.NET does); lookups also find MSAL Python's `common` entries.
+//! - **Tenants** (guest accounts, multi-tenant apps): [`AcquireTokenSilent::tenant`] (and the
+//!   same on interactive and device-code sign-ins) gets the token in another tenant, cached
+//!   under that tenant; [`Account::tenant_profiles`] lists the tenants an account has ID tokens
+//!   in, each a [`TenantProfile`] with that tenant's claims:
+//!
+//!   ```no_run
+//!   # async fn f(app: msal::PublicClientApplication) -> Result<(), msal::Error> {
+//!   let account = app.accounts().await?.remove(0);
+//!   let guest = app
+//!       .acquire_token_silent(["User.Read"], &account)
+//!       .tenant("fabrikam.onmicrosoft.com") // a tenant id or domain name
+//!       .await?;
+//!   for profile in app.account(&account.home_account_id).await?.unwrap().tenant_profiles() {
+//!       println!("{} home={} oid={:?}", profile.tenant_id(), profile.is_home_tenant(), profile.oid());
+//!   }
+//!   # let _ = guest; Ok(()) }
+//!   ```
+//!
+//!   Choices where MSAL is silent or differs: a named tenant is cached under the tenant as
+//!   given, even a domain name (MSAL.NET's rule: the next request naming it is a hit; the same
+//!   tenant asked by id and by domain is cached twice); `common`/`organizations` name the home
+//!   tenant; a named tenant is never served MSAL Python's `common` entries (they are the home
+//!   tenant's); the first token of a named tenant writes that tenant's account entry only when
+//!   there is none (MSAL.NET writes it on every response; this keeps a sign-in's
+//!   `account_source`); refreshes without a named tenant write no account entry (MSAL
+//!   Python's rule, as before). Profiles come from the account entries (one per realm) with
+//!   the app's ID token for each; their claims are decoded when first asked for, so listing
+//!   accounts and serving tokens do not pay for them. Accounts compare equal whatever their
+//!   profiles. User cache partitions stay per home account (MSAL.NET's suggested key), so
+//!   sign-out clears every tenant at once; lookups inside are per tenant, and the hit memo
+//!   keys by the tenant the request named.
 //! - **Cost of a hit**: an app asks for the same token before every call it makes, so a
 //!   repeated silent hit (a user's token, or an app token from
 //!   [`ConfidentialClientApplication::acquire_token_for_client`]) is served from a memo of
@@ -351,8 +383,8 @@ pub use managed_identity::{
     ManagedIdentityRetryPolicy, ManagedIdentitySource,
 };
 pub use msal_core::{
-    Account, Authority, AuthorityError, Clock, InstanceDiscoveryMetadata, ManualClock, OAuthError,
-    Secret, SystemClock, UiRequiredClassification,
+    Account, Authority, AuthorityError, AuthorityKind, Clock, InstanceDiscoveryMetadata,
+    ManualClock, OAuthError, Secret, SystemClock, TenantProfile, UiRequiredClassification,
 };
 pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
 pub use pop::{PopKey, PopKeyError, PopRequest, RsaPopKey, RsaPublicJwk, SshCertificateRequest};

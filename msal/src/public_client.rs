@@ -60,7 +60,9 @@ impl PublicClientApplication {
     pub async fn account(&self, home_account_id: &str) -> Result<Option<Account>, Error> {
         let cache = self.core.cache.snapshot(Partition::All).await?;
         let environment = self.core.authority.environment();
-        let Some(account) = cache.account(home_account_id, environment) else {
+        let Some(account) =
+            cache.account_for_client(home_account_id, environment, &self.core.client_id)
+        else {
             return Ok(None);
         };
         let usable = cache
@@ -95,6 +97,7 @@ impl PublicClientApplication {
                 correlation_id: None,
                 policy: None,
                 extra_query: Vec::new(),
+                tenant: None,
             },
         }
     }
@@ -163,6 +166,7 @@ impl PublicClientApplication {
             claims: None,
             correlation_id: None,
             extra_query: Vec::new(),
+            tenant: None,
         }
     }
 
@@ -350,6 +354,27 @@ impl AcquireTokenSilent<'_> {
         self.input.extra_query = crate::extra_query::collect(params);
         self
     }
+
+    /// Get the token in this tenant (a tenant id or domain name) instead of the account's home
+    /// tenant (MSAL.NET's `WithTenantId`): for a guest account, the home refresh token is
+    /// redeemed at `https://{host}/{tenant}` and the tokens are cached under that tenant, so
+    /// the next call for it is a cache hit. A token of one tenant is never served for another.
+    /// `common` and `organizations` mean the home tenant. Entra ID and CIAM authorities only;
+    /// anything but a tenant id or domain name is [`Error::InvalidArgument`].
+    ///
+    /// ```no_run
+    /// # async fn f(app: msal::PublicClientApplication, account: msal::Account) -> Result<(), msal::Error> {
+    /// let r = app
+    ///     .acquire_token_silent(["User.Read"], &account)
+    ///     .tenant("fabrikam.onmicrosoft.com")
+    ///     .await?;
+    /// assert_eq!(r.tenant_id(), Some("fabrikam.onmicrosoft.com"));
+    /// # Ok(()) }
+    /// ```
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.input.tenant = Some(tenant.into());
+        self
+    }
 }
 
 impl<'a> IntoFuture for AcquireTokenSilent<'a> {
@@ -371,6 +396,7 @@ impl std::fmt::Debug for AcquireTokenSilent<'_> {
             .field("account", &self.input.account.home_account_id)
             .field("force_refresh", &self.input.force_refresh)
             .field("claims", &self.input.claims.is_some())
+            .field("tenant", &self.input.tenant)
             .finish()
     }
 }

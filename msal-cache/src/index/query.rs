@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use arcstr::ArcStr;
 use msal_core::authority::canonical_environment;
-use msal_core::{Account, ScopeSet};
+use msal_core::{Account, ScopeSet, TenantProfile};
 
 use super::buckets::{assertion_hash_of, Bucket};
 use super::cache::TokenCache;
@@ -189,7 +189,8 @@ impl TokenCache {
                     .bucket(&rts, rts.hash(&self.hasher))
                     .any(|rt| self.is_refresh_token_usable(rt, environment, client_id));
                 if has_rt {
-                    out.push(to_account(e));
+                    let profiles = self.tenant_profiles(&e.home_account_id, environment, client_id);
+                    out.push(to_account(e).with_tenant_profiles(profiles));
                 }
             }
         }
@@ -217,6 +218,71 @@ impl TokenCache {
             .chain(matching)
             .find(|e| is_home_profile(e));
         Some(to_account(home.unwrap_or(first)))
+    }
+}
+
+impl TokenCache {
+    /// [`account`](Self::account) with its tenant profiles for `client_id` (see
+    /// [`tenant_profiles`](Self::tenant_profiles)).
+    pub fn account_for_client(
+        &self,
+        home_account_id: &str,
+        environment: &str,
+        client_id: &str,
+    ) -> Option<Account> {
+        let account = self.account(home_account_id, environment)?;
+        let profiles = self.tenant_profiles(home_account_id, environment, client_id);
+        Some(account.with_tenant_profiles(profiles))
+    }
+
+    /// The tenant profiles of a home account in an environment (any alias): one per account
+    /// entry (realm), home tenant first, then by tenant, each with the app's ID token for that
+    /// tenant when the cache holds one. One hash probe for the account entries and one per
+    /// profile for its ID token.
+    pub fn tenant_profiles(
+        &self,
+        home_account_id: &str,
+        environment: &str,
+        client_id: &str,
+    ) -> Vec<TenantProfile> {
+        let canonical = canonical_environment(environment);
+        let home_tenant = home_account_id.rsplit_once('.').map(|(_, t)| t);
+        let b = Bucket::new(&[home_account_id]);
+        let mut entries: Vec<&AccountEntry> = self
+            .accounts
+            .bucket(&b, b.hash(&self.hasher))
+            .filter(|e| canonical_environment(&e.environment) == canonical)
+            .collect();
+        entries.sort_by(|a, b| {
+            is_home_profile(b)
+                .cmp(&is_home_profile(a))
+                .then_with(|| a.realm.cmp(&b.realm))
+        });
+        // The same realm under two aliases of the host is one tenant.
+        entries.dedup_by(|a, b| a.realm.eq_ignore_ascii_case(&b.realm));
+        entries
+            .into_iter()
+            .map(|e| {
+                let profile =
+                    TenantProfile::new(e.realm.as_str(), e.local_account_id.as_str(), home_tenant);
+                match self.id_token(home_account_id, environment, client_id, &e.realm) {
+                    Some(t) => profile.with_id_token(t.secret.expose_secret()),
+                    None => profile,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether the cache holds an account entry for this home account and tenant (any alias of
+    /// the environment).
+    pub fn has_account_entry(&self, home_account_id: &str, environment: &str, realm: &str) -> bool {
+        let canonical = canonical_environment(environment);
+        let b = Bucket::new(&[home_account_id]);
+        let found = self.accounts.bucket(&b, b.hash(&self.hasher)).any(|e| {
+            e.realm.eq_ignore_ascii_case(realm)
+                && canonical_environment(&e.environment) == canonical
+        });
+        found
     }
 }
 

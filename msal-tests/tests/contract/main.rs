@@ -31,5 +31,6 @@ mod region;
 mod silent;
 mod smoke;
 mod store_calls;
+mod tenants;
 mod username_password;
 mod workload_identity;

@@ -102,6 +102,7 @@ async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
                 correlation_id: request.correlation_id.clone(),
                 policy: None,
                 extra_query: request.extra_query.clone(),
+                tenant: None,
             },
         )
         .await;
@@ -163,6 +164,7 @@ async fn interact(
                 claims: options.claims,
                 correlation_id: options.correlation_id,
                 extra_query: options.extra_query,
+                tenant: options.tenant,
             })
     };
     if !ui.custom_web_ui && !msal_interactive::browser_available() {

@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use msal_interactive::{DeviceAuthorizationResponse, DeviceCodeInfo, WebUiError};
 
 use crate::client_core::ClientCore;
-use crate::flows::sign_in::{save_sign_in, start_sign_in, SignIn, SignInKind, SignInStart};
+use crate::flows::sign_in::{save_sign_in, start_sign_in_for, SignIn, SignInKind, SignInStart};
 use crate::token_request::{classify, post_token_request};
 use crate::{AuthenticationResult, Error};
 
@@ -34,6 +34,7 @@ pub struct AcquireTokenWithDeviceCode {
     pub(crate) claims: Option<String>,
     pub(crate) correlation_id: Option<String>,
     pub(crate) extra_query: crate::extra_query::QueryParams,
+    pub(crate) tenant: Option<String>,
 }
 
 crate::extra_query::extra_query_setter!(AcquireTokenWithDeviceCode, extra_query);
@@ -48,6 +49,14 @@ impl AcquireTokenWithDeviceCode {
     /// The correlation id sent as `client-request-id` (default: a new UUID).
     pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
         self.correlation_id = Some(id.into());
+        self
+    }
+
+    /// Sign in at this tenant (a tenant id or domain name) instead of the configured
+    /// authority's; the tokens are cached under that tenant (see
+    /// [`AcquireTokenInteractive::tenant`](crate::AcquireTokenInteractive::tenant)).
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
         self
     }
 }
@@ -78,11 +87,12 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
         authority,
         endpoints,
         extra_query,
-    } = start_sign_in(
+    } = start_sign_in_for(
         &core,
         &request.scopes,
         request.claims.as_deref(),
         request.correlation_id,
+        request.tenant.as_deref(),
         &request.extra_query,
     )
     .await?;

@@ -16,7 +16,7 @@ use msal_interactive::WebUi;
 use crate::client_core::ClientCore;
 use crate::flows::device_code::DeviceCodeCallback;
 use crate::flows::sign_in::{
-    save_sign_in, start_sign_in, start_sign_in_at, SignIn, SignInKind, SignInStart,
+    save_sign_in, start_sign_in_at, start_sign_in_for, SignIn, SignInKind, SignInStart,
 };
 use crate::token_request::post_token_request;
 use crate::{AuthenticationResult, Error};
@@ -84,6 +84,8 @@ pub(crate) struct InteractiveOptions {
     /// A B2C policy (user flow) instead of the configured one.
     pub policy: Option<String>,
     pub extra_query: crate::extra_query::QueryParams,
+    /// The tenant to sign in at, instead of the configured authority's.
+    pub tenant: Option<String>,
 }
 
 crate::extra_query::extra_query_setter!(AcquireTokenInteractive, options.extra_query);
@@ -137,6 +139,15 @@ impl AcquireTokenInteractive {
     /// The correlation id sent as `client-request-id` (default: a new UUID).
     pub fn correlation_id(mut self, id: impl Into<String>) -> Self {
         self.options.correlation_id = Some(id.into());
+        self
+    }
+
+    /// Sign in at this tenant (a tenant id or domain name) instead of the configured
+    /// authority's: a guest signs in to the tenant that invited them. The tokens are cached
+    /// under that tenant; a later `acquire_token_silent(..).tenant(same)` finds them. Entra ID
+    /// and CIAM authorities only.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.options.tenant = Some(tenant.into());
         self
     }
 }
@@ -240,11 +251,12 @@ pub(crate) async fn sign_in_interactively(
             .await?
         }
         None => {
-            start_sign_in(
+            start_sign_in_for(
                 core,
                 &options.scopes,
                 options.claims.as_deref(),
                 options.correlation_id,
+                options.tenant.as_deref(),
                 &options.extra_query,
             )
             .await?

@@ -10,6 +10,7 @@
 //! - [`by_refresh_token`]: redeeming a refresh token from another library once (migration).
 //! - [`username_password`]: ROPC, deprecated, for test automation only.
 //! - [`long_running_obo`]: on-behalf-of for work that outlives the incoming token.
+//! - [`tenant`]: the tenant a user request names (`.tenant(..)`).
 
 pub(crate) mod acquire;
 pub(crate) mod app_token;
@@ -21,5 +22,6 @@ pub(crate) mod interactive;
 pub mod long_running_obo;
 pub mod on_behalf_of;
 pub(crate) mod sign_in;
+pub(crate) mod tenant;
 pub(crate) mod user_silent;
 pub mod username_password;

@@ -67,7 +67,24 @@ pub(crate) async fn start_sign_in(
     start_sign_in_at(core, authority, scopes, claims, correlation_id, extra_query).await
 }
 
-/// [`start_sign_in`] at another authority than the configured one (a B2C policy).
+/// [`start_sign_in`] at the tenant a request named (`.tenant(..)`), if any: the sign-in goes
+/// to `https://{host}/{tenant}` and its tokens are cached under that tenant.
+pub(crate) async fn start_sign_in_for(
+    core: &ClientCore,
+    scopes: &[String],
+    claims: Option<&str>,
+    correlation_id: Option<String>,
+    tenant: Option<&str>,
+    extra_query: &[(String, String)],
+) -> Result<SignInStart, Error> {
+    let authority = match tenant.filter(|t| !t.trim().is_empty()) {
+        Some(_) => (*crate::flows::app_token::request_authority(core, tenant)?).clone(),
+        None => (*core.authority).clone(),
+    };
+    start_sign_in_at(core, authority, scopes, claims, correlation_id, extra_query).await
+}
+
+/// [`start_sign_in`] at another authority than the configured one (a B2C policy, a tenant).
 pub(crate) async fn start_sign_in_at(
     core: &ClientCore,
     authority: Authority,
@@ -147,7 +164,15 @@ pub(crate) async fn save_sign_in(
 
     let now = core.now_secs();
     let environment = sign_in.authority.environment().to_owned();
-    let realm = realm_for(core, sign_in.authority, claims);
+    // A sign-in at a tenant the request named caches under that tenant as given (MSAL.NET's
+    // rule, as for silent requests); otherwise `common`/`organizations` become the user's tid.
+    let named_tenant = sign_in.authority.tenant() != core.authority.tenant()
+        && !sign_in.authority.is_multi_tenant();
+    let realm = if named_tenant {
+        sign_in.authority.tenant().unwrap_or("").to_owned()
+    } else {
+        realm_for(core, sign_in.authority, claims)
+    };
     let target = cached_target(&tokens, sign_in.requested);
     let place = Placement {
         home_account_id: &home_account_id,
@@ -191,14 +216,19 @@ pub(crate) async fn save_sign_in(
         account: Some(account_entry.clone()),
         app_metadata: Some(app_metadata),
     };
-    core.cache
-        .write(core.user_partition(&home_account_id), |c| c.apply(&write))
+    let profiles = core
+        .cache
+        .write(core.user_partition(&home_account_id), |c| {
+            c.apply(&write);
+            c.tenant_profiles(&home_account_id, &environment, &core.client_id)
+        })
         .await?;
     tracing::debug!(correlation_id = %sign_in.correlation_id, kind = ?sign_in.kind, "signed in; tokens cached");
     let mut account = Account::new(home_account_id, environment, &*account_entry.username);
     account.local_account_id = account_entry.local_account_id.to_string();
     account.tenant_id = realm;
     account.name = account_entry.name.as_deref().map(str::to_owned);
+    let account = account.with_tenant_profiles(profiles);
     Ok(identity_provider_result(
         tokens,
         &access_token,

@@ -35,6 +35,7 @@ use msal_core::{Account, Authority, Endpoints, ScopeSet, TokenResponse};
 use crate::client_core::{user_partition, ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
 use crate::engine::{cached_result, memo_answer, serve, CachedFlow, Found};
 use crate::error::UiRequiredReason;
+use crate::flows::tenant::{explicit_tenant, memo_tenant, tenant_account_entry};
 use crate::hit_memo::MemoKey;
 use crate::pop::AuthScheme;
 use crate::request::{may_use_cache, merge_claims};
@@ -55,6 +56,11 @@ pub(crate) struct SilentParams {
     pub account: Account,
     /// The authority, when not the configured one (see [`SilentParams::authority`]).
     pub tenant_authority: Option<Arc<Authority>>,
+    /// Whether the caller named the tenant (`.tenant(..)`): then only that tenant's tokens are
+    /// served, and new ones are cached under the tenant as given (MSAL.NET's rule).
+    pub tenant_override: bool,
+    /// The tenant as the hit memo keys it (see [`memo_tenant`]).
+    pub memo_tenant: Option<String>,
     /// Claims to send (the caller's, merged with client capabilities).
     pub claims: Option<String>,
     /// Skip the access-token lookup (force_refresh, or a claims challenge from the caller).
@@ -93,6 +99,8 @@ pub(crate) struct SilentInput<'a> {
     pub policy: Option<String>,
     /// The request's extra query parameters (see [`crate::extra_query`]).
     pub extra_query: crate::extra_query::QueryParams,
+    /// The tenant the caller asked for, if any.
+    pub tenant: Option<String>,
 }
 
 impl SilentInput<'_> {
@@ -123,16 +131,22 @@ pub(crate) fn normalise(core: &ClientCore, input: SilentInput<'_>) -> Result<Sil
     }
     let claims = merge_claims(input.claims.as_deref(), &core.client_capabilities)?;
     let extra_query = crate::extra_query::merge(&core.extra_query, &input.extra_query)?;
+    let (tenant_authority, tenant_override) = match input.policy.as_deref() {
+        Some(policy) => (Some(core.policy_authority(policy)?), false),
+        None => match explicit_tenant(core, input.tenant.as_deref())? {
+            Some(authority) => (Some(authority), true),
+            None => (core.request_authority(input.account), false),
+        },
+    };
     Ok(SilentParams {
         extra_query,
         bypass_cache,
         raw_scopes: input.scopes,
         requested,
         match_scopes,
-        tenant_authority: match input.policy.as_deref() {
-            Some(policy) => Some(core.policy_authority(policy)?),
-            None => core.request_authority(input.account),
-        },
+        tenant_authority,
+        tenant_override,
+        memo_tenant: memo_tenant(input.tenant.as_deref()).map(str::to_owned),
         account: input.account.clone(),
         claims,
         correlation_id,
@@ -172,6 +186,7 @@ impl CachedFlow for SilentParams {
                 &MemoKey::User {
                     account: &self.account,
                     scopes: &self.raw_scopes,
+                    tenant: self.memo_tenant.as_deref(),
                 },
                 found.expires_on,
                 found.refresh_on,
@@ -250,6 +265,7 @@ async fn memoised_hit(
     let key = MemoKey::User {
         account: input.account,
         scopes: &input.scopes,
+        tenant: memo_tenant(input.tenant.as_deref()),
     };
     memo_answer(core, partition, &key, input.correlation_id.as_deref()).await
 }
@@ -265,9 +281,9 @@ fn find_access_token(
     let max_expires_on = now.saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs());
     let realms = [
         Some(params.authority(core).tenant().unwrap_or("")),
-        // Caches written by MSAL Python keep `common`/`organizations` as the realm.
-        core.authority
-            .is_multi_tenant()
+        // Caches written by MSAL Python keep `common`/`organizations` as the realm: they are
+        // the home tenant's, never served for a tenant the caller named.
+        (core.authority.is_multi_tenant() && !params.tenant_override)
             .then(|| core.authority.tenant().unwrap_or("")),
     ];
     let (realm, entry) = realms
@@ -297,7 +313,11 @@ fn find_access_token(
             realm,
         )
         .map(|t| t.secret.clone());
-    let cached_account = cache.account(&params.account.home_account_id, environment);
+    let cached_account = cache.account_for_client(
+        &params.account.home_account_id,
+        environment,
+        &core.client_id,
+    );
     let account_cached = cached_account.is_some();
     let mut found = cached_result(
         entry,
@@ -503,7 +523,13 @@ async fn save(
     };
 
     let environment = params.authority(core).environment().to_owned();
-    let realm = realm_for(core, params.authority(core), checked.claims.as_ref());
+    let realm = if params.tenant_override {
+        // MSAL.NET's rule: a tenanted request caches under its tenant as given, so that the
+        // next request naming it (a domain name too) finds it.
+        params.authority(core).tenant().unwrap_or("").to_owned()
+    } else {
+        realm_for(core, params.authority(core), checked.claims.as_ref())
+    };
     let target = cached_target(&tokens, &params.requested);
     let place = Placement {
         home_account_id: &hid,
@@ -515,7 +541,18 @@ async fn save(
     if let Some(scheme) = &params.scheme {
         scheme.bind_entry(&mut access_token);
     }
-    let write = TokenWrite {
+    // A named tenant's first token also writes the account's entry for that tenant, as MSAL.NET
+    // does, so the tenant appears in the account's tenant profiles. Only when it is missing:
+    // an existing entry (the sign-in's) keeps what it records.
+    let tenant_account = params
+        .tenant_override
+        .then(|| {
+            id_token
+                .as_ref()
+                .and(tenant_account_entry(&hid, &environment, &realm, &checked))
+        })
+        .flatten();
+    let mut write = TokenWrite {
         redeemed_refresh_token: Some(rotation),
         access_token: Some(access_token.clone()),
         refresh_token: None,
@@ -526,8 +563,14 @@ async fn save(
     let (applied, account) = core
         .cache
         .write(core.user_partition(&hid), |c| {
+            write.account = tenant_account
+                .clone()
+                .filter(|_| !c.has_account_entry(&hid, &environment, &realm));
             let applied = c.apply(&write);
-            (applied, c.account(&hid, &environment))
+            (
+                applied,
+                c.account_for_client(&hid, &environment, &core.client_id),
+            )
         })
         .await?;
     if !applied {
