@@ -18,6 +18,7 @@
 //!   exact protocol behaviour (requests sent, cache contents, errors), one test per behaviour.
 
 pub mod harness;
+pub mod kit;
 pub mod loopback_guard;
 pub mod process;
 pub mod store_conformance;
