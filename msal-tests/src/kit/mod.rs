@@ -141,11 +141,13 @@ impl FakeEntra {
             access_token_lifetime: 3600,
             ..State::default()
         }));
+        // The lowest priority: mocks a test mounts on the server (its own APIs) come first.
         Mock::given(any())
             .respond_with(Responder {
                 state: Arc::clone(&state),
                 clock: clock.clone(),
             })
+            .with_priority(u8::MAX)
             .mount(&server)
             .await;
         FakeEntra {
