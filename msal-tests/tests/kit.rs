@@ -523,3 +523,72 @@ async fn discovery_endpoints_answer_like_entra_and_unknown_tenants_are_refused()
         assert!(body[field].is_string(), "{body}");
     }
 }
+
+#[tokio::test]
+async fn managed_identity_on_a_vm_and_on_app_service() {
+    let entra = FakeEntra::start().await;
+    let vm = entra
+        .managed_identity_on_vm(msal::ManagedIdentityId::SystemAssigned)
+        .build()
+        .unwrap();
+    let token = vm
+        .acquire_token_for_managed_identity(WEB_API_URI)
+        .await
+        .unwrap();
+    let claims = entra.validate(token.access_token(), WEB_API_URI).unwrap();
+    assert_eq!(
+        (claims.azp.as_str(), claims.idtyp.as_str()),
+        (MANAGED_IDENTITY_CLIENT_ID, "app")
+    );
+    let imds = &entra.token_requests()[0];
+    assert_eq!(
+        (imds.path.as_str(), imds.grant.clone()),
+        (
+            "/metadata/identity/oauth2/token",
+            Some(Grant::ManagedIdentity)
+        )
+    );
+    // Cached: the second call makes no request; two hours later it asks again.
+    vm.acquire_token_for_managed_identity(WEB_API_URI)
+        .await
+        .unwrap();
+    entra.assert_token_requests(1);
+    entra.clock().advance(Duration::from_secs(2 * 3600));
+    vm.acquire_token_for_managed_identity(WEB_API_URI)
+        .await
+        .unwrap();
+    entra.assert_token_requests_for(Grant::ManagedIdentity, 2);
+
+    let user_assigned = "0a0a0a0a-6666-4777-8888-999999999999";
+    let app_service = entra
+        .managed_identity_on_app_service(msal::ManagedIdentityId::UserAssignedClientId(
+            user_assigned.into(),
+        ))
+        .build()
+        .unwrap();
+    let token = app_service
+        .acquire_token_for_managed_identity("https://vault.azure.net")
+        .await
+        .unwrap();
+    let claims = entra
+        .validate(token.access_token(), "https://vault.azure.net")
+        .unwrap();
+    assert_eq!(claims.azp, user_assigned);
+    assert_eq!(entra.token_requests().last().unwrap().path, "/msi/token");
+}
+
+#[tokio::test]
+async fn managed_identity_requests_take_faults_too() {
+    let entra = FakeEntra::start().await;
+    entra.fault(Fault::status(500).always().only(Grant::ManagedIdentity));
+    let vm = entra
+        .managed_identity_on_vm(msal::ManagedIdentityId::SystemAssigned)
+        .build()
+        .unwrap();
+    let err = vm
+        .acquire_token_for_managed_identity(WEB_API_URI)
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+    assert!(entra.token_requests().iter().all(|r| r.status == 500));
+}

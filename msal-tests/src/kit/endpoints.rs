@@ -14,6 +14,7 @@ use super::claims::user_client_info;
 use super::faults::FaultKind;
 use super::grants::{self, oauth_error, Answer, TokenRequest};
 use super::log::{Endpoint, Grant, LoggedRequest};
+use super::managed_identity;
 use super::state::{IssuedCode, IssuedDeviceCode, State};
 use crate::harness::ENV;
 
@@ -32,6 +33,8 @@ fn endpoint(path: &str) -> Endpoint {
         Endpoint::Authorize
     } else if path.ends_with("/oauth2/v2.0/devicecode") {
         Endpoint::DeviceCode
+    } else if path == "/metadata/identity/oauth2/token" || path == "/msi/token" {
+        Endpoint::ManagedIdentity
     } else if path.ends_with("/discovery/instance") {
         Endpoint::InstanceDiscovery
     } else if path.ends_with("/.well-known/openid-configuration") {
@@ -70,15 +73,19 @@ impl Respond for Responder {
             Endpoint::Token => {
                 let grant = logged.grant.clone().unwrap_or(Grant::Other(String::new()));
                 let tenant = logged.tenant().to_owned();
-                token_with_faults(
-                    &mut state,
-                    &grant,
-                    &TokenRequest {
-                        tenant: &tenant,
-                        params: &params,
-                        now,
-                    },
-                )
+                let req = TokenRequest {
+                    tenant: &tenant,
+                    params: &params,
+                    now,
+                };
+                with_faults(&mut state, &grant, &params, |s| {
+                    grants::token(s, &grant, &req)
+                })
+            }
+            Endpoint::ManagedIdentity => {
+                with_faults(&mut state, &Grant::ManagedIdentity, &params, |s| {
+                    managed_identity::token(s, request, &params, now)
+                })
             }
             Endpoint::Authorize => authorize(&mut state, &params),
             Endpoint::DeviceCode => json_response(device_code(&mut state, &params, now)),
@@ -100,9 +107,14 @@ impl Respond for Responder {
 }
 
 /// The first scripted fault matching this request, applied; else the normal answer.
-fn token_with_faults(state: &mut State, grant: &Grant, req: &TokenRequest<'_>) -> Reply {
+fn with_faults(
+    state: &mut State,
+    grant: &Grant,
+    params: &HashMap<String, String>,
+    normal: impl FnOnce(&mut State) -> Answer,
+) -> Reply {
     let mut delay = None;
-    let sends_claims = req.params.get("claims").is_some_and(|c| !c.is_empty());
+    let sends_claims = params.get("claims").is_some_and(|c| !c.is_empty());
     if let Some(i) = state.faults.iter().position(|f| f.matches(grant)) {
         let fault = &mut state.faults[i];
         let kind = fault.kind.clone();
@@ -160,7 +172,7 @@ fn token_with_faults(state: &mut State, grant: &Grant, req: &TokenRequest<'_>) -
             }
         }
     }
-    let (status, template) = json_response(grants::token(state, grant, req));
+    let (status, template) = json_response(normal(state));
     match delay {
         Some(d) => (status, template.set_delay(d)),
         None => (status, template),

@@ -88,6 +88,13 @@ pub(crate) fn token(state: &mut State, grant: &Grant, req: &TokenRequest<'_>) ->
         Grant::AuthorizationCode => authorization_code(state, req, client_id),
         Grant::OnBehalfOf => on_behalf_of(state, req, client_id),
         Grant::DeviceCode => device_code(state, req, client_id),
+        Grant::ManagedIdentity => oauth_error(
+            400,
+            "unsupported_grant_type",
+            70003,
+            "Managed identity is not a grant of the token endpoint.",
+            None,
+        ),
         Grant::Other(g) => oauth_error(
             400,
             "unsupported_grant_type",

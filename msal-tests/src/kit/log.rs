@@ -17,6 +17,8 @@ pub enum Grant {
     OnBehalfOf,
     /// `urn:ietf:params:oauth:grant-type:device_code` (device code polling).
     DeviceCode,
+    /// A managed identity token request (IMDS or App Service shape).
+    ManagedIdentity,
     /// Any other `grant_type`.
     Other(String),
 }
@@ -48,6 +50,9 @@ pub enum Endpoint {
     InstanceDiscovery,
     /// `.../v2.0/.well-known/openid-configuration`.
     OpenIdConfiguration,
+    /// A managed identity endpoint: IMDS's `/metadata/identity/oauth2/token` or App
+    /// Service's `/msi/token`.
+    ManagedIdentity,
     /// Anything else (answered 404).
     Unknown,
 }
@@ -88,6 +93,7 @@ impl LoggedRequest {
     ) -> Self {
         let grant = match endpoint {
             Endpoint::Token => params.get("grant_type").map(|g| Grant::parse(g)),
+            Endpoint::ManagedIdentity => Some(Grant::ManagedIdentity),
             _ => None,
         };
         LoggedRequest {
@@ -98,6 +104,11 @@ impl LoggedRequest {
             status: 0,
             params,
         }
+    }
+
+    /// Whether it asked for a token: the token endpoint or a managed identity endpoint.
+    pub fn is_token_request(&self) -> bool {
+        matches!(self.endpoint, Endpoint::Token | Endpoint::ManagedIdentity)
     }
 
     /// A form field (or, for `GET`, a query parameter), e.g. `scope`, `claims`, `client_id`.

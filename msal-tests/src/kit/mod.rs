@@ -38,7 +38,9 @@
 //! ID token), `refresh_token` (a new refresh token each time), `client_credentials` (`/.default`
 //! scopes, a tenant, the app's `roles`), on-behalf-of (the assertion must be an access token of
 //! the fake for this client, unexpired) and device code. `{tenant}` is a tenant id, a domain or
-//! `common`/`organizations`. Unknown tenants, clients, secrets, codes and refresh tokens get
+//! `common`/`organizations`. Managed identity: IMDS (`/metadata/identity/oauth2/token`) and App
+//! Service (`/msi/token`) shapes, through [`FakeEntra::managed_identity_on_vm`] and
+//! [`FakeEntra::managed_identity_on_app_service`]. Unknown tenants, clients, secrets, codes and refresh tokens get
 //! Entra's errors (`invalid_client`, `invalid_grant` with an `AADSTS` code, ...).
 //!
 //! Tokens are JWT-shaped and unsigned: ID tokens and `client_info` as Entra's; access tokens
@@ -67,6 +69,7 @@ mod endpoints;
 mod faults;
 mod grants;
 mod log;
+mod managed_identity;
 mod state;
 mod web_ui;
 
@@ -74,8 +77,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use msal::{
-    ConfidentialClientApplication, ConfidentialClientApplicationBuilder, PublicClientApplication,
-    PublicClientApplicationBuilder,
+    ConfidentialClientApplication, ConfidentialClientApplicationBuilder,
+    ManagedIdentityApplication, ManagedIdentityApplicationBuilder, ManagedIdentityEnvironment,
+    ManagedIdentityId, PublicClientApplication, PublicClientApplicationBuilder,
 };
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer};
@@ -84,6 +88,7 @@ pub use self::claims::{decode_claims, issuer, AccessTokenClaims, TokenValidation
 pub use self::directory::{AppRegistration, Tenant, User};
 pub use self::faults::Fault;
 pub use self::log::{Endpoint, Grant, LoggedRequest};
+pub use self::managed_identity::{IDENTITY_HEADER, MANAGED_IDENTITY_CLIENT_ID};
 pub use self::state::GRAPH;
 pub use self::web_ui::BrowserlessWebUi;
 pub use crate::harness::UTID as TENANT_ID;
@@ -229,6 +234,36 @@ impl FakeEntra {
         builder
     }
 
+    /// A builder for a managed identity app on a virtual machine (IMDS) wired to the fake:
+    /// its transport (which takes `169.254.169.254` to the fake) and its clock.
+    pub fn managed_identity_on_vm(
+        &self,
+        id: ManagedIdentityId,
+    ) -> ManagedIdentityApplicationBuilder {
+        ManagedIdentityApplication::builder(id)
+            .environment(ManagedIdentityEnvironment::from_vars(
+                Vec::<(String, String)>::new(),
+            ))
+            .http_client(self.transport())
+            .clock(self.clock())
+    }
+
+    /// A builder for a managed identity app on App Service (`IDENTITY_ENDPOINT` at the fake,
+    /// `IDENTITY_HEADER` = [`IDENTITY_HEADER`]) wired to the fake.
+    pub fn managed_identity_on_app_service(
+        &self,
+        id: ManagedIdentityId,
+    ) -> ManagedIdentityApplicationBuilder {
+        let endpoint = format!("{}/msi/token", self.server.uri());
+        ManagedIdentityApplication::builder(id)
+            .environment(ManagedIdentityEnvironment::from_vars([
+                ("IDENTITY_ENDPOINT", endpoint.as_str()),
+                ("IDENTITY_HEADER", IDENTITY_HEADER),
+            ]))
+            .http_client(self.transport())
+            .clock(self.clock())
+    }
+
     /// A web UI completing interactive sign-in against the fake without a browser.
     pub fn web_ui(&self) -> BrowserlessWebUi {
         BrowserlessWebUi::new(self.transport())
@@ -346,12 +381,12 @@ impl FakeEntra {
         self.state().log.clone()
     }
 
-    /// The token endpoint requests the fake received, in order.
+    /// The token requests (token endpoint and managed identity) the fake received, in order.
     pub fn token_requests(&self) -> Vec<LoggedRequest> {
         self.state()
             .log
             .iter()
-            .filter(|r| r.endpoint == Endpoint::Token)
+            .filter(|r| r.is_token_request())
             .cloned()
             .collect()
     }
@@ -361,18 +396,15 @@ impl FakeEntra {
         self.state().log.clear();
     }
 
-    /// Assert that exactly `n` token requests reached the fake.
+    /// Assert that exactly `n` token requests (token endpoint and managed identity) reached
+    /// the fake.
     ///
     /// # Panics
     /// Otherwise, listing the requests (no secrets).
     #[track_caller]
     pub fn assert_token_requests(&self, n: usize) {
         let s = self.state();
-        let seen: Vec<&LoggedRequest> = s
-            .log
-            .iter()
-            .filter(|r| r.endpoint == Endpoint::Token)
-            .collect();
+        let seen: Vec<&LoggedRequest> = s.log.iter().filter(|r| r.is_token_request()).collect();
         assert!(
             seen.len() == n,
             "expected {n} token request(s), the fake identity provider received {}: {}",
@@ -388,11 +420,7 @@ impl FakeEntra {
     #[track_caller]
     pub fn assert_token_requests_for(&self, grant: Grant, n: usize) {
         let s = self.state();
-        let all: Vec<&LoggedRequest> = s
-            .log
-            .iter()
-            .filter(|r| r.endpoint == Endpoint::Token)
-            .collect();
+        let all: Vec<&LoggedRequest> = s.log.iter().filter(|r| r.is_token_request()).collect();
         let count = all
             .iter()
             .filter(|r| r.grant.as_ref() == Some(&grant))
