@@ -592,3 +592,108 @@ async fn managed_identity_requests_take_faults_too() {
     assert!(err.is_transient(), "{err:?}");
     assert!(entra.token_requests().iter().all(|r| r.status == 500));
 }
+
+/// POSTs a form to the fake's token endpoint for `common`; the status and JSON body.
+async fn post_token(entra: &FakeEntra, fields: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    use msal::http::HttpClient;
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let response = entra
+        .transport()
+        .send(
+            http::Request::post("https://login.microsoftonline.com/common/oauth2/v2.0/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form.into_bytes())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, serde_json::from_slice(response.body()).unwrap())
+}
+
+/// A code from the authorize endpoint for this PKCE challenge and nonce.
+async fn authorize(entra: &FakeEntra, challenge: &str, nonce: &str) -> String {
+    use msal::http::HttpClient;
+    let mut url =
+        url::Url::parse("https://login.microsoftonline.com/common/oauth2/v2.0/authorize").unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", PUBLIC_CLIENT_ID)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", "http://localhost:1/")
+        .append_pair("scope", "User.Read openid profile offline_access")
+        .append_pair("state", "s1")
+        .append_pair("nonce", nonce)
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256");
+    let response = entra
+        .transport()
+        .send(http::Request::get(url.as_str()).body(Vec::new()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    let get = |k: &str| {
+        location
+            .query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.into_owned())
+    };
+    assert_eq!(get("state").as_deref(), Some("s1"));
+    assert!(get("client_info").is_some());
+    get("code").expect("a code")
+}
+
+#[tokio::test]
+async fn the_code_redemption_checks_pkce_and_the_redirect_uri_and_echoes_the_nonce() {
+    let entra = FakeEntra::start().await;
+    // A verifier and its S256 challenge (computed independently with Python's hashlib).
+    let verifier = "dBjftJeZ4CVP-mJ92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge = "ngF5GsXcbwljx6u133FFr3Xht9xooA_DuaX_3QwODtc";
+    let redeem = |code: String, verifier: &'static str, redirect: &'static str| {
+        let entra = &entra;
+        async move {
+            post_token(
+                entra,
+                &[
+                    ("client_id", PUBLIC_CLIENT_ID),
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("code_verifier", verifier),
+                    ("redirect_uri", redirect),
+                    ("scope", "User.Read openid profile offline_access"),
+                ],
+            )
+            .await
+        }
+    };
+
+    let code = authorize(&entra, challenge, "n1").await;
+    let (status, body) = redeem(code, "wrong-verifier", "http://localhost:1/").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(body["error_codes"][0], 501481);
+
+    let code = authorize(&entra, challenge, "n1").await;
+    let (status, body) = redeem(code, verifier, "http://localhost:2/").await;
+    assert_eq!(
+        (status, body["error_codes"][0].as_u64()),
+        (400, Some(500112))
+    );
+
+    let code = authorize(&entra, challenge, "n2").await;
+    let (status, body) = redeem(code.clone(), verifier, "http://localhost:1/").await;
+    assert_eq!(status, 200, "{body}");
+    let id_token = decode_claims(body["id_token"].as_str().unwrap()).unwrap();
+    assert_eq!(id_token["nonce"], "n2");
+    assert!(body["refresh_token"].is_string());
+    // A code is redeemed once.
+    let (status, body) = redeem(code, verifier, "http://localhost:1/").await;
+    assert_eq!(
+        (status, body["error_codes"][0].as_u64()),
+        (400, Some(54005))
+    );
+}
