@@ -2,7 +2,8 @@
 //   schema/: the five entry kinds of MSAL's unified cache (types, reading, writing)
 //   index/: the in-memory TokenCache (buckets, storage, queries, write-back rules, load, save)
 //   intern, prehashed, keys: string sharing, pre-hashed keys, cache keys
-//   store: the CacheStore trait; memory, file/, encrypted/, redis/, sqlite: the stores
+//   store: the CacheStore trait; memory, file/, encrypted/, redis/, sqlite/, postgres/: the stores
+//   url_secrets: a connection URL's password kept out of messages (redis, postgres)
 //   error: CacheError
 
 //! # msal-cache
@@ -87,6 +88,8 @@ pub mod index;
 mod intern;
 pub mod keys;
 pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod prehashed;
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -94,7 +97,11 @@ pub mod schema;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+mod url_secrets;
 
+#[cfg(feature = "postgres")]
+pub use crate::postgres::PostgresCache;
 #[cfg(feature = "redis")]
 pub use crate::redis::RedisCache;
 #[cfg(feature = "sqlite")]
