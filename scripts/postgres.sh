@@ -10,7 +10,8 @@
 #   cargo test -p msal-cache --features postgres --test postgres
 #   scripts/postgres.sh stop
 #
-# The cluster lives in $MSAL_POSTGRES_DIR (default: ${CARGO_TARGET_DIR:-target}/msal-postgres) and
+# The cluster lives in $MSAL_POSTGRES_DIR (default: ${CARGO_TARGET_DIR:-target}/msal-postgres, or
+# $TMPDIR/msal-rs-postgres when the postgres user cannot reach target/) and
 # is made anew by every `start` (nothing in it is worth keeping). It listens on 127.0.0.1 only, with
 # no Unix socket, and a role `msal` with a random password (scram-sha-256). PostgreSQL refuses to
 # run as root: as root the server runs as the `postgres` user the package creates (runuser).
@@ -18,14 +19,32 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+say() { echo "postgres.sh: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+# Run a server program as the unprivileged owner of the cluster.
+as_owner() {
+    if [[ "$(id -u)" -eq 0 ]]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
 TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 STATE_DIR="${MSAL_POSTGRES_DIR:-$TARGET_DIR/msal-postgres}"
+# As root the server runs as `postgres`, which must be able to pass every folder above the
+# cluster; a checkout under a private home folder is not: use a folder under /tmp then (the same
+# choice in `start` and `stop`).
+if [[ -z "${MSAL_POSTGRES_DIR:-}" && "$(id -u)" -eq 0 ]] && id postgres >/dev/null 2>&1; then
+    mkdir -p "$TARGET_DIR"
+    if ! as_owner test -x "$TARGET_DIR"; then
+        STATE_DIR="${TMPDIR:-/tmp}/msal-rs-postgres"
+    fi
+fi
 DATA="$STATE_DIR/data"
 LOG="$STATE_DIR/server.log"
 URLFILE="$STATE_DIR/url"
-
-say() { echo "postgres.sh: $*" >&2; }
-die() { say "$*"; exit 1; }
 
 # The newest installed server's bin folder (Debian keeps initdb and pg_ctl out of PATH).
 bin_dir() {
@@ -41,15 +60,6 @@ install_postgres() {
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2; } \
         || die "installing postgresql with apt-get failed; install it (package postgresql) and retry"
     bin_dir >/dev/null || die "no initdb under /usr/lib/postgresql after installing"
-}
-
-# Run a server program as the unprivileged owner of the cluster.
-as_owner() {
-    if [[ "$(id -u)" -eq 0 ]]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
 }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

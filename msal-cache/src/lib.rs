@@ -26,9 +26,11 @@
 //! - [`store`]: the [`CacheStore`] trait, where the serialized cache lives between calls and
 //!   processes, with [`MemoryCache`], [`FileCache`] (cross-process locked, atomic, 0600),
 //!   [`EncryptedFileCache`] (XChaCha20-Poly1305; key from the caller, a passphrase through
-//!   Argon2id, or the OS keyring), with the `redis` feature `RedisCache` and with the `sqlite`
-//!   feature `SqliteCache` (a row per partition, for servers on one host); implement it to keep
-//!   the cache anywhere else.
+//!   Argon2id, or the OS keyring), with the `redis` feature `RedisCache`, with the `sqlite`
+//!   feature `SqliteCache` (a row per partition, for servers on one host) and with the
+//!   `postgres` feature `PostgresCache` (a row per partition in PostgreSQL, for web farms that
+//!   run it: `PostgresCache::connect(url).await?`, see its module); implement it to keep the
+//!   cache anywhere else.
 //!
 //! ```
 //! use msal_cache::{AccessTokenQuery, TokenCache};

@@ -9,10 +9,14 @@ use tokio_postgres::{Client, Config, NoTls, Statement};
 
 use crate::CacheError;
 
-/// The tables, made on first connection. The advisory lock (held to the end of the transaction)
-/// keeps two processes starting at once from racing `CREATE TABLE IF NOT EXISTS`, which can
-/// fail in PostgreSQL when both create the same table at the same moment.
+/// The session and the tables, on every new connection. The advisory lock (held to the end of
+/// the transaction) keeps two processes starting at once from racing `CREATE TABLE IF NOT
+/// EXISTS`, which can fail in PostgreSQL when both create the same table at the same moment.
+/// `synchronous_commit = off` for this session's writes only: a commit does not wait for its WAL
+/// flush, so a server crash may lose the last fraction of a second of writes (one token request
+/// each) and never corrupts anything; the same trade as the SQLite store's `synchronous=NORMAL`.
 const SETUP: &str = "
+    SET synchronous_commit = off;
     BEGIN;
     SELECT pg_advisory_xact_lock(7263061532880221001);
     CREATE TABLE IF NOT EXISTS msal_cache (

@@ -82,6 +82,10 @@
 //! * Optimistic writes (a version column) rather than `SELECT ... FOR UPDATE`: a row lock needs
 //!   a transaction, so a connection per concurrent writer; compare-and-set runs on one shared,
 //!   pipelined connection, and conflicts are rare (a partition is one user).
+//! * Writes do not wait for the server's disk (`synchronous_commit = off`, for this store's
+//!   connection only): a crash of the server may lose its last fraction of a second of writes,
+//!   which costs one token request each and never corrupts the table, as with `SqliteCache`'s
+//!   `synchronous=NORMAL`. A write-back then costs one round trip, not one disk flush.
 //! * No TLS in this version (`sslmode=require` is refused with an error saying so): reach the
 //!   server over a private network, a tunnel or a Unix socket (`host=/run/postgresql`).
 //! * [`PostgresCache::new`] parses the URL without connecting (for code that cannot await);
@@ -165,8 +169,9 @@ impl PostgresCache {
         self
     }
 
-    /// The row key of `partition`.
-    fn key(&self, partition: Partition<'_>) -> String {
+    /// The `msal_cache.partition` value of `partition`'s row: the key prefix and
+    /// [`Partition::key`].
+    pub fn key_for(&self, partition: Partition<'_>) -> String {
         format!("{}{}", self.prefix, partition.key())
     }
 }
@@ -191,7 +196,7 @@ impl CacheStore for PostgresCache {
     ) -> Result<Loaded, CacheError> {
         let conn = self.shared.conn().await?;
         Ok(
-            match rows::read(&self.shared, &conn, &self.key(partition), known).await? {
+            match rows::read(&self.shared, &conn, &self.key_for(partition), known).await? {
                 Found::Missing => Loaded::Missing,
                 Found::Unchanged(_) => Loaded::Unchanged,
                 Found::Data(version, bytes) => Loaded::Data {
@@ -208,7 +213,7 @@ impl CacheStore for PostgresCache {
         known: Option<StoreVersion>,
         update: &mut UpdateFn<'_>,
     ) -> Result<StoreVersion, CacheError> {
-        let key = self.key(partition);
+        let key = self.key_for(partition);
         let conn = self.shared.conn().await?;
         let mut found = rows::read(&self.shared, &conn, &key, known).await?;
         for attempt in 1..=MAX_WRITE_ATTEMPTS {
@@ -247,7 +252,7 @@ impl CacheStore for PostgresCache {
     ) -> Result<Option<RefreshLock>, CacheError> {
         let lock = lease::take(
             Arc::clone(&self.shared),
-            self.key(partition),
+            self.key_for(partition),
             self.refresh_lock_ttl,
         )
         .await?;
