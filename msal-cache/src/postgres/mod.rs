@@ -1,7 +1,7 @@
 //! [`PostgresCache`]: a partitioned token cache store in PostgreSQL (feature `postgres`), for
 //! web farms that already run it.
 //!
-//! The same model as [`SqliteCache`](crate::sqlite) (a row per partition, the refresh lock a
+//! The same model as `SqliteCache` (feature `sqlite`: a row per partition, the refresh lock a
 //! lease in the database) on a server every host of a farm reaches. Works with PostgreSQL 13 or
 //! later.
 //!
