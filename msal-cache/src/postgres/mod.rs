@@ -2,8 +2,8 @@
 //! web farms that already run it.
 //!
 //! The same model as `SqliteCache` (feature `sqlite`: a row per partition, the refresh lock a
-//! lease in the database) on a server every host of a farm reaches. Works with PostgreSQL 13 or
-//! later.
+//! lease in the database) on a server every host of a farm reaches. Tested with PostgreSQL 15;
+//! needs 9.5 or later (`ON CONFLICT`).
 //!
 //! ```no_run
 //! use std::time::Duration;
