@@ -2,7 +2,7 @@
 # The layering rule, checked on the real dependency graph (normal dependencies only):
 # msal-core does no I/O; msal-cache and msal-interactive depend on msal-core and no other msal
 # crate, msal-http (the transport) on no msal crate;
-# a user of msal-cache alone gets neither reqwest nor tokio.
+# a user of msal-cache alone gets neither reqwest nor tokio (nor a database client: those are features).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
@@ -13,7 +13,7 @@ for forbidden in tokio reqwest hyper mio socket2; do
   if grep -qx "$forbidden" <<<"$core"; then echo "msal-core depends on $forbidden (no I/O allowed)"; fail=1; fi
 done
 cache=$(deps msal-cache)
-for forbidden in tokio reqwest hyper msal-http msal-interactive msal; do
+for forbidden in tokio tokio-postgres reqwest hyper msal-http msal-interactive msal; do
   if grep -qx "$forbidden" <<<"$cache"; then echo "msal-cache depends on $forbidden"; fail=1; fi
 done
 http=$(deps msal-http)

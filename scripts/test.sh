@@ -51,6 +51,13 @@ export "${redis_env?}"
 trap 'scripts/redis-server.sh stop >/dev/null 2>&1 || true' EXIT
 echo "$redis_env"
 
+step "PostgreSQL for the Postgres cache backend (installed if missing, a private cluster under target/, loopback only)"
+postgres_env=$(bounded 600 scripts/postgres.sh start)
+export "${postgres_env?}"
+trap 'scripts/redis-server.sh stop >/dev/null 2>&1 || true; scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
+# The password stays out of the log.
+echo "$postgres_env" | sed 's#://\([^:]*\):[^@]*@#://\1:***@#'
+
 step "MSAL Python, pinned, in a venv for the interop tests (created if missing)"
 msal_python_env=$(bounded 600 scripts/msal-python-venv.sh)
 export "${msal_python_env?}"
@@ -62,7 +69,7 @@ bounded 1200 scripts/e2e-provider.sh setup
 step "cargo test (unit, property, contract, multi-process, end-to-end and doc tests; all features)"
 bounded 2700 cargo test --workspace --all-features --locked --no-fail-fast 2>&1 | tee -a "$results"
 
-for backend in file encrypted sqlite redis; do
+for backend in file encrypted sqlite redis postgres; do
   step "contract suite against the $backend cache backend"
   MSAL_TEST_BACKEND=$backend bounded 900 cargo test -p msal-tests --all-features --locked --no-fail-fast \
     --test contract 2>&1 | tee -a "$results"

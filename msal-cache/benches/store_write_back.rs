@@ -2,8 +2,9 @@
 //!
 //! - `store_write_back`: one refresh's write-back as the facade does it. The app's in-memory
 //!   copy is current, so the store hands `Current::Unchanged` and the app serializes its copy:
-//!   for `FileCache` the whole document (every account), for `SqliteCache` the one account's
-//!   partition row. The write applied is an app-metadata entry (the serialization and the store's
+//!   for `FileCache` the whole document (every account), for `SqliteCache`, `PostgresCache` and
+//!   `RedisCache` the one account's partition row (the server stores with the features
+//!   `postgres` / `redis` and their test servers running: see `store_write_back/remote.rs`). The write applied is an app-metadata entry (the serialization and the store's
 //!   write are the cost; which entry changes does not matter).
 //! - `store_silent_hit`: what a cache hit asks the store: "still at version v?" (a `load` with
 //!   the known version, answered `Unchanged`).
@@ -11,6 +12,12 @@
 #![forbid(unsafe_code)]
 
 mod common;
+#[cfg_attr(
+    not(all(feature = "postgres", feature = "redis")),
+    allow(dead_code, unused)
+)]
+#[path = "store_write_back/remote.rs"]
+mod remote;
 
 use common::{cache_json, hid, CLIENT, ENV};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -109,6 +116,8 @@ fn version_of(
 fn benches(c: &mut Criterion) {
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
+    // The server stores, filled once per size for both groups, emptied at the end.
+    let mut servers = Vec::new();
     let mut write = c.benchmark_group("store_write_back");
     write.sample_size(10);
     for n in SIZES {
@@ -134,6 +143,18 @@ fn benches(c: &mut Criterion) {
                 known = write_back(&rt, &sqlite, partition, &mut tokens, known, round);
             })
         });
+
+        let stores = remote::filled(&rt, n);
+        for server in &stores {
+            let (mut tokens, mut known) = version_of(&rt, &*server.store, partition);
+            write.bench_with_input(BenchmarkId::new(server.name, n), &n, |b, _| {
+                b.iter(|| {
+                    round += 1;
+                    known = write_back(&rt, &*server.store, partition, &mut tokens, known, round);
+                })
+            });
+        }
+        servers.push((n, stores));
     }
     write.finish();
 
@@ -158,7 +179,25 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+    for (n, stores) in &servers {
+        let account = hid(n / 2);
+        let partition = Partition::Account(&account);
+        for server in stores {
+            let (_, known) = version_of(&rt, &*server.store, partition);
+            hit.bench_with_input(BenchmarkId::new(server.name, n), n, |b, _| {
+                b.iter(|| {
+                    let loaded = rt
+                        .block_on(server.store.load(partition, Some(known)))
+                        .unwrap();
+                    assert_eq!(loaded, Loaded::Unchanged);
+                })
+            });
+        }
+    }
     hit.finish();
+    for server in servers.into_iter().flat_map(|(_, stores)| stores) {
+        server.clear(&rt);
+    }
 }
 
 criterion_group!(store_benches, benches);

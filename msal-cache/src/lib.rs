@@ -2,7 +2,8 @@
 //   schema/: the five entry kinds of MSAL's unified cache (types, reading, writing)
 //   index/: the in-memory TokenCache (buckets, storage, queries, write-back rules, load, save)
 //   intern, prehashed, keys: string sharing, pre-hashed keys, cache keys
-//   store: the CacheStore trait; memory, file/, encrypted/, redis/, sqlite: the stores
+//   store: the CacheStore trait; memory, file/, encrypted/, redis/, sqlite/, postgres/: the stores
+//   url_secrets: a connection URL's password kept out of messages (redis, postgres)
 //   error: CacheError
 
 //! # msal-cache
@@ -25,9 +26,11 @@
 //! - [`store`]: the [`CacheStore`] trait, where the serialized cache lives between calls and
 //!   processes, with [`MemoryCache`], [`FileCache`] (cross-process locked, atomic, 0600),
 //!   [`EncryptedFileCache`] (XChaCha20-Poly1305; key from the caller, a passphrase through
-//!   Argon2id, or the OS keyring), with the `redis` feature `RedisCache` and with the `sqlite`
-//!   feature `SqliteCache` (a row per partition, for servers on one host); implement it to keep
-//!   the cache anywhere else.
+//!   Argon2id, or the OS keyring), with the `redis` feature `RedisCache`, with the `sqlite`
+//!   feature `SqliteCache` (a row per partition, for servers on one host) and with the
+//!   `postgres` feature `PostgresCache` (a row per partition in PostgreSQL, for web farms that
+//!   run it: `PostgresCache::connect(url).await?`, see its module); implement it to keep the
+//!   cache anywhere else.
 //!
 //! ```
 //! use msal_cache::{AccessTokenQuery, TokenCache};
@@ -88,6 +91,8 @@ pub mod index;
 mod intern;
 pub mod keys;
 pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 mod prehashed;
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -95,7 +100,11 @@ pub mod schema;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+mod url_secrets;
 
+#[cfg(feature = "postgres")]
+pub use crate::postgres::PostgresCache;
 #[cfg(feature = "redis")]
 pub use crate::redis::RedisCache;
 #[cfg(feature = "sqlite")]

@@ -302,3 +302,35 @@ async fn issue_17_pinned(
     );
     Ok(())
 }
+
+/// Issue 16, pinned: with the facade's feature `postgres`,
+/// `msal::cache::PostgresCache::connect(url).await -> Result<PostgresCache, msal_cache::CacheError>`,
+/// passed to `.cache(..)` of every application builder. The signature is checked at compile time;
+/// the run needs `MSAL_TEST_POSTGRES_URL` (skipped with a note without it).
+#[tokio::test]
+async fn the_pinned_postgres_store_plugs_into_every_builder(
+) -> Result<(), Box<dyn std::error::Error>> {
+    use msal::cache::PostgresCache;
+    use msal::{ConfidentialClientApplication, ManagedIdentityApplication, ManagedIdentityId};
+
+    let Ok(url) = std::env::var("MSAL_TEST_POSTGRES_URL") else {
+        eprintln!("MSAL_TEST_POSTGRES_URL is not set (scripts/postgres.sh start): skipped");
+        return Ok(());
+    };
+    let connected: Result<PostgresCache, msal_cache::CacheError> =
+        PostgresCache::connect(&url).await;
+    let store = connected?.key_prefix(format!("pinned:{}:", std::process::id()));
+    let public = PublicClientApplication::builder(CLIENT_ID)
+        .cache(store.clone())
+        .build()?;
+    assert!(public.accounts().await?.is_empty());
+    let _confidential = ConfidentialClientApplication::builder(CLIENT_ID)
+        .authority("https://login.microsoftonline.com/contoso.example")
+        .client_secret("not-a-real-secret")
+        .cache(store.clone())
+        .build()?;
+    let _managed = ManagedIdentityApplication::builder(ManagedIdentityId::SystemAssigned)
+        .cache(store)
+        .build()?;
+    Ok(())
+}

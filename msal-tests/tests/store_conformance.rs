@@ -8,7 +8,7 @@ use std::time::Duration;
 use msal_cache::redis::RedisCache;
 use msal_cache::{
     CacheError, CacheStore, Current, EncryptedFileCache, FileCache, Loaded, MemoryCache, Partition,
-    RefreshLock, SqliteCache, StoreVersion, UpdateFn,
+    PostgresCache, RefreshLock, SqliteCache, StoreVersion, UpdateFn,
 };
 use msal_tests::store_conformance::{ConformanceFailure, ConformanceReport, StoreConformance};
 
@@ -124,6 +124,52 @@ async fn redis_cache_conforms() {
             .contains(&"refresh_lock_released_on_holder_death"),
         "{report}"
     );
+}
+
+/// Skipped (with a note) without `MSAL_TEST_POSTGRES_URL`; `scripts/test.sh` always sets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_cache_conforms() {
+    let Ok(url) = std::env::var("MSAL_TEST_POSTGRES_URL") else {
+        eprintln!("MSAL_TEST_POSTGRES_URL is not set (scripts/postgres.sh start): skipped");
+        return;
+    };
+    let run = format!("{:x}", std::process::id());
+    let next = AtomicUsize::new(0);
+    let report = StoreConformance::new(|| async {
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        PostgresCache::connect(&url)
+            .await
+            .unwrap()
+            .key_prefix(format!("msal-conformance:{run}:{n}:"))
+            .refresh_lock_ttl(Duration::from_millis(900))
+    })
+    // Bytes another program wrote into the row: handed over as they are (the caller refuses
+    // them), never overwritten.
+    .damage_with(|store: &PostgresCache| {
+        let url = std::env::var("MSAL_TEST_POSTGRES_URL").unwrap();
+        let key = store.key_for(Partition::All);
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(async {
+                let (raw, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                let damaged = raw
+                    .execute(
+                        "UPDATE msal_cache SET data = '\\x00ff'::bytea WHERE partition = $1",
+                        &[&key],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(damaged, 1, "the damage hook found the row");
+            })
+        })
+    })
+    .holder_death_released_within(Duration::from_secs(5))
+    .run()
+    .await
+    .unwrap();
+    assert!(report.skipped.is_empty(), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -92,8 +92,9 @@
 //!
 //! Its cache is partitioned (app tokens per client and tenant, user tokens per home account,
 //! on-behalf-of tokens per assertion), in memory and in partitioned stores such as
-//! `msal::cache::RedisCache` (feature `redis` of `msal-cache`) or `msal::cache::SqliteCache`
-//! (feature `sqlite`, one host), so a request never copies or writes other users' tokens. Where a
+//! `msal::cache::RedisCache` (feature `redis` of `msal-cache`), `msal::cache::SqliteCache`
+//! (feature `sqlite`, one host) or `msal::cache::PostgresCache` (feature `postgres`, a web farm
+//! that runs PostgreSQL), so a request never copies or writes other users' tokens. Where a
 //! 429/5xx comes without `Retry-After`, identical requests are blocked for 5 s (a service
 //! retries for many users at once; a public client waits 60 s).
 //!

@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use msal::cache::{
     CacheError, CacheStore, EncryptedFileCache, FileCache, Loaded, MemoryCache, Partition,
-    RedisCache, RefreshLock, SqliteCache, StoreVersion, UpdateFn,
+    PostgresCache, RedisCache, RefreshLock, SqliteCache, StoreVersion, UpdateFn,
 };
 
 /// The cache store a harness uses, chosen by `MSAL_TEST_BACKEND`: `memory` (default), `file`,
-/// `encrypted`, `sqlite` or `redis` (`MSAL_TEST_REDIS_URL`, set by `scripts/redis-server.sh`). The test
+/// `encrypted`, `sqlite`, `redis` (`MSAL_TEST_REDIS_URL`, set by `scripts/redis-server.sh`) or
+/// `postgres` (`MSAL_TEST_POSTGRES_URL`, set by `scripts/postgres.sh`). The test
 /// script runs the contract suite once per backend, so every behaviour is pinned on every store.
 #[derive(Clone)]
 pub struct TestStore {
@@ -56,8 +57,21 @@ impl TestStore {
                     _dir: None,
                 }
             }
+            "postgres" => {
+                let url = std::env::var("MSAL_TEST_POSTGRES_URL")
+                    .expect("MSAL_TEST_BACKEND=postgres needs MSAL_TEST_POSTGRES_URL (run scripts/postgres.sh start)");
+                // Rows of its own per harness (a key prefix); the connection is made on first
+                // use, on the test's own runtime.
+                let store = PostgresCache::new(&url)
+                    .expect("a valid MSAL_TEST_POSTGRES_URL")
+                    .key_prefix(format!("msal-test:{}:", uuid_like()));
+                TestStore {
+                    inner: Arc::new(store),
+                    _dir: None,
+                }
+            }
             other => panic!(
-                "unknown MSAL_TEST_BACKEND {other:?} (memory, file, encrypted, sqlite, redis)"
+                "unknown MSAL_TEST_BACKEND {other:?} (memory, file, encrypted, sqlite, redis, postgres)"
             ),
         }
     }
