@@ -126,7 +126,7 @@ impl PublicClientApplication {
     ///     .acquire_token(["User.Read"])
     ///     .print_device_code() // on a machine with no browser: prints the code on stderr
     ///     .await?;
-    /// println!("{} (from {}), expires {}", token.account().map_or("", |a| &a.username),
+    /// println!("{} (from {}), expires {}", token.account().map_or("", |a| a.username.as_str()),
     ///     token.acquisition(), token.expires_on_utc());
     /// # Ok(()) }
     /// ```
