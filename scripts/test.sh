@@ -10,7 +10,21 @@ mkdir -p target
 results=target/test-output.txt
 : >"$results"
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step's wall time, printed as a table at the end (the README's Tests section quotes it).
+timings=()
+step_name=""
+step_started=$SECONDS
+finish_step() {
+  if [ -n "$step_name" ]; then
+    timings+=("$(printf '%6d s  %s' $((SECONDS - step_started)) "$step_name")")
+  fi
+}
+step() {
+  finish_step
+  step_name="$*"
+  step_started=$SECONDS
+  printf '\n==> %s\n' "$*"
+}
 
 # Every step has a time bound, so a hang anywhere fails the run with its name instead of using up
 # CI's time. The bounds are several times what a step takes on a fresh 2-core machine (see the
@@ -77,6 +91,11 @@ done
 
 step "fuzzing: every parser target for a short bounded time, from the committed corpus"
 bounded 1200 scripts/fuzz.sh 10
+
+finish_step
+printf '\n==> time per step\n'
+printf '%s\n' "${timings[@]}"
+printf '%6d s  in all\n' "$SECONDS"
 
 # One plain closing line for CI: the sum over every test binary and backend.
 awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "\ntests: %d passed, %d failed, %d skipped\n", p, f, i }' "$results"

@@ -110,7 +110,7 @@ pub use crate::redis::RedisCache;
 #[cfg(feature = "sqlite")]
 pub use crate::sqlite::SqliteCache;
 pub use arcstr::ArcStr;
-pub use encrypted::EncryptedFileCache;
+pub use encrypted::{DerivedKeyStore, EncryptedFileCache};
 pub use error::CacheError;
 pub use file::FileCache;
 pub use index::{

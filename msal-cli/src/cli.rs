@@ -24,7 +24,9 @@ use crate::output::{OutputFormat, PromptArg};
     version,
     propagate_version = true,
     after_long_help = "\
-The token cache is encrypted by default. Its key: MSAL_CACHE_PASSPHRASE (Argon2id) if set, else
+The token cache is encrypted by default. Its key: MSAL_CACHE_PASSPHRASE (Argon2id; on Linux the
+derived key is kept in the session keyring for MSAL_CACHE_KEY_TIMEOUT seconds, default 600, 0 for
+never) if set, else
 the key file {cache}.key if it exists, else the OS keyring (when built with the `keyring`
 feature), else a new random key file {cache}.key (mode 0600). A key file makes a copied or
 backed-up cache file useless on its own; it does not protect against the same OS user.
@@ -73,7 +75,8 @@ pub(crate) struct GlobalOptions {
     pub plaintext_cache: bool,
 
     /// Never keep the encrypted cache's key in the OS keyring (builds with the `keyring`
-    /// feature): use MSAL_CACHE_PASSPHRASE or a key file.
+    /// feature): use MSAL_CACHE_PASSPHRASE or a key file. Nor the key derived from
+    /// MSAL_CACHE_PASSPHRASE in the session keyring: derive it on every run.
     #[arg(
         long,
         env = "MSAL_NO_KEYRING",

@@ -168,7 +168,17 @@ fn encrypted_store(
                 "{PASSPHRASE_VAR} is set but empty: unset it to use a key file or the keyring"
             )));
         }
-        let store = EncryptedFileCache::with_passphrase(path, passphrase);
+        let mut store = EncryptedFileCache::with_passphrase(path, passphrase);
+        // Argon2id once per session rather than once per command (`session_key.rs`).
+        if !options.no_keyring {
+            if let Some(kept) = crate::session_key::session_key_store(path, options.verbose)
+                .map_err(CliError::Usage)?
+            {
+                store = store
+                    .with_derived_key_store(kept)
+                    .map_err(|err| CliError::Other(err.to_string()))?;
+            }
+        }
         return Ok((Arc::new(store), KeySource::Passphrase));
     }
     let key_path = key_file_path(path);

@@ -52,7 +52,17 @@
 //! By default the cache is an encrypted file (XChaCha20-Poly1305). Its key comes from, in order:
 //! 1. `MSAL_CACHE_PASSPHRASE`: a key derived from the passphrase with Argon2id. Protects the
 //!    cache against anyone without the passphrase, including other processes of the same user
-//!    that do not have it.
+//!    that do not have it. Argon2id costs about 50 ms, so on Linux the first command derives
+//!    the key and keeps it in the kernel's session keyring for `MSAL_CACHE_KEY_TIMEOUT`
+//!    seconds (default 600; `0`, `--no-keyring` or `MSAL_NO_KEYRING` keep nothing): kernel
+//!    memory, never on disk, readable only by processes of this login session, gone at
+//!    logout, reboot or the timeout. While it is kept, a process of the same session can
+//!    decrypt the cache without the passphrase (as `sudo` does not ask again for a few
+//!    minutes), and the passphrase given is not checked against it: a cheap check would let
+//!    whoever reads the kept key guess the passphrase cheaply. Where there is no session
+//!    keyring (other platforms, containers whose seccomp profile forbids keyutils), each
+//!    command derives the key. `-v` says which happened; `keyctl show @s` lists the kept keys
+//!    (`msal-rs:cache-key:{cache path}:...`) and `keyctl purge user msal-rs:` drops them.
 //! 2. An existing key file `{cache}.key` (so a cache keeps working when the tool is rebuilt).
 //! 3. With the cargo feature `keyring`, unless `--no-keyring`/`MSAL_NO_KEYRING` is set: the OS
 //!    keyring (service `msal-rs`, account = the absolute cache path), when it can be used. Protects against copies of the disk or home folder; not against
@@ -123,6 +133,7 @@ mod config;
 mod error;
 mod output;
 mod profiles;
+mod session_key;
 mod tenant;
 
 use std::process::ExitCode;

@@ -172,6 +172,7 @@ pub(crate) fn token_json(result: &AuthenticationResult) -> Value {
         "scopes": result.scopes(),
         "account": result.account().map(token_account_json),
         "source": source_name(result.source()),
+        "acquisition": acquisition_name(result.acquisition()),
     })
 }
 
@@ -190,6 +191,16 @@ pub(crate) fn tsv_line(value: &Value) -> String {
         })
         .collect::<Vec<_>>()
         .join("\t")
+}
+
+/// The `acquisition` field of `msal token --json`: tells a refresh from a sign-in.
+pub(crate) fn acquisition_name(acquisition: msal::Acquisition) -> &'static str {
+    match acquisition {
+        msal::Acquisition::Cache => "cache",
+        msal::Acquisition::Refresh => "refresh",
+        msal::Acquisition::SignIn => "sign_in",
+        _ => "token_request",
+    }
 }
 
 /// An account in `msal accounts --json`.
@@ -233,8 +244,8 @@ pub(crate) fn print_stdout(text: &str) -> Result<(), crate::error::CliError> {
 /// Where the token came from, on stderr.
 pub(crate) fn report_source(result: &AuthenticationResult) {
     let from = match result.source() {
-        TokenSource::Cache => "the token cache",
-        _ => "the identity provider",
+        TokenSource::Cache => "the token cache".to_owned(),
+        _ => format!("the identity provider ({})", result.acquisition()),
     };
     let expiry = relative_expiry(unix_seconds(result.expires_on()), now_unix());
     match &result.account() {

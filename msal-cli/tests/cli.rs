@@ -1016,3 +1016,134 @@ async fn token_workload_identity_sends_the_federated_token_file() {
 // The commands and options of issue 19 (az-like options, exec-credential, git helper, ...).
 #[path = "cli/commands.rs"]
 mod commands;
+
+/// With a passphrase, the Argon2id key is derived by the first command and kept in the session
+/// keyring (Linux keyutils) for `MSAL_CACHE_KEY_TIMEOUT` seconds; the next command takes it from
+/// there. With the timeout 0, or `--no-keyring`, or no keyring at all, every command derives it
+/// and still reads the cache. (The keys this test keeps expire after 30 s.)
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passphrase_key_is_derived_once_and_kept_in_the_session_keyring() {
+    let f = Fixture::new().await;
+    f.mount_device_code().await;
+    let cache = f.path("kept.bin");
+    let with_passphrase = |args: &[&str], timeout: &str| {
+        let mut cmd = f.command(args);
+        cmd.env_remove("MSAL_NO_KEYRING")
+            .arg("--cache")
+            .arg(&cache)
+            .arg("-v")
+            .env("MSAL_CACHE_PASSPHRASE", "correct horse battery staple")
+            .env("MSAL_CACHE_KEY_TIMEOUT", timeout);
+        cmd
+    };
+    let out = run(with_passphrase(
+        &["login", "--device-code", "--scope", SCOPE],
+        "30",
+    ))
+    .await;
+    assert_ok(&out);
+    if stderr(&out).contains("no session keyring") {
+        eprintln!("no keyutils here: the derive-each-run fallback is what ran");
+        return;
+    }
+    assert!(
+        stderr(&out).contains("derived (Argon2id) and kept in the session keyring for 30 s"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run(with_passphrase(&["token", "--scope", SCOPE], "30")).await;
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "AT-bob-device\n");
+    assert!(
+        stderr(&out).contains("came from the session keyring (no Argon2id)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("correct horse"),
+        "no passphrase in the output"
+    );
+
+    // Timeout 0: nothing is taken from or kept in the keyring; the key is derived again.
+    let out = run(with_passphrase(&["token", "--scope", SCOPE], "0")).await;
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "AT-bob-device\n");
+    assert!(
+        stderr(&out).contains("derived (Argon2id) on every run")
+            && !stderr(&out).contains("session keyring ("),
+        "{}",
+        stderr(&out)
+    );
+    // --no-keyring: the same, with no word about the keyring.
+    let mut cmd = with_passphrase(&["token", "--scope", SCOPE, "--no-keyring"], "30");
+    cmd.env("MSAL_NO_KEYRING", "1");
+    let out = run(cmd).await;
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "AT-bob-device\n");
+    assert!(
+        !stderr(&out).contains("session keyring"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A timeout that is not a number of seconds is a usage error (exit 2), not a silent default.
+    let out = run(with_passphrase(&["token", "--scope", SCOPE], "ten")).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("MSAL_CACHE_KEY_TIMEOUT"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// `msal token --json` says how the token was obtained (`acquisition`: sign_in, cache,
+/// refresh), and stderr tells a refresh from a sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_json_tells_a_sign_in_a_cache_hit_and_a_refresh_apart() {
+    let f = Fixture::new().await;
+    f.mount_device_code().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("refresh_token=RT-bob-device"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "access_token": "AT-bob-refreshed", "expires_in": 3600,
+            "scope": SCOPE,
+        })))
+        .mount(&f.server)
+        .await;
+    let acquisition = |out: &Output| {
+        let v: Value = serde_json::from_str(&stdout(out)).unwrap();
+        (
+            v["accessToken"].as_str().map(str::to_owned),
+            v["acquisition"].as_str().map(str::to_owned),
+        )
+    };
+    let out = run(f.plain(&["token", "--device-code", "--scope", SCOPE, "--json"])).await;
+    assert_ok(&out);
+    assert_eq!(
+        acquisition(&out),
+        (Some("AT-bob-device".into()), Some("sign_in".into()))
+    );
+    assert!(stderr(&out).contains("(a sign-in)"), "{}", stderr(&out));
+
+    let out = run(f.plain(&["token", "--scope", SCOPE, "--json"])).await;
+    assert_ok(&out);
+    assert_eq!(
+        acquisition(&out),
+        (Some("AT-bob-device".into()), Some("cache".into()))
+    );
+
+    let out = run(f.plain(&["token", "--scope", SCOPE, "--force-refresh", "--json", "-v"])).await;
+    assert_ok(&out);
+    assert_eq!(
+        acquisition(&out),
+        (Some("AT-bob-refreshed".into()), Some("refresh".into()))
+    );
+    assert!(
+        stderr(&out).contains("from the identity provider (a refresh)"),
+        "{}",
+        stderr(&out)
+    );
+}

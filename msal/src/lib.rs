@@ -65,6 +65,39 @@
 //! # }
 //! ```
 //!
+//! Add `tokio = { version = "1", features = ["macros", "rt-multi-thread"] }` to your
+//! `Cargo.toml` for `#[tokio::main]`; msal-rs itself needs only a Tokio runtime.
+//!
+//! ## The whole pattern in one call
+//! ```no_run
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), msal::Error> {
+//! let app = msal::PublicClientApplication::builder("<client-id>")
+//!     .authority("https://login.microsoftonline.com/organizations")
+//!     .cache(msal::cache::FileCache::new("token_cache.json"))
+//!     .build()?;
+//! // The cache, else the refresh token, else the browser, else (no browser can be opened)
+//! // the device code flow, its message printed on stderr.
+//! let token = app.acquire_token(["User.Read"]).print_device_code().await?;
+//! println!("from {}, expires {}", token.acquisition(), token.expires_on_utc());
+//! # Ok(())
+//! # }
+//! ```
+//! [`AuthenticationResult::acquisition`] tells a cache hit, a refresh and a sign-in apart
+//! ([`Acquisition`]); [`AuthenticationResult::expires_on_utc`] prints as RFC 3339
+//! ([`UtcTime`]). Use [`AcquireToken::device_code_fallback`] to show the device code your
+//! own way.
+//!
+//! ## Choices
+//! - [`TokenSource`] keeps its meaning (did this call use the network?), so code matching
+//!   `TokenSource::IdentityProvider` after a refresh keeps working; the finer [`Acquisition`]
+//!   is a separate accessor rather than a new `TokenSource` variant.
+//! - [`AuthenticationResult::expires_on_utc`] prints whole seconds in UTC, as the cache and
+//!   the wire hold them.
+//! - A request's [`AcquireToken::device_code_fallback`] (or `print_device_code`) overrides the
+//!   application's [`PublicClientApplicationBuilder::device_code_fallback`]; concurrent calls
+//!   sharing one prompt show the code through the first caller's callback.
+//!
 //! ## Signing in
 //! - [`PublicClientApplication::acquire_token`] does the whole pattern in one call: silent, and
 //!   on "interaction required" an interactive sign-in. Concurrent callers needing the user share
@@ -351,6 +384,7 @@ mod result;
 mod scrub;
 mod single_flight;
 mod token_request;
+mod utc_time;
 pub mod workload_identity;
 mod write_back;
 
@@ -390,10 +424,12 @@ pub use msal_core::{
 pub use msal_interactive::{DeviceCodeInfo, SystemBrowser, WebUi, WebUiError};
 pub use pop::{PopKey, PopKeyError, PopRequest, RsaPopKey, RsaPublicJwk, SshCertificateRequest};
 pub use public_client::{AcquireTokenSilent, PublicClientApplication};
-pub use result::{AuthenticationResult, TokenSource};
+pub use result::{Acquisition, AuthenticationResult, TokenSource};
+pub use utc_time::UtcTime;
 pub use workload_identity::{WorkloadIdentityEnvironment, WorkloadIdentityError};
 
 /// The token cache crate: stores ([`cache::FileCache`], [`cache::MemoryCache`]), the
 /// [`cache::CacheStore`] trait to keep the cache anywhere else, and the schema.
+#[doc(inline)]
 pub use msal_cache as cache;
 pub mod http;

@@ -124,8 +124,21 @@ impl PublicClientApplication {
     /// The whole silent-first pattern in one call: a cached token, else a refresh with the
     /// cached refresh token, else interactive sign-in (the browser, or the device code flow
     /// where no browser can be opened and the app set
-    /// [`device_code_fallback`](crate::PublicClientApplicationBuilder::device_code_fallback)).
+    /// [`device_code_fallback`](crate::PublicClientApplicationBuilder::device_code_fallback),
+    /// or this request's [`device_code_fallback`](AcquireToken::device_code_fallback) or
+    /// [`print_device_code`](AcquireToken::print_device_code)).
     /// Concurrent calls that need the user for the same account and scopes share one prompt.
+    ///
+    /// ```no_run
+    /// # async fn f(app: msal::PublicClientApplication) -> Result<(), msal::Error> {
+    /// let token = app
+    ///     .acquire_token(["User.Read"])
+    ///     .print_device_code() // on a machine with no browser: prints the code on stderr
+    ///     .await?;
+    /// println!("{} (from {}), expires {}", token.account().map_or("", |a| a.username.as_str()),
+    ///     token.acquisition(), token.expires_on_utc());
+    /// # Ok(()) }
+    /// ```
     pub fn acquire_token<I>(&self, scopes: I) -> AcquireToken
     where
         I: IntoIterator,
@@ -139,6 +152,7 @@ impl PublicClientApplication {
             login_hint: None,
             correlation_id: None,
             extra_query: Vec::new(),
+            device_code: None,
         }
     }
 

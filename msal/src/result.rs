@@ -6,7 +6,10 @@ use std::time::SystemTime;
 use msal_cache::ArcStr;
 use msal_core::{Account, SharedSecret};
 
-/// Where a token came from.
+use crate::UtcTime;
+
+/// Where a token came from: the cache (no network) or the identity provider. To tell a refresh
+/// from a sign-in, see [`Acquisition`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TokenSource {
@@ -14,6 +17,45 @@ pub enum TokenSource {
     Cache,
     /// The identity provider, over the network.
     IdentityProvider,
+}
+
+impl std::fmt::Display for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TokenSource::Cache => "the token cache",
+            TokenSource::IdentityProvider => "the identity provider",
+        })
+    }
+}
+
+/// How a token was obtained: finer than [`TokenSource`], it tells a silent refresh from a
+/// sign-in. [`AuthenticationResult::acquisition`] returns it.
+///
+/// `Display` prints it in words ("the token cache", "a refresh", "a sign-in", "a token
+/// request"), for messages such as `token from a refresh, expires 2026-12-06T07:15:00Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Acquisition {
+    /// Served from the token cache; no network request was made ([`TokenSource::Cache`]).
+    Cache,
+    /// A cached refresh token was redeemed for a new access token: no user was involved.
+    Refresh,
+    /// The user signed in: through the browser, a device code, or an authorization code.
+    SignIn,
+    /// Any other request to the identity provider: the app's own token (client credentials,
+    /// managed identity, workload identity) or an on-behalf-of exchange.
+    TokenRequest,
+}
+
+impl std::fmt::Display for Acquisition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Acquisition::Cache => "the token cache",
+            Acquisition::Refresh => "a refresh",
+            Acquisition::SignIn => "a sign-in",
+            Acquisition::TokenRequest => "a token request",
+        })
+    }
 }
 
 /// A token and what describes it. `Debug` prints no token.
@@ -27,6 +69,8 @@ pub enum TokenSource {
 pub struct AuthenticationResult {
     token: Arc<TokenData>,
     pub(crate) source: TokenSource,
+    /// Set by the flows that know it (refresh, sign-in); otherwise derived from `source`.
+    acquisition: Option<Acquisition>,
     correlation_id: String,
 }
 
@@ -50,8 +94,15 @@ impl AuthenticationResult {
         AuthenticationResult {
             token,
             source,
+            acquisition: None,
             correlation_id,
         }
+    }
+
+    /// The same result, saying how it was obtained.
+    pub(crate) fn acquired_by(mut self, acquisition: Acquisition) -> Self {
+        self.acquisition = Some(acquisition);
+        self
     }
 
     /// What this result shares with others served from the same entry.
@@ -72,6 +123,12 @@ impl AuthenticationResult {
     /// When the access token expires.
     pub fn expires_on(&self) -> SystemTime {
         self.token.expires_on
+    }
+
+    /// When the access token expires, as a time that prints itself in RFC 3339, UTC
+    /// (`2026-12-06T07:15:00Z`).
+    pub fn expires_on_utc(&self) -> UtcTime {
+        UtcTime::from(self.token.expires_on)
     }
 
     /// When msal-rs will refresh it proactively, if the server asked for that (`refresh_in`).
@@ -103,9 +160,21 @@ impl AuthenticationResult {
         self.token.tenant_id.as_deref()
     }
 
-    /// Where the token came from.
+    /// Where the token came from: the cache or the identity provider. A refresh and a sign-in
+    /// are both [`TokenSource::IdentityProvider`]; [`acquisition`](Self::acquisition) tells
+    /// them apart.
     pub fn source(&self) -> TokenSource {
         self.source
+    }
+
+    /// How the token was obtained: from the cache, by a refresh, by a sign-in, or by another
+    /// token request.
+    pub fn acquisition(&self) -> Acquisition {
+        match (self.source, self.acquisition) {
+            (TokenSource::Cache, _) => Acquisition::Cache,
+            (_, Some(acquisition)) => acquisition,
+            (_, None) => Acquisition::TokenRequest,
+        }
     }
 
     /// The correlation id of the request that produced this result (sent as

@@ -3,13 +3,13 @@
 
 #[cfg(feature = "keyring")]
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chacha20poly1305::aead::Generate;
 use zeroize::Zeroizing;
 
 use super::header::{random_failed, Argon2Params, Kdf, SALT_LEN};
-use super::EncryptedFileCache;
+use super::{DerivedKeyStore, EncryptedFileCache};
 use crate::CacheError;
 
 /// A key derived from a passphrase, remembered with the salt and parameters it was derived for.
@@ -17,6 +17,8 @@ pub(super) struct Derived {
     params: Argon2Params,
     salt: [u8; SALT_LEN],
     key: Zeroizing<[u8; 32]>,
+    /// Taken from the `DerivedKeyStore` rather than derived here.
+    from_store: bool,
 }
 
 /// Where the key comes from. Never printed.
@@ -28,6 +30,8 @@ pub(super) enum KeySource {
         params: Argon2Params,
         /// The last derived key, so a silent call does not run Argon2 again.
         derived: Mutex<Option<Derived>>,
+        /// Where derived keys are also kept between processes, if anywhere.
+        kept: Option<Arc<dyn DerivedKeyStore>>,
     },
     #[cfg(feature = "keyring")]
     Keyring {
@@ -89,6 +93,7 @@ impl EncryptedFileCache {
         let KeySource::Passphrase {
             passphrase,
             derived,
+            kept,
             ..
         } = &*self.key
         else {
@@ -102,6 +107,16 @@ impl EncryptedFileCache {
             if known.params == params && known.salt == salt {
                 return Ok(known.key.clone());
             }
+        }
+        let id = kept_key_id(params, &salt);
+        if let Some(key) = kept.as_ref().and_then(|store| store.get(&id)) {
+            *derived = Some(Derived {
+                params,
+                salt,
+                key: key.clone(),
+                from_store: true,
+            });
+            return Ok(key);
         }
         if passphrase.is_empty() {
             return Err(CacheError::store(
@@ -124,8 +139,39 @@ impl EncryptedFileCache {
             params,
             salt,
             key: key.clone(),
+            from_store: false,
         });
+        if let Some(store) = kept {
+            store.put(&id, &key);
+        }
         Ok(key)
+    }
+
+    /// When the key for `kdf` came from the `DerivedKeyStore`, forget it there and here and
+    /// answer `true` (the caller derives it again); otherwise `false`.
+    pub(super) fn forget_kept_key(&self, kdf: &Kdf) -> bool {
+        let (
+            KeySource::Passphrase {
+                derived,
+                kept: Some(store),
+                ..
+            },
+            Kdf::Argon2id { params, salt },
+        ) = (&*self.key, kdf)
+        else {
+            return false;
+        };
+        let mut derived = derived
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let from_store = derived.as_ref().is_some_and(|known| {
+            known.from_store && known.params == *params && known.salt == *salt
+        });
+        if from_store {
+            *derived = None;
+            store.forget(&kept_key_id(*params, salt));
+        }
+        from_store
     }
 
     /// The key derivation and key for a new file (a fresh salt), or for rewriting one whose
@@ -163,6 +209,19 @@ impl EncryptedFileCache {
             }
         }
     }
+}
+
+/// The name of a derived key in a `DerivedKeyStore`: how it was derived, nothing secret.
+pub(super) fn kept_key_id(params: Argon2Params, salt: &[u8; SALT_LEN]) -> String {
+    use std::fmt::Write as _;
+    let mut id = format!(
+        "argon2id-m{}-t{}-p{}-",
+        params.m_cost_kib, params.t_cost, params.p_cost
+    );
+    for byte in salt {
+        let _ = write!(id, "{byte:02x}");
+    }
+    id
 }
 
 /// Fetch the cache key from the OS keyring, creating it when absent; `true` when created.

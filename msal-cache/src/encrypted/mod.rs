@@ -13,7 +13,9 @@
 //! * [`EncryptedFileCache::with_passphrase`]: a key derived from a passphrase with Argon2id.
 //!   Each file has its own random 16-byte salt, made when the file is first written and kept by
 //!   later writes, so the derived key is computed once per salt and then cached in memory: a
-//!   silent token call does not pay for Argon2 again.
+//!   silent token call does not pay for Argon2 again. A short-lived process can also keep the
+//!   derived key between runs, for a bounded time, in a [`DerivedKeyStore`] of its choice
+//!   ([`EncryptedFileCache::with_derived_key_store`]).
 //! * `EncryptedFileCache::with_os_keyring` (cargo feature `keyring`): a random key kept in the
 //!   OS keyring, created on first use.
 //!
@@ -83,7 +85,10 @@
 //! are the alternatives.
 
 mod header;
+mod kept_key;
 mod key;
+
+pub use self::kept_key::DerivedKeyStore;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -150,8 +155,39 @@ impl EncryptedFileCache {
                 passphrase: Zeroizing::new(passphrase.into()),
                 params: Argon2Params::DEFAULT,
                 derived: Mutex::new(None),
+                kept: None,
             },
         )
+    }
+
+    /// Keep keys derived from the passphrase in `store` as well as in memory, and look there
+    /// before running Argon2: a process that starts once per token (a command-line tool) then
+    /// derives the key once per file, not once per run. See [`DerivedKeyStore`] for what this
+    /// changes in what protects the cache.
+    ///
+    /// Fails with [`CacheError::Store`] when this cache does not use a passphrase.
+    pub fn with_derived_key_store(
+        self,
+        store: Arc<dyn DerivedKeyStore>,
+    ) -> Result<EncryptedFileCache, CacheError> {
+        let KeySource::Passphrase {
+            passphrase, params, ..
+        } = &*self.key
+        else {
+            return Err(CacheError::store(
+                "a derived-key store applies only to a cache protected by a passphrase",
+            ));
+        };
+        let key = KeySource::Passphrase {
+            passphrase: passphrase.clone(),
+            params: *params,
+            derived: Mutex::new(None),
+            kept: Some(store),
+        };
+        Ok(EncryptedFileCache {
+            inner: self.inner,
+            key: Arc::new(key),
+        })
     }
 
     /// Change the Argon2id parameters used for files this cache creates: memory cost in KiB,
@@ -174,7 +210,10 @@ impl EncryptedFileCache {
             p_cost,
         };
         new_params.to_argon2().map_err(CacheError::store)?;
-        let KeySource::Passphrase { passphrase, .. } = &*self.key else {
+        let KeySource::Passphrase {
+            passphrase, kept, ..
+        } = &*self.key
+        else {
             return Err(CacheError::store(
                 "Argon2 parameters apply only to a cache protected by a passphrase",
             ));
@@ -183,6 +222,7 @@ impl EncryptedFileCache {
             passphrase: passphrase.clone(),
             params: new_params,
             derived: Mutex::new(None),
+            kept: kept.clone(),
         };
         Ok(EncryptedFileCache {
             inner: self.inner,
@@ -250,17 +290,28 @@ impl EncryptedFileCache {
         bytes: &[u8],
     ) -> Result<(Zeroizing<Vec<u8>>, Kdf, Zeroizing<[u8; 32]>), CacheError> {
         let sealed = parse(bytes).map_err(|message| self.corrupt(message))?;
-        let key = self.key_for(&sealed.kdf)?;
-        let cipher = XChaCha20Poly1305::new((&*key).into());
-        let plaintext = cipher
-            .decrypt(
+        let decrypt = |key: &Zeroizing<[u8; 32]>| {
+            XChaCha20Poly1305::new((&**key).into()).decrypt(
                 &sealed.nonce,
                 Payload {
                     msg: sealed.ciphertext,
                     aad: sealed.header,
                 },
             )
-            .map_err(|_| self.corrupt(self.authentication_failed()))?;
+        };
+        let key = self.key_for(&sealed.kdf)?;
+        let (plaintext, key) = match decrypt(&key) {
+            Ok(plaintext) => (plaintext, key),
+            // A key kept by a DerivedKeyStore that does not fit (stale, or damaged): forget
+            // it and derive from the passphrase, which is the authority.
+            Err(_) if self.forget_kept_key(&sealed.kdf) => {
+                let key = self.key_for(&sealed.kdf)?;
+                let plaintext =
+                    decrypt(&key).map_err(|_| self.corrupt(self.authentication_failed()))?;
+                (plaintext, key)
+            }
+            Err(_) => return Err(self.corrupt(self.authentication_failed())),
+        };
         Ok((Zeroizing::new(plaintext), sealed.kdf, key))
     }
 
@@ -398,6 +449,105 @@ mod tests {
             )
             .unwrap();
         assert_ne!(*b, *c);
+    }
+
+    /// A `DerivedKeyStore` in memory that counts what it was asked.
+    #[derive(Default)]
+    struct Kept {
+        keys: Mutex<std::collections::HashMap<String, [u8; 32]>>,
+        puts: std::sync::atomic::AtomicUsize,
+        forgets: std::sync::atomic::AtomicUsize,
+    }
+
+    impl DerivedKeyStore for Kept {
+        fn get(&self, id: &str) -> Option<Zeroizing<[u8; 32]>> {
+            self.keys
+                .lock()
+                .unwrap()
+                .get(id)
+                .copied()
+                .map(Zeroizing::new)
+        }
+        fn put(&self, id: &str, key: &[u8; 32]) {
+            self.puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.keys.lock().unwrap().insert(id.to_owned(), *key);
+        }
+        fn forget(&self, id: &str) {
+            self.forgets
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.keys.lock().unwrap().remove(id);
+        }
+    }
+
+    fn passphrase_cache(path: &Path, passphrase: &str, kept: &Arc<Kept>) -> EncryptedFileCache {
+        EncryptedFileCache::with_passphrase(path, passphrase)
+            .with_argon2_params(64, 1, 1)
+            .unwrap()
+            .with_derived_key_store(Arc::clone(kept) as Arc<dyn DerivedKeyStore>)
+            .unwrap()
+    }
+
+    /// A second process (a new `EncryptedFileCache`) takes the key the first one derived from
+    /// the store instead of running Argon2: shown by a cache with the wrong passphrase reading
+    /// the file while the key is kept, and failing once it is not.
+    #[tokio::test]
+    async fn derived_keys_are_kept_in_the_store_between_instances() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bin");
+        let kept = Arc::new(Kept::default());
+        let first = passphrase_cache(&path, "right", &kept);
+        first
+            .modify(Partition::All, None, &mut |_| Ok(b"{}".to_vec()))
+            .await
+            .unwrap();
+        assert_eq!(kept.puts.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let id = kept.keys.lock().unwrap().keys().next().cloned().unwrap();
+        assert!(id.starts_with("argon2id-m64-t1-p1-"), "{id}");
+        assert_eq!(id.len(), "argon2id-m64-t1-p1-".len() + 2 * SALT_LEN);
+
+        let second = passphrase_cache(&path, "typo", &kept);
+        let Loaded::Data { bytes, .. } = second.load(Partition::All, None).await.unwrap() else {
+            panic!("no data")
+        };
+        assert_eq!(bytes, b"{}");
+        assert_eq!(kept.puts.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        kept.keys.lock().unwrap().clear();
+        let third = passphrase_cache(&path, "typo", &kept);
+        let err = third.load(Partition::All, None).await.unwrap_err();
+        assert!(matches!(err, CacheError::Corrupt { .. }), "{err:?}");
+    }
+
+    /// A kept key that does not decrypt the file is forgotten and the key derived again from
+    /// the passphrase: the file is read, and the store then holds the right key.
+    #[tokio::test]
+    async fn a_stale_kept_key_is_forgotten_and_derived_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bin");
+        let kept = Arc::new(Kept::default());
+        passphrase_cache(&path, "right", &kept)
+            .modify(Partition::All, None, &mut |_| Ok(b"{\"a\":1}".to_vec()))
+            .await
+            .unwrap();
+        let id = kept.keys.lock().unwrap().keys().next().cloned().unwrap();
+        let right = kept.keys.lock().unwrap()[&id];
+        kept.keys.lock().unwrap().insert(id.clone(), [7; 32]);
+
+        let cache = passphrase_cache(&path, "right", &kept);
+        let Loaded::Data { bytes, .. } = cache.load(Partition::All, None).await.unwrap() else {
+            panic!("no data")
+        };
+        assert_eq!(bytes, b"{\"a\":1}");
+        assert_eq!(kept.forgets.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(kept.keys.lock().unwrap()[&id], right);
+    }
+
+    #[test]
+    fn a_derived_key_store_needs_a_passphrase_cache() {
+        let err = EncryptedFileCache::with_key("/tmp/c.bin", [0; 32])
+            .with_derived_key_store(Arc::new(Kept::default()))
+            .unwrap_err();
+        assert!(matches!(err, CacheError::Store { .. }), "{err:?}");
     }
 
     #[test]

@@ -430,3 +430,175 @@ async fn extra_query_parameters_reach_the_authorization_and_token_urls() {
     let token = &h.token_requests().await[0];
     assert_eq!(query(&token.url, "dc").as_deref(), Some("ESTS-PUB-WUS2"));
 }
+
+/// One call, three outcomes, told apart: the first `acquire_token` signs in through the browser
+/// (`Acquisition::SignIn`), the second is a cache hit with no prompt and no request
+/// (`Acquisition::Cache`), and once the token has expired the third redeems the refresh token
+/// with no prompt (`Acquisition::Refresh`). `expires_on_utc` prints the expiry in RFC 3339.
+#[tokio::test]
+async fn acquire_token_tells_a_sign_in_a_cache_hit_and_a_refresh_apart() {
+    use msal::Acquisition;
+    let h = Harness::new().await;
+    let browser = FakeBrowser::signing_in();
+    mount_code_redemption(&h, &browser, false).await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_response(
+            "at-refreshed",
+            Some("rt-2"),
+            "User.Read openid profile email",
+            3600,
+        )))
+        .mount(&h.server)
+        .await;
+    let app = app_with(&h, &browser);
+
+    let signed_in = app.acquire_token(["User.Read"]).await.unwrap();
+    assert_eq!(
+        (signed_in.source(), signed_in.acquisition()),
+        (TokenSource::IdentityProvider, Acquisition::SignIn)
+    );
+    assert_eq!(signed_in.acquisition().to_string(), "a sign-in");
+    // T0 + 3600 s.
+    assert_eq!(
+        signed_in.expires_on_utc().to_string(),
+        "2023-11-14T23:13:20Z"
+    );
+    assert_eq!(
+        signed_in.expires_on_utc().system_time(),
+        signed_in.expires_on()
+    );
+
+    let hit = app.acquire_token(["User.Read"]).await.unwrap();
+    assert_eq!(
+        (hit.acquisition(), hit.access_token()),
+        (Acquisition::Cache, signed_in.access_token())
+    );
+    assert_eq!(hit.acquisition().to_string(), "the token cache");
+
+    h.clock.advance(Duration::from_secs(3600));
+    let refreshed = app.acquire_token(["User.Read"]).await.unwrap();
+    assert_eq!(
+        (
+            refreshed.source(),
+            refreshed.acquisition(),
+            refreshed.access_token()
+        ),
+        (
+            TokenSource::IdentityProvider,
+            Acquisition::Refresh,
+            "at-refreshed"
+        )
+    );
+    assert_eq!(refreshed.acquisition().to_string(), "a refresh");
+    assert_eq!(
+        browser.starts.load(Ordering::SeqCst),
+        1,
+        "one prompt in all"
+    );
+    assert_eq!(h.token_requests().await.len(), 2);
+}
+
+/// The device-code fallback can be given per request: with no browser, `acquire_token` calls
+/// this request's callback (not the application's) once, and the result is a sign-in.
+#[tokio::test]
+async fn acquire_token_per_request_device_code_fallback_is_called() {
+    let h = Harness::new().await;
+    let browser = FakeBrowser::answering(|_| Err(WebUiError::Unavailable("no display".into())));
+    Mock::given(method("POST"))
+        .and(path("/common/oauth2/v2.0/devicecode"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "device_code": "dc", "user_code": "QRST", "verification_uri": "https://microsoft.com/devicelogin",
+            "expires_in": 60, "interval": 1
+        })))
+        .mount(&h.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(SIGN_IN_TOKEN_PATH))
+        .and(body_string_contains("device_code=dc"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_response(
+            "at-dc",
+            Some("rt-dc"),
+            "User.Read",
+            3600,
+        )))
+        .mount(&h.server)
+        .await;
+    let app_wide = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&app_wide);
+    let app = app_builder(&h.server, &h.clock, &h.cache, CLIENT_ID)
+        .web_ui(browser)
+        .device_code_fallback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&shown);
+    let r = app
+        .acquire_token(["User.Read"])
+        .device_code_fallback(move |info| sink.lock().unwrap().push(info.display_message()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.access_token(), r.acquisition()),
+        ("at-dc", msal::Acquisition::SignIn)
+    );
+    assert_eq!(
+        *shown.lock().unwrap(),
+        vec![
+            "To sign in, use a web browser to open the page https://microsoft.com/devicelogin \
+             and enter the code QRST to authenticate."
+                .to_owned()
+        ]
+    );
+    assert_eq!(
+        app_wide.load(Ordering::SeqCst),
+        0,
+        "the request's callback wins"
+    );
+
+    // Without any fallback on the app, `print_device_code` alone enables it (the message goes
+    // to stderr), and the silent-first call then finds the cached token: no second sign-in.
+    let h = Harness::new().await;
+    Mock::given(method("POST"))
+        .and(path("/common/oauth2/v2.0/devicecode"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "device_code": "dc2", "user_code": "UVWX", "verification_uri": "https://microsoft.com/devicelogin",
+            "expires_in": 60, "interval": 1
+        })))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(SIGN_IN_TOKEN_PATH))
+        .and(body_string_contains("device_code=dc2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_response(
+            "at-dc2",
+            Some("rt-dc2"),
+            "User.Read",
+            3600,
+        )))
+        .mount(&h.server)
+        .await;
+    let app = app_with(
+        &h,
+        &FakeBrowser::answering(|_| Err(WebUiError::Unavailable("no display".into()))),
+    );
+    let first = app
+        .acquire_token(["User.Read"])
+        .print_device_code()
+        .await
+        .unwrap();
+    assert_eq!(first.access_token(), "at-dc2");
+    let second = app
+        .acquire_token(["User.Read"])
+        .print_device_code()
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.acquisition(), second.access_token()),
+        (msal::Acquisition::Cache, "at-dc2")
+    );
+}

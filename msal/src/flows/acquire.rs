@@ -5,18 +5,19 @@
 //! 2. Silent acquisition for it. Success, or any error but "interaction required", ends here.
 //! 3. Interaction: the configured web UI (the system browser by default). When no browser can
 //!    be opened (no display, an SSH session, a container) and the app allowed it with
-//!    `device_code_fallback`, the device code flow instead. Concurrent callers that need
-//!    interaction for the same account and scopes share one prompt and its result.
+//!    `device_code_fallback` (on the builder, or on this request), the device code flow
+//!    instead. Concurrent callers that need interaction for the same account and scopes share
+//!    one prompt and its result.
 
 use std::future::IntoFuture;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use msal_core::{Account, ScopeSet};
-use msal_interactive::WebUiError;
+use msal_interactive::{DeviceCodeInfo, WebUiError};
 
 use crate::client_core::ClientCore;
-use crate::flows::device_code::AcquireTokenWithDeviceCode;
+use crate::flows::device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
 use crate::flows::interactive::{sign_in_interactively, InteractiveOptions, SignInUi};
 use crate::flows::user_silent::{acquire_token_silent, SilentInput};
 use crate::{AuthenticationResult, Error};
@@ -31,6 +32,8 @@ pub struct AcquireToken {
     pub(crate) login_hint: Option<String>,
     pub(crate) correlation_id: Option<String>,
     pub(crate) extra_query: crate::extra_query::QueryParams,
+    /// This request's device-code fallback; overrides the application's.
+    pub(crate) device_code: Option<DeviceCodeCallback>,
 }
 
 crate::extra_query::extra_query_setter!(AcquireToken, extra_query);
@@ -53,6 +56,26 @@ impl AcquireToken {
         self.correlation_id = Some(id.into());
         self
     }
+
+    /// Where no browser can be opened (no display, an SSH session, a container), sign in with
+    /// the device code flow and show the code through `callback`. Overrides the application's
+    /// [`device_code_fallback`](crate::PublicClientApplicationBuilder::device_code_fallback)
+    /// for this request. `callback` is called once, before polling starts; the user then signs
+    /// in on any other device.
+    pub fn device_code_fallback(
+        mut self,
+        callback: impl Fn(&DeviceCodeInfo) + Send + Sync + 'static,
+    ) -> Self {
+        self.device_code = Some(Arc::new(callback));
+        self
+    }
+
+    /// [`device_code_fallback`](Self::device_code_fallback) that prints the server's message
+    /// ("To sign in, use a web browser to open the page ... and enter the code ...") on
+    /// standard error, where it does not mix with what a program prints on standard output.
+    pub fn print_device_code(self) -> Self {
+        self.device_code_fallback(|info| eprintln!("{}", info.display_message()))
+    }
 }
 
 impl IntoFuture for AcquireToken {
@@ -69,12 +92,16 @@ impl std::fmt::Debug for AcquireToken {
         f.debug_struct("AcquireToken")
             .field("scopes", &self.scopes)
             .field("login_hint", &self.login_hint)
+            .field("device_code_fallback", &self.device_code.is_some())
             .finish_non_exhaustive()
     }
 }
 
 async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
     let (core, ui) = (request.core, request.ui);
+    let device_code = request
+        .device_code
+        .or_else(|| ui.device_code_fallback.clone());
     let account = match request.account {
         Some(account) => Some(account),
         None => {
@@ -140,7 +167,7 @@ async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
     };
     let (flight, joined) = ui.prompts.run(key, {
         let (core, ui) = (Arc::clone(&core), Arc::clone(&ui));
-        move || interact(core, ui, options)
+        move || interact(core, ui, device_code, options)
     });
     if joined {
         tracing::debug!("joined a sign-in prompt already open for this account");
@@ -152,20 +179,19 @@ async fn run(request: AcquireToken) -> Result<AuthenticationResult, Error> {
 async fn interact(
     core: Arc<ClientCore>,
     ui: Arc<SignInUi>,
+    fallback: Option<DeviceCodeCallback>,
     options: InteractiveOptions,
 ) -> Result<AuthenticationResult, Error> {
     let device_code = |options: InteractiveOptions| {
-        ui.device_code_fallback
-            .clone()
-            .map(|callback| AcquireTokenWithDeviceCode {
-                core: Arc::clone(&core),
-                scopes: options.scopes,
-                callback,
-                claims: options.claims,
-                correlation_id: options.correlation_id,
-                extra_query: options.extra_query,
-                tenant: options.tenant,
-            })
+        fallback.clone().map(|callback| AcquireTokenWithDeviceCode {
+            core: Arc::clone(&core),
+            scopes: options.scopes,
+            callback,
+            claims: options.claims,
+            correlation_id: options.correlation_id,
+            extra_query: options.extra_query,
+            tenant: options.tenant,
+        })
     };
     if !ui.custom_web_ui && !msal_interactive::browser_available() {
         if let Some(flow) = device_code(options.clone()) {

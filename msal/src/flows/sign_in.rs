@@ -235,5 +235,6 @@ pub(crate) async fn save_sign_in(
         &target,
         account,
         sign_in.correlation_id,
-    ))
+    )
+    .acquired_by(crate::Acquisition::SignIn))
 }

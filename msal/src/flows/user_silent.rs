@@ -588,7 +588,8 @@ async fn save(
         &target,
         account,
         &params.correlation_id,
-    ))
+    )
+    .acquired_by(crate::Acquisition::Refresh))
 }
 
 /// Redeem `rt` for the scopes of `params`.
