@@ -1,10 +1,10 @@
 //! [`SharedSecret`]: a token that many readers share without copying it, with the same
-//! redaction as [`Secret`](crate::Secret).
+//! redaction as [`Secret`].
 //!
 //! # Why a second type
 //!
 //! The token cache hands the same access token to every caller that hits it, thousands of
-//! times a second, and [`Secret`](crate::Secret) owns its bytes, so sharing one would mean a
+//! times a second, and [`Secret`] owns its bytes, so sharing one would mean a
 //! copy per hit or an `Arc<Secret>` (two pointer hops on the hit path, and an allocation per
 //! entry at load). `SharedSecret` is an [`ArcStr`]: one allocation, a thin pointer, a clone is a
 //! reference count. The hit benchmark (`msal-bench`, the callgrind method in BENCHMARKS.md)
@@ -13,9 +13,9 @@
 //! What it gives up: the bytes are not wiped on drop. They are immutable and shared, so no
 //! single holder may wipe them; the cache's tokens live as long as the cache anyway. Secrets
 //! that have one owner (codes, verifiers, client secrets, the token response on its way into
-//! the cache) are [`Secret`](crate::Secret)s and are wiped.
+//! the cache) are [`Secret`]s and are wiped.
 //!
-//! Like [`Secret`](crate::Secret): `Debug` prints `SharedSecret([redacted])`, there is no
+//! Like [`Secret`]: `Debug` prints `SharedSecret([redacted])`, there is no
 //! `Display`, equality is constant-time, and serde reads and writes the plain string (the
 //! unified cache format stores tokens as plain strings).
 
@@ -38,7 +38,7 @@ use crate::Secret;
 /// assert_eq!(format!("{copy:?}"), "SharedSecret([redacted])");
 /// assert_eq!(copy.expose_secret(), "eyJ0eXAi.c2VjcmV0");
 /// ```
-#[derive(Clone, Default, Hash)]
+#[derive(Clone, Default)]
 pub struct SharedSecret(ArcStr);
 
 impl SharedSecret {

@@ -22,8 +22,8 @@ use msal_core::Secret;
 
 use crate::client_core::ClientCore;
 
+use crate::flows::refresh_redemption::single_use_refresh_tokens;
 use crate::flows::sign_in::{save_sign_in, start_sign_in, SignIn, SignInKind, SignInStart};
-use crate::flows::user_silent::single_use_refresh_tokens;
 use crate::http::throttle::{secret_fingerprint, throttle_key};
 use crate::token_request::{send_throttled, ThrottledRequest};
 use crate::{AuthenticationResult, Error};
