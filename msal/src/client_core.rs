@@ -17,17 +17,6 @@ use crate::{AuthenticationResult, Error};
 /// Access tokens claiming to live longer than this are treated as corrupt (MSAL.NET #1806).
 pub(crate) const MAX_PLAUSIBLE_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
-/// Whether `tenant` can go into an authority URL: a GUID or a domain name. Anything else (a
-/// `/`, `?` or `#` from a tampered cache entry or a caller) would change the URL's path or
-/// query.
-pub(crate) fn is_valid_tenant(tenant: &str) -> bool {
-    !tenant.is_empty()
-        && tenant.len() <= 256
-        && tenant
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
-}
-
 /// The partition rule for user tokens (see [`ClientCore::user_partition`]): an account's own
 /// partition in a confidential client, the whole cache in a public one.
 pub(crate) fn user_partition(confidential: bool, home_account_id: &str) -> Partition<'_> {
@@ -182,7 +171,7 @@ impl ClientCore {
                 .home_tenant_id()
                 .or(Some(account.tenant_id.as_str()).filter(|t| !t.is_empty()));
             match tenant {
-                Some(tenant) if is_valid_tenant(tenant) => {
+                Some(tenant) if crate::tenant_name::is_valid_tenant(tenant) => {
                     return Some(self.tenant_authority(tenant));
                 }
                 Some(_) => {
@@ -238,34 +227,5 @@ impl ClientCore {
             map.insert(tenant.to_owned(), Arc::clone(&authority));
         }
         authority
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_valid_tenant;
-
-    #[test]
-    fn tenants_are_guids_or_domain_names() {
-        for ok in [
-            "72f9a1b0-dddd-4eee-9fff-222222222222",
-            "contoso.onmicrosoft.com",
-            "consumers",
-            "9188040d-6c67-4c5b-b112-36a304b66dad",
-        ] {
-            assert!(is_valid_tenant(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "a/b",
-            "t?x=1",
-            "t#f",
-            "t%2f",
-            "t b",
-            "ü",
-            &"a".repeat(257),
-        ] {
-            assert!(!is_valid_tenant(bad), "{bad}");
-        }
     }
 }

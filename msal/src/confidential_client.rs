@@ -19,7 +19,7 @@ use crate::flows::long_running_obo::{
     AcquireTokenInLongRunningProcess, InitiateLongRunningProcess,
 };
 use crate::flows::on_behalf_of::AcquireTokenOnBehalfOf;
-use crate::flows::user_silent::SilentInput;
+use crate::flows::silent_params::SilentInput;
 use crate::public_client::AcquireTokenSilent;
 use crate::region::{AzureRegion, RegionDetector};
 use crate::request::RequestOptions;

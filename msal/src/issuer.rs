@@ -44,7 +44,7 @@ fn matches_template(expected: &str, actual: &str, tenant_ok: impl Fn(&str) -> bo
     let segment = &actual[before.len()..actual.len() - after.len()];
     actual[..before.len()].eq_ignore_ascii_case(before)
         && actual[actual.len() - after.len()..].eq_ignore_ascii_case(after)
-        && crate::client_core::is_valid_tenant(segment)
+        && crate::tenant_name::is_valid_tenant(segment)
         && tenant_ok(segment)
 }
 

@@ -383,6 +383,7 @@ mod request;
 mod result;
 mod scrub;
 mod single_flight;
+mod tenant_name;
 mod token_request;
 mod utc_time;
 pub mod workload_identity;

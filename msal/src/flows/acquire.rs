@@ -19,7 +19,8 @@ use msal_interactive::{DeviceCodeInfo, WebUiError};
 use crate::client_core::ClientCore;
 use crate::flows::device_code::{AcquireTokenWithDeviceCode, DeviceCodeCallback};
 use crate::flows::interactive::{sign_in_interactively, InteractiveOptions, SignInUi};
-use crate::flows::user_silent::{acquire_token_silent, SilentInput};
+use crate::flows::silent_params::SilentInput;
+use crate::flows::user_silent::acquire_token_silent;
 use crate::{AuthenticationResult, Error};
 
 /// A silent-first request that falls back to interactive sign-in; `.await` it.

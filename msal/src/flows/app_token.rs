@@ -132,7 +132,7 @@ pub(crate) fn request_authority(
     let Some(tenant) = tenant.map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(Arc::clone(&core.authority));
     };
-    if !crate::client_core::is_valid_tenant(tenant) {
+    if !crate::tenant_name::is_valid_tenant(tenant) {
         return Err(Error::InvalidArgument(format!(
             "{tenant:?} is not a tenant id or domain name"
         )));

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::user_silent::{normalise, SilentInput};
+use super::silent_params::{normalise, SilentInput};
 use crate::client_core::ClientCore;
 use crate::engine::serve;
 use crate::pop::{AuthScheme, SchemeRequest};

@@ -57,20 +57,6 @@ use crate::flows::on_behalf_of::OboFlow;
 use crate::request::{request_options, RequestOptions};
 use crate::{AuthenticationResult, Error};
 
-/// The longest session key accepted.
-const MAX_SESSION_KEY_LEN: usize = 1024;
-
-/// A session key as given, if it is one (see the [module notes](self)).
-pub(crate) fn checked_session_key(key: String) -> Result<String, Error> {
-    if key.trim().is_empty() || key.len() > MAX_SESSION_KEY_LEN || key.chars().any(char::is_control)
-    {
-        return Err(Error::InvalidArgument(
-            "a long-running session key is 1 to 1024 characters without control characters".into(),
-        ));
-    }
-    Ok(key)
-}
-
 /// What [`InitiateLongRunningProcess`] returns: the first token and the session key to acquire
 /// later ones with.
 #[derive(Debug, Clone)]

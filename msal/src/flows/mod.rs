@@ -24,6 +24,7 @@ pub mod long_running_obo;
 pub mod on_behalf_of;
 pub(crate) mod refresh_redemption;
 pub(crate) mod sign_in;
+pub(crate) mod silent_params;
 pub(crate) mod tenant;
 pub(crate) mod user_silent;
 pub mod username_password;

@@ -79,6 +79,20 @@ impl std::fmt::Debug for AcquireTokenOnBehalfOf {
     }
 }
 
+/// The longest session key accepted.
+const MAX_SESSION_KEY_LEN: usize = 1024;
+
+/// A session key as given, if it is one (see [`crate::flows::long_running_obo`]).
+pub(crate) fn checked_session_key(key: String) -> Result<String, Error> {
+    if key.trim().is_empty() || key.len() > MAX_SESSION_KEY_LEN || key.chars().any(char::is_control)
+    {
+        return Err(Error::InvalidArgument(
+            "a long-running session key is 1 to 1024 characters without control characters".into(),
+        ));
+    }
+    Ok(key)
+}
+
 /// The partition key of an incoming assertion: base64url of its SHA-256, as MSAL.NET computes
 /// it. Only the hash is ever stored.
 pub fn user_assertion_hash(user_assertion: &str) -> String {
@@ -124,7 +138,7 @@ impl OboFlow {
             return Err(Error::InvalidArgument("the user assertion is empty".into()));
         }
         let assertion_hash = match (session_key, &user_assertion) {
-            (Some(key), _) => crate::flows::long_running_obo::checked_session_key(key)?,
+            (Some(key), _) => checked_session_key(key)?,
             (None, Some(assertion)) => user_assertion_hash(assertion.expose_secret()),
             (None, None) => {
                 return Err(Error::InvalidArgument(

@@ -9,7 +9,7 @@ use msal_core::{Authority, Endpoints, TokenResponse};
 
 use crate::client_core::ClientCore;
 use crate::error::UiRequiredReason;
-use crate::flows::user_silent::SilentParams;
+use crate::flows::silent_params::SilentParams;
 use crate::http::throttle::{secret_fingerprint, throttle_key};
 use crate::pop::AuthScheme;
 use crate::token_request::{anchor_mailbox, send_throttled, ThrottledRequest};
