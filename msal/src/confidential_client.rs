@@ -246,23 +246,28 @@ impl ConfidentialClientApplication {
             correlation_id: None,
             policy: None,
             extra_query: Vec::new(),
+            scheme: None,
         }
     }
 
     /// A token for a signed-in user of a web app, without interaction: from the user's cache
     /// partition, else by redeeming their refresh token (with the app's credential). Fails with
-    /// [`Error::UiRequired`] when the user must sign in again.
+    /// [`Error::UiRequired`] when the user must sign in again. Takes
+    /// [`proof_of_possession`](AcquireTokenSilent::proof_of_possession) and
+    /// [`ssh_certificate`](AcquireTokenSilent::ssh_certificate): a refresh then asks for that
+    /// token type too.
     pub fn acquire_token_silent<'a, I>(
         &'a self,
         scopes: I,
         account: &'a Account,
-    ) -> AcquireTokenSilent<'a>
+    ) -> AcquireTokenSilent<'a, ConfidentialClientApplication>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
         AcquireTokenSilent {
             scheme: None,
+            app: std::marker::PhantomData,
             core: &self.core,
             input: SilentInput {
                 scopes: collect(scopes),
@@ -313,6 +318,23 @@ impl ConfidentialClientApplication {
         Ok(())
     }
 }
+
+// Only a confidential client's silent request: MSAL allows proof of possession on a public
+// client only through a broker, which msal-rs has not (see `crate::pop`).
+crate::pop::pop_setter!(
+    AcquireTokenSilent<'_, ConfidentialClientApplication>,
+    "```no_run
+# async fn run(app: msal::ConfidentialClientApplication, account: msal::Account) -> Result<(), msal::Error> {
+let pop = msal::PopRequest::new(\"GET\", \"https://resource.example/api/items\")?;
+let r = app
+    .acquire_token_silent([\"https://resource.example/items.read\"], &account)
+    .proof_of_possession(pop)
+    .await?;
+assert_eq!(r.token_type(), \"pop\");
+# Ok(()) }
+```",
+    scheme
+);
 
 fn collect<I>(scopes: I) -> Vec<String>
 where

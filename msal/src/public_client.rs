@@ -1,6 +1,7 @@
 //! [`PublicClientApplication`]: desktop, mobile and command-line apps acting for a user.
 
 use std::future::IntoFuture;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -89,6 +90,7 @@ impl PublicClientApplication {
     {
         AcquireTokenSilent {
             scheme: None,
+            app: PhantomData,
             core: &self.core,
             input: SilentInput {
                 scopes: scopes.into_iter().map(|s| s.as_ref().to_owned()).collect(),
@@ -182,6 +184,7 @@ impl PublicClientApplication {
             correlation_id: None,
             extra_query: Vec::new(),
             tenant: None,
+            scheme: None,
         }
     }
 
@@ -300,14 +303,21 @@ impl std::fmt::Debug for PublicClientApplication {
 /// It borrows the application and the account until it completes: a cache hit then takes
 /// no reference count on either, which threads sharing an app would contend on. To run it on
 /// another task, move clones into that task (`PublicClientApplication` is cheap to clone).
+///
+/// `App` is the application that made it: the options are the same, except that only a
+/// [`ConfidentialClientApplication`](crate::ConfidentialClientApplication)'s takes
+/// [`proof_of_possession`](AcquireTokenSilent::proof_of_possession) (see [`crate::PopRequest`]
+/// for why a public client's does not).
 #[must_use = "a request does nothing until it is awaited"]
-pub struct AcquireTokenSilent<'a> {
+pub struct AcquireTokenSilent<'a, App = PublicClientApplication> {
     pub(crate) core: &'a Arc<ClientCore>,
     pub(crate) input: SilentInput<'a>,
     pub(crate) scheme: Option<crate::pop::SchemeRequest>,
+    /// Which application's request this is (it decides the options offered).
+    pub(crate) app: PhantomData<fn() -> App>,
 }
 
-impl AcquireTokenSilent<'_> {
+impl<App> AcquireTokenSilent<'_, App> {
     /// Skip the cached access token and redeem the refresh token (default false).
     pub fn force_refresh(mut self, force: bool) -> Self {
         self.input.force_refresh = force;
@@ -392,7 +402,7 @@ impl AcquireTokenSilent<'_> {
     }
 }
 
-impl<'a> IntoFuture for AcquireTokenSilent<'a> {
+impl<'a, App> IntoFuture for AcquireTokenSilent<'a, App> {
     type Output = Result<AuthenticationResult, Error>;
     type IntoFuture = BoxFuture<'a, Self::Output>;
 
@@ -404,7 +414,7 @@ impl<'a> IntoFuture for AcquireTokenSilent<'a> {
     }
 }
 
-impl std::fmt::Debug for AcquireTokenSilent<'_> {
+impl<App> std::fmt::Debug for AcquireTokenSilent<'_, App> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AcquireTokenSilent")
             .field("scopes", &self.input.scopes)
@@ -412,6 +422,7 @@ impl std::fmt::Debug for AcquireTokenSilent<'_> {
             .field("force_refresh", &self.input.force_refresh)
             .field("claims", &self.input.claims.is_some())
             .field("tenant", &self.input.tenant)
+            .field("auth_scheme", &self.scheme)
             .finish()
     }
 }

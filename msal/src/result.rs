@@ -105,6 +105,13 @@ impl AuthenticationResult {
         self
     }
 
+    /// The same result (source, acquisition, correlation id) around other token data: a
+    /// proof-of-possession result's signed request.
+    pub(crate) fn with_token(mut self, token: Arc<TokenData>) -> Self {
+        self.token = token;
+        self
+    }
+
     /// What this result shares with others served from the same entry.
     pub(crate) fn token_data(&self) -> &Arc<TokenData> {
         &self.token

@@ -21,26 +21,17 @@ pub(crate) struct Checked {
     pub client_info_home_account_id: Option<String>,
 }
 
-/// Check a token response: a Bearer token, a decodable `client_info` and ID token.
-pub(crate) fn check_response(tokens: &TokenResponse) -> Result<Checked, Error> {
-    check_response_as(tokens, "bearer")
-}
-
-/// [`check_response`] for a token of `token_type` (`bearer`, or a key-bound scheme's).
-pub(crate) fn check_response_as(
+/// Check a token response: a token of the type asked for (the key-bound scheme's, `None`:
+/// Bearer), a decodable `client_info` and ID token.
+pub(crate) fn check_response_for(
     tokens: &TokenResponse,
-    token_type: &str,
+    scheme: Option<&crate::pop::AuthScheme>,
 ) -> Result<Checked, Error> {
+    check_token_type(tokens, scheme)?;
     let protocol = |message: String| Error::Protocol {
         status: Some(200),
         message,
     };
-    if !tokens.token_type.eq_ignore_ascii_case(token_type) {
-        return Err(protocol(format!(
-            "expected a {token_type} token, got token_type {:?}",
-            tokens.token_type
-        )));
-    }
     let client_info_home_account_id = match &tokens.client_info {
         Some(raw) => ClientInfo::decode(raw)
             .map_err(|e| protocol(e.to_string()))?
@@ -191,15 +182,20 @@ pub(crate) fn access_token_entry(
     }
 }
 
-/// A Bearer token, or a protocol error.
-pub(crate) fn check_bearer(tokens: &TokenResponse) -> Result<(), Error> {
-    if tokens.token_type.eq_ignore_ascii_case("bearer") {
+/// A token of the type the request asked for (its key-bound scheme's, else Bearer), or a
+/// protocol error: an answer of another type is refused, as MSAL.NET's `token_type_mismatch`.
+pub(crate) fn check_token_type(
+    tokens: &TokenResponse,
+    scheme: Option<&crate::pop::AuthScheme>,
+) -> Result<(), Error> {
+    let expected = crate::pop::expected_token_type(scheme);
+    if tokens.token_type.eq_ignore_ascii_case(expected) {
         Ok(())
     } else {
         Err(Error::Protocol {
             status: Some(200),
             message: format!(
-                "expected a Bearer token, got token_type {:?}",
+                "expected a {expected} token, got token_type {:?}",
                 tokens.token_type
             ),
         })

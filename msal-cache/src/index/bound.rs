@@ -45,6 +45,21 @@ impl TokenCache {
             .max_by_key(|r| r.entry.expires_on)
             .map(|r| &r.entry)
     }
+
+    /// The usable key-bound on-behalf-of access token obtained with the incoming assertion
+    /// whose hash is `user_assertion_hash` (`q.home_account_id` is ignored: the assertion
+    /// identifies the user), of the binding's token type and key id. Same rules as
+    /// [`find_bound_access_token`](Self::find_bound_access_token) otherwise.
+    pub fn find_on_behalf_of_bound_access_token(
+        &self,
+        user_assertion_hash: &str,
+        q: &AccessTokenQuery<'_>,
+        binding: &KeyBinding<'_>,
+    ) -> Option<&AccessTokenEntry> {
+        self.find_on_behalf_of_where(user_assertion_hash, q, |e| {
+            e.is_key_bound(binding.token_type, binding.key_id)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -112,5 +127,41 @@ mod tests {
             key_id: "K1",
         };
         assert!(cache.find_bound_access_token(&q, &bearer).is_none());
+    }
+
+    #[test]
+    fn on_behalf_of_bound_tokens_are_found_by_assertion_and_key_only() {
+        const OBO: &str = r#"{"AccessToken": {
+            "b": {"credential_type": "AccessToken", "secret": "obo-bearer", "home_account_id": "u.t",
+                  "environment": "login.microsoftonline.com", "client_id": "c", "realm": "t",
+                  "target": "https://r/.default", "token_type": "Bearer", "expires_on": "5000",
+                  "user_assertion_hash": "H1"},
+            "p": {"credential_type": "AccessToken", "secret": "obo-pop", "home_account_id": "u.t",
+                  "environment": "login.microsoftonline.com", "client_id": "c", "realm": "t",
+                  "target": "https://r/.default", "token_type": "pop", "key_id": "thumb",
+                  "expires_on": "6000", "user_assertion_hash": "H1"}}}"#;
+        let cache = TokenCache::from_json(OBO.as_bytes()).unwrap();
+        let scopes = ScopeSet::from_target("https://r/.default");
+        let q = query(&scopes);
+        let pop = KeyBinding {
+            token_type: "pop",
+            key_id: "thumb",
+        };
+        let hit = cache.find_on_behalf_of_bound_access_token("H1", &q, &pop);
+        assert_eq!(hit.unwrap().secret.expose_secret(), "obo-pop");
+        assert!(cache
+            .find_on_behalf_of_bound_access_token("H2", &q, &pop)
+            .is_none());
+        let other_key = KeyBinding {
+            token_type: "pop",
+            key_id: "other",
+        };
+        assert!(cache
+            .find_on_behalf_of_bound_access_token("H1", &q, &other_key)
+            .is_none());
+        // The Bearer lookup sees the Bearer entry only; the non-OBO bound lookup neither.
+        let bearer = cache.find_on_behalf_of_access_token("H1", &q).unwrap();
+        assert_eq!(bearer.secret.expose_secret(), "obo-bearer");
+        assert!(cache.find_bound_access_token(&q, &pop).is_none());
     }
 }

@@ -58,11 +58,23 @@ impl TokenCache {
         user_assertion_hash: &str,
         q: &AccessTokenQuery<'_>,
     ) -> Option<&AccessTokenEntry> {
+        self.find_on_behalf_of_where(user_assertion_hash, q, |e| e.is_on_behalf_of_bearer())
+    }
+
+    /// The access token obtained with the assertion whose hash is `user_assertion_hash` that
+    /// matches the query (client, tenant, scopes, plausible expiry) and `kind` (its token type
+    /// and binding); of several, the one expiring last.
+    pub(super) fn find_on_behalf_of_where(
+        &self,
+        user_assertion_hash: &str,
+        q: &AccessTokenQuery<'_>,
+        kind: impl Fn(&AccessTokenEntry) -> bool,
+    ) -> Option<&AccessTokenEntry> {
         let b = Bucket::new(&[user_assertion_hash, q.environment, q.client_id, q.realm]);
         self.access_tokens
             .bucket(&b, b.hash(&self.hasher))
             .filter(|r| assertion_hash_of(&r.entry.extra) == Some(user_assertion_hash))
-            .filter(|r| r.entry.expires_on <= q.max_expires_on && r.entry.is_on_behalf_of_bearer())
+            .filter(|r| r.entry.expires_on <= q.max_expires_on && kind(&r.entry))
             .filter(|r| q.scopes.is_subset_of(&r.scopes))
             .max_by_key(|r| r.entry.expires_on)
             .map(|r| &r.entry)

@@ -146,6 +146,12 @@ impl AccessTokenEntry {
     /// (both compared ignoring ASCII case), without .NET's extra key components and not an
     /// on-behalf-of token.
     pub fn is_bound_to(&self, token_type: &str, key_id: &str) -> bool {
+        self.is_key_bound(token_type, key_id) && !self.extra.contains_key("user_assertion_hash")
+    }
+
+    /// [`is_bound_to`](Self::is_bound_to) whether or not it is an on-behalf-of token (the
+    /// on-behalf-of lookup checks the assertion hash itself).
+    pub(crate) fn is_key_bound(&self, token_type: &str, key_id: &str) -> bool {
         self.credential_type.eq_ignore_ascii_case("AccessToken")
             && self
                 .token_type
@@ -155,7 +161,6 @@ impl AccessTokenEntry {
                 .key_id()
                 .is_some_and(|k| k.eq_ignore_ascii_case(key_id))
             && !self.extra.contains_key("ext")
-            && !self.extra.contains_key("user_assertion_hash")
     }
 
     /// The extended expiry, falling back to .NET's `ext_expires_on`.

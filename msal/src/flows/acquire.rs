@@ -192,6 +192,7 @@ async fn interact(
             correlation_id: options.correlation_id,
             extra_query: options.extra_query,
             tenant: options.tenant,
+            scheme: options.scheme,
         })
     };
     if !ui.custom_web_ui && !msal_interactive::browser_available() {

@@ -16,10 +16,10 @@ use msal_core::{Authority, ScopeSet};
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
 use crate::engine::{cached_result, memo_answer, serve, CachedFlow, Found};
 use crate::hit_memo::MemoKey;
-use crate::pop::{AuthScheme, SchemeRequest};
+use crate::pop::AuthScheme;
 use crate::request::{merge_claims, request_options, RequestOptions};
 use crate::token_request::{send_throttled, ThrottledRequest};
-use crate::write_back::{access_token_entry, cached_target, check_bearer};
+use crate::write_back::{access_token_entry, cached_target, check_token_type};
 use crate::{AuthenticationResult, Error, TokenSource};
 
 /// A client credentials request; set options, then `.await` it.
@@ -32,25 +32,34 @@ pub struct AcquireTokenForClient {
 
 request_options!(AcquireTokenForClient);
 
-impl AcquireTokenForClient {
-    /// Ask for a proof-of-possession token bound to a key and to this HTTP request (MSAL.NET
-    /// `WithProofOfPossession`): the result's [`token_type`](AuthenticationResult::token_type)
-    /// is `pop` and its access token a signed HTTP request (see [`crate::PopRequest`]). Cached
-    /// per key; never served to, nor served from, a Bearer request.
-    pub fn proof_of_possession(mut self, request: crate::PopRequest) -> Self {
-        self.options.auth_scheme = Some(SchemeRequest::Pop(request));
-        self
-    }
-
-    /// Ask for an SSH certificate for a public key (MSAL.NET
-    /// `WithSSHCertificateAuthenticationScheme`): the result's access token is the
-    /// certificate, its [`token_type`](AuthenticationResult::token_type) `ssh-cert`. Cached per
-    /// key id.
-    pub fn ssh_certificate(mut self, request: crate::SshCertificateRequest) -> Self {
-        self.options.auth_scheme = Some(SchemeRequest::SshCert(request));
-        self
-    }
-}
+crate::pop::pop_setter!(
+    AcquireTokenForClient,
+    "```no_run
+# async fn run(app: msal::ConfidentialClientApplication) -> Result<(), msal::Error> {
+let pop = msal::PopRequest::new(\"GET\", \"https://resource.example/api/items\")?;
+let r = app
+    .acquire_token_for_client([\"https://resource.example/.default\"])
+    .proof_of_possession(pop)
+    .await?;
+assert_eq!(r.token_type(), \"pop\");
+# Ok(()) }
+```",
+    options.auth_scheme
+);
+crate::pop::ssh_setter!(
+    AcquireTokenForClient,
+    "```no_run
+# async fn run(app: msal::ConfidentialClientApplication, line: &str) -> Result<(), msal::Error> {
+let ssh = msal::SshCertificateRequest::from_openssh_public_key(\"my-key\", line)?;
+let r = app
+    .acquire_token_for_client([\"https://pas.windows.net/CheckMyAccess/Linux/.default\"])
+    .ssh_certificate(ssh)
+    .await?;
+assert_eq!(r.token_type(), \"ssh-cert\");
+# Ok(()) }
+```",
+    options.auth_scheme
+);
 
 impl IntoFuture for AcquireTokenForClient {
     type Output = Result<AuthenticationResult, Error>;
@@ -73,10 +82,7 @@ impl IntoFuture for AcquireTokenForClient {
             let span = tracing::debug_span!("acquire_token_for_client", correlation_id = %flow.correlation_id);
             let core = Arc::clone(&self.core);
             let result = serve(self.core, Arc::clone(&flow)).instrument(span).await?;
-            match &flow.scheme {
-                Some(scheme) => scheme.finish(result, core.now_secs()),
-                None => Ok(result),
-            }
+            crate::pop::finish(flow.scheme.as_ref(), result, core.now_secs())
         })
     }
 }
@@ -192,7 +198,7 @@ impl AppTokenFlow {
             ));
         }
         let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
-        let scheme = options.auth_scheme.map(AuthScheme::resolve).transpose()?;
+        let scheme = crate::pop::resolve(options.auth_scheme)?;
         let extra_query = crate::extra_query::merge(&core.extra_query, &options.extra_query)?;
         Ok(AppTokenFlow {
             scheme,
@@ -286,7 +292,7 @@ impl CachedFlow for AppTokenFlow {
         // A key-bound request never shares a refresh with a Bearer one or another key's.
         let home_account_id = match &self.scheme {
             None => "app".into(),
-            Some(s) => format!("app {} {}", s.token_type(), s.key_id()),
+            Some(s) => format!("app {}", s.key_part()),
         };
         RefreshKey {
             home_account_id,
@@ -325,10 +331,8 @@ impl CachedFlow for AppTokenFlow {
             if let Some(claims) = &flow.claims {
                 form.push(("claims", claims));
             }
-            let scheme_fields = flow.scheme.as_ref().map(AuthScheme::form_fields);
-            for (name, value) in scheme_fields.iter().flatten() {
-                form.push((name, value));
-            }
+            let scheme_fields = crate::pop::form_fields(flow.scheme.as_ref());
+            form.extend(scheme_fields.iter().map(|(k, v)| (*k, v.as_str())));
             let authority = flow.authority.canonical_url();
             let mut key_parts = vec![&*core.client_id, &*authority, &*scope, "app"];
             if let Some(scheme) = &flow.scheme {
@@ -349,10 +353,7 @@ impl CachedFlow for AppTokenFlow {
                 },
             )
             .await?;
-            match &flow.scheme {
-                None => check_bearer(&tokens)?,
-                Some(scheme) => scheme.check_response(&tokens)?,
-            }
+            check_token_type(&tokens, flow.scheme.as_ref())?;
 
             let now = core.now_secs();
             let target = cached_target(&tokens, &flow.match_scopes);

@@ -281,9 +281,41 @@ pub struct AcquireTokenByAuthorizationCode {
     pub(crate) correlation_id: Option<String>,
     pub(crate) policy: Option<String>,
     pub(crate) extra_query: crate::extra_query::QueryParams,
+    /// A key-bound scheme (PoP, SSH certificate); `None` for Bearer.
+    pub(crate) scheme: Option<crate::pop::SchemeRequest>,
 }
 
 crate::extra_query::extra_query_setter!(AcquireTokenByAuthorizationCode, extra_query);
+crate::pop::pop_setter!(
+    AcquireTokenByAuthorizationCode,
+    "```no_run
+# async fn run(app: msal::ConfidentialClientApplication, code: String) -> Result<(), msal::Error> {
+let pop = msal::PopRequest::new(\"GET\", \"https://resource.example/api/items\")?;
+let r = app
+    .acquire_token_by_authorization_code(code, [\"https://resource.example/items.read\"], None)
+    .redirect_uri(\"https://app.example/callback\")
+    .proof_of_possession(pop)
+    .await?;
+assert_eq!(r.token_type(), \"pop\");
+# Ok(()) }
+```",
+    scheme
+);
+crate::pop::ssh_setter!(AcquireTokenByAuthorizationCode, "```no_run
+# async fn run(app: msal::ConfidentialClientApplication, code: String, line: &str) -> Result<(), msal::Error> {
+let ssh = msal::SshCertificateRequest::from_openssh_public_key(\"my-key\", line)?;
+let r = app
+    .acquire_token_by_authorization_code(
+        code,
+        [\"https://pas.windows.net/CheckMyAccess/Linux/.default\"],
+        None,
+    )
+    .redirect_uri(\"https://app.example/callback\")
+    .ssh_certificate(ssh)
+    .await?;
+assert_eq!(r.token_type(), \"ssh-cert\");
+# Ok(()) }
+```", scheme);
 
 impl AcquireTokenByAuthorizationCode {
     /// Redeem the code at this B2C policy (user flow) instead of the configured authority's:
@@ -357,12 +389,14 @@ impl AcquireTokenByAuthorizationCode {
             correlation_id: Some(flow.correlation_id.clone()),
             policy: flow.policy.clone(),
             extra_query: Vec::new(),
+            scheme: None,
         }
     }
 }
 
 async fn redeem(request: AcquireTokenByAuthorizationCode) -> Result<AuthenticationResult, Error> {
     let core = &request.core;
+    let scheme = crate::pop::resolve(request.scheme.clone())?;
     if request.code.expose_secret().trim().is_empty() {
         return Err(Error::InvalidArgument(
             "the authorization code is empty".into(),
@@ -401,6 +435,8 @@ async fn redeem(request: AcquireTokenByAuthorizationCode) -> Result<Authenticati
     if let Some(claims) = &claims {
         form.push(("claims", claims));
     }
+    let scheme_fields = crate::pop::form_fields(scheme.as_ref());
+    form.extend(scheme_fields.iter().map(|(k, v)| (*k, v.as_str())));
     let answer = post_token_request(
         core,
         &endpoints.token,
@@ -417,6 +453,7 @@ async fn redeem(request: AcquireTokenByAuthorizationCode) -> Result<Authenticati
         kind: SignInKind::AuthorizationCode,
         nonce: request.nonce.as_deref(),
         correlation_id: &correlation_id,
+        scheme: scheme.as_ref(),
     };
     save_sign_in(core, sign_in, tokens).await
 }

@@ -20,8 +20,5 @@ pub(crate) async fn acquire_token_silent_bound(
     params.scheme = Some(AuthScheme::resolve(scheme)?);
     let params = Arc::new(params);
     let result = serve(Arc::clone(core), Arc::clone(&params)).await?;
-    match &params.scheme {
-        Some(scheme) => scheme.finish(result, core.now_secs()),
-        None => Ok(result),
-    }
+    crate::pop::finish(params.scheme.as_ref(), result, core.now_secs())
 }

@@ -138,6 +138,7 @@ async fn run(request: AcquireTokenByRefreshToken) -> Result<AuthenticationResult
         kind: SignInKind::RefreshToken,
         nonce: None,
         correlation_id: &correlation_id,
+        scheme: None,
     };
     save_sign_in(core, sign_in, tokens).await
 }

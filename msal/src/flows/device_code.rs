@@ -35,9 +35,28 @@ pub struct AcquireTokenWithDeviceCode {
     pub(crate) correlation_id: Option<String>,
     pub(crate) extra_query: crate::extra_query::QueryParams,
     pub(crate) tenant: Option<String>,
+    /// A key-bound scheme (SSH certificate); `None` for Bearer.
+    pub(crate) scheme: Option<crate::pop::SchemeRequest>,
 }
 
 crate::extra_query::extra_query_setter!(AcquireTokenWithDeviceCode, extra_query);
+crate::pop::ssh_setter!(
+    AcquireTokenWithDeviceCode,
+    "```no_run
+# async fn run(app: msal::PublicClientApplication, line: &str) -> Result<(), msal::Error> {
+let ssh = msal::SshCertificateRequest::from_openssh_public_key(\"my-key\", line)?;
+let r = app
+    .acquire_token_with_device_code(
+        [\"https://pas.windows.net/CheckMyAccess/Linux/.default\"],
+        |code| eprintln!(\"{}\", code.message),
+    )
+    .ssh_certificate(ssh)
+    .await?;
+assert_eq!(r.token_type(), \"ssh-cert\");
+# Ok(()) }
+```",
+    scheme
+);
 
 impl AcquireTokenWithDeviceCode {
     /// A claims request (JSON) to send with the sign-in.
@@ -80,6 +99,7 @@ impl std::fmt::Debug for AcquireTokenWithDeviceCode {
 
 async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult, Error> {
     let core = request.core;
+    let scheme = crate::pop::resolve(request.scheme)?;
     let SignInStart {
         correlation_id,
         requested,
@@ -152,12 +172,16 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
     let started = tokio::time::Instant::now();
     let started_on_clock = core.now();
     let mut interval = info.interval.clamp(Duration::from_secs(1), MAX_INTERVAL);
-    let form = [
+    let mut form = vec![
         ("client_id", core.client_id.as_str()),
         ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
         ("device_code", device_code.expose_secret()),
         ("client_info", "1"),
     ];
+    // The scheme goes with the token request (as MSAL Python's `data`), not the device
+    // authorization request.
+    let scheme_fields = crate::pop::form_fields(scheme.as_ref());
+    form.extend(scheme_fields.iter().map(|(k, v)| (*k, v.as_str())));
     loop {
         let on_clock = core
             .now()
@@ -188,6 +212,7 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
                     kind: SignInKind::DeviceCode,
                     nonce: None,
                     correlation_id: &correlation_id,
+                    scheme: scheme.as_ref(),
                 };
                 return save_sign_in(&core, sign_in, tokens).await;
             }

@@ -86,9 +86,25 @@ pub(crate) struct InteractiveOptions {
     pub extra_query: crate::extra_query::QueryParams,
     /// The tenant to sign in at, instead of the configured authority's.
     pub tenant: Option<String>,
+    /// A key-bound scheme (SSH certificate); `None` for Bearer.
+    pub scheme: Option<crate::pop::SchemeRequest>,
 }
 
 crate::extra_query::extra_query_setter!(AcquireTokenInteractive, options.extra_query);
+crate::pop::ssh_setter!(
+    AcquireTokenInteractive,
+    "```no_run
+# async fn run(app: msal::PublicClientApplication, line: &str) -> Result<(), msal::Error> {
+let ssh = msal::SshCertificateRequest::from_openssh_public_key(\"my-key\", line)?;
+let r = app
+    .acquire_token_interactive([\"https://pas.windows.net/CheckMyAccess/Linux/.default\"])
+    .ssh_certificate(ssh)
+    .await?;
+assert_eq!(r.token_type(), \"ssh-cert\");
+# Ok(()) }
+```",
+    options.scheme
+);
 
 impl AcquireTokenInteractive {
     /// Sign in with this B2C policy (user flow), e.g. `B2C_1_signup` or
@@ -230,6 +246,7 @@ pub(crate) async fn sign_in_interactively(
     web_ui: &dyn WebUi,
     options: InteractiveOptions,
 ) -> Result<AuthenticationResult, Error> {
+    let scheme = crate::pop::resolve(options.scheme)?;
     let SignInStart {
         correlation_id,
         requested,
@@ -304,6 +321,8 @@ pub(crate) async fn sign_in_interactively(
     if let Some(claims) = &claims {
         form.push(("claims", claims));
     }
+    let scheme_fields = crate::pop::form_fields(scheme.as_ref());
+    form.extend(scheme_fields.iter().map(|(k, v)| (*k, v.as_str())));
     let answer = post_token_request(
         core,
         &endpoints.token,
@@ -320,6 +339,7 @@ pub(crate) async fn sign_in_interactively(
         kind: SignInKind::AuthorizationCode,
         nonce: Some(&nonce),
         correlation_id: &correlation_id,
+        scheme: scheme.as_ref(),
     };
     save_sign_in(core, sign_in, tokens).await
 }

@@ -28,9 +28,10 @@ use sha2::{Digest, Sha256};
 use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
 use crate::engine::{cached_result, serve, CachedFlow, Found};
 use crate::flows::app_token::request_authority;
+use crate::pop::AuthScheme;
 use crate::request::{merge_claims, request_options, RequestOptions};
 use crate::token_request::{send_throttled, ThrottledRequest};
-use crate::write_back::{access_token_entry, cached_target, check_bearer, check_response};
+use crate::write_back::{access_token_entry, cached_target, check_response_for};
 use crate::{AuthenticationResult, Error};
 
 /// The grant type of the on-behalf-of exchange (RFC 7523).
@@ -46,6 +47,26 @@ pub struct AcquireTokenOnBehalfOf {
 }
 
 request_options!(AcquireTokenOnBehalfOf);
+crate::pop::pop_setter!(AcquireTokenOnBehalfOf, "```no_run
+# async fn run(app: msal::ConfidentialClientApplication, incoming: String) -> Result<(), msal::Error> {
+let pop = msal::PopRequest::new(\"GET\", \"https://downstream.example/api/items\")?;
+let r = app
+    .acquire_token_on_behalf_of(incoming, [\"https://downstream.example/.default\"])
+    .proof_of_possession(pop)
+    .await?;
+assert_eq!(r.token_type(), \"pop\");
+# Ok(()) }
+```", options.auth_scheme);
+crate::pop::ssh_setter!(AcquireTokenOnBehalfOf, "```no_run
+# async fn run(app: msal::ConfidentialClientApplication, incoming: String, line: &str) -> Result<(), msal::Error> {
+let ssh = msal::SshCertificateRequest::from_openssh_public_key(\"my-key\", line)?;
+let r = app
+    .acquire_token_on_behalf_of(incoming, [\"https://pas.windows.net/CheckMyAccess/Linux/.default\"])
+    .ssh_certificate(ssh)
+    .await?;
+assert_eq!(r.token_type(), \"ssh-cert\");
+# Ok(()) }
+```", options.auth_scheme);
 
 impl IntoFuture for AcquireTokenOnBehalfOf {
     type Output = Result<AuthenticationResult, Error>;
@@ -62,7 +83,9 @@ impl IntoFuture for AcquireTokenOnBehalfOf {
                 self.options,
             )?);
             let span = tracing::debug_span!("acquire_token_on_behalf_of", correlation_id = %flow.correlation_id);
-            serve(self.core, flow).instrument(span).await
+            let now = self.core.now_secs();
+            let result = serve(self.core, Arc::clone(&flow)).instrument(span).await?;
+            crate::pop::finish(flow.scheme.as_ref(), result, now)
         })
     }
 }
@@ -75,6 +98,7 @@ impl std::fmt::Debug for AcquireTokenOnBehalfOf {
             .field("scopes", &self.scopes)
             .field("tenant", &self.options.tenant)
             .field("force_refresh", &self.options.force_refresh)
+            .field("auth_scheme", &self.options.auth_scheme)
             .finish()
     }
 }
@@ -115,6 +139,8 @@ pub(crate) struct OboFlow {
     bypass_cache: bool,
     pub(crate) correlation_id: String,
     extra_query: crate::extra_query::QueryParams,
+    /// A key-bound scheme (PoP, SSH certificate); `None` for Bearer.
+    scheme: Option<AuthScheme>,
 }
 
 impl OboFlow {
@@ -162,7 +188,9 @@ impl OboFlow {
         }
         let claims = merge_claims(options.claims.as_deref(), &core.client_capabilities)?;
         let extra_query = crate::extra_query::merge(&core.extra_query, &options.extra_query)?;
+        let scheme = crate::pop::resolve(options.auth_scheme)?;
         Ok(OboFlow {
+            scheme,
             extra_query,
             client_id: core.client_id.clone(),
             assertion_hash,
@@ -208,6 +236,10 @@ impl OboFlow {
         if let Some(claims) = &self.claims {
             form.push(("claims", claims));
         }
+        // A key-bound request asks for its token type on the refresh too (the refresh token
+        // itself stays an ordinary one).
+        let scheme_fields = crate::pop::form_fields(self.scheme.as_ref());
+        form.extend(scheme_fields.iter().map(|(k, v)| (*k, v.as_str())));
         let outcome = self.send(core, token_endpoint, &form, &scope, false).await;
         match outcome {
             // Without the assertion there is nothing to fall back on: the refresh token's
@@ -240,6 +272,8 @@ impl OboFlow {
         if let Some(claims) = &self.claims {
             form.push(("claims", claims));
         }
+        let scheme_fields = crate::pop::form_fields(self.scheme.as_ref());
+        form.extend(scheme_fields.iter().map(|(k, v)| (*k, v.as_str())));
         self.send(core, token_endpoint, &form, &scope, true).await
     }
 
@@ -255,8 +289,12 @@ impl OboFlow {
         replay_ui_required: bool,
     ) -> Result<TokenResponse, Error> {
         let authority = self.authority.canonical_url();
+        // A key-bound request never shares a throttling state with a Bearer one or another
+        // key's.
+        let scheme_part = self.scheme.as_ref().map(AuthScheme::key_part);
         let key = |parts: &[&str]| {
             let mut all = vec![core.client_id.as_str(), &authority, scope];
+            all.extend(scheme_part.as_deref());
             all.extend_from_slice(parts);
             throttle_key(&all)
         };
@@ -295,24 +333,32 @@ impl CachedFlow for OboFlow {
         let max_expires_on = core
             .now_secs()
             .saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs());
-        let entry = cache.find_on_behalf_of_access_token(
-            &self.assertion_hash,
-            &AccessTokenQuery {
-                home_account_id: None,
-                environment: self.authority.environment(),
-                client_id: &self.client_id,
-                realm: &self.tenant,
-                scopes: &self.match_scopes,
-                max_expires_on,
-            },
-        )?;
+        let query = AccessTokenQuery {
+            home_account_id: None,
+            environment: self.authority.environment(),
+            client_id: &self.client_id,
+            realm: &self.tenant,
+            scopes: &self.match_scopes,
+            max_expires_on,
+        };
+        let entry = match &self.scheme {
+            None => cache.find_on_behalf_of_access_token(&self.assertion_hash, &query)?,
+            Some(scheme) => cache.find_on_behalf_of_bound_access_token(
+                &self.assertion_hash,
+                &query,
+                &scheme.binding(),
+            )?,
+        };
         let account = self.account(entry.home_account_id.as_deref());
         Some(cached_result(entry, account, None, &self.correlation_id))
     }
 
     fn refresh_key(&self) -> RefreshKey {
         RefreshKey {
-            home_account_id: format!("obo:{}", self.assertion_hash),
+            home_account_id: match &self.scheme {
+                None => format!("obo:{}", self.assertion_hash),
+                Some(s) => format!("obo:{} {}", self.assertion_hash, s.key_part()),
+            },
             authority: self.authority.canonical_url(),
             scopes: self.match_scopes.to_target().to_ascii_lowercase(),
             claims: self.claims.clone(),
@@ -352,8 +398,7 @@ impl CachedFlow for OboFlow {
                 Some(outcome) => outcome?,
                 None => flow.exchange(&core, &endpoints.token).await?,
             };
-            check_bearer(&tokens)?;
-            let checked = check_response(&tokens)?;
+            let checked = check_response_for(&tokens, flow.scheme.as_ref())?;
             let home_account_id = checked
                 .client_info_home_account_id
                 .clone()
@@ -372,6 +417,9 @@ impl CachedFlow for OboFlow {
             );
             let hash = serde_json::Value::String(flow.assertion_hash.clone());
             entry.extra.insert(USER_ASSERTION_HASH.into(), hash.clone());
+            if let Some(scheme) = &flow.scheme {
+                scheme.bind_entry(&mut entry);
+            }
             let refresh_token = tokens.refresh_token.as_ref().map(|secret| {
                 let mut rt = RefreshTokenEntry {
                     credential_type: "RefreshToken".into(),

@@ -11,7 +11,6 @@ use crate::client_core::ClientCore;
 use crate::error::UiRequiredReason;
 use crate::flows::silent_params::SilentParams;
 use crate::http::throttle::{secret_fingerprint, throttle_key};
-use crate::pop::AuthScheme;
 use crate::token_request::{anchor_mailbox, send_throttled, ThrottledRequest};
 use crate::Error;
 
@@ -109,13 +108,10 @@ pub(crate) async fn redeem_refresh_token(
     if let Some(claims) = &params.claims {
         form.push(("claims", claims));
     }
-    let scheme_fields = params.scheme.as_ref().map(AuthScheme::form_fields);
-    form.extend(
-        scheme_fields
-            .iter()
-            .flatten()
-            .map(|(k, v)| (*k, v.as_str())),
-    );
+    // A key-bound request (PoP, SSH) asks for its token type on the refresh too; the refresh
+    // token itself stays an ordinary one.
+    let scheme_fields = crate::pop::form_fields(params.scheme.as_ref());
+    form.extend(scheme_fields.iter().map(|(k, v)| (*k, v.as_str())));
     let anchor = anchor_mailbox(&params.account.home_account_id);
     let request = ThrottledRequest {
         token_endpoint: &endpoints.token,

@@ -6,9 +6,11 @@ use msal_cache::TokenWrite;
 use msal_core::{Account, Authority, ScopeSet, TokenResponse};
 
 use crate::client_core::ClientCore;
+use crate::pop::AuthScheme;
 use crate::request::merge_claims;
 use crate::write_back::{
-    cached_target, check_response, identity_provider_result, realm_for, token_entries, Placement,
+    cached_target, check_response_for, identity_provider_result, realm_for, token_entries,
+    Placement,
 };
 use crate::{AuthenticationResult, Error};
 
@@ -42,6 +44,8 @@ pub(crate) struct SignIn<'a> {
     /// The `nonce` sent with the authorization request; the ID token must echo it.
     pub nonce: Option<&'a str>,
     pub correlation_id: &'a str,
+    /// A key-bound scheme (PoP, SSH certificate) the token was asked for; `None` for Bearer.
+    pub scheme: Option<&'a AuthScheme>,
 }
 
 /// What every sign-in starts from.
@@ -117,13 +121,14 @@ fn protocol(message: impl Into<String>) -> Error {
 }
 
 /// Check a sign-in's tokens and write them to the cache: account, ID token, access token,
-/// refresh token and app metadata, in one write.
+/// refresh token and app metadata, in one write. A key-bound sign-in's result is finished by
+/// its scheme (a fresh SHR for PoP).
 pub(crate) async fn save_sign_in(
     core: &ClientCore,
     sign_in: SignIn<'_>,
     tokens: TokenResponse,
 ) -> Result<AuthenticationResult, Error> {
-    let checked = check_response(&tokens)?;
+    let checked = check_response_for(&tokens, sign_in.scheme)?;
     let claims = checked.claims.as_ref();
     if let Some(claims) = claims {
         // OpenID Connect Core §3.1.3.7: the ID token must be for this client and, when a nonce
@@ -179,7 +184,13 @@ pub(crate) async fn save_sign_in(
         environment: &environment,
         realm: &realm,
     };
-    let (access_token, id_token, app_metadata) = token_entries(core, &place, &tokens, &target, now);
+    let (mut access_token, id_token, app_metadata) =
+        token_entries(core, &place, &tokens, &target, now);
+    if let Some(scheme) = sign_in.scheme {
+        // Cached per key id, apart from Bearer tokens: a later silent request with the same
+        // scheme and key is a cache hit, a Bearer one never sees it.
+        scheme.bind_entry(&mut access_token);
+    }
     let refresh_token = tokens
         .refresh_token
         .as_ref()
@@ -229,12 +240,13 @@ pub(crate) async fn save_sign_in(
     account.tenant_id = realm;
     account.name = account_entry.name.as_deref().map(str::to_owned);
     let account = account.with_tenant_profiles(profiles);
-    Ok(identity_provider_result(
+    let result = identity_provider_result(
         tokens,
         &access_token,
         &target,
         account,
         sign_in.correlation_id,
     )
-    .acquired_by(crate::Acquisition::SignIn))
+    .acquired_by(crate::Acquisition::SignIn);
+    crate::pop::finish(sign_in.scheme, result, now)
 }

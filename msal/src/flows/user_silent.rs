@@ -38,9 +38,9 @@ use crate::flows::refresh_redemption::{
 use crate::flows::silent_params::{normalise, SilentInput, SilentParams};
 use crate::flows::tenant::{memo_tenant, tenant_account_entry};
 use crate::hit_memo::MemoKey;
-use crate::pop::AuthScheme;
 use crate::write_back::{
-    cached_target, check_response_as, identity_provider_result, realm_for, token_entries, Placement,
+    cached_target, check_response_for, identity_provider_result, realm_for, token_entries,
+    Placement,
 };
 use crate::{AuthenticationResult, Error};
 
@@ -95,10 +95,9 @@ impl CachedFlow for SilentParams {
             scopes: match &self.scheme {
                 None => self.match_scopes.to_target().to_ascii_lowercase(),
                 Some(s) => format!(
-                    "{} {} {}",
+                    "{} {}",
                     self.match_scopes.to_target().to_ascii_lowercase(),
-                    s.token_type(),
-                    s.key_id()
+                    s.key_part()
                 ),
             },
             claims: self.claims.clone(),
@@ -310,17 +309,14 @@ async fn save(
 
     // The response must be for this account and well formed. If it is not, the refresh token
     // it carries is still saved (the one we redeemed may be single-use), nothing else is.
-    let token_type = params
-        .scheme
-        .as_ref()
-        .map_or("bearer", AuthScheme::token_type);
-    let checked =
-        check_response_as(&tokens, token_type).and_then(|c| match &c.client_info_home_account_id {
+    let checked = check_response_for(&tokens, params.scheme.as_ref()).and_then(|c| {
+        match &c.client_info_home_account_id {
             Some(h) if !h.eq_ignore_ascii_case(&params.account.home_account_id) => {
                 Err(Error::UserMismatch)
             }
             _ => Ok(c),
-        });
+        }
+    });
     let checked = match checked {
         Ok(checked) => checked,
         Err(e @ Error::UserMismatch) => return Err(e),

@@ -148,6 +148,7 @@ async fn run(request: AcquireTokenByUsernamePassword) -> Result<AuthenticationRe
         kind: SignInKind::UsernamePassword,
         nonce: None,
         correlation_id: &correlation_id,
+        scheme: None,
     };
     save_sign_in(core, sign_in, tokens).await
 }

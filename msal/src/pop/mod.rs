@@ -26,14 +26,16 @@
 
 mod key;
 mod request;
+mod setters;
 mod shr;
 mod ssh;
+
+pub(crate) use setters::{pop_setter, ssh_setter};
 
 use std::sync::Arc;
 
 use msal_cache::schema::AccessTokenEntry;
 use msal_cache::KeyBinding;
-use msal_core::TokenResponse;
 
 use crate::result::TokenData;
 use crate::{AuthenticationResult, Error};
@@ -95,6 +97,12 @@ impl AuthScheme {
         }
     }
 
+    /// What tells this scheme's requests apart from Bearer ones and other keys' in the
+    /// single-flight and throttling keys.
+    pub(crate) fn key_part(&self) -> String {
+        format!("{} {}", self.token_type(), self.key_id())
+    }
+
     /// What the cache lookup matches on.
     pub(crate) fn binding(&self) -> KeyBinding<'_> {
         KeyBinding {
@@ -118,21 +126,6 @@ impl AuthScheme {
                 ("key_id", ssh.key_id.clone()),
             ],
         }
-    }
-
-    /// Refuse an answer of another token type (MSAL.NET's `token_type_mismatch`).
-    pub(crate) fn check_response(&self, tokens: &TokenResponse) -> Result<(), Error> {
-        if tokens.token_type.eq_ignore_ascii_case(self.token_type()) {
-            return Ok(());
-        }
-        Err(Error::Protocol {
-            status: Some(200),
-            message: format!(
-                "asked for a {} token, got token_type {:?}",
-                self.token_type(),
-                tokens.token_type
-            ),
-        })
     }
 
     /// Mark a new cache entry as bound: its token type and key id (MSAL Python's `key_id`).
@@ -176,10 +169,33 @@ impl AuthScheme {
             id_token: data.id_token.clone(),
             tenant_id: data.tenant_id.clone(),
         });
-        Ok(AuthenticationResult::new(
-            token,
-            result.source(),
-            result.correlation_id().to_owned(),
-        ))
+        Ok(result.with_token(token))
+    }
+}
+
+/// A request's scheme, resolved (`None`: Bearer).
+pub(crate) fn resolve(request: Option<SchemeRequest>) -> Result<Option<AuthScheme>, Error> {
+    request.map(AuthScheme::resolve).transpose()
+}
+
+/// The `token_type` a request asks for and accepts: its scheme's, else `bearer`.
+pub(crate) fn expected_token_type(scheme: Option<&AuthScheme>) -> &'static str {
+    scheme.map_or("bearer", AuthScheme::token_type)
+}
+
+/// The form fields a request's scheme adds (none for Bearer).
+pub(crate) fn form_fields(scheme: Option<&AuthScheme>) -> Vec<(&'static str, String)> {
+    scheme.map(AuthScheme::form_fields).unwrap_or_default()
+}
+
+/// The result the caller gets: the scheme's [`AuthScheme::finish`], or a Bearer result as is.
+pub(crate) fn finish(
+    scheme: Option<&AuthScheme>,
+    result: AuthenticationResult,
+    now: u64,
+) -> Result<AuthenticationResult, Error> {
+    match scheme {
+        Some(scheme) => scheme.finish(result, now),
+        None => Ok(result),
     }
 }

@@ -9,6 +9,11 @@ use crate::Error;
 /// `PoPAuthenticationConfiguration`): its method and URL are signed into the token, so it is
 /// useless for any other request and without the key.
 ///
+/// Offered on every confidential client request that gets a token for a resource (client
+/// credentials, on-behalf-of, authorization code, silent). Not on a public client's: MSAL
+/// allows proof of possession there only through a broker (WAM), which keeps the key in the
+/// operating system, and msal-rs has no broker.
+///
 /// ```
 /// # fn main() -> Result<(), msal::Error> {
 /// let pop = msal::PopRequest::new("GET", "https://resource.example/api/items?x=1")?
