@@ -17,7 +17,7 @@ use tokio::time::Instant;
 const DEVICE_PATH: &str = "/common/oauth2/v2.0/devicecode";
 const SIGN_IN_TOKEN_PATH: &str = "/common/oauth2/v2.0/token";
 
-fn device_authorization(expires_in: u64, interval: Option<u64>) -> (u16, Value) {
+pub(crate) fn device_authorization(expires_in: u64, interval: Option<u64>) -> (u16, Value) {
     let mut v = json!({
         "device_code": "secret-device-code",
         "user_code": "ABCD-EFGH",
@@ -35,7 +35,7 @@ fn pending() -> (u16, Value) {
     (400, json!({"error": "authorization_pending"}))
 }
 
-fn app(transport: &ScriptedTransport, cache: &MemoryCache) -> PublicClientApplication {
+pub(crate) fn app(transport: &ScriptedTransport, cache: &MemoryCache) -> PublicClientApplication {
     PublicClientApplication::builder(CLIENT_ID)
         .authority("https://login.microsoftonline.com/common")
         .http_client(transport.clone())
@@ -45,7 +45,7 @@ fn app(transport: &ScriptedTransport, cache: &MemoryCache) -> PublicClientApplic
         .unwrap()
 }
 
-fn shown() -> (
+pub(crate) fn shown() -> (
     Arc<Mutex<Vec<DeviceCodeInfo>>>,
     impl Fn(&DeviceCodeInfo) + Send + Sync + 'static,
 ) {

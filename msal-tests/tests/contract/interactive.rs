@@ -22,7 +22,7 @@ type Outcome = Arc<dyn Fn(&Url) -> Result<String, WebUiError> + Send + Sync>;
 
 /// A web UI that "shows" the URL by recording it and answers with a code (or an error).
 #[derive(Clone)]
-struct FakeBrowser {
+pub(crate) struct FakeBrowser {
     starts: Arc<AtomicUsize>,
     shown: Arc<Mutex<Vec<Url>>>,
     outcome: Outcome,
@@ -41,11 +41,11 @@ impl FakeBrowser {
         }
     }
 
-    fn signing_in() -> Self {
+    pub(crate) fn signing_in() -> Self {
         Self::answering(|_| Ok("the-code".into()))
     }
 
-    fn last_url(&self) -> Url {
+    pub(crate) fn last_url(&self) -> Url {
         self.shown
             .lock()
             .unwrap()
@@ -97,10 +97,11 @@ fn query(url: &Url, name: &str) -> Option<String> {
 }
 
 /// The token endpoint for code redemption: echoes the nonce of the last URL the browser
-/// showed into the ID token (or a wrong one).
+/// showed into the ID token (or a wrong one), in a token of `token_type`.
 struct CodeRedemption {
     browser: FakeBrowser,
     wrong_nonce: bool,
+    token_type: &'static str,
     issued: AtomicUsize,
 }
 
@@ -118,6 +119,7 @@ impl Respond for CodeRedemption {
             "User.Read openid profile email",
             3600,
         );
+        body["token_type"] = json!(self.token_type);
         body["id_token"] = json!(jwt(json!({
             "aud": CLIENT_ID, "sub": "subject", "oid": UID, "tid": UTID,
             "preferred_username": "alice@contoso.example", "name": "Alice", "nonce": nonce,
@@ -127,19 +129,30 @@ impl Respond for CodeRedemption {
 }
 
 async fn mount_code_redemption(h: &Harness, browser: &FakeBrowser, wrong_nonce: bool) {
+    mount_code_redemption_of(h, browser, wrong_nonce, "Bearer").await;
+}
+
+/// [`mount_code_redemption`] answering tokens of `token_type` (`ssh-cert` for an SSH sign-in).
+pub(crate) async fn mount_code_redemption_of(
+    h: &Harness,
+    browser: &FakeBrowser,
+    wrong_nonce: bool,
+    token_type: &'static str,
+) {
     Mock::given(method("POST"))
         .and(path(SIGN_IN_TOKEN_PATH))
         .and(body_string_contains("grant_type=authorization_code"))
         .respond_with(CodeRedemption {
             browser: browser.clone(),
             wrong_nonce,
+            token_type,
             issued: AtomicUsize::new(0),
         })
         .mount(&h.server)
         .await;
 }
 
-fn app_with(h: &Harness, browser: &FakeBrowser) -> PublicClientApplication {
+pub(crate) fn app_with(h: &Harness, browser: &FakeBrowser) -> PublicClientApplication {
     app_builder(&h.server, &h.clock, &h.cache, CLIENT_ID)
         .web_ui(browser.clone())
         .build()

@@ -26,6 +26,8 @@ mod known_authorities;
 mod long_running_obo;
 mod managed_identity;
 mod pop;
+mod pop_flows;
+mod pop_support;
 mod refresh_wait;
 mod region;
 mod silent;

@@ -5,109 +5,21 @@
 //! refusal to mix schemes (a Bearer request is never served a bound token, and the reverse).
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::DecodingKey;
 use msal::cache::{CacheStore, Partition};
-use msal::http::RetryPolicy;
-use msal::{
-    ConfidentialClientApplication, Error, ManualClock, PopKey, PopRequest, RsaPopKey,
-    SshCertificateRequest, TokenSource,
-};
+use msal::{Error, PopKey, PopRequest, SshCertificateRequest, TokenSource};
 use msal_tests::harness::*;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
-const KEY_PKCS8_PEM: &str = include_str!("../../data/certs/key-pkcs8.pem");
-const PUBLIC_PEM: &[u8] = include_bytes!("../../data/certs/public.pem");
+use crate::pop_support::*;
+
 const RESOURCE: &str = "https://resource.example/.default";
 const ITEMS: &str = "https://resource.example/api/items?x=1";
-
-struct Pop {
-    server: MockServer,
-    cache: TestStore,
-    app: ConfidentialClientApplication,
-}
-
-impl Pop {
-    async fn new() -> Pop {
-        let server = MockServer::start().await;
-        let cache = TestStore::from_env();
-        let app = ConfidentialClientApplication::builder(CLIENT_ID)
-            .authority(&format!("https://login.microsoftonline.com/{UTID}"))
-            .client_secret("pop-test-secret")
-            .http_client(LoopbackTransport::new(&server))
-            .clock(ManualClock::at_unix(T0))
-            .cache(cache.clone())
-            .retry_policy(RetryPolicy {
-                max_retries: 0,
-                delay: Duration::from_millis(10),
-            })
-            .build()
-            .unwrap();
-        Pop { server, cache, app }
-    }
-
-    /// The token endpoint answers `token_type`/`access_token` to requests containing
-    /// `contains` (more specific mocks first).
-    async fn answer(&self, contains: &str, token_type: &str, access_token: &str, priority: u8) {
-        Mock::given(method("POST"))
-            .and(path(format!("/{UTID}/oauth2/v2.0/token")))
-            .and(body_string_contains(contains))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "token_type": token_type, "expires_in": 3600, "access_token": access_token,
-            })))
-            .with_priority(priority)
-            .mount(&self.server)
-            .await;
-    }
-
-    async fn token_forms(&self) -> Vec<std::collections::HashMap<String, String>> {
-        let requests = self.server.received_requests().await.unwrap_or_default();
-        requests
-            .iter()
-            .filter(|r| r.url.path().ends_with("/token"))
-            .map(form)
-            .collect()
-    }
-
-    async fn stored_access_tokens(&self) -> Vec<Value> {
-        let partition = Partition::App {
-            client_id: CLIENT_ID,
-            tenant: UTID,
-        };
-        let bytes = self.cache.snapshot_of(partition).await.unwrap_or_default();
-        let doc: Value = serde_json::from_slice(&bytes).unwrap_or(json!({}));
-        entries(&doc, "AccessToken")
-    }
-}
-
-fn app_key() -> Arc<RsaPopKey> {
-    let body: String = KEY_PKCS8_PEM
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
-    Arc::new(RsaPopKey::from_pkcs8_der(&STANDARD.decode(body).unwrap()).unwrap())
-}
-
-fn decode_part(part: &str) -> Value {
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
-}
-
-/// The SHR's header and payload, after checking its RS256 signature with `key`.
-fn verified(shr: &str, key: &DecodingKey) -> (Value, Value) {
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.required_spec_claims.clear();
-    validation.validate_exp = false;
-    validation.validate_aud = false;
-    jsonwebtoken::decode::<Value>(shr, key, &validation).expect("the SHR signature verifies");
-    let parts: Vec<&str> = shr.split('.').collect();
-    assert_eq!(parts.len(), 3, "a compact JWS");
-    (decode_part(parts[0]), decode_part(parts[1]))
-}
 
 #[tokio::test]
 async fn pop_request_sends_req_cnf_and_returns_an_shr_verified_with_the_public_key() {
@@ -307,18 +219,6 @@ async fn an_answer_of_another_token_type_is_refused_and_not_cached() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Protocol { .. }), "{e:?}");
-}
-
-fn ssh_line() -> String {
-    // An ssh-rsa public key line for the committed test key.
-    let jwk = app_key().public_jwk().clone();
-    let n = URL_SAFE_NO_PAD.decode(jwk.modulus_b64()).unwrap();
-    let mut blob = Vec::new();
-    for field in [&b"ssh-rsa"[..], &[1, 0, 1], &[&[0u8][..], &n].concat()] {
-        blob.extend((field.len() as u32).to_be_bytes());
-        blob.extend(field);
-    }
-    format!("ssh-rsa {} test@host", STANDARD.encode(blob))
 }
 
 #[tokio::test]
