@@ -103,6 +103,27 @@ impl ClientCore {
         msal_core::clock::unix_seconds(self.now())
     }
 
+    /// A cache lookup of this client's tokens with no account (app and on-behalf-of tokens)
+    /// for `scopes`, in `environment` and `realm`; entries expiring implausibly far ahead are
+    /// treated as corrupt.
+    pub(crate) fn accountless_query<'a>(
+        &'a self,
+        environment: &'a str,
+        realm: &'a str,
+        scopes: &'a msal_core::ScopeSet,
+    ) -> msal_cache::AccessTokenQuery<'a> {
+        msal_cache::AccessTokenQuery {
+            home_account_id: None,
+            environment,
+            client_id: &self.client_id,
+            realm,
+            scopes,
+            max_expires_on: self
+                .now_secs()
+                .saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs()),
+        }
+    }
+
     /// Pause for `duration` on the app's clock (see [`crate::http::pause::sleep_on`]).
     pub(crate) async fn sleep(&self, duration: Duration) {
         crate::http::pause::sleep_on(self.clock.as_ref(), duration).await

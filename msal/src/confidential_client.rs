@@ -323,16 +323,8 @@ impl ConfidentialClientApplication {
 // client only through a broker, which msal-rs has not (see `crate::pop`).
 crate::pop::pop_setter!(
     AcquireTokenSilent<'_, ConfidentialClientApplication>,
-    "```no_run
-# async fn run(app: msal::ConfidentialClientApplication, account: msal::Account) -> Result<(), msal::Error> {
-let pop = msal::PopRequest::new(\"GET\", \"https://resource.example/api/items\")?;
-let r = app
-    .acquire_token_silent([\"https://resource.example/items.read\"], &account)
-    .proof_of_possession(pop)
-    .await?;
-assert_eq!(r.token_type(), \"pop\");
-# Ok(()) }
-```",
+    "app: msal::ConfidentialClientApplication, account: msal::Account",
+    "app.acquire_token_silent([\"https://resource.example/items.read\"], &account)",
     scheme
 );
 

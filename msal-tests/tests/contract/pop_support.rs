@@ -197,6 +197,30 @@ pub(crate) fn assert_asks_for_ssh(form: &HashMap<String, String>, key_id: &str) 
     assert_eq!(cnf["n"], app_key().public_jwk().modulus_b64());
 }
 
+/// An answer of another token type than asked for: refused as a protocol error whose message
+/// does not carry the token it refused.
+pub(crate) fn assert_refused(e: &msal::Error, refused_token: &str) {
+    assert!(matches!(e, msal::Error::Protocol { .. }), "{e:?}");
+    assert!(
+        !e.to_string().contains(refused_token),
+        "no token in errors: {e}"
+    );
+}
+
+/// A PoP result served from the cache: a new SHR, signed by [`app_key`], around `at` for the
+/// request path `path`.
+pub(crate) fn assert_cached_shr(r: &msal::AuthenticationResult, at: &str, path: &str) {
+    assert_eq!(
+        (r.token_type(), r.source()),
+        ("pop", msal::TokenSource::Cache)
+    );
+    let payload = verified_with_app_key(r.access_token());
+    assert_eq!(
+        (payload["at"].as_str(), payload["p"].as_str()),
+        (Some(at), Some(path))
+    );
+}
+
 /// Whether a token request's form is a plain Bearer one (no scheme fields).
 pub(crate) fn is_bearer_request(form: &HashMap<String, String>) -> bool {
     !form.contains_key("token_type") && !form.contains_key("req_cnf")

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use crate::http::throttle::throttle_key;
 use futures::future::BoxFuture;
-use msal_cache::{AccessTokenQuery, Partition, TokenCache, TokenWrite};
+use msal_cache::{Partition, TokenCache, TokenWrite};
 use msal_core::{Authority, ScopeSet};
 
-use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
+use crate::client_core::{ClientCore, RefreshKey};
 use crate::engine::{cached_result, memo_answer, serve, CachedFlow, Found};
 use crate::hit_memo::MemoKey;
 use crate::pop::AuthScheme;
@@ -32,32 +32,11 @@ pub struct AcquireTokenForClient {
 
 request_options!(AcquireTokenForClient);
 
-crate::pop::pop_setter!(
+crate::pop::scheme_setters!(
     AcquireTokenForClient,
-    "```no_run
-# async fn run(app: msal::ConfidentialClientApplication) -> Result<(), msal::Error> {
-let pop = msal::PopRequest::new(\"GET\", \"https://resource.example/api/items\")?;
-let r = app
-    .acquire_token_for_client([\"https://resource.example/.default\"])
-    .proof_of_possession(pop)
-    .await?;
-assert_eq!(r.token_type(), \"pop\");
-# Ok(()) }
-```",
-    options.auth_scheme
-);
-crate::pop::ssh_setter!(
-    AcquireTokenForClient,
-    "```no_run
-# async fn run(app: msal::ConfidentialClientApplication, line: &str) -> Result<(), msal::Error> {
-let ssh = msal::SshCertificateRequest::from_openssh_public_key(\"my-key\", line)?;
-let r = app
-    .acquire_token_for_client([\"https://pas.windows.net/CheckMyAccess/Linux/.default\"])
-    .ssh_certificate(ssh)
-    .await?;
-assert_eq!(r.token_type(), \"ssh-cert\");
-# Ok(()) }
-```",
+    "app: msal::ConfidentialClientApplication",
+    "app.acquire_token_for_client([\"https://resource.example/.default\"])",
+    "app.acquire_token_for_client([\"https://pas.windows.net/CheckMyAccess/Linux/.default\"])",
     options.auth_scheme
 );
 
@@ -270,21 +249,12 @@ impl CachedFlow for AppTokenFlow {
     }
 
     fn find(&self, core: &ClientCore, cache: &TokenCache) -> Option<Found> {
-        let max_expires_on = core
-            .now_secs()
-            .saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs());
-        let query = AccessTokenQuery {
-            home_account_id: None,
-            environment: self.authority.environment(),
-            client_id: &self.client_id,
-            realm: &self.tenant,
-            scopes: &self.match_scopes,
-            max_expires_on,
-        };
-        let entry = match &self.scheme {
-            None => cache.find_access_token(&query)?,
-            Some(scheme) => cache.find_bound_access_token(&query, &scheme.binding())?,
-        };
+        let query = core.accountless_query(
+            self.authority.environment(),
+            &self.tenant,
+            &self.match_scopes,
+        );
+        let entry = crate::pop::find_access_token(cache, &query, self.scheme.as_ref())?;
         Some(cached_result(entry, None, None, &self.correlation_id))
     }
 

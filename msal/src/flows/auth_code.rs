@@ -286,36 +286,13 @@ pub struct AcquireTokenByAuthorizationCode {
 }
 
 crate::extra_query::extra_query_setter!(AcquireTokenByAuthorizationCode, extra_query);
-crate::pop::pop_setter!(
+crate::pop::scheme_setters!(
     AcquireTokenByAuthorizationCode,
-    "```no_run
-# async fn run(app: msal::ConfidentialClientApplication, code: String) -> Result<(), msal::Error> {
-let pop = msal::PopRequest::new(\"GET\", \"https://resource.example/api/items\")?;
-let r = app
-    .acquire_token_by_authorization_code(code, [\"https://resource.example/items.read\"], None)
-    .redirect_uri(\"https://app.example/callback\")
-    .proof_of_possession(pop)
-    .await?;
-assert_eq!(r.token_type(), \"pop\");
-# Ok(()) }
-```",
+    "app: msal::ConfidentialClientApplication, code: String",
+    "app\n    .acquire_token_by_authorization_code(code, [\"https://resource.example/items.read\"], None)\n    .redirect_uri(\"https://app.example/callback\")",
+    "app\n    .acquire_token_by_authorization_code(code, [\"https://pas.windows.net/CheckMyAccess/Linux/.default\"], None)\n    .redirect_uri(\"https://app.example/callback\")",
     scheme
 );
-crate::pop::ssh_setter!(AcquireTokenByAuthorizationCode, "```no_run
-# async fn run(app: msal::ConfidentialClientApplication, code: String, line: &str) -> Result<(), msal::Error> {
-let ssh = msal::SshCertificateRequest::from_openssh_public_key(\"my-key\", line)?;
-let r = app
-    .acquire_token_by_authorization_code(
-        code,
-        [\"https://pas.windows.net/CheckMyAccess/Linux/.default\"],
-        None,
-    )
-    .redirect_uri(\"https://app.example/callback\")
-    .ssh_certificate(ssh)
-    .await?;
-assert_eq!(r.token_type(), \"ssh-cert\");
-# Ok(()) }
-```", scheme);
 
 impl AcquireTokenByAuthorizationCode {
     /// Redeem the code at this B2C policy (user flow) instead of the configured authority's:

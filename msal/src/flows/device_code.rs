@@ -42,19 +42,8 @@ pub struct AcquireTokenWithDeviceCode {
 crate::extra_query::extra_query_setter!(AcquireTokenWithDeviceCode, extra_query);
 crate::pop::ssh_setter!(
     AcquireTokenWithDeviceCode,
-    "```no_run
-# async fn run(app: msal::PublicClientApplication, line: &str) -> Result<(), msal::Error> {
-let ssh = msal::SshCertificateRequest::from_openssh_public_key(\"my-key\", line)?;
-let r = app
-    .acquire_token_with_device_code(
-        [\"https://pas.windows.net/CheckMyAccess/Linux/.default\"],
-        |code| eprintln!(\"{}\", code.message),
-    )
-    .ssh_certificate(ssh)
-    .await?;
-assert_eq!(r.token_type(), \"ssh-cert\");
-# Ok(()) }
-```",
+    "app: msal::PublicClientApplication",
+    "app\n    .acquire_token_with_device_code(\n        [\"https://pas.windows.net/CheckMyAccess/Linux/.default\"],\n        |code| eprintln!(\"{}\", code.message),\n    )",
     scheme
 );
 

@@ -93,16 +93,8 @@ pub(crate) struct InteractiveOptions {
 crate::extra_query::extra_query_setter!(AcquireTokenInteractive, options.extra_query);
 crate::pop::ssh_setter!(
     AcquireTokenInteractive,
-    "```no_run
-# async fn run(app: msal::PublicClientApplication, line: &str) -> Result<(), msal::Error> {
-let ssh = msal::SshCertificateRequest::from_openssh_public_key(\"my-key\", line)?;
-let r = app
-    .acquire_token_interactive([\"https://pas.windows.net/CheckMyAccess/Linux/.default\"])
-    .ssh_certificate(ssh)
-    .await?;
-assert_eq!(r.token_type(), \"ssh-cert\");
-# Ok(()) }
-```",
+    "app: msal::PublicClientApplication",
+    "app.acquire_token_interactive([\"https://pas.windows.net/CheckMyAccess/Linux/.default\"])",
     options.scheme
 );
 

@@ -21,11 +21,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures::future::BoxFuture;
 use msal_cache::schema::RefreshTokenEntry;
-use msal_cache::{AccessTokenQuery, Partition, TokenCache, TokenWrite, USER_ASSERTION_HASH};
+use msal_cache::{Partition, TokenCache, TokenWrite, USER_ASSERTION_HASH};
 use msal_core::{Account, Authority, ScopeSet, Secret, SharedSecret, TokenResponse};
 use sha2::{Digest, Sha256};
 
-use crate::client_core::{ClientCore, RefreshKey, MAX_PLAUSIBLE_LIFETIME};
+use crate::client_core::{ClientCore, RefreshKey};
 use crate::engine::{cached_result, serve, CachedFlow, Found};
 use crate::flows::app_token::request_authority;
 use crate::pop::AuthScheme;
@@ -47,26 +47,13 @@ pub struct AcquireTokenOnBehalfOf {
 }
 
 request_options!(AcquireTokenOnBehalfOf);
-crate::pop::pop_setter!(AcquireTokenOnBehalfOf, "```no_run
-# async fn run(app: msal::ConfidentialClientApplication, incoming: String) -> Result<(), msal::Error> {
-let pop = msal::PopRequest::new(\"GET\", \"https://downstream.example/api/items\")?;
-let r = app
-    .acquire_token_on_behalf_of(incoming, [\"https://downstream.example/.default\"])
-    .proof_of_possession(pop)
-    .await?;
-assert_eq!(r.token_type(), \"pop\");
-# Ok(()) }
-```", options.auth_scheme);
-crate::pop::ssh_setter!(AcquireTokenOnBehalfOf, "```no_run
-# async fn run(app: msal::ConfidentialClientApplication, incoming: String, line: &str) -> Result<(), msal::Error> {
-let ssh = msal::SshCertificateRequest::from_openssh_public_key(\"my-key\", line)?;
-let r = app
-    .acquire_token_on_behalf_of(incoming, [\"https://pas.windows.net/CheckMyAccess/Linux/.default\"])
-    .ssh_certificate(ssh)
-    .await?;
-assert_eq!(r.token_type(), \"ssh-cert\");
-# Ok(()) }
-```", options.auth_scheme);
+crate::pop::scheme_setters!(
+    AcquireTokenOnBehalfOf,
+    "app: msal::ConfidentialClientApplication, incoming: String",
+    "app.acquire_token_on_behalf_of(incoming, [\"https://resource.example/.default\"])",
+    "app.acquire_token_on_behalf_of(incoming, [\"https://pas.windows.net/CheckMyAccess/Linux/.default\"])",
+    options.auth_scheme
+);
 
 impl IntoFuture for AcquireTokenOnBehalfOf {
     type Output = Result<AuthenticationResult, Error>;
@@ -330,17 +317,11 @@ impl CachedFlow for OboFlow {
     }
 
     fn find(&self, core: &ClientCore, cache: &TokenCache) -> Option<Found> {
-        let max_expires_on = core
-            .now_secs()
-            .saturating_add(MAX_PLAUSIBLE_LIFETIME.as_secs());
-        let query = AccessTokenQuery {
-            home_account_id: None,
-            environment: self.authority.environment(),
-            client_id: &self.client_id,
-            realm: &self.tenant,
-            scopes: &self.match_scopes,
-            max_expires_on,
-        };
+        let query = core.accountless_query(
+            self.authority.environment(),
+            &self.tenant,
+            &self.match_scopes,
+        );
         let entry = match &self.scheme {
             None => cache.find_on_behalf_of_access_token(&self.assertion_hash, &query)?,
             Some(scheme) => cache.find_on_behalf_of_bound_access_token(

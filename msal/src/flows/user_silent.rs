@@ -185,11 +185,8 @@ fn find_access_token(
                 scopes: &params.match_scopes,
                 max_expires_on,
             };
-            match &params.scheme {
-                None => cache.find_access_token(&query),
-                Some(s) => cache.find_bound_access_token(&query, &s.binding()),
-            }
-            .map(|e| (*realm, e))
+            crate::pop::find_access_token(cache, &query, params.scheme.as_ref())
+                .map(|e| (*realm, e))
         })
         .max_by_key(|(_, e)| e.expires_on)?;
     let id_token = cache

@@ -30,7 +30,7 @@ mod setters;
 mod shr;
 mod ssh;
 
-pub(crate) use setters::{pop_setter, ssh_setter};
+pub(crate) use setters::{pop_setter, scheme_setter, scheme_setters, ssh_setter};
 
 use std::sync::Arc;
 
@@ -176,6 +176,19 @@ impl AuthScheme {
 /// A request's scheme, resolved (`None`: Bearer).
 pub(crate) fn resolve(request: Option<SchemeRequest>) -> Result<Option<AuthScheme>, Error> {
     request.map(AuthScheme::resolve).transpose()
+}
+
+/// The cached token for a query: a plain Bearer one, or one of the scheme's type bound to its
+/// key. Never the one for the other.
+pub(crate) fn find_access_token<'c>(
+    cache: &'c msal_cache::TokenCache,
+    query: &msal_cache::AccessTokenQuery<'_>,
+    scheme: Option<&AuthScheme>,
+) -> Option<&'c AccessTokenEntry> {
+    match scheme {
+        None => cache.find_access_token(query),
+        Some(scheme) => cache.find_bound_access_token(query, &scheme.binding()),
+    }
 }
 
 /// The `token_type` a request asks for and accepts: its scheme's, else `bearer`.
