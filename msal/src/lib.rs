@@ -239,14 +239,27 @@
 //! [`workload_identity`] for its rules and errors.
 //!
 //! ## Proof of possession and SSH certificates
-//! [`AcquireTokenForClient::proof_of_possession`] binds the token to a key and to one HTTP
-//! request: the result's [`token_type`](AuthenticationResult::token_type) is `pop` and its
-//! access token a signed HTTP request (a JWS, RS256, `typ` `pop`, holding `at`, `ts`, `m`, `u`,
-//! `p`, `nonce` and `cnf.jwk`), signed anew for every call. The key is generated once per
-//! process, or the app's own ([`PopKey`], [`RsaPopKey`]). `.ssh_certificate(..)` on
-//! [`AcquireTokenForClient`] and [`AcquireTokenSilent`] asks for an SSH certificate for a
+//! `.proof_of_possession(..)` binds the token to a key and to one HTTP request: the result's
+//! [`token_type`](AuthenticationResult::token_type) is `pop` and its access token a signed
+//! HTTP request (a JWS, RS256, `typ` `pop`, holding `at`, `ts`, `m`, `u`, `p`, `nonce` and
+//! `cnf.jwk`), signed anew for every call. The key is generated once per process, or the app's
+//! own ([`PopKey`], [`RsaPopKey`]). `.ssh_certificate(..)` asks for an SSH certificate for a
 //! public key ([`SshCertificateRequest`]). Both are cached per key id, in MSAL's own shape
-//! (`token_type`, `key_id`), and never mixed with Bearer tokens.
+//! (`token_type`, `key_id`), and never mixed with Bearer tokens; a refresh for either asks for
+//! its token type again (the refresh token stays an ordinary one).
+//!
+//! | request | `.proof_of_possession` | `.ssh_certificate` |
+//! | --- | --- | --- |
+//! | [`AcquireTokenForClient`] (client credentials) | yes | yes |
+//! | [`AcquireTokenOnBehalfOf`] | yes | yes |
+//! | [`AcquireTokenByAuthorizationCode`] (web app sign-in) | yes | yes |
+//! | [`ConfidentialClientApplication::acquire_token_silent`] | yes | yes |
+//! | [`PublicClientApplication::acquire_token_silent`] | no | yes |
+//! | [`AcquireTokenInteractive`], [`AcquireTokenWithDeviceCode`] | no | yes |
+//!
+//! A public client has no proof of possession: MSAL offers it there only through a broker
+//! (WAM), which msal-rs has not. A sign-in for an SSH certificate caches the certificate, so a
+//! later silent request with the same key is a cache hit.
 //!
 //! ```no_run
 //! # async fn f(app: msal::ConfidentialClientApplication) -> Result<(), msal::Error> {

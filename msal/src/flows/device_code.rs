@@ -43,7 +43,7 @@ crate::extra_query::extra_query_setter!(AcquireTokenWithDeviceCode, extra_query)
 crate::pop::ssh_setter!(
     AcquireTokenWithDeviceCode,
     "app: msal::PublicClientApplication",
-    "app\n    .acquire_token_with_device_code(\n        [\"https://pas.windows.net/CheckMyAccess/Linux/.default\"],\n        |code| eprintln!(\"{}\", code.message),\n    )",
+    "app\n    .acquire_token_with_device_code(\n        [\"https://pas.windows.net/CheckMyAccess/Linux/.default\"],\n        |code| eprintln!(\"enter {} at {}\", code.user_code, code.verification_uri),\n    )",
     scheme
 );
 

@@ -13,8 +13,19 @@
 //!   `kid`) and `key_id`; the result's access token is the certificate, cached per key id.
 //!
 //! A PoP or SSH request is only ever served a token of its own type and key id, and a Bearer
-//! request never one of these (`msal_cache::TokenCache::find_bound_access_token`). An answer
-//! whose `token_type` is not the one asked for is refused, as MSAL.NET does.
+//! request never one of these (`msal_cache::TokenCache::find_bound_access_token`, and
+//! `find_on_behalf_of_bound_access_token` for on-behalf-of tokens). An answer whose
+//! `token_type` is not the one asked for is refused, as MSAL.NET does.
+//!
+//! # Where
+//! - PoP and SSH: every confidential client request for a resource's token: client
+//!   credentials, on-behalf-of, authorization code, silent. SSH only: the public client's
+//!   silent, interactive and device code requests.
+//! - The builders hold a [`SchemeRequest`] (set by the setters in `setters.rs`, written once);
+//!   the flows resolve it ([`resolve`]), add its [`form_fields`] to every token request they
+//!   send for it (a refresh too: the refresh token stays an ordinary one), check the answer's
+//!   type (`write_back::check_token_type`), bind the new entry ([`AuthScheme::bind_entry`]) and
+//!   [`finish`] the result. Sign-ins do the last three in `flows::sign_in::save_sign_in`.
 //!
 //! # Choices
 //! - The key msal-rs generates (2048-bit RSA) lives for the process and is shared by its apps
@@ -23,6 +34,16 @@
 //! - PoP entries are written in MSAL Python's dialect (`key_id`), and entries with .NET's `kid`
 //!   are read too. Keys of different key ids coexist (the cache key includes the key id).
 //! - The SSH `key_id` is also sent as a form field, as MSAL Python sends every `data` field.
+//! - Public clients have no `.proof_of_possession(..)`: MSAL.NET allows PoP on a public client
+//!   only through a broker (WAM, which keeps the key in the operating system), and msal-rs has
+//!   no broker. A method that always failed would be a trap, so the confidential client's
+//!   silent request is its own type ([`crate::AcquireTokenSilent`] with the application as a
+//!   type parameter) and only it has the method. SSH certificates need no broker (MSAL Python
+//!   and .NET offer them on interactive, device code and silent requests), so public clients
+//!   have those.
+//! - The scheme goes with the token request only: not in the authorize URL of an interactive
+//!   sign-in, nor in the device authorization request (MSAL Python sends its `data` with the
+//!   token request alone).
 
 mod key;
 mod request;
