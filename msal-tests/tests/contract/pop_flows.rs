@@ -492,3 +492,57 @@ async fn interactive_ssh_certificate_then_a_silent_cache_hit() {
     assert_eq!(types(&stored), ["ssh-cert"]);
     assert_eq!(stored[0]["key_id"], "int-key");
 }
+
+/// A Bearer refresh throttled by the identity provider (429, Retry-After) throttles identical
+/// Bearer requests only: a PoP request for the same account and scopes is its own request.
+#[tokio::test]
+async fn a_throttled_bearer_refresh_does_not_throttle_a_pop_refresh() {
+    let t = Pop::new().await;
+    t.answer_with(&[AUTH_CODE], user_answer("Bearer", "web-at", "web-rt-1"), 5)
+        .await;
+    t.answer_with(
+        &[REFRESH, "token_type=pop"],
+        user_answer("pop", "web-pop", "web-rt-2"),
+        1,
+    )
+    .await;
+    wiremock::Mock::given(wiremock::matchers::body_string_contains(REFRESH))
+        .respond_with(
+            wiremock::ResponseTemplate::new(429)
+                .insert_header("Retry-After", "60")
+                .set_body_json(json!({"error": "temporarily_unavailable"})),
+        )
+        .with_priority(5)
+        .mount(&t.server)
+        .await;
+    let signed_in = t
+        .app
+        .acquire_token_by_authorization_code("the-code", ["User.Read"], None)
+        .redirect_uri(REDIRECT_URI)
+        .await
+        .unwrap();
+    let account = signed_in.account().cloned().unwrap();
+    let silent = || {
+        t.app
+            .acquire_token_silent(["User.Read"], &account)
+            .force_refresh(true)
+    };
+
+    assert!(silent().await.unwrap_err().is_transient());
+    let e = silent().await.unwrap_err();
+    assert!(matches!(e, msal::Error::Throttled { .. }), "{e:?}");
+    assert_eq!(
+        t.token_forms().await.len(),
+        2,
+        "the throttled call sent nothing"
+    );
+
+    let pop = silent()
+        .proof_of_possession(pop_request(ITEMS))
+        .await
+        .unwrap();
+    assert_eq!(verified_with_app_key(pop.access_token())["at"], "web-pop");
+    let forms = t.token_forms().await;
+    assert_eq!(forms.len(), 3);
+    assert_asks_for_pop(&forms[2]);
+}

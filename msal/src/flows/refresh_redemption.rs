@@ -11,6 +11,7 @@ use crate::client_core::ClientCore;
 use crate::error::UiRequiredReason;
 use crate::flows::silent_params::SilentParams;
 use crate::http::throttle::{secret_fingerprint, throttle_key};
+use crate::pop::AuthScheme;
 use crate::token_request::{anchor_mailbox, send_throttled, ThrottledRequest};
 use crate::Error;
 
@@ -113,23 +114,22 @@ pub(crate) async fn redeem_refresh_token(
     let scheme_fields = crate::pop::form_fields(params.scheme.as_ref());
     form.extend(scheme_fields.iter().map(|(k, v)| (*k, v.as_str())));
     let anchor = anchor_mailbox(&params.account.home_account_id);
+    // A key-bound request never shares a throttling state with a Bearer one or another key's
+    // (the client credentials and on-behalf-of requests keep them apart the same way).
+    let scheme_part = params.scheme.as_ref().map(AuthScheme::key_part);
+    let key = |last: &str| {
+        let mut parts = vec![core.client_id.as_str(), &authority, &scope];
+        parts.extend(scheme_part.as_deref());
+        parts.push(last);
+        throttle_key(&parts)
+    };
     let request = ThrottledRequest {
         token_endpoint: &endpoints.token,
         form: &form,
         correlation_id: &params.correlation_id,
         anchor_mailbox: anchor.as_deref(),
-        strict_key: throttle_key(&[
-            &core.client_id,
-            &authority,
-            &scope,
-            &params.account.home_account_id,
-        ]),
-        ui_key: Some(throttle_key(&[
-            &core.client_id,
-            &authority,
-            &scope,
-            &secret_fingerprint(rt.secret.expose_secret()),
-        ])),
+        strict_key: key(&params.account.home_account_id),
+        ui_key: Some(key(&secret_fingerprint(rt.secret.expose_secret()))),
         single_use,
         extra_query: &params.extra_query,
     };
