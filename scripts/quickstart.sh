@@ -19,9 +19,10 @@ root=$(pwd)
 say() { printf '%s\n' "$*" >&2; }
 
 say "==> setting up: the identity provider (npm ci), headless Chromium, the msal CLI"
-say "    (the first time: npm packages, Chromium and a release build, a few minutes; silent)"
+say "    (the first time: npm packages, Chromium and a release build, a few minutes)"
 scripts/e2e-provider.sh setup >&2
-cargo build --quiet --release -p msal-cli
+say "==> building the msal CLI (release; cargo shows its progress)"
+cargo build --release -p msal-cli
 msal="${CARGO_TARGET_DIR:-$root/target}/release/msal"
 
 work=$(mktemp -d)

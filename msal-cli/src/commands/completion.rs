@@ -1,21 +1,10 @@
 //! `msal completion <shell>`: a completion script, generated from the command line's
 //! definition by `clap_complete` (so it always matches this build's options).
 
-use clap::{Args, CommandFactory};
-use clap_complete::Shell;
+use clap::CommandFactory;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, CompletionArgs};
 use crate::error::CliError;
-
-/// `msal completion`.
-#[derive(Debug, Args)]
-pub(crate) struct CompletionArgs {
-    /// The shell: bash, zsh, fish, elvish or powershell. Load it with e.g.
-    /// `source <(msal completion bash)`, `msal completion zsh > "${fpath[1]}/_msal"` or
-    /// `msal completion fish > ~/.config/fish/completions/msal.fish`.
-    #[arg(value_enum)]
-    pub shell: Shell,
-}
 
 /// Print the script on stdout. Needs no client id, cache or network.
 pub(crate) fn run(args: &CompletionArgs) -> Result<(), CliError> {

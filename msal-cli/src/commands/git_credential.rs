@@ -12,55 +12,13 @@
 
 use std::io::Read;
 
-use clap::{Args, ValueEnum};
-
-use crate::cli::{parse_scope, GlobalOptions};
+use crate::cli::{GitAction, GitCredentialArgs, GlobalOptions, AZURE_DEVOPS_SCOPE};
 use crate::commands::token::{acquire, Want};
 use crate::error::CliError;
 use crate::output::{display_name, print_stdout, unix_seconds};
 
-/// Azure DevOps' resource, the default scope of the helper's tokens.
-pub(crate) const AZURE_DEVOPS_SCOPE: &str = "499b84ac-1321-427f-aa17-267ca6975798/.default";
 /// The most git's request may hold (a few short lines in practice).
 const MAX_INPUT: u64 = 64 * 1024;
-
-/// `msal git-credential`.
-#[derive(Debug, Args)]
-pub(crate) struct GitCredentialArgs {
-    /// git's action (git appends it to the helper's command line).
-    #[arg(value_enum)]
-    pub action: GitAction,
-
-    /// The scope of the token given as the password (repeatable) [default: Azure DevOps,
-    /// 499b84ac-1321-427f-aa17-267ca6975798/.default].
-    #[arg(long, short, value_name = "SCOPE", value_parser = parse_scope)]
-    pub scope: Vec<String>,
-
-    /// The account, by username or home account id [default: the profile's, else the only
-    /// signed-in account].
-    #[arg(long, short, value_name = "ACCOUNT")]
-    pub account: Option<String>,
-
-    /// Never sign in: answer nothing and fail with exit code 3 when no token can be had
-    /// silently (git then asks its other helpers or the user).
-    #[arg(long)]
-    pub no_interaction: bool,
-
-    /// When a sign-in is needed, use a device code instead of a browser.
-    #[arg(long)]
-    pub device_code: bool,
-}
-
-/// git's credential helper actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum GitAction {
-    /// Answer a credential.
-    Get,
-    /// git stores a credential that worked (ignored).
-    Store,
-    /// git erases a credential that was refused (ignored).
-    Erase,
-}
 
 /// A parsed credential request: its `key=value` attributes in order.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -4,13 +4,12 @@
 //! one from the refresh token (a silent request for those scopes, which returns one), else
 //! from a sign-in (or exit code 3 with `--no-interaction`). Printed on stdout only.
 
-use clap::Args;
 use msal::{Account, AuthenticationResult, PublicClientApplication};
 use msal_cache::{Loaded, Partition, TokenCache};
 use msal_core::id_token::IdTokenClaims;
 use serde_json::json;
 
-use crate::cli::{parse_scope, GlobalOptions};
+use crate::cli::{GlobalOptions, IdTokenArgs};
 use crate::commands::consent::login_command;
 use crate::commands::{report_signed_in, sign_in, SignIn};
 use crate::config::{build_app, open_cache, KeyPolicy, OpenedCache};
@@ -19,33 +18,6 @@ use crate::output::{az_local_time, now_unix, or_null, print_json, print_stdout};
 
 /// An ID token valid for less than this is renewed, as access tokens are.
 const MIN_VALIDITY_SECS: u64 = 5 * 60;
-
-/// `msal id-token`.
-#[derive(Debug, Args)]
-pub(crate) struct IdTokenArgs {
-    /// The account, by username or home account id [default: the profile's, else the only
-    /// signed-in account].
-    #[arg(long, short, value_name = "ACCOUNT")]
-    pub account: Option<String>,
-
-    /// Renew an expired ID token with the refresh token, through a silent request for this
-    /// scope (repeatable) [default: renew by signing in again].
-    #[arg(long, short, value_name = "SCOPE", value_parser = parse_scope)]
-    pub scope: Vec<String>,
-
-    /// Print a JSON object: idToken, expiresOn (local time), expires_on, and the claims that
-    /// name the user (iss, sub, tid, preferred_username, name, email; null when absent).
-    #[arg(long)]
-    pub json: bool,
-
-    /// Never sign in: fail with exit code 3 when no ID token can be had silently.
-    #[arg(long)]
-    pub no_interaction: bool,
-
-    /// When a sign-in is needed, use a device code instead of a browser.
-    #[arg(long)]
-    pub device_code: bool,
-}
 
 /// Print the ID token.
 pub(crate) async fn run(global: &GlobalOptions, args: &IdTokenArgs) -> Result<(), CliError> {

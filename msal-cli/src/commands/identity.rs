@@ -63,7 +63,7 @@ pub(super) async fn managed_identity(
     if global.verbose {
         report_source(&result);
     }
-    super::token::print_token(&result, args)
+    super::token_output::print_token(&result, args)
 }
 
 /// `msal token --workload-identity`.
@@ -89,5 +89,5 @@ pub(super) async fn workload_identity(
     if global.verbose {
         report_source(&result);
     }
-    super::token::print_token(&result, args)
+    super::token_output::print_token(&result, args)
 }

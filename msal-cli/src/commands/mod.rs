@@ -1,19 +1,20 @@
 //! The subcommands, and what they share: picking an account and signing in.
 
 mod accounts;
-pub(crate) mod completion;
+mod completion;
 mod consent;
 mod exec_credential;
-pub(crate) mod git_credential;
-pub(crate) mod id_token;
+mod git_credential;
+mod id_token;
 mod identity;
 mod inspect;
 mod login;
 mod logout;
 mod reset;
-pub(crate) mod ssh_cert;
-pub(crate) mod status;
+mod ssh_cert;
+mod status;
 mod token;
+mod token_output;
 
 use msal::{
     Account, AuthenticationResult, DeviceCodeInfo, Prompt, PublicClientApplication, WebUiError,

@@ -3,41 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Args;
 use msal::{RsaPublicJwk, SshCertificateRequest};
 
-use crate::cli::GlobalOptions;
+use crate::cli::{GlobalOptions, SshCertArgs};
 use crate::commands::{find_account, names};
 use crate::config::{build_app, open_cache, KeyPolicy};
 use crate::error::CliError;
-
-/// The scope Entra issues SSH certificates for (Azure's Linux VM sign-in).
-const SSH_SCOPE: &str = "https://pas.windows.net/CheckMyAccess/Linux/.default";
-
-/// `msal ssh-cert`.
-#[derive(Debug, Args)]
-pub(crate) struct SshCertArgs {
-    /// The OpenSSH RSA public key to certify, e.g. ~/.ssh/id_rsa.pub.
-    #[arg(long, value_name = "PATH")]
-    pub public_key: PathBuf,
-
-    /// Where to write the certificate [default: beside the key, named as ssh looks for it:
-    /// id_rsa.pub -> id_rsa-cert.pub].
-    #[arg(long, short, value_name = "PATH")]
-    pub output: Option<PathBuf>,
-
-    /// The scope the certificate is for (repeatable).
-    #[arg(long, short, value_name = "SCOPE", default_value = SSH_SCOPE)]
-    pub scope: Vec<String>,
-
-    /// The account, by username or home account id [default: the only signed-in account].
-    #[arg(long, value_name = "ACCOUNT")]
-    pub account: Option<String>,
-
-    /// The id the certificate is cached under [default: the key's RFC 7638 thumbprint].
-    #[arg(long, value_name = "ID")]
-    pub key_id: Option<String>,
-}
 
 /// Get the certificate (cached, else through the account's refresh token) and write it.
 /// Never signs in: with no usable account it fails with exit code 3 and says to `msal login`.

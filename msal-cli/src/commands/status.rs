@@ -1,21 +1,11 @@
 //! `msal status`: who is signed in, to what, and where the tokens are kept (no network).
 
-use clap::Args;
 use serde_json::json;
 
-use crate::cli::GlobalOptions;
+use crate::cli::{GlobalOptions, StatusArgs};
 use crate::config::{build_app, open_cache, KeyPolicy};
 use crate::error::CliError;
 use crate::output::{account_json, display_name, or_null, print_json, print_stdout};
-
-/// `msal status`.
-#[derive(Debug, Args)]
-pub(crate) struct StatusArgs {
-    /// Print a JSON object (clientId, authority, profile, cache, cacheKind, signedIn,
-    /// accounts) instead of lines of text.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// Print the status; exit code 1 when nobody is signed in (after printing it), so that
 /// `msal status >/dev/null || msal login` works.

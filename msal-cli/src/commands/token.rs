@@ -5,10 +5,11 @@ use msal::{Account, AuthenticationResult, Prompt, PublicClientApplication};
 use crate::cli::{GlobalOptions, TokenArgs};
 use crate::commands::consent::{login_command, needs_sign_in};
 use crate::commands::exec_credential;
+use crate::commands::token_output::print_token;
 use crate::commands::{find_account, names, report_signed_in, sign_in, SignIn};
 use crate::config::{build_app, open_cache, KeyPolicy};
 use crate::error::CliError;
-use crate::output::{display_name, print_result_as, report_source, OutputFormat};
+use crate::output::{display_name, report_source};
 
 /// Print a token for the scopes: the cached one, else a refreshed one, else one from a sign-in
 /// (unless `--no-interaction`, which fails with exit code 3 instead).
@@ -147,17 +148,4 @@ async fn choose_account(
         ))),
         None => Ok(accounts.into_iter().next()),
     }
-}
-
-/// Print a token in the format the options ask for.
-pub(super) fn print_token(result: &AuthenticationResult, args: &TokenArgs) -> Result<(), CliError> {
-    if args.exec_credential {
-        return exec_credential::print(result);
-    }
-    let format = if args.json {
-        Some(OutputFormat::Json)
-    } else {
-        args.output
-    };
-    print_result_as(result, format)
 }
