@@ -370,6 +370,7 @@ pub mod credential;
 mod endpoints;
 mod engine;
 mod error;
+pub mod events;
 mod extra_query;
 mod flows;
 mod hit_memo;
