@@ -132,7 +132,9 @@ mod commands;
 mod config;
 mod error;
 mod output;
+mod permissions;
 mod profiles;
+mod progress;
 mod session_key;
 mod tenant;
 
@@ -155,6 +157,7 @@ fn main() -> ExitCode {
     if cli.global.verbose {
         init_tracing();
     }
+    progress::init(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -165,8 +168,14 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let outcome = runtime.block_on(commands::run(cli));
+    progress::clear();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err @ error::CliError::Cancelled) => {
+            eprintln!("msal: {err}");
+            ExitCode::from(err.exit_code())
+        }
         Err(err) => {
             eprintln!("msal: error: {err}");
             ExitCode::from(err.exit_code())

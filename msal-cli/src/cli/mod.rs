@@ -90,6 +90,16 @@ pub(crate) struct GlobalOptions {
     )]
     pub no_keyring: bool,
 
+    /// Refuse (exit 1) a token cache or key file that other users may read or write, instead
+    /// of warning about it (Unix). A file owned by another user is always refused.
+    #[arg(
+        long,
+        env = "MSAL_STRICT_PERMISSIONS",
+        global = true,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub strict_permissions: bool,
+
     /// Never open a browser: sign in with a device code.
     #[arg(long, global = true)]
     pub no_browser: bool,
