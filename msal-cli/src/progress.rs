@@ -67,14 +67,15 @@ pub(crate) fn observe(event: &Event) {
             delay,
             ..
         } => {
-            let message = format!(
-                "{step} to {url} failed; retrying in {}s (attempt {attempt} of {attempts})…",
+            let retrying = format!(
+                "retrying in {}s (attempt {attempt} of {attempts})…",
                 delay.as_secs_f32().ceil()
             );
             if state.terminal && !state.waiting_for_user {
+                let message = format!("{} did not answer; {retrying}", host(url));
                 spinner(&mut state).set_message(message);
             } else if state.verbose {
-                print_line(&state, &format!("msal: {message}"));
+                print_line(&state, &format!("msal: {step} to {url} failed; {retrying}"));
             }
         }
         Event::RequestFailed { step, url, error } => {
@@ -98,14 +99,19 @@ pub(crate) fn observe(event: &Event) {
 
 /// What the spinner says while `step` goes to `url`.
 fn requesting(step: RequestStep, url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let host = rest.split('/').next().unwrap_or(rest);
+    let host = host(url);
     match step {
         RequestStep::Token => format!("requesting a token from {host}…"),
         RequestStep::DeviceCode => format!("asking {host} for a device code…"),
         RequestStep::Discovery => format!("reading the provider's configuration from {host}…"),
         _ => format!("contacting {host}…"),
     }
+}
+
+/// The host (and port) of a URL.
+fn host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or(rest)
 }
 
 /// The spinner on screen, started if need be (stderr is a terminal).

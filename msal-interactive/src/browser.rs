@@ -120,7 +120,7 @@ impl SystemBrowser {
     }
 
     /// Tell `notice` the authorization URL just before the browser is opened, e.g. to print
-    /// "If no browser opens, go to: <url>" for a user whose browser does not come up (a
+    /// `If no browser opens, go to: <url>` for a user whose browser does not come up (a
     /// remote session, a browser on another screen). Off by default: the library itself never
     /// prints the URL. The URL carries the request's `state` and PKCE challenge (never the
     /// verifier, never a token); it is only useful to the user signing in now.

@@ -126,6 +126,77 @@ async fn browser_sign_in_prints_the_url_to_open_and_no_spinner_off_a_terminal() 
     );
 }
 
+/// `cmd` run on a pseudo-terminal by `script` (util-linux), its output (stdout and stderr, as
+/// the terminal showed them) captured; `None` where `script` is not installed.
+fn on_a_terminal(cmd: &Command) -> Option<Command> {
+    let available = Command::new("script")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        return None;
+    }
+    let line: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &line.join(" "), "/dev/null"])
+        .env_clear();
+    for (key, value) in cmd.get_envs() {
+        if let Some(value) = value {
+            script.env(key, value);
+        }
+    }
+    // A terminal's own variable (indicatif draws nothing on a terminal it knows nothing of).
+    script.env("TERM", "xterm");
+    Some(script)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_retries_and_the_device_code_countdown_are_shown() {
+    let f = Fixture::new().await;
+    let mut cmd = f.plain(&["login", "--device-code"]);
+    let issuer = format!("http://127.0.0.1:{}", closed_port());
+    cmd.env("MSAL_OIDC_AUTHORITY", &issuer);
+    let Some(tty) = on_a_terminal(&cmd) else {
+        eprintln!("no `script` here to make a terminal; skipped");
+        return;
+    };
+    let out = run(tty).await;
+    let shown = stdout(&out);
+    assert!(
+        shown.contains("reading the provider's configuration from 127.0.0.1:"),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains("did not answer; retrying in 1s (attempt 2 of 2)…"),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "msal: error: discovery document request to {issuer}/.well-known/openid-configuration: connection refused"
+        )),
+        "{shown:?}"
+    );
+
+    f.mount_device_code().await;
+    let Some(tty) = on_a_terminal(&f.plain(&["login", "--device-code", "--scope", SCOPE])) else {
+        return;
+    };
+    let out = run(tty).await;
+    let shown = stdout(&out);
+    assert!(shown.contains(USER_CODE), "{shown:?}");
+    assert!(
+        shown.contains("waiting for you to sign in… (the code expires in 4:5"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("Signed in as bob@example.com"), "{shown:?}");
+}
+
 // ------------------------------------------------------------------ 3. the stale-token warning
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
