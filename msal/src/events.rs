@@ -89,9 +89,11 @@ pub enum Event {
         /// Why the last attempt failed ("connection failure", "timeout", ...).
         reason: &'static str,
     },
-    /// A request got no answer at all after its last attempt: the connection failed or broke,
-    /// or it timed out. The call then fails with [`crate::Error::Http`] (or serves a cached
-    /// token that has not expired yet, see [`Event::StaleTokenServed`]).
+    /// A request got no usable answer after its last attempt: the connection failed or broke,
+    /// it timed out, or the transport refused the answer (too large). The call then fails
+    /// with [`crate::Error::Http`] (or serves a cached token that has not expired yet, see
+    /// [`Event::StaleTokenServed`]). An answer with an error status is not this event: it
+    /// becomes the call's error as usual.
     RequestFailed {
         /// Which request.
         step: RequestStep,
