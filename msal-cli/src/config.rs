@@ -130,6 +130,11 @@ pub(crate) fn open_cache(
     policy: KeyPolicy,
 ) -> Result<OpenedCache, CliError> {
     let path = cache_path(options)?;
+    let strict = options.strict_permissions;
+    crate::permissions::check(&path, "token cache file", strict)?;
+    if !options.plaintext_cache {
+        crate::permissions::check(&key_file_path(&path), "cache key file", strict)?;
+    }
     let opened = if options.plaintext_cache {
         OpenedCache {
             store: Arc::new(FileCache::new(&path)),
@@ -439,8 +444,13 @@ pub(crate) fn build_app(
     options: &GlobalOptions,
     cache: &OpenedCache,
 ) -> Result<PublicClientApplication, CliError> {
-    let mut builder =
-        PublicClientApplication::builder(client_id(options)?).cache(Arc::clone(&cache.store));
+    let mut builder = PublicClientApplication::builder(client_id(options)?)
+        .cache(Arc::clone(&cache.store))
+        .on_event(crate::progress::observe)
+        .web_ui(
+            msal::SystemBrowser::new()
+                .with_url_notice(|url| crate::progress::browser_url(url.as_str())),
+        );
     builder = match (&options.oidc_authority, &options.authority) {
         (Some(_), _) if options.tenant.is_some() => {
             return Err(CliError::Usage(

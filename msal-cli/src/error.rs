@@ -14,6 +14,8 @@ pub(crate) enum CliError {
     Msal(msal::Error),
     /// The token cache could not be opened or read.
     Cache(msal_cache::CacheError),
+    /// The user pressed Ctrl-C during a sign-in (exit code 130, as a shell reports SIGINT).
+    Cancelled,
     /// Anything else.
     Other(String),
 }
@@ -24,6 +26,7 @@ impl CliError {
         match self {
             CliError::Usage(_) => 2,
             CliError::InteractionRequired(_) => 3,
+            CliError::Cancelled => 130,
             _ => 1,
         }
     }
@@ -35,7 +38,13 @@ impl fmt::Display for CliError {
             CliError::Usage(m) | CliError::InteractionRequired(m) | CliError::Other(m) => {
                 f.write_str(m)
             }
-            CliError::Msal(e) => write!(f, "{e}"),
+            CliError::Cancelled => f.write_str("sign-in cancelled"),
+            // A request that got no answer is told by its step and URL (the progress module
+            // kept the facade's event); anything else as the facade says it.
+            CliError::Msal(e) => match crate::progress::explain(e) {
+                Some(explained) => f.write_str(&explained),
+                None => write!(f, "{e}"),
+            },
             // The cache's messages name the cache already ("token cache ...", "cache file ...").
             CliError::Cache(e) => write!(f, "{e}"),
         }

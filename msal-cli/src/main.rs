@@ -1,5 +1,7 @@
 // Module map: cli (arguments), commands/ (one file per command), config (apps and caches from
-// options and the environment), output (formatting results), error (exit codes).
+// options and the environment), output (formatting results), error (exit codes), progress
+// (the facade's events on stderr: spinner, countdown, warnings), permissions (cache and key
+// file owners and modes).
 
 //! # `msal`: sign in and get access tokens from the command line
 //!
@@ -122,17 +124,39 @@
 //! - `cache inspect` names the schema's realm "tenant", and shows none for providers without
 //!   tenants (any OpenID Connect provider but Entra ID).
 //!
+//! ## What stderr shows
+//! - A request that got no answer names its step and URL (no query string), e.g. `msal: error:
+//!   token request to https://.../token: connection refused` (the facade's
+//!   `Event::RequestFailed`, kept by the `progress` module).
+//! - Only when stderr is a terminal: a spinner while a request is out and while it is retried,
+//!   and the device code's remaining time (`indicatif`). Otherwise no spinner output at all;
+//!   `-v` prints retries as plain lines.
+//! - A browser sign-in always prints `If no browser opens, go to: <url>`
+//!   (`SystemBrowser::with_url_notice`).
+//! - `msal: warning: the identity provider is unreachable; using a token that expires in N min`
+//!   when the facade serves a cached token inside the refresh buffer because the refresh
+//!   failed (`Event::StaleTokenServed`).
+//! - A cache or key file others may read or write: a warning naming `chmod 600 <path>`, or
+//!   exit 1 with `--strict-permissions` / `MSAL_STRICT_PERMISSIONS`; one owned by another user
+//!   is refused (Unix; the `permissions` module).
+//! - Ctrl-C during a sign-in: `msal: sign-in cancelled`, exit 130; a key file this run made is
+//!   removed when no cache was written with it.
+//! - `login` reads the cache before any interaction, so an unreadable cache fails before a
+//!   browser or device code (and is left untouched).
+//!
 //! ## Exit codes
 //! `0` success; `1` any error; `2` usage (bad options, no client id); `3` interaction required
-//! but not allowed (`token --no-interaction`). Errors are one line on stderr, `msal: error: ...`,
-//! and never contain a token.
+//! but not allowed (`token --no-interaction`); `130` a sign-in cancelled with Ctrl-C. Errors are
+//! one line on stderr, `msal: error: ...`, and never contain a token.
 
 mod cli;
 mod commands;
 mod config;
 mod error;
 mod output;
+mod permissions;
 mod profiles;
+mod progress;
 mod session_key;
 mod tenant;
 
@@ -155,6 +179,7 @@ fn main() -> ExitCode {
     if cli.global.verbose {
         init_tracing();
     }
+    progress::init(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -165,8 +190,14 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    let outcome = runtime.block_on(commands::run(cli));
+    progress::clear();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err @ error::CliError::Cancelled) => {
+            eprintln!("msal: {err}");
+            ExitCode::from(err.exit_code())
+        }
         Err(err) => {
             eprintln!("msal: error: {err}");
             ExitCode::from(err.exit_code())

@@ -158,6 +158,13 @@ impl Fixture {
             "AppMetadata": {}
         });
         std::fs::write(self.path("c.json"), serde_json::to_vec(&doc).unwrap()).unwrap();
+        // As msal writes it: the user's alone (a wider mode gets a warning on stderr).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let private = std::fs::Permissions::from_mode(0o600);
+            std::fs::set_permissions(self.path("c.json"), private).unwrap();
+        }
         doc
     }
 
@@ -1016,6 +1023,11 @@ async fn token_workload_identity_sends_the_federated_token_file() {
 // The commands and options of issue 19 (az-like options, exec-credential, git helper, ...).
 #[path = "cli/commands.rs"]
 mod commands;
+
+// Issue 19's first hour: errors naming the step and URL, progress, the stale-token warning,
+// file permissions, Ctrl-C, the cache read before any interaction.
+#[path = "cli/ux.rs"]
+mod ux;
 
 /// With a passphrase, the Argon2id key is derived by the first command and kept in the session
 /// keyring (Linux keyutils) for `MSAL_CACHE_KEY_TIMEOUT` seconds; the next command takes it from

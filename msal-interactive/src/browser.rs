@@ -21,6 +21,10 @@ pub const DEFAULT_BROWSER_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// [`WebUiError::Unavailable`] with its text).
 pub type UrlOpener = Arc<dyn Fn(&Url) -> Result<(), String> + Send + Sync>;
 
+/// Told the authorization URL just before the browser is opened (see
+/// [`SystemBrowser::with_url_notice`]).
+pub type UrlNotice = Arc<dyn Fn(&Url) + Send + Sync>;
+
 /// Interactive sign-in in the system browser, with a loopback listener for the redirect.
 ///
 /// [`WebUi::start`] binds the listener (so the redirect URI, port included, is known before
@@ -48,6 +52,7 @@ pub struct SystemBrowser {
     pages: LoopbackPages,
     opener: Option<UrlOpener>,
     browser_command: Option<String>,
+    notice: Option<UrlNotice>,
 }
 
 impl fmt::Debug for SystemBrowser {
@@ -57,6 +62,7 @@ impl fmt::Debug for SystemBrowser {
             .field("timeout", &self.timeout)
             .field("opener", &self.opener.as_ref().map(|_| "custom"))
             .field("browser_command", &self.browser_command)
+            .field("notice", &self.notice.as_ref().map(|_| "set"))
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +84,7 @@ impl SystemBrowser {
             pages: LoopbackPages::default(),
             opener: None,
             browser_command: None,
+            notice: None,
         }
     }
 
@@ -109,6 +116,16 @@ impl SystemBrowser {
     /// test). It should return quickly; the listener is already bound when it is called.
     pub fn with_opener(mut self, opener: UrlOpener) -> Self {
         self.opener = Some(opener);
+        self
+    }
+
+    /// Tell `notice` the authorization URL just before the browser is opened, e.g. to print
+    /// `If no browser opens, go to: <url>` for a user whose browser does not come up (a
+    /// remote session, a browser on another screen). Off by default: the library itself never
+    /// prints the URL. The URL carries the request's `state` and PKCE challenge (never the
+    /// verifier, never a token); it is only useful to the user signing in now.
+    pub fn with_url_notice(mut self, notice: impl Fn(&Url) + Send + Sync + 'static) -> Self {
+        self.notice = Some(Arc::new(notice));
         self
     }
 
@@ -168,6 +185,9 @@ impl AuthorizationSession for SystemBrowserSession {
         let SystemBrowserSession {
             listener, browser, ..
         } = *self;
+        if let Some(notice) = &browser.notice {
+            notice(authorize_url);
+        }
         let open: OpenFuture = if let Some(opener) = &browser.opener {
             opener(authorize_url).map_err(WebUiError::Unavailable)?;
             Box::pin(async { Ok(()) })

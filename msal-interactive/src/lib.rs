@@ -37,7 +37,9 @@ pub mod device_code;
 pub mod loopback;
 pub mod web_ui;
 
-pub use browser::{browser_available, SystemBrowser, UrlOpener, DEFAULT_BROWSER_TIMEOUT};
+pub use browser::{
+    browser_available, SystemBrowser, UrlNotice, UrlOpener, DEFAULT_BROWSER_TIMEOUT,
+};
 pub use device_code::{
     DeviceAuthorizationResponse, DeviceCodeError, DeviceCodeInfo, DEFAULT_POLLING_INTERVAL,
 };

@@ -111,6 +111,24 @@ async fn an_opener_that_fails_makes_the_ui_unavailable() {
     assert!(TcpStream::connect(addr).await.is_err());
 }
 
+/// `with_url_notice` is told the URL before the browser is tried, even when it then fails;
+/// without it nothing is told (the library prints nothing itself).
+#[tokio::test]
+async fn the_url_notice_hears_the_authorization_url_before_the_browser_opens() {
+    let heard = Arc::new(Mutex::new(Vec::<String>::new()));
+    let ui = SystemBrowser::new()
+        .with_opener(Arc::new(|_: &Url| Err("no browser here".into())))
+        .with_url_notice({
+            let heard = Arc::clone(&heard);
+            move |url: &Url| heard.lock().unwrap().push(url.to_string())
+        });
+    let session = ui.start().await.unwrap();
+    let url = authorize_url(session.redirect_uri(), "s");
+    let e = session.complete(&url, "s").await.unwrap_err();
+    assert!(matches!(e, WebUiError::Unavailable(_)));
+    assert_eq!(*heard.lock().unwrap(), vec![url.to_string()]);
+}
+
 #[tokio::test]
 async fn a_failing_or_missing_browser_command_makes_the_ui_unavailable() {
     for command in ["false", "/nonexistent/browser --new-window"] {

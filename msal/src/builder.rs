@@ -123,6 +123,8 @@ pub(crate) struct CoreConfig {
     pub client_capabilities: Vec<String>,
     /// Extra query parameters for every request (see [`crate::extra_query`]).
     pub extra_query: crate::extra_query::QueryParams,
+    /// `on_event`: the observer of [`crate::events::Event`]s.
+    pub events: crate::events::Events,
 }
 
 /// How long a confidential client blocks identical requests after a 429/5xx without
@@ -149,6 +151,7 @@ impl CoreConfig {
             retry: RetryPolicy::default(),
             client_capabilities: Vec::new(),
             extra_query: Vec::new(),
+            events: crate::events::Events::none(),
         }
     }
 
@@ -229,6 +232,7 @@ impl CoreConfig {
             } else {
                 crate::http::throttle::HTTP_STATUS_BLOCK
             },
+            events: self.events,
         })
     }
 }

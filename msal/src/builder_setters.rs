@@ -174,6 +174,20 @@ macro_rules! core_setters {
                 self.config.extra_query = crate::extra_query::collect(params);
                 self
             }
+
+            /// Tell `observer` what the application does on the network: a request to the
+            /// identity provider starting, being retried or failing, and a cached token near
+            /// expiry served because its refresh failed (see [`crate::events`]). For a user
+            /// interface: progress, "retrying in 1 s", "the provider is unreachable". Called
+            /// synchronously, possibly from a spawned task: keep it quick. Events carry no
+            /// token, secret or query string; a cache hit emits none.
+            pub fn on_event(
+                mut self,
+                observer: impl Fn(&$crate::events::Event) + Send + Sync + 'static,
+            ) -> Self {
+                self.config.events = $crate::events::Events::new(std::sync::Arc::new(observer));
+                self
+            }
         }
     };
 }

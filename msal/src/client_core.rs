@@ -92,6 +92,8 @@ pub(crate) struct ClientCore {
     pub kind: ClientKind,
     /// How long identical requests are blocked after a 429/5xx without `Retry-After`.
     pub status_block: Duration,
+    /// The application's observer of [`crate::events::Event`]s, if any.
+    pub events: crate::events::Events,
 }
 
 impl ClientCore {
@@ -176,6 +178,7 @@ impl ClientCore {
                 &self.retry,
                 self.clock.as_ref(),
                 correlation_id,
+                &self.events,
             )
             .await
     }

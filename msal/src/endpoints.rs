@@ -12,6 +12,7 @@
 //! private clouds, offline hosts) vouches for its hosts itself: instance discovery is never
 //! asked, and an authority on any other host is refused before a request is sent to it.
 
+use crate::events::{Events, RequestStep};
 use crate::http::exchange as http_endpoints;
 use crate::http::{HttpClient, RetryPolicy};
 use msal_core::{Authority, AuthorityError, AuthorityKind, Endpoints, OidcMetadata, TrustedHosts};
@@ -66,6 +67,7 @@ impl EndpointResolver {
         retry: &RetryPolicy,
         clock: &dyn msal_core::Clock,
         correlation_id: &str,
+        events: &Events,
     ) -> Result<Endpoints, Error> {
         self.check_trusted(authority)?;
         if self.instance_discovery
@@ -75,7 +77,7 @@ impl EndpointResolver {
         {
             self.validated
                 .get_or_try_init(|| {
-                    validate_instance(authority, http, retry, clock, correlation_id)
+                    validate_instance(authority, http, retry, clock, correlation_id, events)
                 })
                 .await?;
         }
@@ -83,7 +85,7 @@ impl EndpointResolver {
             return Ok(known);
         }
         self.discovered
-            .get_or_try_init(|| discover(authority, http, retry, clock, correlation_id))
+            .get_or_try_init(|| discover(authority, http, retry, clock, correlation_id, events))
             .await
             .cloned()
     }
@@ -95,6 +97,7 @@ async fn discover(
     retry: &RetryPolicy,
     clock: &dyn msal_core::Clock,
     correlation_id: &str,
+    events: &Events,
 ) -> Result<Endpoints, Error> {
     let url = authority.discovery_url().ok_or_else(|| {
         Error::Authority(AuthorityError::InvalidMetadata {
@@ -102,17 +105,30 @@ async fn discover(
         })
     })?;
     let request = http_endpoints::get(&url, correlation_id)?;
-    let response = http_endpoints::execute(http, request, retry, clock).await?;
+    let response =
+        http_endpoints::execute(http, request, retry, clock, RequestStep::Discovery, events)
+            .await?;
     if !response.status.is_success() {
         return Err(Error::Authority(AuthorityError::InvalidMetadata {
             reason: format!(
-                "discovery document request returned HTTP {}",
+                "discovery document request to {} returned HTTP {}",
+                without_query(&url),
                 response.status.as_u16()
             ),
         }));
     }
     let metadata = OidcMetadata::parse(&response.body)?;
     checked_endpoints(authority, metadata)
+}
+
+/// `url` as messages show it: without query, fragment or user info.
+fn without_query(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
 }
 
 /// The endpoints of a discovery document (fetched, or supplied by the app) for `authority`.
@@ -148,6 +164,7 @@ async fn validate_instance(
     retry: &RetryPolicy,
     clock: &dyn msal_core::Clock,
     correlation_id: &str,
+    events: &Events,
 ) -> Result<(), Error> {
     let authorize = authority
         .known_endpoints()
@@ -159,7 +176,8 @@ async fn validate_instance(
         .append_pair("api-version", "1.1")
         .append_pair("authorization_endpoint", &authorize);
     let request = http_endpoints::get(&url, correlation_id)?;
-    let response = http_endpoints::execute(http, request, retry, clock).await?;
+    let step = RequestStep::InstanceDiscovery;
+    let response = http_endpoints::execute(http, request, retry, clock, step, events).await?;
     let body: serde_json::Value =
         serde_json::from_slice(&response.body).map_err(|_| Error::Protocol {
             status: Some(response.status.as_u16()),

@@ -20,6 +20,8 @@
 //                  store, its bounded partitions and the memo of recent hits.
 //   endpoints.rs, credential.rs, correlation.rs, result.rs, error.rs, single_flight.rs:
 //                  discovery, client credentials, ids, the result and error types, sharing.
+//   events.rs      the public observer hook (on_event): requests, retries, failures, stale
+//                  tokens served; emitted by http/ (exchange, retry) and engine/.
 //   issuer.rs, region.rs: the ID token `iss` check; Azure region auto-detection.
 //
 // Data flows one way: apps -> flows -> engine -> (token_request, write_back) -> client_core.
@@ -277,6 +279,17 @@
 //! `kid` is read too) and tokens of different key ids coexist; the SSH `key_id` is also sent as
 //! a form field, as MSAL Python sends it.
 //!
+//! ## Showing what the library is doing
+//! A user interface can follow the network with an observer set on either builder,
+//! [`on_event`](PublicClientApplicationBuilder::on_event): it hears each request to the identity
+//! provider start ([`events::Event::Requesting`]), be retried ([`events::Event::Retrying`],
+//! with the delay and attempt) or get no answer ([`events::Event::RequestFailed`], with the
+//! step and URL), and a cached token inside the expiry buffer being served because the
+//! provider is unreachable ([`events::Event::StaleTokenServed`]). Events carry no token, secret
+//! or query string; a cache hit emits none and pays nothing for them. See [`events`]. A
+//! request that got no answer also names its step and URL in the error's text
+//! (`... (token request to https://.../token)`).
+//!
 //! ## Behaviour worth knowing
 //! - **Runtime**: async on Tokio. Refreshes run as spawned tasks so they finish even when the
 //!   caller goes away. Outside a Tokio runtime the futures still work, but they are driven by
@@ -383,6 +396,7 @@ pub mod credential;
 mod endpoints;
 mod engine;
 mod error;
+pub mod events;
 mod extra_query;
 mod flows;
 mod hit_memo;

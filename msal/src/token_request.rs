@@ -190,8 +190,15 @@ async fn post_token_request_with_retry(
     // query parameters only go on the URL the request is sent to.
     let url = crate::extra_query::apply(token_endpoint, extra_query)?;
     let request = http_endpoints::form_post(&url, &form, correlation_id, &extra)?;
-    let response =
-        http_endpoints::execute(core.http.as_ref(), request, retry, core.clock.as_ref()).await?;
+    let response = http_endpoints::execute(
+        core.http.as_ref(),
+        request,
+        retry,
+        core.clock.as_ref(),
+        crate::events::RequestStep::Token,
+        &core.events,
+    )
+    .await?;
     let status = response.status.as_u16();
     let outcome = match parse_token_response(status, &response.body) {
         Ok(tokens) => Ok(tokens),

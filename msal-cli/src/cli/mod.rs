@@ -22,7 +22,8 @@ use values::parse_tenant;
 /// be shown). Results go to stdout, progress and prompts to stderr.
 ///
 /// Exit codes: 0 success, 1 error (`status`: nobody is signed in), 2 usage, 3 interaction
-/// required but not allowed (token --no-interaction; the message names the command to run).
+/// required but not allowed (token --no-interaction; the message names the command to run),
+/// 130 sign-in cancelled (Ctrl-C).
 #[derive(Debug, Parser)]
 #[command(
     name = "msal",
@@ -35,7 +36,14 @@ never) if set, else
 the key file {cache}.key if it exists, else the OS keyring (when built with the `keyring`
 feature), else a new random key file {cache}.key (mode 0600). A key file makes a copied or
 backed-up cache file useless on its own; it does not protect against the same OS user.
---plaintext-cache keeps MSAL's unified JSON instead, shared with MSAL Python, .NET and Node."
+--plaintext-cache keeps MSAL's unified JSON instead, shared with MSAL Python, .NET and Node.
+A cache or key file other users may read or write gets a warning naming the chmod that fixes it
+(--strict-permissions refuses it); one owned by another user is refused.
+
+On a terminal, stderr shows a spinner while the identity provider is asked (and retried) and
+the device code's remaining time; elsewhere only plain lines: errors naming the request and its
+URL, the URL of a browser sign-in, and a warning when a nearly expired token is used because the
+identity provider is unreachable."
 )]
 pub(crate) struct Cli {
     /// Options shared by every command.
@@ -89,6 +97,16 @@ pub(crate) struct GlobalOptions {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub no_keyring: bool,
+
+    /// Refuse (exit 1) a token cache or key file that other users may read or write, instead
+    /// of warning about it (Unix). A file owned by another user is always refused.
+    #[arg(
+        long,
+        env = "MSAL_STRICT_PERMISSIONS",
+        global = true,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub strict_permissions: bool,
 
     /// Never open a browser: sign in with a device code.
     #[arg(long, global = true)]

@@ -81,6 +81,7 @@ pub(crate) async fn run(global: &GlobalOptions, args: &IdTokenArgs) -> Result<()
     let result = sign_in(
         &app,
         global,
+        &cache,
         SignIn {
             scopes: &scopes,
             device_code: args.device_code,

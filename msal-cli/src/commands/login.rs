@@ -17,9 +17,13 @@ pub(super) async fn run(global: &GlobalOptions, args: &LoginArgs) -> Result<(), 
     } else {
         args.scope.clone()
     };
+    // Read the cache before any interaction: one that cannot be read (damaged, another key
+    // or passphrase) fails here, before a browser or a device code asks anything of the user.
+    app.accounts().await?;
     let result = sign_in(
         &app,
         global,
+        &cache,
         SignIn {
             scopes: &scopes,
             device_code: args.device_code,

@@ -21,6 +21,7 @@ use msal::{
 };
 
 use crate::cli::{CacheCommand, Cli, Command, GlobalOptions};
+use crate::config::{CacheKind, KeySource, OpenedCache};
 use crate::error::CliError;
 use crate::output::display_name;
 
@@ -79,8 +80,41 @@ pub(crate) struct SignIn<'a> {
 }
 
 /// Sign in: the system browser when one can be shown, else (or when opening it fails) the
-/// device code flow, its code shown on stderr.
+/// device code flow, its code shown on stderr. Ctrl-C ends it with [`CliError::Cancelled`]
+/// (exit code 130), leaving no key file this run made for a cache it never wrote.
 pub(crate) async fn sign_in(
+    app: &PublicClientApplication,
+    global: &GlobalOptions,
+    cache: &OpenedCache,
+    how: SignIn<'_>,
+) -> Result<AuthenticationResult, CliError> {
+    let outcome = tokio::select! {
+        outcome = interact(app, global, how) => outcome,
+        Ok(()) = tokio::signal::ctrl_c() => Err(CliError::Cancelled),
+    };
+    crate::progress::clear();
+    if matches!(outcome, Err(CliError::Cancelled)) {
+        forget_new_key(cache);
+    }
+    outcome
+}
+
+/// After a cancelled sign-in: the key file this run created, when no cache was written with
+/// it (so nothing can need it).
+fn forget_new_key(cache: &OpenedCache) {
+    if let CacheKind::Encrypted(KeySource::KeyFile {
+        path,
+        created: true,
+    }) = &cache.kind
+    {
+        if !cache.path.exists() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The sign-in itself (see [`sign_in`]).
+async fn interact(
     app: &PublicClientApplication,
     global: &GlobalOptions,
     how: SignIn<'_>,
@@ -126,6 +160,7 @@ fn show_device_code(info: &DeviceCodeInfo) {
     if let Some(complete) = &info.verification_uri_complete {
         eprintln!("(or open {complete})");
     }
+    crate::progress::device_code_countdown(info.expires_in);
 }
 
 /// The "signed in" line on stderr.

@@ -83,7 +83,9 @@ pub(super) async fn acquire(
             if let Some(claims) = want.claims {
                 silent = silent.claims(claims);
             }
-            match silent.await {
+            let silent = silent.await;
+            crate::progress::clear();
+            match silent {
                 Ok(result) => {
                     if global.verbose {
                         report_source(&result);
@@ -120,6 +122,7 @@ pub(super) async fn acquire(
     let result = sign_in(
         &app,
         global,
+        &cache,
         SignIn {
             scopes: want.scopes,
             device_code: want.device_code,

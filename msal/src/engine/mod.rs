@@ -32,6 +32,7 @@ use msal_core::clock::from_unix_seconds;
 use msal_core::SharedSecret;
 
 use crate::client_core::{ClientCore, RefreshKey};
+use crate::events::Event;
 use crate::hit_memo::MemoKey;
 use crate::result::TokenData;
 use crate::{AuthenticationResult, Error, TokenSource};
@@ -168,6 +169,12 @@ pub(crate) async fn serve<F: CachedFlow>(
             Ok(outcome) => outcome,
             Err(_) => {
                 tracing::warn!(correlation_id = %flow.correlation_id(), "refresh still running after {:?}; serving the cached token, which has not expired yet", core.max_refresh_wait);
+                stale_token_served(&core, &cached, || {
+                    format!(
+                        "the refresh is still running after {} s",
+                        core.max_refresh_wait.as_secs()
+                    )
+                });
                 return Ok(cached);
             }
         }
@@ -184,10 +191,24 @@ pub(crate) async fn serve<F: CachedFlow>(
         // hide a misconfigured or disabled app until the token runs out.
         Err(e) if e.is_transient() => {
             tracing::warn!(correlation_id = %flow.correlation_id(), error = %e, "refresh failed; serving the cached token, which has not expired yet");
+            stale_token_served(&core, &cached, || e.to_string());
             Ok(cached)
         }
         Err(e) => Err(e),
     }
+}
+
+/// Tell the app's observer that `cached`, inside the expiry buffer, is served because of
+/// `reason` (see [`Event::StaleTokenServed`]).
+fn stale_token_served(
+    core: &ClientCore,
+    cached: &AuthenticationResult,
+    reason: impl FnOnce() -> String,
+) {
+    core.events.emit(|| Event::StaleTokenServed {
+        expires_on: cached.expires_on(),
+        reason: reason(),
+    });
 }
 
 /// Start a refresh in the background (at most one per key); its failure is only logged.

@@ -127,6 +127,8 @@ async fn run(request: AcquireTokenWithDeviceCode) -> Result<AuthenticationResult
         http_request,
         &core.retry,
         core.clock.as_ref(),
+        crate::events::RequestStep::DeviceCode,
+        &core.events,
     )
     .await?;
     let status = response.status.as_u16();

@@ -8,6 +8,7 @@ use msal_core::Clock;
 
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 
+use crate::events::{Event, Events, RequestStep};
 use crate::http::headers::{apply_msal_headers, CLIENT_REQUEST_ID};
 use crate::http::retry::{send_with_retry, RetryPolicy};
 use crate::http::retry_after::parse_retry_after;
@@ -134,11 +135,18 @@ pub(crate) fn get(
 /// when the answer came). Logs at debug level the
 /// method, URL without query, status, elapsed milliseconds and correlation id (read back
 /// from the request's `client-request-id` header); never bodies.
+///
+/// `events` is told of the request ([`Event::Requesting`]), its retries and a failure after
+/// the last attempt ([`Event::RequestFailed`]), all about `step`. A transport failure's message
+/// ends with the step and the URL it went to (no query), e.g. `...: connection refused (token
+/// request to https://login.example.com/t/oauth2/v2.0/token)`.
 pub(crate) async fn execute(
     client: &dyn HttpClient,
     request: http::Request<Vec<u8>>,
     policy: &RetryPolicy,
     clock: &dyn Clock,
+    step: RequestStep,
+    events: &Events,
 ) -> Result<EndpointResponse, HttpError> {
     let method = request.method().clone();
     let target = redacted_uri(request.uri());
@@ -148,8 +156,12 @@ pub(crate) async fn execute(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
+    events.emit(|| Event::Requesting {
+        step,
+        url: target.clone(),
+    });
     let started = Instant::now();
-    let result = send_with_retry(client, request, policy, clock).await;
+    let result = send_with_retry(client, request, policy, clock, step, events).await;
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match result {
         Ok(response) => {
@@ -179,8 +191,32 @@ pub(crate) async fn execute(
                 error = %err,
                 "request to the identity provider failed"
             );
-            Err(err)
+            events.emit(|| Event::RequestFailed {
+                step,
+                url: target.clone(),
+                error: err.to_string(),
+            });
+            Err(with_step(err, step, &target))
         }
+    }
+}
+
+/// A transport failure's message, followed by which request it was and where it went (the
+/// URL without its query). The variant stays the same, so callers that match on it (and
+/// [`HttpError::is_transient`]) see no difference; the messageless ones stay as they are.
+fn with_step(err: HttpError, step: RequestStep, target: &str) -> HttpError {
+    let add = |message: String| format!("{message} ({step} to {target})");
+    match err {
+        HttpError::Connect { message } => HttpError::Connect {
+            message: add(message),
+        },
+        HttpError::ConnectionClosed { message } => HttpError::ConnectionClosed {
+            message: add(message),
+        },
+        HttpError::Transport { message } => HttpError::Transport {
+            message: add(message),
+        },
+        other => other,
     }
 }
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use msal_core::Clock;
 
+use crate::events::{Event, Events, RequestStep};
 use crate::http::pause::sleep_on;
 use crate::http::{redacted_uri, HttpClient, HttpError};
 
@@ -74,12 +75,15 @@ fn copy_request(request: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
 /// The result of the last attempt is returned (a 5xx is an `Ok` response). The pause is
 /// taken on `clock` ([`crate::http::pause::sleep_on`]): Tokio's timer unless the clock takes
 /// it over, so with a real clock this must run inside a Tokio runtime with the timer enabled
-/// when a retry happens.
+/// when a retry happens. Each retry is told to `events` ([`Event::Retrying`], about `step`)
+/// before its pause.
 pub(crate) async fn send_with_retry(
     client: &dyn HttpClient,
     request: http::Request<Vec<u8>>,
     policy: &RetryPolicy,
     clock: &dyn Clock,
+    step: RequestStep,
+    events: &Events,
 ) -> Result<http::Response<Vec<u8>>, HttpError> {
     let method = request.method().clone();
     let target = redacted_uri(request.uri());
@@ -117,6 +121,14 @@ pub(crate) async fn send_with_retry(
                     delay_ms = u64::try_from(policy.delay.as_millis()).unwrap_or(u64::MAX),
                     "retrying HTTP request"
                 );
+                events.emit(|| Event::Retrying {
+                    step,
+                    url: target.clone(),
+                    attempt: attempt + 1,
+                    attempts: policy.max_retries.saturating_add(1),
+                    delay: policy.delay,
+                    reason,
+                });
                 sleep_on(clock, policy.delay).await;
             }
             _ => return result,

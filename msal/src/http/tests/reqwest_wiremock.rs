@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::events::{Events, RequestStep};
 use crate::http::exchange::{self as endpoints, execute};
 use crate::http::retry::{send_with_retry, RetryPolicy};
 use crate::http::{HttpClient, HttpError, ReqwestHttpClient};
@@ -83,9 +84,16 @@ async fn form_post_is_sent_with_msal_headers_and_answer_is_read() {
         .await;
 
     let client = ReqwestHttpClient::new();
-    let response = execute(&client, token_request(&server), &fast_retry(), &SystemClock)
-        .await
-        .unwrap();
+    let response = execute(
+        &client,
+        token_request(&server),
+        &fast_retry(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status, 200);
     assert_eq!(response.body, br#"{"access_token":"at","expires_in":3600}"#);
     assert_eq!(response.headers["content-type"], "application/json");
@@ -109,9 +117,16 @@ async fn get_is_sent_through_arc_dyn_client() {
     ))
     .unwrap();
     let request = endpoints::get(&url, "cid").unwrap();
-    let response = execute(&client, request, &fast_retry(), &SystemClock)
-        .await
-        .unwrap();
+    let response = execute(
+        &client,
+        request,
+        &fast_retry(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status, 200);
     assert_eq!(response.body, b"{}");
 }
@@ -132,9 +147,16 @@ async fn server_error_without_retry_after_is_retried_once() {
         .await;
 
     let client = ReqwestHttpClient::new();
-    let response = send_with_retry(&client, token_request(&server), &fast_retry(), &SystemClock)
-        .await
-        .unwrap();
+    let response = send_with_retry(
+        &client,
+        token_request(&server),
+        &fast_retry(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.body(), b"second");
 }
@@ -148,9 +170,16 @@ async fn server_error_twice_returns_second_server_error() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = send_with_retry(&client, token_request(&server), &fast_retry(), &SystemClock)
-        .await
-        .unwrap();
+    let response = send_with_retry(
+        &client,
+        token_request(&server),
+        &fast_retry(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status(), 503);
 }
 
@@ -163,9 +192,16 @@ async fn server_error_with_retry_after_is_not_retried() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = execute(&client, token_request(&server), &fast_retry(), &SystemClock)
-        .await
-        .unwrap();
+    let response = execute(
+        &client,
+        token_request(&server),
+        &fast_retry(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status, 500);
     assert_eq!(response.retry_after, Some(Duration::from_secs(7)));
 }
@@ -179,9 +215,16 @@ async fn too_many_requests_is_not_retried() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = send_with_retry(&client, token_request(&server), &fast_retry(), &SystemClock)
-        .await
-        .unwrap();
+    let response = send_with_retry(
+        &client,
+        token_request(&server),
+        &fast_retry(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status(), 429);
 }
 
@@ -194,9 +237,16 @@ async fn bad_request_is_not_retried() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = execute(&client, token_request(&server), &fast_retry(), &SystemClock)
-        .await
-        .unwrap();
+    let response = execute(
+        &client,
+        token_request(&server),
+        &fast_retry(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status, 400);
     assert_eq!(response.body, br#"{"error":"invalid_grant"}"#);
 }
@@ -210,9 +260,16 @@ async fn body_over_the_limit_is_rejected() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new().with_max_response_bytes(16);
-    let err = send_with_retry(&client, token_request(&server), &fast_retry(), &SystemClock)
-        .await
-        .unwrap_err();
+    let err = send_with_retry(
+        &client,
+        token_request(&server),
+        &fast_retry(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err, HttpError::BodyTooLarge { limit: 16 });
     assert!(!err.is_transient());
 }
@@ -293,9 +350,16 @@ async fn redirect_is_not_followed() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = send_with_retry(&client, token_request(&server), &fast_retry(), &SystemClock)
-        .await
-        .unwrap();
+    let response = send_with_retry(
+        &client,
+        token_request(&server),
+        &fast_retry(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status(), 302);
     assert_eq!(response.headers()["location"], elsewhere.as_str());
 }
@@ -311,9 +375,16 @@ async fn timeout_is_reported_and_retried_once() {
     let client = ReqwestHttpClient::new().with_timeout(Duration::from_millis(200));
     let mut request = token_request(&server);
     *request.uri_mut() = format!("{}?code=SECRET", request.uri()).parse().unwrap();
-    let err = send_with_retry(&client, request, &fast_retry(), &SystemClock)
-        .await
-        .unwrap_err();
+    let err = send_with_retry(
+        &client,
+        request,
+        &fast_retry(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err, HttpError::Timeout);
     assert!(err.is_timeout());
     assert!(!err.to_string().contains("SECRET"));
@@ -331,9 +402,16 @@ async fn connection_refused_is_connect_error_and_retried_once() {
     };
     let url = url::Url::parse(&format!("http://127.0.0.1:{port}/token?code=SECRET")).unwrap();
     let request = endpoints::form_post(&url, &[("client_secret", "SECRET")], "cid", &[]).unwrap();
-    let err = send_with_retry(&client, request, &fast_retry(), &SystemClock)
-        .await
-        .unwrap_err();
+    let err = send_with_retry(
+        &client,
+        request,
+        &fast_retry(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(err, HttpError::Connect { .. }),
         "expected Connect, got {err:?}"
@@ -384,6 +462,8 @@ async fn from_client_uses_the_given_client() {
         token_request(&server),
         &RetryPolicy::none(),
         &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
     )
     .await
     .unwrap();

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::events::{Events, RequestStep};
 use crate::http::retry::{send_with_retry, RetryPolicy};
 use crate::http::{HttpClient, HttpError};
 use mockall::predicate::always;
@@ -68,45 +69,80 @@ fn mock_answering(answers: Vec<Result<http::Response<Vec<u8>>, HttpError>>) -> M
 #[tokio::test]
 async fn server_error_without_retry_after_makes_two_calls() {
     let mock = mock_answering(vec![Ok(response(500, None)), Ok(response(200, None))]);
-    let result = send_with_retry(&mock, request(), &policy(), &SystemClock)
-        .await
-        .unwrap();
+    let result = send_with_retry(
+        &mock,
+        request(),
+        &policy(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(result.status(), 200);
 }
 
 #[tokio::test]
 async fn server_error_twice_returns_the_last_answer() {
     let mock = mock_answering(vec![Ok(response(502, None)), Ok(response(504, None))]);
-    let result = send_with_retry(&mock, request(), &policy(), &SystemClock)
-        .await
-        .unwrap();
+    let result = send_with_retry(
+        &mock,
+        request(),
+        &policy(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(result.status(), 504);
 }
 
 #[tokio::test]
 async fn server_error_with_retry_after_makes_one_call() {
     let mock = mock_answering(vec![Ok(response(503, Some("30")))]);
-    let result = send_with_retry(&mock, request(), &policy(), &SystemClock)
-        .await
-        .unwrap();
+    let result = send_with_retry(
+        &mock,
+        request(),
+        &policy(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(result.status(), 503);
 }
 
 #[tokio::test]
 async fn timeout_makes_two_calls() {
     let mock = mock_answering(vec![Err(HttpError::Timeout), Ok(response(200, None))]);
-    let result = send_with_retry(&mock, request(), &policy(), &SystemClock)
-        .await
-        .unwrap();
+    let result = send_with_retry(
+        &mock,
+        request(),
+        &policy(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(result.status(), 200);
 }
 
 #[tokio::test]
 async fn timeout_twice_returns_timeout() {
     let mock = mock_answering(vec![Err(HttpError::Timeout), Err(HttpError::Timeout)]);
-    let err = send_with_retry(&mock, request(), &policy(), &SystemClock)
-        .await
-        .unwrap_err();
+    let err = send_with_retry(
+        &mock,
+        request(),
+        &policy(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err, HttpError::Timeout);
 }
 
@@ -116,9 +152,16 @@ async fn connect_error_makes_two_calls() {
         message: "connection refused".into(),
     };
     let mock = mock_answering(vec![Err(refused.clone()), Err(refused.clone())]);
-    let err = send_with_retry(&mock, request(), &policy(), &SystemClock)
-        .await
-        .unwrap_err();
+    let err = send_with_retry(
+        &mock,
+        request(),
+        &policy(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err, refused);
 }
 
@@ -126,9 +169,16 @@ async fn connect_error_makes_two_calls() {
 async fn client_errors_make_one_call() {
     for status in [400u16, 401, 403, 404, 429] {
         let mock = mock_answering(vec![Ok(response(status, None))]);
-        let result = send_with_retry(&mock, request(), &policy(), &SystemClock)
-            .await
-            .unwrap();
+        let result = send_with_retry(
+            &mock,
+            request(),
+            &policy(),
+            &SystemClock,
+            RequestStep::Token,
+            &Events::none(),
+        )
+        .await
+        .unwrap();
         assert_eq!(result.status(), status);
     }
 }
@@ -136,38 +186,73 @@ async fn client_errors_make_one_call() {
 #[tokio::test]
 async fn success_makes_one_call() {
     let mock = mock_answering(vec![Ok(response(200, None))]);
-    let result = send_with_retry(&mock, request(), &policy(), &SystemClock)
-        .await
-        .unwrap();
+    let result = send_with_retry(
+        &mock,
+        request(),
+        &policy(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(result.body(), b"status 200");
 }
 
 #[tokio::test]
 async fn non_transient_errors_make_one_call() {
     let mock = mock_answering(vec![Err(HttpError::BodyTooLarge { limit: 1 })]);
-    let err = send_with_retry(&mock, request(), &policy(), &SystemClock)
-        .await
-        .unwrap_err();
+    let err = send_with_retry(
+        &mock,
+        request(),
+        &policy(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err, HttpError::BodyTooLarge { limit: 1 });
     let mock = mock_answering(vec![Err(HttpError::Transport {
         message: "boom".into(),
     })]);
-    assert!(send_with_retry(&mock, request(), &policy(), &SystemClock)
-        .await
-        .is_err());
+    assert!(send_with_retry(
+        &mock,
+        request(),
+        &policy(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none()
+    )
+    .await
+    .is_err());
 }
 
 #[tokio::test]
 async fn max_retries_zero_makes_one_call() {
     let mock = mock_answering(vec![Ok(response(500, None))]);
-    let result = send_with_retry(&mock, request(), &RetryPolicy::none(), &SystemClock)
-        .await
-        .unwrap();
+    let result = send_with_retry(
+        &mock,
+        request(),
+        &RetryPolicy::none(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(result.status(), 500);
     let mock = mock_answering(vec![Err(HttpError::Timeout)]);
-    let err = send_with_retry(&mock, request(), &RetryPolicy::none(), &SystemClock)
-        .await
-        .unwrap_err();
+    let err = send_with_retry(
+        &mock,
+        request(),
+        &RetryPolicy::none(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.is_timeout());
 }
 
@@ -183,9 +268,16 @@ async fn max_retries_three_makes_up_to_four_calls() {
         Ok(response(503, None)),
         Ok(response(500, None)),
     ]);
-    let result = send_with_retry(&mock, request(), &policy, &SystemClock)
-        .await
-        .unwrap();
+    let result = send_with_retry(
+        &mock,
+        request(),
+        &policy,
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     assert_eq!(result.status(), 500);
 }
 
@@ -205,8 +297,15 @@ fn the_retry_delay_goes_through_the_clock() {
         Err(HttpError::Timeout),
         Ok(response(200, None)),
     ]);
-    let result =
-        futures::executor::block_on(send_with_retry(&mock, request(), &policy, &clock)).unwrap();
+    let result = futures::executor::block_on(send_with_retry(
+        &mock,
+        request(),
+        &policy,
+        &clock,
+        RequestStep::Token,
+        &Events::none(),
+    ))
+    .unwrap();
     assert_eq!(result.status(), 200);
     let moved = msal_core::Clock::now(&clock)
         .duration_since(before)
