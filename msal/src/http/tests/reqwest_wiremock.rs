@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::events::{Events, RequestStep};
-use crate::http::exchange::{self as endpoints, execute};
+use crate::http::exchange::{self as endpoints, execute, EndpointResponse};
 use crate::http::retry::{send_with_retry, RetryPolicy};
 use crate::http::{HttpClient, HttpError, ReqwestHttpClient};
 use msal_core::SystemClock;
@@ -37,6 +37,39 @@ fn token_request(server: &MockServer) -> http::Request<Vec<u8>> {
         &[],
     )
     .unwrap()
+}
+
+/// One send of `request` through the retry rules with `fast_retry()`, the system clock and no
+/// observer.
+async fn send_fast(
+    client: &dyn HttpClient,
+    request: http::Request<Vec<u8>>,
+) -> Result<http::Response<Vec<u8>>, HttpError> {
+    send_with_retry(
+        client,
+        request,
+        &fast_retry(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
+}
+
+/// [`execute`] of `request` with `fast_retry()`, the system clock and no observer.
+async fn execute_fast(
+    client: &dyn HttpClient,
+    request: http::Request<Vec<u8>>,
+) -> Result<EndpointResponse, HttpError> {
+    execute(
+        client,
+        request,
+        &fast_retry(),
+        &SystemClock,
+        RequestStep::Token,
+        &Events::none(),
+    )
+    .await
 }
 
 /// Counts the requests that reach the inner client.
@@ -84,16 +117,7 @@ async fn form_post_is_sent_with_msal_headers_and_answer_is_read() {
         .await;
 
     let client = ReqwestHttpClient::new();
-    let response = execute(
-        &client,
-        token_request(&server),
-        &fast_retry(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let response = execute_fast(&client, token_request(&server)).await.unwrap();
     assert_eq!(response.status, 200);
     assert_eq!(response.body, br#"{"access_token":"at","expires_in":3600}"#);
     assert_eq!(response.headers["content-type"], "application/json");
@@ -117,16 +141,7 @@ async fn get_is_sent_through_arc_dyn_client() {
     ))
     .unwrap();
     let request = endpoints::get(&url, "cid").unwrap();
-    let response = execute(
-        &client,
-        request,
-        &fast_retry(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let response = execute_fast(&client, request).await.unwrap();
     assert_eq!(response.status, 200);
     assert_eq!(response.body, b"{}");
 }
@@ -147,16 +162,7 @@ async fn server_error_without_retry_after_is_retried_once() {
         .await;
 
     let client = ReqwestHttpClient::new();
-    let response = send_with_retry(
-        &client,
-        token_request(&server),
-        &fast_retry(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let response = send_fast(&client, token_request(&server)).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.body(), b"second");
 }
@@ -170,16 +176,7 @@ async fn server_error_twice_returns_second_server_error() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = send_with_retry(
-        &client,
-        token_request(&server),
-        &fast_retry(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let response = send_fast(&client, token_request(&server)).await.unwrap();
     assert_eq!(response.status(), 503);
 }
 
@@ -192,16 +189,7 @@ async fn server_error_with_retry_after_is_not_retried() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = execute(
-        &client,
-        token_request(&server),
-        &fast_retry(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let response = execute_fast(&client, token_request(&server)).await.unwrap();
     assert_eq!(response.status, 500);
     assert_eq!(response.retry_after, Some(Duration::from_secs(7)));
 }
@@ -215,16 +203,7 @@ async fn too_many_requests_is_not_retried() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = send_with_retry(
-        &client,
-        token_request(&server),
-        &fast_retry(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let response = send_fast(&client, token_request(&server)).await.unwrap();
     assert_eq!(response.status(), 429);
 }
 
@@ -237,16 +216,7 @@ async fn bad_request_is_not_retried() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = execute(
-        &client,
-        token_request(&server),
-        &fast_retry(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let response = execute_fast(&client, token_request(&server)).await.unwrap();
     assert_eq!(response.status, 400);
     assert_eq!(response.body, br#"{"error":"invalid_grant"}"#);
 }
@@ -260,16 +230,9 @@ async fn body_over_the_limit_is_rejected() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new().with_max_response_bytes(16);
-    let err = send_with_retry(
-        &client,
-        token_request(&server),
-        &fast_retry(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap_err();
+    let err = send_fast(&client, token_request(&server))
+        .await
+        .unwrap_err();
     assert_eq!(err, HttpError::BodyTooLarge { limit: 16 });
     assert!(!err.is_transient());
 }
@@ -350,16 +313,7 @@ async fn redirect_is_not_followed() {
         .mount(&server)
         .await;
     let client = ReqwestHttpClient::new();
-    let response = send_with_retry(
-        &client,
-        token_request(&server),
-        &fast_retry(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let response = send_fast(&client, token_request(&server)).await.unwrap();
     assert_eq!(response.status(), 302);
     assert_eq!(response.headers()["location"], elsewhere.as_str());
 }
@@ -375,16 +329,7 @@ async fn timeout_is_reported_and_retried_once() {
     let client = ReqwestHttpClient::new().with_timeout(Duration::from_millis(200));
     let mut request = token_request(&server);
     *request.uri_mut() = format!("{}?code=SECRET", request.uri()).parse().unwrap();
-    let err = send_with_retry(
-        &client,
-        request,
-        &fast_retry(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap_err();
+    let err = send_fast(&client, request).await.unwrap_err();
     assert_eq!(err, HttpError::Timeout);
     assert!(err.is_timeout());
     assert!(!err.to_string().contains("SECRET"));
@@ -402,16 +347,7 @@ async fn connection_refused_is_connect_error_and_retried_once() {
     };
     let url = url::Url::parse(&format!("http://127.0.0.1:{port}/token?code=SECRET")).unwrap();
     let request = endpoints::form_post(&url, &[("client_secret", "SECRET")], "cid", &[]).unwrap();
-    let err = send_with_retry(
-        &client,
-        request,
-        &fast_retry(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap_err();
+    let err = send_fast(&client, request).await.unwrap_err();
     assert!(
         matches!(err, HttpError::Connect { .. }),
         "expected Connect, got {err:?}"

@@ -66,83 +66,59 @@ fn mock_answering(answers: Vec<Result<http::Response<Vec<u8>>, HttpError>>) -> M
     mock
 }
 
-#[tokio::test]
-async fn server_error_without_retry_after_makes_two_calls() {
-    let mock = mock_answering(vec![Ok(response(500, None)), Ok(response(200, None))]);
-    let result = send_with_retry(
-        &mock,
+/// One send through the retry rules with the test policy, the system clock and no observer.
+async fn send(mock: &MockClient) -> Result<http::Response<Vec<u8>>, HttpError> {
+    send_with(mock, &policy()).await
+}
+
+/// One send through the retry rules with `policy`, the system clock and no observer.
+async fn send_with(
+    mock: &MockClient,
+    policy: &RetryPolicy,
+) -> Result<http::Response<Vec<u8>>, HttpError> {
+    send_with_retry(
+        mock,
         request(),
-        &policy(),
+        policy,
         &SystemClock,
         RequestStep::Token,
         &Events::none(),
     )
     .await
-    .unwrap();
+}
+
+#[tokio::test]
+async fn server_error_without_retry_after_makes_two_calls() {
+    let mock = mock_answering(vec![Ok(response(500, None)), Ok(response(200, None))]);
+    let result = send(&mock).await.unwrap();
     assert_eq!(result.status(), 200);
 }
 
 #[tokio::test]
 async fn server_error_twice_returns_the_last_answer() {
     let mock = mock_answering(vec![Ok(response(502, None)), Ok(response(504, None))]);
-    let result = send_with_retry(
-        &mock,
-        request(),
-        &policy(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let result = send(&mock).await.unwrap();
     assert_eq!(result.status(), 504);
 }
 
 #[tokio::test]
 async fn server_error_with_retry_after_makes_one_call() {
     let mock = mock_answering(vec![Ok(response(503, Some("30")))]);
-    let result = send_with_retry(
-        &mock,
-        request(),
-        &policy(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let result = send(&mock).await.unwrap();
     assert_eq!(result.status(), 503);
 }
 
 #[tokio::test]
 async fn timeout_makes_two_calls() {
     let mock = mock_answering(vec![Err(HttpError::Timeout), Ok(response(200, None))]);
-    let result = send_with_retry(
-        &mock,
-        request(),
-        &policy(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let result = send(&mock).await.unwrap();
     assert_eq!(result.status(), 200);
 }
 
 #[tokio::test]
 async fn timeout_twice_returns_timeout() {
     let mock = mock_answering(vec![Err(HttpError::Timeout), Err(HttpError::Timeout)]);
-    let err = send_with_retry(
-        &mock,
-        request(),
-        &policy(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap_err();
+    let err = send(&mock).await.unwrap_err();
     assert_eq!(err, HttpError::Timeout);
 }
 
@@ -152,16 +128,7 @@ async fn connect_error_makes_two_calls() {
         message: "connection refused".into(),
     };
     let mock = mock_answering(vec![Err(refused.clone()), Err(refused.clone())]);
-    let err = send_with_retry(
-        &mock,
-        request(),
-        &policy(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap_err();
+    let err = send(&mock).await.unwrap_err();
     assert_eq!(err, refused);
 }
 
@@ -169,16 +136,7 @@ async fn connect_error_makes_two_calls() {
 async fn client_errors_make_one_call() {
     for status in [400u16, 401, 403, 404, 429] {
         let mock = mock_answering(vec![Ok(response(status, None))]);
-        let result = send_with_retry(
-            &mock,
-            request(),
-            &policy(),
-            &SystemClock,
-            RequestStep::Token,
-            &Events::none(),
-        )
-        .await
-        .unwrap();
+        let result = send(&mock).await.unwrap();
         assert_eq!(result.status(), status);
     }
 }
@@ -186,73 +144,28 @@ async fn client_errors_make_one_call() {
 #[tokio::test]
 async fn success_makes_one_call() {
     let mock = mock_answering(vec![Ok(response(200, None))]);
-    let result = send_with_retry(
-        &mock,
-        request(),
-        &policy(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let result = send(&mock).await.unwrap();
     assert_eq!(result.body(), b"status 200");
 }
 
 #[tokio::test]
 async fn non_transient_errors_make_one_call() {
     let mock = mock_answering(vec![Err(HttpError::BodyTooLarge { limit: 1 })]);
-    let err = send_with_retry(
-        &mock,
-        request(),
-        &policy(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap_err();
+    let err = send(&mock).await.unwrap_err();
     assert_eq!(err, HttpError::BodyTooLarge { limit: 1 });
     let mock = mock_answering(vec![Err(HttpError::Transport {
         message: "boom".into(),
     })]);
-    assert!(send_with_retry(
-        &mock,
-        request(),
-        &policy(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none()
-    )
-    .await
-    .is_err());
+    assert!(send(&mock).await.is_err());
 }
 
 #[tokio::test]
 async fn max_retries_zero_makes_one_call() {
     let mock = mock_answering(vec![Ok(response(500, None))]);
-    let result = send_with_retry(
-        &mock,
-        request(),
-        &RetryPolicy::none(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let result = send_with(&mock, &RetryPolicy::none()).await.unwrap();
     assert_eq!(result.status(), 500);
     let mock = mock_answering(vec![Err(HttpError::Timeout)]);
-    let err = send_with_retry(
-        &mock,
-        request(),
-        &RetryPolicy::none(),
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap_err();
+    let err = send_with(&mock, &RetryPolicy::none()).await.unwrap_err();
     assert!(err.is_timeout());
 }
 
@@ -268,16 +181,7 @@ async fn max_retries_three_makes_up_to_four_calls() {
         Ok(response(503, None)),
         Ok(response(500, None)),
     ]);
-    let result = send_with_retry(
-        &mock,
-        request(),
-        &policy,
-        &SystemClock,
-        RequestStep::Token,
-        &Events::none(),
-    )
-    .await
-    .unwrap();
+    let result = send_with(&mock, &policy).await.unwrap();
     assert_eq!(result.status(), 500);
 }
 
