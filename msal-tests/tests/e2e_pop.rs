@@ -19,14 +19,17 @@ const CLIENT_ID: &str = "msal-rs-e2e-confidential";
 const SECRET: &str = "e2e-secret";
 const API_DEFAULT: &str = "api://e2e/.default";
 
-/// A provider and a confidential client of it that counts its requests.
+/// A provider and a confidential client of it that counts its requests, holding [`SERIAL`]
+/// (released last, after the provider is stopped).
 struct Pop {
     provider: Provider,
     http: Counting,
     app: ConfidentialClientApplication,
+    _serial: tokio::sync::MutexGuard<'static, ()>,
 }
 
-/// What the resource answered: the status and the JSON body (`check` names a failed check).
+/// What the provider answered: the status and the JSON body (the resource's `check` names a
+/// failed check).
 struct Answer {
     status: u16,
     body: Value,
@@ -54,7 +57,8 @@ impl Answer {
 }
 
 impl Pop {
-    fn start() -> Pop {
+    async fn start() -> Pop {
+        let _serial = SERIAL.lock().await;
         let provider = Provider::start(&[]);
         let http = Counting::default();
         let app = ConfidentialClientApplication::builder(CLIENT_ID)
@@ -67,6 +71,7 @@ impl Pop {
             provider,
             http,
             app,
+            _serial,
         }
     }
 
@@ -88,25 +93,37 @@ impl Pop {
         token
     }
 
-    /// Call the resource with `Authorization: {authorization}` (loopback, plain reqwest).
-    async fn call(&self, method: &str, path_and_query: &str, authorization: &str) -> Answer {
+    /// Send `method` to the provider's `path_and_query` with one header and a body (loopback,
+    /// plain reqwest); its status and JSON body.
+    async fn send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        header: (http::HeaderName, &str),
+        body: Vec<u8>,
+    ) -> (http::HeaderMap, Answer) {
         let request = http::Request::builder()
             .method(method)
             .uri(self.url(path_and_query))
-            .header(http::header::AUTHORIZATION, authorization)
-            .body(Vec::new())
+            .header(header.0, header.1)
+            .body(body)
             .unwrap();
         let response = ReqwestHttpClient::default().send(request).await.unwrap();
-        let status = response.status().as_u16();
-        if status == 401 {
-            let challenge = response.headers()[http::header::WWW_AUTHENTICATE]
-                .to_str()
-                .unwrap();
-            assert!(challenge.starts_with("PoP "), "{challenge}");
-        }
         let body = serde_json::from_slice(response.body())
             .unwrap_or_else(|_| panic!("{:?}", String::from_utf8_lossy(response.body())));
-        Answer { status, body }
+        let status = response.status().as_u16();
+        (response.headers().clone(), Answer { status, body })
+    }
+
+    /// Call the resource with `Authorization: {authorization}`; a 401 must carry a PoP challenge.
+    async fn call(&self, method: &str, path_and_query: &str, authorization: &str) -> Answer {
+        let header = (http::header::AUTHORIZATION, authorization);
+        let (headers, answer) = self.send(method, path_and_query, header, Vec::new()).await;
+        if answer.status == 401 {
+            let challenge = headers[http::header::WWW_AUTHENTICATE].to_str().unwrap();
+            assert!(challenge.starts_with("PoP "), "{challenge}");
+        }
+        answer
     }
 
     /// Call the resource with `Authorization: PoP {shr}`.
@@ -126,8 +143,7 @@ fn inner_token(shr: &str) -> String {
 /// query is not signed, so another query is accepted too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_resource_accepts_a_pop_token_for_its_request() {
-    let _serial = SERIAL.lock().await;
-    let t = Pop::start();
+    let t = Pop::start().await;
     let token = t.acquire("GET", "/resource/items?x=1").await;
     assert_eq!(token.source(), TokenSource::IdentityProvider);
 
@@ -157,8 +173,7 @@ async fn the_resource_accepts_a_pop_token_for_its_request() {
 /// is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shr_binds_the_method_and_the_path() {
-    let _serial = SERIAL.lock().await;
-    let t = Pop::start();
+    let t = Pop::start().await;
     let token = t.acquire("GET", "/resource/items?x=1").await;
     let shr = token.access_token();
 
@@ -174,8 +189,7 @@ async fn the_shr_binds_the_method_and_the_path() {
 /// provider) with a new SHR that the resource accepts for that URL (and the first one is not).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cached_pop_token_is_signed_anew_for_another_url() {
-    let _serial = SERIAL.lock().await;
-    let t = Pop::start();
+    let t = Pop::start().await;
     let first = t.acquire("GET", "/resource/items?x=1").await;
     let before = t.http.count();
 
@@ -200,8 +214,7 @@ async fn a_cached_pop_token_is_signed_anew_for_another_url() {
 /// fails the signature check.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tampered_shr_is_refused() {
-    let _serial = SERIAL.lock().await;
-    let t = Pop::start();
+    let t = Pop::start().await;
     let token = t.acquire("GET", "/resource/items").await;
     let parts: Vec<&str> = token.access_token().split('.').collect();
     let mut payload = jwt_claims(token.access_token());
@@ -227,8 +240,7 @@ async fn a_tampered_shr_is_refused() {
 /// cached.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bearer_is_refused_and_never_served_the_pop_token() {
-    let _serial = SERIAL.lock().await;
-    let t = Pop::start();
+    let t = Pop::start().await;
     let pop = t.acquire("GET", "/resource/items").await;
     let at = inner_token(pop.access_token());
 
@@ -265,26 +277,24 @@ async fn bearer_is_refused_and_never_served_the_pop_token() {
 /// `invalid_request` (msal-rs never sends one: the form is posted by hand).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_req_cnf_is_an_invalid_request() {
-    let _serial = SERIAL.lock().await;
-    let t = Pop::start();
+    let t = Pop::start().await;
     let form = format!(
         "grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={SECRET}\
          &scope=api%3A%2F%2Fe2e%2F.default&token_type=pop&req_cnf=not-json"
     );
-    let request = http::Request::builder()
-        .method("POST")
-        .uri(t.url("/token"))
-        .header(
-            http::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
+    let content_type = "application/x-www-form-urlencoded";
+    let (_, answer) = t
+        .send(
+            "POST",
+            "/token",
+            (http::header::CONTENT_TYPE, content_type),
+            form.into_bytes(),
         )
-        .body(form.into_bytes())
-        .unwrap();
-    let response = ReqwestHttpClient::default().send(request).await.unwrap();
-    let body: Value = serde_json::from_slice(response.body()).unwrap();
+        .await;
     assert_eq!(
-        (response.status().as_u16(), &body["error"]),
+        (answer.status, &answer.body["error"]),
         (400, &Value::from("invalid_request")),
-        "{body}"
+        "{}",
+        answer.body
     );
 }
