@@ -1,5 +1,6 @@
 // A loopback OpenID Connect provider for msal-rs's end-to-end tests, built on oidc-provider
 // (OpenID Certified). It behaves like Microsoft Entra ID towards a public client: see ../README.md.
+// It also serves a proof-of-possession protected resource, GET /resource/... (see "PoP" below).
 //
 //   PORT=0 node provider.mjs      # prints exactly one stdout line: READY http://127.0.0.1:{port}
 //
@@ -27,6 +28,7 @@ console.log = console.error;
 console.info = console.error;
 
 const { default: Provider, errors, interactionPolicy } = await import('oidc-provider');
+const jose = await import('jose');
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -99,6 +101,26 @@ ${body}
 </body>
 </html>
 `;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PoP (proof of possession, Entra's signed HTTP request tokens)
+
+// The key id a token request binds its token to: undefined without token_type=pop, else the `kid`
+// of req_cnf = base64url({"kid": "<RFC 7638 thumbprint>"}); a malformed req_cnf is invalid_request.
+// oidc-provider keeps only the grant's own parameters in ctx.oidc.params, so this reads the body.
+function popKid(body) {
+  if (body?.token_type !== 'pop') return undefined;
+  let kid;
+  try {
+    ({ kid } = JSON.parse(Buffer.from(String(body.req_cnf ?? ''), 'base64url').toString()));
+  } catch {
+    kid = undefined;
+  }
+  if (typeof kid !== 'string' || !/^[\w-]{16,128}$/.test(kid)) {
+    throw new errors.InvalidRequest('token_type=pop needs req_cnf: base64url of {"kid":"<JWK thumbprint>"}');
+  }
+  return kid;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,6 +265,13 @@ const configuration = {
     Interaction: 3600,
     Session: 14 * 24 * 3600,
     Grant: 14 * 24 * 3600,
+  },
+
+  // PoP like Entra: a token request with token_type=pop binds the access token to the key named
+  // by req_cnf (its `cnf.kid`); the response's token_type is set by the middleware below.
+  async extraTokenClaims(ctx) {
+    const kid = popKid(ctx?.oidc?.body);
+    return kid === undefined ? undefined : { cnf: { kid } };
   },
 
   // Restores the prompt stashed by the middleware, after checkScope has kept offline_access.
@@ -397,6 +426,94 @@ provider.use(async (ctx, next) => {
   const payload = JSON.parse(Buffer.from(ctx.body.id_token.split('.')[1], 'base64url').toString());
   const clientInfo = Buffer.from(JSON.stringify({ uid: payload.sub, utid: TENANT_ID })).toString('base64url');
   ctx.body = { ...ctx.body, client_info: clientInfo };
+});
+
+// PoP, token endpoint: a token_type=pop request gets token_type pop (the token carries cnf.kid,
+// see extraTokenClaims and popKid); other requests are left as they are (Bearer).
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.method !== 'POST' || ctx.path !== '/token' || ctx.status !== 200) return;
+  if (ctx.oidc?.body?.token_type !== 'pop' || !ctx.body?.access_token) return;
+  ctx.body = { ...ctx.body, token_type: 'pop' };
+});
+
+// PoP, resource: any request under /resource/ needs `Authorization: PoP <signed HTTP request>`
+// (Bearer is refused), checked with jose alone (neither msal-rs's nor oidc-provider's code):
+//   signature  the SHR (a JWS, RS256) verifies with the public key it carries, cnf.jwk
+//   typ        its header's typ is "pop"
+//   at         its `at` is a JWT access token of this issuer (its JWKS) for audience api://e2e
+//   cnf.kid    that token is bound to the SHR's key: its cnf.kid is cnf.jwk's RFC 7638 thumbprint
+//   m, u, p    the SHR is for this request: method, Host (with the port), path (not the query)
+//   ts         it was signed within SHR_MAX_AGE_S of now (either way)
+// 200 {"ok":true,"sub":...} or 401 {"ok":false,"error":"invalid_token","check":<the check above,
+// or "scheme">,"error_description":...} with a WWW-Authenticate: PoP challenge.
+const SHR_MAX_AGE_S = 300;
+const accessTokenKeys = jose.createLocalJWKSet({
+  keys: [{ ...crypto.createPublicKey(privateKey).export({ format: 'jwk' }), kid: signingKey.kid, alg: 'RS256', use: 'sig' }],
+});
+
+class Refused extends Error {
+  constructor(check, reason) {
+    super(`${check}: ${reason}`);
+    this.check = check;
+  }
+}
+const refuse = (check, reason) => { throw new Refused(check, reason); };
+
+// The `at` token's claims if `Authorization` holds a valid SHR for this request; else throws Refused.
+async function checkSignedHttpRequest(ctx) {
+  const [scheme, shr, ...rest] = (ctx.get('authorization') || '').split(' ');
+  if (scheme?.toLowerCase() !== 'pop' || !shr || rest.length) {
+    refuse('scheme', 'this resource requires Authorization: PoP <signed HTTP request>');
+  }
+  let jwk;
+  try {
+    jwk = jose.decodeJwt(shr).cnf?.jwk;
+  } catch (e) {
+    refuse('signature', `not a JWS: ${e.message}`);
+  }
+  if (jwk?.kty !== 'RSA' || jwk.d !== undefined) refuse('signature', 'cnf.jwk is not an RSA public key');
+  let verified;
+  try {
+    verified = await jose.compactVerify(shr, await jose.importJWK(jwk, 'RS256'), { algorithms: ['RS256'] });
+  } catch (e) {
+    refuse('signature', e.message);
+  }
+  if (verified.protectedHeader.typ !== 'pop') refuse('typ', `header typ is ${JSON.stringify(verified.protectedHeader.typ)}`);
+  const shrClaims = JSON.parse(new TextDecoder().decode(verified.payload));
+  let at;
+  try {
+    ({ payload: at } = await jose.jwtVerify(String(shrClaims.at), accessTokenKeys, {
+      issuer, audience: API_RESOURCE, algorithms: ['RS256'],
+    }));
+  } catch (e) {
+    refuse('at', e.message);
+  }
+  if (at.cnf?.kid !== await jose.calculateJwkThumbprint(jwk, 'sha256')) {
+    refuse('cnf.kid', 'the access token is not bound to the key that signed the request');
+  }
+  if (shrClaims.m !== ctx.method) refuse('m', `signed for ${shrClaims.m}, sent with ${ctx.method}`);
+  if (shrClaims.u !== ctx.host) refuse('u', `signed for ${shrClaims.u}, sent to ${ctx.host}`);
+  if (shrClaims.p !== ctx.path) refuse('p', `signed for ${shrClaims.p}, sent for ${ctx.path}`);
+  if (typeof shrClaims.ts !== 'number' || Math.abs(Date.now() / 1000 - shrClaims.ts) > SHR_MAX_AGE_S) {
+    refuse('ts', `signed at ${shrClaims.ts}, more than ${SHR_MAX_AGE_S} s from now`);
+  }
+  return at;
+}
+
+provider.use(async (ctx, next) => {
+  if (!ctx.path.startsWith('/resource/')) return next();
+  ctx.set('cache-control', 'no-store');
+  try {
+    const at = await checkSignedHttpRequest(ctx);
+    ctx.body = { ok: true, sub: at.sub };
+  } catch (e) {
+    if (!(e instanceof Refused)) throw e;
+    const description = e.message.replace(/["\\]/g, "'");
+    ctx.status = 401;
+    ctx.set('www-authenticate', `PoP realm="e2e", error="invalid_token", error_description="${description}"`);
+    ctx.body = { ok: false, error: 'invalid_token', check: e.check, error_description: description };
+  }
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -6,14 +6,10 @@
 
 mod e2e_support;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use base64::Engine;
-use e2e_support::{sign_in_in_browser, Provider, SERIAL};
+use e2e_support::{jwt_claims, sign_in_in_browser, Counting, Provider, SERIAL};
 use msal::cache::FileCache;
-use msal::http::{HttpClient, HttpError, ReqwestHttpClient};
 use msal::{
     ClientCertificate, ConfidentialClientApplication, ConfidentialClientApplicationBuilder, Error,
     JwtSignature, ManualClock, TokenSource,
@@ -30,30 +26,6 @@ const OTHER_CERT_PEM: &[u8] = include_bytes!("../data/certs/other-cert.pem");
 const OTHER_KEY_PEM: &[u8] = include_bytes!("../data/certs/other-key.pem");
 const P12_AES: &[u8] = include_bytes!("../data/certs/cert-aes.p12");
 
-/// The real HTTP transport, counting the requests that reach the provider.
-#[derive(Clone, Default)]
-struct Counting {
-    inner: ReqwestHttpClient,
-    requests: Arc<AtomicUsize>,
-}
-
-impl Counting {
-    fn count(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait::async_trait]
-impl HttpClient for Counting {
-    async fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, HttpError> {
-        self.requests.fetch_add(1, Ordering::SeqCst);
-        self.inner.send(request).await
-    }
-}
-
 fn builder(
     client_id: &str,
     provider: &Provider,
@@ -66,16 +38,6 @@ fn builder(
         .http_client(http.clone())
         .clock(clock.clone())
         .cache(FileCache::new(cache))
-}
-
-fn jwt_claims(jwt: &str) -> serde_json::Value {
-    let payload = jwt.split('.').nth(1).expect("a JWT");
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 /// Client credentials with the client secret: a real app token for the API; the second call is

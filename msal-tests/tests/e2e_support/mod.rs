@@ -1,12 +1,17 @@
-//! The end-to-end harness shared by `e2e_oidc.rs` and `e2e_confidential.rs`: the loopback
-//! identity provider (`e2e/provider/provider.mjs`) and the headless-Chromium helper
-//! (`e2e/provider/browser.mjs`). Needs `scripts/e2e-provider.sh setup`.
+//! The end-to-end harness shared by `e2e_oidc.rs`, `e2e_confidential.rs` and `e2e_pop.rs`: the
+//! loopback identity provider (`e2e/provider/provider.mjs`), the headless-Chromium helper
+//! (`e2e/provider/browser.mjs`), a request-counting transport and a JWT payload decoder. Needs
+//! `scripts/e2e-provider.sh setup`.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine;
+use msal::http::{HttpClient, HttpError, ReqwestHttpClient};
 use msal_tests::process::{output_within, run_ok, Supervised};
 
 /// One browser and one provider at a time: this machine has two cores.
@@ -122,4 +127,39 @@ pub(crate) fn complete_device_code_in_browser(verification_uri: &str, user_code:
         "headless Chromium (browser.mjs --user-code)",
         BROWSER_WITHIN,
     );
+}
+
+/// The real HTTP transport, counting the requests that reach the provider.
+#[derive(Clone, Default)]
+pub(crate) struct Counting {
+    inner: ReqwestHttpClient,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Counting {
+    pub(crate) fn count(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpClient for Counting {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, HttpError> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.inner.send(request).await
+    }
+}
+
+/// The payload of a JWT (or any compact JWS with a JSON payload), unverified.
+pub(crate) fn jwt_claims(jwt: &str) -> serde_json::Value {
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
 }
