@@ -81,8 +81,12 @@ pub(crate) fn observe(event: &Event) {
         Event::RequestFailed { step, url, error } => {
             state.failed = Some((*step, url.clone(), error.clone()));
         }
-        Event::StaleTokenServed { expires_on, reason } => {
-            let why = if reason.starts_with("the refresh is still running") {
+        Event::StaleTokenServed {
+            expires_on,
+            refresh_still_running,
+            ..
+        } => {
+            let why = if *refresh_still_running {
                 "the identity provider has not answered yet"
             } else {
                 "the identity provider is unreachable"

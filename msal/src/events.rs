@@ -113,6 +113,9 @@ pub enum Event {
         /// Why it was served: the refresh's error message, or that the refresh is still
         /// running.
         reason: String,
+        /// True when the refresh has not failed but is still running after
+        /// `max_refresh_wait` (it goes on in the background); false when it failed.
+        refresh_still_running: bool,
     },
 }
 
@@ -265,6 +268,7 @@ mod tests {
         let Some(Event::StaleTokenServed {
             expires_on: served,
             reason,
+            refresh_still_running: false,
         }) = seen.last()
         else {
             panic!("no StaleTokenServed last: {seen:?}");

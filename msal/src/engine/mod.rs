@@ -169,7 +169,7 @@ pub(crate) async fn serve<F: CachedFlow>(
             Ok(outcome) => outcome,
             Err(_) => {
                 tracing::warn!(correlation_id = %flow.correlation_id(), "refresh still running after {:?}; serving the cached token, which has not expired yet", core.max_refresh_wait);
-                stale_token_served(&core, &cached, || {
+                stale_token_served(&core, &cached, true, || {
                     format!(
                         "the refresh is still running after {} s",
                         core.max_refresh_wait.as_secs()
@@ -191,7 +191,7 @@ pub(crate) async fn serve<F: CachedFlow>(
         // hide a misconfigured or disabled app until the token runs out.
         Err(e) if e.is_transient() => {
             tracing::warn!(correlation_id = %flow.correlation_id(), error = %e, "refresh failed; serving the cached token, which has not expired yet");
-            stale_token_served(&core, &cached, || e.to_string());
+            stale_token_served(&core, &cached, false, || e.to_string());
             Ok(cached)
         }
         Err(e) => Err(e),
@@ -203,11 +203,13 @@ pub(crate) async fn serve<F: CachedFlow>(
 fn stale_token_served(
     core: &ClientCore,
     cached: &AuthenticationResult,
+    refresh_still_running: bool,
     reason: impl FnOnce() -> String,
 ) {
     core.events.emit(|| Event::StaleTokenServed {
         expires_on: cached.expires_on(),
         reason: reason(),
+        refresh_still_running,
     });
 }
 
