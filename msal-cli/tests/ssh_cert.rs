@@ -31,6 +31,7 @@ impl Fixture {
                 "issuer": issuer,
                 "authorization_endpoint": format!("{issuer}/authorize"),
                 "token_endpoint": format!("{issuer}/token"),
+                "device_authorization_endpoint": format!("{issuer}/devicecode"),
                 "response_types_supported": ["code"],
                 "subject_types_supported": ["public"],
                 "id_token_signing_alg_values_supported": ["RS256"],
@@ -184,7 +185,13 @@ async fn ssh_cert_refuses_a_non_rsa_key_and_needs_a_signed_in_account() {
 
     let key = f.path("id_rsa.pub");
     std::fs::write(&key, public_key_line()).unwrap();
-    let out = run(f.command(&["ssh-cert", "--public-key", key.to_str().unwrap()])).await;
+    let out = run(f.command(&[
+        "ssh-cert",
+        "--public-key",
+        key.to_str().unwrap(),
+        "--no-interaction",
+    ]))
+    .await;
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("msal login"),
@@ -192,4 +199,71 @@ async fn ssh_cert_refuses_a_non_rsa_key_and_needs_a_signed_in_account() {
         describe(&out)
     );
     assert!(f.token_requests().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_nobody_signed_in_ssh_cert_signs_in_with_a_device_code_that_asks_for_the_certificate()
+{
+    let f = Fixture::new().await;
+    let issuer = f.server.uri();
+    Mock::given(method("POST"))
+        .and(path("/devicecode"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "device_code": "ssh-device-code", "user_code": "SSH-CODE",
+            "verification_uri": format!("{issuer}/device"), "expires_in": 300, "interval": 1
+        })))
+        .mount(&f.server)
+        .await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let id_token = msal_tests::harness::jwt(json!({
+        "iss": issuer, "sub": "carol", "aud": CLIENT_ID, "preferred_username": "carol@example.com",
+        "iat": now, "exp": now + 3600,
+    }));
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("device_code=ssh-device-code"))
+        .and(body_string_contains("token_type=ssh-cert"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "ssh-cert", "access_token": CERT, "refresh_token": "RT-carol",
+            "expires_in": 3600, "scope": SCOPE, "id_token": id_token,
+        })))
+        .mount(&f.server)
+        .await;
+    let key = f.path("id_rsa.pub");
+    std::fs::write(&key, public_key_line()).unwrap();
+    let key_arg = key.to_str().unwrap();
+
+    let out = run(f.command(&["ssh-cert", "--public-key", key_arg, "--device-code"])).await;
+    assert!(out.status.success(), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SSH-CODE") && stderr.contains("Signed in as carol@example.com"),
+        "{}",
+        describe(&out)
+    );
+    assert!(!stderr.contains(CERT), "no certificate in logs");
+    let written = std::fs::read_to_string(f.path("id_rsa-cert.pub")).unwrap();
+    assert_eq!(written, format!("ssh-rsa-cert-v01@openssh.com {CERT}\n"));
+    let requests = f.token_requests().await;
+    assert_eq!(requests.len(), 1, "one device code poll, answered");
+    let form = msal_tests::harness::form(&requests[0]);
+    assert!(form.contains_key("req_cnf") && form.contains_key("key_id"));
+
+    // The certificate the sign-in got is cached under the key id: no sign-in, no request.
+    let out_path = f.path("again-cert.pub");
+    let out = run(f.command(&[
+        "ssh-cert",
+        "--public-key",
+        key_arg,
+        "--no-interaction",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]))
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(std::fs::read_to_string(out_path).unwrap(), written);
+    assert_eq!(f.token_requests().await.len(), 1);
 }

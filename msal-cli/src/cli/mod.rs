@@ -165,7 +165,8 @@ pub(crate) enum Command {
     /// `git config --global credential.https://dev.azure.com.helper "!msal git-credential"`.
     GitCredential(GitCredentialArgs),
     /// Write an OpenSSH certificate for a public key, signed by the identity provider for the
-    /// signed-in account (silent: run `msal login` first).
+    /// signed-in account: from the cache, else through the refresh token, else after a sign-in
+    /// that asks for the certificate (unless --no-interaction).
     SshCert(SshCertArgs),
 }
 

@@ -122,4 +122,12 @@ pub(crate) struct SshCertArgs {
     /// The id the certificate is cached under [default: the key's RFC 7638 thumbprint].
     #[arg(long, value_name = "ID")]
     pub key_id: Option<String>,
+
+    /// Never sign in: fail with exit code 3 when the certificate cannot be had silently.
+    #[arg(long)]
+    pub no_interaction: bool,
+
+    /// When a sign-in is needed, use a device code instead of a browser.
+    #[arg(long)]
+    pub device_code: bool,
 }

@@ -30,6 +30,7 @@ pub(super) async fn run(global: &GlobalOptions, args: &LoginArgs) -> Result<(), 
             login_hint: args.login_hint.as_deref(),
             claims: args.claims.as_deref(),
             prompt: args.prompt.map(Into::into),
+            ssh_certificate: None,
         },
     )
     .await?;

@@ -17,7 +17,8 @@ mod token;
 mod token_output;
 
 use msal::{
-    Account, AuthenticationResult, DeviceCodeInfo, Prompt, PublicClientApplication, WebUiError,
+    Account, AuthenticationResult, DeviceCodeInfo, Prompt, PublicClientApplication,
+    SshCertificateRequest, WebUiError,
 };
 
 use crate::cli::{CacheCommand, Cli, Command, GlobalOptions};
@@ -55,6 +56,22 @@ pub(crate) fn find_account<'a>(accounts: &'a [Account], wanted: &str) -> Option<
         })
 }
 
+/// The account to use: the one named (by `--account` or the profile), else the only one.
+pub(crate) async fn choose_account(
+    app: &PublicClientApplication,
+    wanted: Option<&str>,
+) -> Result<Option<Account>, CliError> {
+    let accounts = app.accounts().await?;
+    match wanted {
+        Some(wanted) => Ok(find_account(&accounts, wanted).cloned()),
+        None if accounts.len() > 1 => Err(CliError::Other(format!(
+            "several accounts are signed in ({}): choose one with --account",
+            names(&accounts)
+        ))),
+        None => Ok(accounts.into_iter().next()),
+    }
+}
+
 /// The names of some accounts, for messages.
 pub(crate) fn names(accounts: &[Account]) -> String {
     accounts
@@ -77,6 +94,8 @@ pub(crate) struct SignIn<'a> {
     pub claims: Option<&'a str>,
     /// The browser sign-in's `prompt` (`--prompt`).
     pub prompt: Option<Prompt>,
+    /// Ask the sign-in for an SSH certificate for this key instead of an access token.
+    pub ssh_certificate: Option<SshCertificateRequest>,
 }
 
 /// Sign in: the system browser when one can be shown, else (or when opening it fails) the
@@ -132,6 +151,9 @@ async fn interact(
         if let Some(prompt) = how.prompt {
             request = request.prompt(prompt);
         }
+        if let Some(ssh) = &how.ssh_certificate {
+            request = request.ssh_certificate(ssh.clone());
+        }
         match request.await {
             Err(msal::Error::Interaction(WebUiError::Unavailable(reason))) => {
                 eprintln!("msal: the browser could not be opened ({reason}); using a device code");
@@ -144,6 +166,9 @@ async fn interact(
     let mut request = app.acquire_token_with_device_code(how.scopes, show_device_code);
     if let Some(claims) = how.claims {
         request = request.claims(claims);
+    }
+    if let Some(ssh) = how.ssh_certificate {
+        request = request.ssh_certificate(ssh);
     }
     Ok(request.await?)
 }

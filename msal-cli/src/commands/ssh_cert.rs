@@ -3,15 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
+use msal::{Account, AuthenticationResult, PublicClientApplication};
 use msal::{RsaPublicJwk, SshCertificateRequest};
 
 use crate::cli::{GlobalOptions, SshCertArgs};
-use crate::commands::{find_account, names};
+use crate::commands::{choose_account, report_signed_in, sign_in, SignIn};
 use crate::config::{build_app, open_cache, KeyPolicy};
 use crate::error::CliError;
 
-/// Get the certificate (cached, else through the account's refresh token) and write it.
-/// Never signs in: with no usable account it fails with exit code 3 and says to `msal login`.
+/// Get the certificate (cached, else through the account's refresh token, else from a
+/// sign-in that asks for it) and write it. With `--no-interaction`, no sign-in: exit code 3
+/// and the `msal login` command to run.
 pub(crate) async fn run(global: &GlobalOptions, args: &SshCertArgs) -> Result<(), CliError> {
     let line = std::fs::read_to_string(&args.public_key)
         .map_err(|e| CliError::Other(format!("cannot read {}: {e}", args.public_key.display())))?;
@@ -19,32 +21,71 @@ pub(crate) async fn run(global: &GlobalOptions, args: &SshCertArgs) -> Result<()
     let key_id = args.key_id.clone().unwrap_or_else(|| jwk.thumbprint());
     let request = SshCertificateRequest::new(key_id, &jwk)?;
 
-    let cache = open_cache(global, KeyPolicy::Existing)?;
-    let app = build_app(global, &cache)?;
-    let accounts = app.accounts().await?;
-    let login = || format!("run `msal login --scope {}` first", args.scope.join(" "));
-    let account = match &args.account {
-        Some(wanted) => find_account(&accounts, wanted).cloned().ok_or_else(|| {
-            CliError::InteractionRequired(format!("{wanted} is not signed in; {}", login()))
-        })?,
-        None if accounts.len() > 1 => {
-            return Err(CliError::Usage(format!(
-                "several accounts are signed in ({}): choose one with --account",
-                names(&accounts)
-            )))
-        }
-        None => accounts.into_iter().next().ok_or_else(|| {
-            CliError::InteractionRequired(format!("no account is signed in; {}", login()))
-        })?,
+    // Without interaction nothing can be written unless a key exists already: create none.
+    let policy = if args.no_interaction {
+        KeyPolicy::Existing
+    } else {
+        KeyPolicy::Create
     };
-    let result = app
-        .acquire_token_silent(&args.scope, &account)
-        .ssh_certificate(request)
+    let cache = open_cache(global, policy)?;
+    let app = build_app(global, &cache)?;
+    let wanted = args
+        .account
+        .as_deref()
+        .or(global.default_account.as_deref());
+    let why = match choose_account(&app, wanted).await? {
+        Some(account) => match silent(&app, args, &account, &request).await? {
+            Ok(result) => return write_certificate(args, &result),
+            Err(why) => why,
+        },
+        None => match wanted {
+            Some(wanted) => format!("{wanted} is not signed in"),
+            None => "no account is signed in".to_owned(),
+        },
+    };
+    if args.no_interaction {
+        return Err(CliError::InteractionRequired(format!(
+            "{why}; run `msal login --scope {}` first",
+            args.scope.join(" ")
+        )));
+    }
+    let result = sign_in(
+        &app,
+        global,
+        &cache,
+        SignIn {
+            scopes: &args.scope,
+            device_code: args.device_code,
+            login_hint: wanted.filter(|a| a.contains('@')),
+            ssh_certificate: Some(request),
+            ..SignIn::default()
+        },
+    )
+    .await?;
+    report_signed_in(&result);
+    write_certificate(args, &result)
+}
+
+/// The certificate without interaction, or (inner `Err`) why a sign-in is needed.
+async fn silent(
+    app: &PublicClientApplication,
+    args: &SshCertArgs,
+    account: &Account,
+    request: &SshCertificateRequest,
+) -> Result<Result<AuthenticationResult, String>, CliError> {
+    match app
+        .acquire_token_silent(&args.scope, account)
+        .ssh_certificate(request.clone())
         .await
-        .map_err(|e| match e.is_ui_required() {
-            true => CliError::InteractionRequired(format!("{e}; {}", login())),
-            false => e.into(),
-        })?;
+    {
+        Ok(result) => Ok(Ok(result)),
+        Err(e) if e.is_ui_required() => Ok(Err(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Write the certificate in `result` where `args` says (beside the key by default).
+fn write_certificate(args: &SshCertArgs, result: &AuthenticationResult) -> Result<(), CliError> {
     let certificate = result.access_token();
     // The answer goes into a one-line file ssh parses: nothing but base64 may go in it.
     let is_b64 = |c: char| c.is_ascii_alphanumeric() || "+/=".contains(c);

@@ -1,12 +1,12 @@
 //! `msal token`: an access token, silent-first.
 
-use msal::{Account, AuthenticationResult, Prompt, PublicClientApplication};
+use msal::{AuthenticationResult, Prompt};
 
 use crate::cli::{GlobalOptions, TokenArgs};
 use crate::commands::consent::{login_command, needs_sign_in};
 use crate::commands::exec_credential;
 use crate::commands::token_output::print_token;
-use crate::commands::{find_account, names, report_signed_in, sign_in, SignIn};
+use crate::commands::{choose_account, report_signed_in, sign_in, SignIn};
 use crate::config::{build_app, open_cache, KeyPolicy};
 use crate::error::CliError;
 use crate::output::{display_name, report_source};
@@ -129,26 +129,11 @@ pub(super) async fn acquire(
             login_hint,
             claims: claims.as_deref(),
             prompt: want.prompt,
+            ssh_certificate: None,
         },
     )
     .await?;
     report_signed_in(&result);
     report_source(&result);
     Ok(result)
-}
-
-/// The account to use: the one named (by `--account` or the profile), else the only one.
-async fn choose_account(
-    app: &PublicClientApplication,
-    wanted: Option<&str>,
-) -> Result<Option<Account>, CliError> {
-    let accounts = app.accounts().await?;
-    match wanted {
-        Some(wanted) => Ok(find_account(&accounts, wanted).cloned()),
-        None if accounts.len() > 1 => Err(CliError::Other(format!(
-            "several accounts are signed in ({}): choose one with --account",
-            names(&accounts)
-        ))),
-        None => Ok(accounts.into_iter().next()),
-    }
 }
