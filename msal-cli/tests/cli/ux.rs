@@ -332,6 +332,7 @@ async fn a_cache_or_key_file_owned_by_another_user_is_refused() {
         &["token", "--scope", SCOPE][..],
         &["login", "--device-code"],
         &["logout", "--all"],
+        &["cache", "reset"],
     ] {
         let out = run(f.plain(args)).await;
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
