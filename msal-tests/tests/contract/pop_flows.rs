@@ -546,3 +546,73 @@ async fn a_throttled_bearer_refresh_does_not_throttle_a_pop_refresh() {
     assert_eq!(forms.len(), 3);
     assert_asks_for_pop(&forms[2]);
 }
+
+/// Long-running on-behalf-of with PoP: initiating asks for `pop` in the exchange and returns
+/// an SHR; the background calls by session key are served the cached token in new SHRs, a
+/// Bearer call by the same key is not (it redeems the refresh token as Bearer), and near
+/// expiry a PoP call redeems the refresh token asking for `pop` again.
+#[tokio::test]
+async fn long_running_on_behalf_of_pop_by_session_key() {
+    let t = Pop::new().await;
+    t.answer_with(
+        &[OBO, "token_type=pop"],
+        answer("pop", "lr-pop", Some("lr-rt-1")),
+        1,
+    )
+    .await;
+    t.answer_with(
+        &[REFRESH, "token_type=pop"],
+        answer("pop", "lr-pop-2", None),
+        1,
+    )
+    .await;
+    t.answer_with(&[REFRESH], answer("Bearer", "lr-bearer", None), 5)
+        .await;
+
+    let session = t
+        .app
+        .initiate_long_running_process_in_web_api(INCOMING, [RESOURCE])
+        .session_key("job-42")
+        .proof_of_possession(pop_request(ITEMS))
+        .await
+        .unwrap();
+    assert_eq!(session.session_key, "job-42");
+    assert_eq!(session.result.token_type(), "pop");
+    assert_eq!(
+        verified_with_app_key(session.result.access_token())["at"],
+        "lr-pop"
+    );
+    let forms = t.token_forms().await;
+    assert_eq!(forms.len(), 1);
+    assert_asks_for_pop(&forms[0]);
+
+    let later = || {
+        t.app
+            .acquire_token_in_long_running_process("job-42", [RESOURCE])
+    };
+    let cached = later()
+        .proof_of_possession(pop_request(OTHER))
+        .await
+        .unwrap();
+    assert_cached_shr(&cached, "lr-pop", "/other");
+    assert_eq!(t.token_forms().await.len(), 1);
+
+    let bearer = later().await.unwrap();
+    assert_bearer_refresh(&t, &bearer, "lr-bearer", "lr-rt-1").await;
+
+    t.clock.advance(std::time::Duration::from_secs(3500));
+    let refreshed = later()
+        .proof_of_possession(pop_request(ITEMS))
+        .await
+        .unwrap();
+    assert_eq!(refreshed.source(), TokenSource::IdentityProvider);
+    assert_eq!(
+        verified_with_app_key(refreshed.access_token())["at"],
+        "lr-pop-2"
+    );
+    let forms = t.token_forms().await;
+    assert_eq!(forms.len(), 3);
+    assert_asks_for_pop(&forms[2]);
+    let stored = t.stored_in(Partition::UserAssertion("job-42")).await;
+    assert_eq!(types(&stored), ["Bearer", "pop"]);
+}

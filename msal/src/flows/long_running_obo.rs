@@ -80,6 +80,14 @@ pub struct InitiateLongRunningProcess {
 }
 
 request_options!(InitiateLongRunningProcess);
+crate::pop::scheme_setters!(
+    InitiateLongRunningProcess,
+    "app: msal::ConfidentialClientApplication, incoming: String",
+    "app.initiate_long_running_process_in_web_api(incoming, [\"https://resource.example/.default\"])",
+    "app.initiate_long_running_process_in_web_api(incoming, [\"https://pas.windows.net/CheckMyAccess/Linux/.default\"])",
+    result = "r.result",
+    options.auth_scheme
+);
 
 impl InitiateLongRunningProcess {
     /// The key to cache the process's tokens under (default: the incoming token's hash, as
@@ -106,7 +114,9 @@ impl IntoFuture for InitiateLongRunningProcess {
             )?);
             let session_key = flow.cache_key().to_owned();
             let span = tracing::debug_span!("initiate_long_running_process", correlation_id = %flow.correlation_id);
-            let result = serve(self.core, flow).instrument(span).await?;
+            let now = self.core.now_secs();
+            let result = serve(self.core, Arc::clone(&flow)).instrument(span).await?;
+            let result = flow.finish(result, now)?;
             Ok(LongRunningSession {
                 session_key,
                 result,
@@ -136,6 +146,13 @@ pub struct AcquireTokenInLongRunningProcess {
 }
 
 request_options!(AcquireTokenInLongRunningProcess);
+crate::pop::scheme_setters!(
+    AcquireTokenInLongRunningProcess,
+    "app: msal::ConfidentialClientApplication, key: String",
+    "app.acquire_token_in_long_running_process(&key, [\"https://resource.example/.default\"])",
+    "app.acquire_token_in_long_running_process(&key, [\"https://pas.windows.net/CheckMyAccess/Linux/.default\"])",
+    options.auth_scheme
+);
 
 impl IntoFuture for AcquireTokenInLongRunningProcess {
     type Output = Result<AuthenticationResult, Error>;
@@ -152,7 +169,9 @@ impl IntoFuture for AcquireTokenInLongRunningProcess {
                 self.options,
             )?);
             let span = tracing::debug_span!("acquire_token_in_long_running_process", correlation_id = %flow.correlation_id);
-            serve(self.core, flow).instrument(span).await
+            let now = self.core.now_secs();
+            let result = serve(self.core, Arc::clone(&flow)).instrument(span).await?;
+            flow.finish(result, now)
         })
     }
 }

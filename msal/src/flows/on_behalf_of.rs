@@ -72,7 +72,7 @@ impl IntoFuture for AcquireTokenOnBehalfOf {
             let span = tracing::debug_span!("acquire_token_on_behalf_of", correlation_id = %flow.correlation_id);
             let now = self.core.now_secs();
             let result = serve(self.core, Arc::clone(&flow)).instrument(span).await?;
-            crate::pop::finish(flow.scheme.as_ref(), result, now)
+            flow.finish(result, now)
         })
     }
 }
@@ -195,6 +195,16 @@ impl OboFlow {
     /// The key the tokens are cached under.
     pub(crate) fn cache_key(&self) -> &str {
         &self.assertion_hash
+    }
+
+    /// The caller's result from the engine's: for a PoP request, the token signed into an SHR
+    /// (at `now`, read before the request); otherwise as it is.
+    pub(crate) fn finish(
+        &self,
+        result: AuthenticationResult,
+        now: u64,
+    ) -> Result<AuthenticationResult, Error> {
+        crate::pop::finish(self.scheme.as_ref(), result, now)
     }
 
     fn account(&self, home_account_id: Option<&str>) -> Option<Account> {

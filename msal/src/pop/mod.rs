@@ -19,8 +19,11 @@
 //!
 //! # Where
 //! - PoP and SSH: every confidential client request for a resource's token: client
-//!   credentials, on-behalf-of, authorization code, silent. SSH only: the public client's
-//!   silent, interactive and device code requests.
+//!   credentials, on-behalf-of (long-running too), authorization code, silent. SSH only: the
+//!   public client's silent, interactive and device code requests. Not on the migration
+//!   (`acquire_token_by_refresh_token`) and username/password requests, which exist to move
+//!   or test Bearer sign-ins, nor on the one-call `acquire_token`: compose silent and a
+//!   sign-in with `.ssh_certificate` as `msal ssh-cert` does.
 //! - The builders hold a [`SchemeRequest`] (set by the setters in `setters.rs`, written once);
 //!   the flows resolve it ([`resolve`]), add its [`form_fields`] to every token request they
 //!   send for it (a refresh too: the refresh token stays an ordinary one), check the answer's

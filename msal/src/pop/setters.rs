@@ -17,9 +17,13 @@ macro_rules! scheme_setter {
 pub(crate) use scheme_setter;
 
 /// `.proof_of_possession(..)` on a builder whose `$field` is an `Option<SchemeRequest>`; the
-/// doc example runs `$call` in a function taking `$params`.
+/// doc example runs `$call` in a function taking `$params`, and reads the token type from
+/// `$result` (`r` by default: what the call returns is the result itself).
 macro_rules! pop_setter {
     ($builder:ty, $params:literal, $call:literal, $($field:ident).+) => {
+        $crate::pop::pop_setter!($builder, $params, $call, result = "r", $($field).+);
+    };
+    ($builder:ty, $params:literal, $call:literal, result = $result:literal, $($field:ident).+) => {
         $crate::pop::scheme_setter!(
             $builder,
             proof_of_possession,
@@ -37,7 +41,7 @@ macro_rules! pop_setter {
                 "```no_run\n# async fn run(", $params, ") -> Result<(), msal::Error> {\n",
                 "let pop = msal::PopRequest::new(\"GET\", \"https://resource.example/api/items\")?;\n",
                 "let r = ", $call, "\n    .proof_of_possession(pop)\n    .await?;\n",
-                "assert_eq!(r.token_type(), \"pop\");\n# Ok(()) }\n```"
+                "assert_eq!(", $result, ".token_type(), \"pop\");\n# Ok(()) }\n```"
             ),
             $($field).+
         );
@@ -46,9 +50,13 @@ macro_rules! pop_setter {
 pub(crate) use pop_setter;
 
 /// `.ssh_certificate(..)` on a builder whose `$field` is an `Option<SchemeRequest>`; the doc
-/// example runs `$call` in a function taking `$params` and `line` (an OpenSSH public key).
+/// example runs `$call` in a function taking `$params` and `line` (an OpenSSH public key), and
+/// reads the token type from `$result` (`r` by default).
 macro_rules! ssh_setter {
     ($builder:ty, $params:literal, $call:literal, $($field:ident).+) => {
+        $crate::pop::ssh_setter!($builder, $params, $call, result = "r", $($field).+);
+    };
+    ($builder:ty, $params:literal, $call:literal, result = $result:literal, $($field:ident).+) => {
         $crate::pop::scheme_setter!(
             $builder,
             ssh_certificate,
@@ -64,7 +72,7 @@ macro_rules! ssh_setter {
                 "```no_run\n# async fn run(", $params, ", line: &str) -> Result<(), msal::Error> {\n",
                 "let ssh = msal::SshCertificateRequest::from_openssh_public_key(\"my-key\", line)?;\n",
                 "let r = ", $call, "\n    .ssh_certificate(ssh)\n    .await?;\n",
-                "assert_eq!(r.token_type(), \"ssh-cert\");\n# Ok(()) }\n```"
+                "assert_eq!(", $result, ".token_type(), \"ssh-cert\");\n# Ok(()) }\n```"
             ),
             $($field).+
         );
@@ -76,8 +84,11 @@ pub(crate) use ssh_setter;
 /// examples run `$pop_call` and `$ssh_call` in functions taking `$params`.
 macro_rules! scheme_setters {
     ($builder:ty, $params:literal, $pop_call:literal, $ssh_call:literal, $($field:ident).+) => {
-        $crate::pop::pop_setter!($builder, $params, $pop_call, $($field).+);
-        $crate::pop::ssh_setter!($builder, $params, $ssh_call, $($field).+);
+        $crate::pop::scheme_setters!($builder, $params, $pop_call, $ssh_call, result = "r", $($field).+);
+    };
+    ($builder:ty, $params:literal, $pop_call:literal, $ssh_call:literal, result = $result:literal, $($field:ident).+) => {
+        $crate::pop::pop_setter!($builder, $params, $pop_call, result = $result, $($field).+);
+        $crate::pop::ssh_setter!($builder, $params, $ssh_call, result = $result, $($field).+);
     };
 }
 pub(crate) use scheme_setters;
