@@ -111,6 +111,24 @@ fn describe(o: &Output) -> String {
     )
 }
 
+/// `ssh-cert` for `key_arg` again, into `name`, without interaction: the certificate `written`
+/// comes from the cache, with no request beyond the one token request made so far.
+async fn assert_served_from_the_cache(f: &Fixture, key_arg: &str, name: &str, written: &str) {
+    let out_path = f.path(name);
+    let out = run(f.command(&[
+        "ssh-cert",
+        "--public-key",
+        key_arg,
+        "--no-interaction",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]))
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(std::fs::read_to_string(out_path).unwrap(), written);
+    assert_eq!(f.token_requests().await.len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ssh_cert_writes_the_certificate_beside_the_key_and_caches_it_per_key_id() {
     let f = Fixture::new().await;
@@ -156,18 +174,7 @@ async fn ssh_cert_writes_the_certificate_beside_the_key_and_caches_it_per_key_id
     assert_eq!(entries[0]["key_id"], key_id.as_str());
 
     // Again, to another file: from the cache, no request.
-    let out_path = f.path("other-cert.pub");
-    let out = run(f.command(&[
-        "ssh-cert",
-        "--public-key",
-        key_arg,
-        "-o",
-        out_path.to_str().unwrap(),
-    ]))
-    .await;
-    assert!(out.status.success(), "{}", describe(&out));
-    assert_eq!(std::fs::read_to_string(out_path).unwrap(), written);
-    assert_eq!(f.token_requests().await.len(), 1);
+    assert_served_from_the_cache(&f, key_arg, "other-cert.pub", &written).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,17 +260,5 @@ async fn with_nobody_signed_in_ssh_cert_signs_in_with_a_device_code_that_asks_fo
     assert!(form.contains_key("req_cnf") && form.contains_key("key_id"));
 
     // The certificate the sign-in got is cached under the key id: no sign-in, no request.
-    let out_path = f.path("again-cert.pub");
-    let out = run(f.command(&[
-        "ssh-cert",
-        "--public-key",
-        key_arg,
-        "--no-interaction",
-        "-o",
-        out_path.to_str().unwrap(),
-    ]))
-    .await;
-    assert!(out.status.success(), "{}", describe(&out));
-    assert_eq!(std::fs::read_to_string(out_path).unwrap(), written);
-    assert_eq!(f.token_requests().await.len(), 1);
+    assert_served_from_the_cache(&f, key_arg, "again-cert.pub", &written).await;
 }
